@@ -1,0 +1,66 @@
+# smpfota — top-level entry points. Every target bootstraps a fresh machine when needed
+# (Debian packages + a pinned Python venv in build/venv), then drives CMake/CTest.
+#
+#   make demo    the main job (see README)
+#   make test    the whole test suite, plain and under ASan+UBSan
+#   make bench   benchmarks (print figures, assert nothing)
+#   make fuzz    every libFuzzer target for FUZZ_SECONDS each
+#   make size    Cortex-M33 -Os footprint of the device code
+
+BUILD       ?= build
+ASAN_BUILD  ?= build-asan
+FUZZ_BUILD  ?= build-fuzz
+VENV        := $(BUILD)/venv
+PY          := $(abspath $(VENV))/bin/python
+STAMP       := $(BUILD)/.bootstrap-stamp
+FUZZ_SECONDS ?= 30
+JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
+
+CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
+
+.PHONY: all build demo test test-plain test-asan bench fuzz size clean bootstrap
+
+all: build
+
+$(STAMP): scripts/bootstrap.sh scripts/requirements.txt
+	./scripts/bootstrap.sh $(VENV)
+	@touch $@
+
+bootstrap: $(STAMP)
+
+$(BUILD)/build.ninja: $(STAMP) CMakeLists.txt
+	cmake -S . -B $(BUILD) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+
+build: $(BUILD)/build.ninja
+	cmake --build $(BUILD) -j $(JOBS)
+
+$(ASAN_BUILD)/build.ninja: $(STAMP) CMakeLists.txt
+	cmake -S . -B $(ASAN_BUILD) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=Debug -DSMPFOTA_SANITIZE=ON
+
+demo: build
+	$(PY) scripts/demo.py --build $(BUILD)
+
+test-plain: build
+	cd $(BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test-asan: $(ASAN_BUILD)/build.ninja
+	cmake --build $(ASAN_BUILD) -j $(JOBS)
+	cd $(ASAN_BUILD) && ctest --output-on-failure -j $(JOBS)
+
+test: test-plain test-asan
+
+bench: build
+	$(PY) bench/run_bench.py --build $(BUILD)
+
+$(FUZZ_BUILD)/build.ninja: $(STAMP) CMakeLists.txt
+	CC=clang cmake -S . -B $(FUZZ_BUILD) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSMPFOTA_FUZZ=ON
+
+fuzz: $(FUZZ_BUILD)/build.ninja
+	cmake --build $(FUZZ_BUILD) -j $(JOBS)
+	./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+size: $(STAMP)
+	./scripts/size.sh $(PY)
+
+clean:
+	rm -rf $(BUILD)/CMakeFiles $(BUILD)/build.ninja $(ASAN_BUILD) $(FUZZ_BUILD)

@@ -73,6 +73,17 @@ enum smpfota_image_tlv_type {
 #define SMPFOTA_IMAGE_MAX_TLVS 12
 #endif
 
+/*
+ * Room for the mbedtls_sha256_context inside the reader (image.c checks it fits). A port whose
+ * mbedTLS uses a larger hardware-accelerated context (MBEDTLS_SHA256_ALT) can raise it.
+ */
+#ifndef SMPFOTA_IMAGE_SHA_CTX_SIZE
+#define SMPFOTA_IMAGE_SHA_CTX_SIZE 128
+#endif
+
+/* Longest smpfota_image_version_str() output, with its NUL: "255.255.65535+4294967295". */
+#define SMPFOTA_IMAGE_VERSION_STR_MAX 25U
+
 struct smpfota_image_version {
 	uint8_t major;
 	uint8_t minor;
@@ -100,21 +111,30 @@ struct smpfota_image_tlv {
 /* What the reader learnt about an image. Filled as far as the data allowed, even on error. */
 struct smpfota_image_info {
 	struct smpfota_image_header hdr;
-	bool header_valid;
+	bool header_valid;  /* hdr was decoded and passed smpfota_image_header_parse() */
 
 	/* hdr_size + img_size + protect_tlv_size: the bytes MCUboot hashes. */
 	uint32_t hashed_size;
 	/* hashed_size + unprotected TLV area: where the image ends; 0 until known. */
 	uint32_t image_size;
 
-	bool has_hash;                           /* a SHA-256 TLV was found */
+	bool has_hash;                           /* a complete SHA-256 TLV was found */
 	uint8_t hash[SMPFOTA_IMAGE_HASH_SIZE];   /* its value: what `mcumgr image list` shows */
+	/* SHA-256 of the hashed bytes; meaningful once all of them were fed (else zero). */
 	uint8_t computed_hash[SMPFOTA_IMAGE_HASH_SIZE];
-	bool hash_valid;                         /* has_hash and hash == computed_hash */
+	/*
+	 * The whole image was read without a format error, and every SHA-256 TLV (MCUboot
+	 * checks each one; imgtool writes one) equals computed_hash.
+	 */
+	bool hash_valid;
 
-	uint16_t sig_type;  /* signature TLV type (0x20..0x25), 0 if unsigned */
+	/*
+	 * First signature TLV type (0x20, 0x22..0x24), 0 if unsigned. SIG_PURE (0x25, a 1-byte
+	 * marker imgtool writes before the signature of a --pure image) only when alone.
+	 */
+	uint16_t sig_type;
 	uint16_t sig_len;
-	uint16_t key_type;  /* SMPFOTA_TLV_KEYHASH or _PUBKEY, 0 if none */
+	uint16_t key_type;  /* first SMPFOTA_TLV_KEYHASH or _PUBKEY, 0 if none */
 
 	size_t tlv_count;   /* TLVs seen; only the first SMPFOTA_IMAGE_MAX_TLVS are recorded */
 	struct smpfota_image_tlv tlvs[SMPFOTA_IMAGE_MAX_TLVS];
@@ -123,54 +143,81 @@ struct smpfota_image_info {
 /* Streaming reader state. Opaque: use the functions below. */
 struct smpfota_image_reader {
 	struct smpfota_image_info info;
-	int state;
 	int err;            /* sticky first error */
+	uint8_t state;
+	uint8_t flags;
+	uint16_t scratch_len;
 	uint32_t off;       /* bytes consumed so far */
 	uint32_t need;      /* bytes still wanted by the current state */
-	uint8_t scratch[SMPFOTA_IMAGE_HEADER_SIZE];
-	uint16_t scratch_len;
-	uint16_t cur_type;
+	uint32_t tlv_end;   /* end offset of the TLV area being walked */
+	uint16_t cur_type;  /* TLV whose data is being read */
 	uint16_t cur_len;
-	uint32_t prot_end;  /* end offset of the protected TLV area */
-	uint32_t tlv_end;   /* end offset of the area being walked */
+	uint8_t scratch[SMPFOTA_IMAGE_HEADER_SIZE];
 	/* mbedTLS SHA-256 context, kept opaque so this header does not pull in mbedTLS. */
 	union {
 		uint64_t align;
-		uint8_t bytes[128];
+		uint8_t bytes[SMPFOTA_IMAGE_SHA_CTX_SIZE];
 	} sha;
 };
 
-/* Decode a 32-byte header (little endian). Checks the magic and that sizes do not overflow. */
+/*
+ * Decode a 32-byte header (little endian) and check it: SMPFOTA_ERR_BAD_MAGIC if the magic
+ * (or, with len < 4, its first len bytes) is wrong; _TRUNCATED if len < 32; _BAD_HEADER if
+ * hdr_size < 32 or hdr_size + img_size + protect_tlv_size plus the largest unprotected TLV
+ * area (0xffff) does not fit 32-bit offsets. *hdr is filled whenever len >= 32.
+ */
 int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_image_header *hdr);
 
 /* Start reading an image. */
 void smpfota_image_reader_init(struct smpfota_image_reader *r);
 
 /*
- * Feed the next len bytes of the image. Bytes after the end of the TLV area (padding, an
- * MCUboot trailer written by `imgtool --pad`) are accepted and ignored. Returns 0, or the
- * first error (sticky): SMPFOTA_ERR_BAD_MAGIC as soon as the header is in, _BAD_HEADER,
- * _TLV_CORRUPT.
+ * Feed the next len bytes of the image, in chunks of any size (1 byte works; the result does
+ * not depend on the chunking). Bytes after the end of the TLV area (padding, an MCUboot
+ * trailer written by `imgtool --pad`) are accepted and ignored. Returns 0, or the first error
+ * (sticky; later feeds return it and do nothing): SMPFOTA_ERR_BAD_MAGIC as soon as a byte of
+ * the magic is wrong, _BAD_HEADER once the header is in, _TLV_CORRUPT when a TLV info
+ * header is wrong or a TLV runs past its area, or when a SHA-256 TLV is not 32 bytes.
+ * SMPFOTA_ERR_INVAL (not sticky) for data == NULL with len > 0.
  */
 int smpfota_image_reader_feed(struct smpfota_image_reader *r, const uint8_t *data, size_t len);
 
 /*
- * End of input: 0 when the image is complete and its SHA-256 TLV matches; otherwise
- * SMPFOTA_ERR_TRUNCATED, _HASH_MISMATCH, _UNSUPPORTED (no SHA-256 TLV, encrypted image) or
- * the sticky feed error. *info (may be NULL) gets what was learnt in every case.
+ * End of input: 0 when the image is complete and its SHA-256 TLV matches; otherwise the
+ * sticky feed error, or SMPFOTA_ERR_TRUNCATED (input ended before the TLV area did, including
+ * empty input), _UNSUPPORTED (encrypted image, or no SHA-256 TLV: SHA-384/512 only, pure
+ * signature) or _HASH_MISMATCH. *info (may be NULL) gets what was learnt in every case.
+ * Call it once per init; it releases the SHA-256 context.
  */
 int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_image_info *info);
 
-/* Whole-buffer convenience: init + feed + finish. */
+/* Whole-buffer convenience: init + feed + finish, with the reader on the stack (~460 B). */
 int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_info *info);
 
-/* "major.minor.revision+build" into buf (as imgtool prints); returns length or -NOSPC. */
+/* Random-access read of an image in storage: 0 or a negative error. */
+typedef int (*smpfota_image_read_fn)(void *ctx, uint32_t off, void *buf, size_t len);
+
+/*
+ * What `image list` needs from an image in flash, as Zephyr's img_mgmt_read_info(): header,
+ * version, flags, TLVs and the SHA-256 TLV value, read at random offsets without reading or
+ * hashing the body (info->hash_valid stays false; use the streaming reader to verify).
+ * Returns 0, SMPFOTA_ERR_BAD_MAGIC (e.g. an erased slot), _BAD_HEADER, _TLV_CORRUPT,
+ * _TRUNCATED (runs past max_size), _UNSUPPORTED (no SHA-256 TLV) or SMPFOTA_ERR_IO.
+ */
+int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_size,
+			    struct smpfota_image_info *info);
+
+/*
+ * "major.minor.revision+build" into buf, exactly as `imgtool dumpinfo` prints it (the build
+ * number always appears, "1.2.3+0"). Returns the length without the NUL, or
+ * SMPFOTA_ERR_NOSPC (buf then holds "" if size > 0). SMPFOTA_IMAGE_VERSION_STR_MAX always fits.
+ */
 int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size);
 
-/* Name of a TLV type ("SHA256", "ECDSA_SIG", ...) or NULL if unknown. */
+/* MCUboot name of a TLV type without the IMAGE_TLV_ prefix ("SHA256", "ECDSA_SIG", ...) or NULL. */
 const char *smpfota_image_tlv_name(uint16_t type);
 
-/* Signature name for a signature TLV type: "RSA2048_PSS", "ECDSA_SIG", "ED25519", ... or NULL. */
+/* Name of a signature TLV type (0x20, 0x22..0x25): "RSA2048_PSS", "ECDSA_SIG", ... or NULL. */
 const char *smpfota_image_sig_name(uint16_t type);
 
 #ifdef __cplusplus

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Run every benchmark and print its figures (nothing is asserted).
+
+    python bench/run_bench.py --build BUILD
+
+Add a benchmark by appending to BENCHES: a title and a command whose first element is a path
+relative to the build directory.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+BENCHES: list[tuple[str, list[str]]] = [
+    ("MCUboot image reader: streaming SHA-256 verification", ["bench/bench_image"]),
+]
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--build", default="build", help="CMake build directory (default: build)")
+    a = ap.parse_args(argv)
+    build = Path(a.build).resolve()
+
+    failed = []
+    for title, cmd in BENCHES:
+        exe = build / cmd[0]
+        print(f"== {title}  ({exe.relative_to(build)})", flush=True)
+        if not exe.exists():
+            print(f"   missing: {exe} (build first: cmake --build {a.build})", flush=True)
+            failed.append(title)
+            continue
+        t0 = time.monotonic()
+        rc = subprocess.run([str(exe), *cmd[1:]]).returncode
+        print(f"   [{time.monotonic() - t0:.1f} s, exit {rc}]\n", flush=True)
+        if rc != 0:
+            failed.append(title)
+    if failed:
+        print("benchmarks that failed to run: " + ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

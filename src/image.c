@@ -1,0 +1,509 @@
+/*
+ * MCUboot image reader: a byte-stream state machine over header, body and TLV areas.
+ *
+ * Every state wants a known number of bytes (`need`) and takes as many as the current chunk
+ * offers, so the result never depends on how the image is split. Bytes below hashed_size go
+ * through SHA-256 as they pass; nothing is buffered except 4-byte TLV headers and the
+ * 32-byte image header.
+ */
+#include "smpfota/image.h"
+
+#include <stddef.h>
+#include <string.h>
+
+#include "sha256.h"
+
+/* The context lives in the reader's opaque union; the union holds a uint64_t. */
+_Static_assert(sizeof(mbedtls_sha256_context) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
+	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
+_Static_assert(_Alignof(mbedtls_sha256_context) <= _Alignof(uint64_t),
+	       "mbedtls_sha256_context needs more alignment than the reader gives");
+
+enum {
+	ST_HEADER,   /* collecting the 32-byte header */
+	ST_BODY,     /* header padding and body: hashed, skipped */
+	ST_INFO,     /* collecting a 4-byte TLV info header (0x6908 or 0x6907) */
+	ST_TLV_HDR,  /* collecting a 4-byte TLV header */
+	ST_TLV_DATA, /* TLV value */
+	ST_DONE,     /* past the TLV area: ignore the rest */
+};
+
+enum {
+	F_SHA_ACTIVE = 0x01,   /* context started and not yet freed */
+	F_HASH_CONFLICT = 0x02, /* a second SHA-256 TLV differs from the first */
+	F_NO_HASH = 0x04,       /* smpfota_image_read_info(): TLVs only, body skipped */
+};
+
+/* Header sizes must leave room for the largest unprotected TLV area in 32-bit offsets. */
+#define TLV_AREA_MAX 0xffffU
+
+static const uint8_t magic_le[4] = {0x3d, 0xb8, 0xf3, 0x96};
+
+static uint16_t get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static uint32_t get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
+	       ((uint32_t)p[3] << 24);
+}
+
+static mbedtls_sha256_context *sha_ctx(struct smpfota_image_reader *r)
+{
+	return (mbedtls_sha256_context *)(void *)&r->sha;
+}
+
+static bool is_sig_type(uint16_t type)
+{
+	return type == SMPFOTA_TLV_RSA2048_PSS || type == SMPFOTA_TLV_ECDSA_SIG ||
+	       type == SMPFOTA_TLV_RSA3072_PSS || type == SMPFOTA_TLV_ED25519 ||
+	       type == SMPFOTA_TLV_SIG_PURE;
+}
+
+/* A prefix of the magic already tells a non-image apart; used by the reader byte by byte. */
+static int check_magic_prefix(const uint8_t *buf, size_t len)
+{
+	size_t n = len < sizeof(magic_le) ? len : sizeof(magic_le);
+	return memcmp(buf, magic_le, n) ? SMPFOTA_ERR_BAD_MAGIC : 0;
+}
+
+int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_image_header *hdr)
+{
+	if (!buf) {
+		return len ? SMPFOTA_ERR_INVAL : SMPFOTA_ERR_TRUNCATED;
+	}
+	int err = check_magic_prefix(buf, len);
+	if (err) {
+		return err;
+	}
+	if (len < SMPFOTA_IMAGE_HEADER_SIZE) {
+		return SMPFOTA_ERR_TRUNCATED;
+	}
+	struct smpfota_image_header h = {
+		.magic = get_le32(buf),
+		.load_addr = get_le32(buf + 4),
+		.hdr_size = get_le16(buf + 8),
+		.protect_tlv_size = get_le16(buf + 10),
+		.img_size = get_le32(buf + 12),
+		.flags = get_le32(buf + 16),
+		.version = {
+			.major = buf[20],
+			.minor = buf[21],
+			.revision = get_le16(buf + 22),
+			.build = get_le32(buf + 24),
+		},
+	};
+	if (hdr) {
+		*hdr = h;
+	}
+	if (h.hdr_size < SMPFOTA_IMAGE_HEADER_SIZE) {
+		return SMPFOTA_ERR_BAD_HEADER;
+	}
+	uint64_t end = (uint64_t)h.hdr_size + h.img_size + h.protect_tlv_size + TLV_AREA_MAX;
+	if (end > UINT32_MAX) {
+		return SMPFOTA_ERR_BAD_HEADER;
+	}
+	return 0;
+}
+
+void smpfota_image_reader_init(struct smpfota_image_reader *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->state = ST_HEADER;
+	r->need = SMPFOTA_IMAGE_HEADER_SIZE;
+}
+
+/* Hash the part of [r->off, r->off + n) below hashed_size, then advance r->off. */
+static int consume(struct smpfota_image_reader *r, const uint8_t *p, uint32_t n)
+{
+	uint32_t hashed = r->info.hashed_size;
+	if (r->off < hashed && !(r->flags & F_NO_HASH)) {
+		uint32_t h = hashed - r->off < n ? hashed - r->off : n;
+		if (smpfota_sha256_update(sha_ctx(r), p, h)) {
+			return SMPFOTA_ERR_IO; /* only a hardware SHA engine can fail */
+		}
+		if (r->off + h == hashed && smpfota_sha256_finish(sha_ctx(r), r->info.computed_hash)) {
+			return SMPFOTA_ERR_IO;
+		}
+	}
+	r->off += n;
+	return 0;
+}
+
+static void expect(struct smpfota_image_reader *r, uint8_t state, uint32_t need)
+{
+	r->state = state;
+	r->need = need;
+	r->scratch_len = 0;
+}
+
+/* After a TLV info header or a TLV value: next TLV, next area, or the end. */
+static int next_in_area(struct smpfota_image_reader *r)
+{
+	uint32_t left = r->tlv_end - r->off;
+	if (left == 0) {
+		/* image_size is set by the 0x6907 info, so 0 means the protected area just ended. */
+		if (r->info.image_size == 0) {
+			expect(r, ST_INFO, 4);
+		} else {
+			expect(r, ST_DONE, 0);
+		}
+		return 0;
+	}
+	if (left < 4) {
+		return SMPFOTA_ERR_TLV_CORRUPT; /* not even a TLV header fits */
+	}
+	expect(r, ST_TLV_HDR, 4);
+	return 0;
+}
+
+static int header_done(struct smpfota_image_reader *r)
+{
+	struct smpfota_image_info *in = &r->info;
+	int err = smpfota_image_header_parse(r->scratch, SMPFOTA_IMAGE_HEADER_SIZE, &in->hdr);
+	if (err) {
+		return err;
+	}
+	in->header_valid = true;
+	in->hashed_size = (uint32_t)in->hdr.hdr_size + in->hdr.img_size + in->hdr.protect_tlv_size;
+
+	if (!(r->flags & F_NO_HASH)) {
+		mbedtls_sha256_init(sha_ctx(r));
+		r->flags |= F_SHA_ACTIVE;
+		if (smpfota_sha256_starts(sha_ctx(r))) {
+			return SMPFOTA_ERR_IO;
+		}
+	}
+	r->off = 0;
+	err = consume(r, r->scratch, SMPFOTA_IMAGE_HEADER_SIZE);
+	if (err) {
+		return err;
+	}
+	uint32_t body = in->hdr.hdr_size - SMPFOTA_IMAGE_HEADER_SIZE + in->hdr.img_size;
+	expect(r, body ? ST_BODY : ST_INFO, body ? body : 4);
+	return 0;
+}
+
+static int info_done(struct smpfota_image_reader *r)
+{
+	struct smpfota_image_info *in = &r->info;
+	uint16_t magic = get_le16(r->scratch);
+	uint16_t tot = get_le16(r->scratch + 2);
+	uint32_t start = r->off - 4;
+
+	if (start < in->hashed_size) {
+		/* Protected area: MCUboot wants its total to equal the header's field exactly. */
+		if (magic != SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC || tot != in->hdr.protect_tlv_size ||
+		    tot < 4) {
+			return SMPFOTA_ERR_TLV_CORRUPT;
+		}
+	} else {
+		if (magic != SMPFOTA_IMAGE_TLV_INFO_MAGIC || tot < 4) {
+			return SMPFOTA_ERR_TLV_CORRUPT;
+		}
+		in->image_size = start + tot;
+	}
+	r->tlv_end = start + tot;
+	return next_in_area(r);
+}
+
+static int tlv_hdr_done(struct smpfota_image_reader *r)
+{
+	struct smpfota_image_info *in = &r->info;
+	uint16_t type = get_le16(r->scratch);
+	uint16_t len = get_le16(r->scratch + 2);
+	uint32_t tlv_off = r->off - 4;
+
+	if (len > r->tlv_end - r->off) {
+		return SMPFOTA_ERR_TLV_CORRUPT;
+	}
+	if (in->tlv_count < SMPFOTA_IMAGE_MAX_TLVS) {
+		in->tlvs[in->tlv_count] = (struct smpfota_image_tlv){
+			.type = type,
+			.len = len,
+			.off = tlv_off,
+			.protected_tlv = tlv_off < in->hashed_size,
+		};
+	}
+	in->tlv_count++;
+
+	if (type == SMPFOTA_TLV_SHA256 && len != SMPFOTA_IMAGE_HASH_SIZE) {
+		return SMPFOTA_ERR_TLV_CORRUPT;
+	}
+	/* SIG_PURE is a 1-byte marker before the real signature: let that one replace it. */
+	if (is_sig_type(type) && (in->sig_type == 0 || in->sig_type == SMPFOTA_TLV_SIG_PURE)) {
+		in->sig_type = type;
+		in->sig_len = len;
+	}
+	if ((type == SMPFOTA_TLV_KEYHASH || type == SMPFOTA_TLV_PUBKEY) && in->key_type == 0) {
+		in->key_type = type;
+	}
+	r->cur_type = type;
+	r->cur_len = len;
+	if (len == 0) {
+		return next_in_area(r);
+	}
+	expect(r, ST_TLV_DATA, len);
+	return 0;
+}
+
+/* A piece of a TLV value: keep the first SHA-256 TLV, compare any later one with it. */
+static void tlv_data(struct smpfota_image_reader *r, const uint8_t *p, uint32_t n)
+{
+	struct smpfota_image_info *in = &r->info;
+	if (r->cur_type != SMPFOTA_TLV_SHA256) {
+		return;
+	}
+	uint32_t at = r->cur_len - r->need; /* need not yet reduced by n */
+	if (!in->has_hash) {
+		memcpy(in->hash + at, p, n);
+	} else if (memcmp(in->hash + at, p, n)) {
+		r->flags |= F_HASH_CONFLICT;
+	}
+}
+
+/* One step: take up to len bytes for the current state (count in *taken); 0 or an error. */
+static int step(struct smpfota_image_reader *r, const uint8_t *p, size_t len, uint32_t *taken)
+{
+	uint32_t n = r->need < len ? r->need : (uint32_t)len;
+	int err = 0;
+	*taken = n;
+
+	switch (r->state) {
+	case ST_HEADER:
+		memcpy(r->scratch + r->scratch_len, p, n);
+		r->scratch_len += (uint16_t)n;
+		r->off += n;
+		r->need -= n;
+		err = check_magic_prefix(r->scratch, r->scratch_len);
+		if (!err && r->need == 0) {
+			err = header_done(r);
+		}
+		return err;
+
+	case ST_BODY:
+		err = consume(r, p, n);
+		r->need -= n;
+		if (!err && r->need == 0) {
+			expect(r, ST_INFO, 4);
+		}
+		return err;
+
+	case ST_INFO:
+	case ST_TLV_HDR:
+		memcpy(r->scratch + r->scratch_len, p, n);
+		r->scratch_len += (uint16_t)n;
+		err = consume(r, p, n);
+		r->need -= n;
+		if (!err && r->need == 0) {
+			err = r->state == ST_INFO ? info_done(r) : tlv_hdr_done(r);
+		}
+		return err;
+
+	case ST_TLV_DATA:
+		tlv_data(r, p, n);
+		err = consume(r, p, n);
+		r->need -= n;
+		if (!err && r->need == 0) {
+			if (r->cur_type == SMPFOTA_TLV_SHA256) {
+				r->info.has_hash = true;
+			}
+			err = next_in_area(r);
+		}
+		return err;
+
+	default: /* ST_DONE: feed() stops before calling us */
+		return 0;
+	}
+}
+
+int smpfota_image_reader_feed(struct smpfota_image_reader *r, const uint8_t *data, size_t len)
+{
+	if (!data && len) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	while (!r->err && len > 0 && r->state != ST_DONE) {
+		uint32_t taken;
+		r->err = step(r, data, len, &taken);
+		data += taken;
+		len -= taken;
+	}
+	return r->err;
+}
+
+static int finish_status(struct smpfota_image_reader *r)
+{
+	struct smpfota_image_info *in = &r->info;
+	if (r->err) {
+		return r->err;
+	}
+	if (r->state != ST_DONE) {
+		return SMPFOTA_ERR_TRUNCATED;
+	}
+	in->hash_valid = in->has_hash && !(r->flags & F_HASH_CONFLICT) &&
+			 !memcmp(in->hash, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+	/* MCUboot hashes the plaintext of an encrypted body; we only see ciphertext. */
+	if (in->hdr.flags & (SMPFOTA_IMAGE_F_ENCRYPTED_AES128 | SMPFOTA_IMAGE_F_ENCRYPTED_AES256)) {
+		return SMPFOTA_ERR_UNSUPPORTED;
+	}
+	if (!in->has_hash) {
+		return SMPFOTA_ERR_UNSUPPORTED;
+	}
+	return in->hash_valid ? 0 : SMPFOTA_ERR_HASH_MISMATCH;
+}
+
+int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_image_info *info)
+{
+	int rc = finish_status(r);
+	if (r->flags & F_SHA_ACTIVE) {
+		mbedtls_sha256_free(sha_ctx(r));
+		r->flags &= (uint8_t)~F_SHA_ACTIVE;
+	}
+	if (info) {
+		*info = r->info;
+	}
+	return rc;
+}
+
+int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_info *info)
+{
+	struct smpfota_image_reader r;
+	smpfota_image_reader_init(&r);
+	(void)smpfota_image_reader_feed(&r, buf, len); /* sticky: finish reports it */
+	return smpfota_image_reader_finish(&r, info);
+}
+
+int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_size,
+			    struct smpfota_image_info *info)
+{
+	struct smpfota_image_reader r;
+	uint8_t buf[SMPFOTA_IMAGE_HEADER_SIZE];
+	uint32_t off = 0;
+
+	smpfota_image_reader_init(&r);
+	r.flags |= F_NO_HASH;
+	while (!r.err && r.state != ST_DONE) {
+		if (r.state == ST_BODY) {
+			/* Not hashed here, so the body need not be read: jump to the TLVs. */
+			off += r.need;
+			r.off += r.need;
+			expect(&r, ST_INFO, 4);
+			continue;
+		}
+		if (off >= max_size) {
+			r.err = SMPFOTA_ERR_TRUNCATED;
+			break;
+		}
+		uint32_t n = max_size - off < sizeof(buf) ? max_size - off : (uint32_t)sizeof(buf);
+		if (r.state == ST_HEADER) {
+			n = r.need < n ? r.need : n; /* the header alone, so the body can be skipped */
+		}
+		if (read(ctx, off, buf, n) != 0) {
+			r.err = SMPFOTA_ERR_IO;
+			break;
+		}
+		off += n;
+		(void)smpfota_image_reader_feed(&r, buf, n);
+	}
+	if (info) {
+		*info = r.info;
+	}
+	if (r.err) {
+		return r.err;
+	}
+	return r.info.has_hash ? 0 : SMPFOTA_ERR_UNSUPPORTED;
+}
+
+/* Decimal digits of v at buf[*pos...], bounded by size; returns false when it does not fit. */
+static bool put_uint(char *buf, size_t size, size_t *pos, uint32_t v)
+{
+	char tmp[10];
+	size_t n = 0;
+	do {
+		tmp[n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	if (*pos + n >= size) {
+		return false;
+	}
+	while (n) {
+		buf[(*pos)++] = tmp[--n];
+	}
+	return true;
+}
+
+static bool put_char(char *buf, size_t size, size_t *pos, char c)
+{
+	if (*pos + 1 >= size) {
+		return false;
+	}
+	buf[(*pos)++] = c;
+	return true;
+}
+
+int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size)
+{
+	size_t pos = 0;
+	bool ok = put_uint(buf, size, &pos, v->major) && put_char(buf, size, &pos, '.') &&
+		  put_uint(buf, size, &pos, v->minor) && put_char(buf, size, &pos, '.') &&
+		  put_uint(buf, size, &pos, v->revision) && put_char(buf, size, &pos, '+') &&
+		  put_uint(buf, size, &pos, v->build);
+	if (!ok) {
+		if (size) {
+			buf[0] = '\0';
+		}
+		return SMPFOTA_ERR_NOSPC;
+	}
+	buf[pos] = '\0';
+	return (int)pos;
+}
+
+struct tlv_name {
+	uint16_t type;
+	const char *name;
+};
+
+static const struct tlv_name tlv_names[] = {
+	{SMPFOTA_TLV_KEYHASH, "KEYHASH"},
+	{SMPFOTA_TLV_PUBKEY, "PUBKEY"},
+	{SMPFOTA_TLV_SHA256, "SHA256"},
+	{SMPFOTA_TLV_SHA384, "SHA384"},
+	{SMPFOTA_TLV_SHA512, "SHA512"},
+	{SMPFOTA_TLV_RSA2048_PSS, "RSA2048_PSS"},
+	{SMPFOTA_TLV_ECDSA224, "ECDSA224"},
+	{SMPFOTA_TLV_ECDSA_SIG, "ECDSA_SIG"},
+	{SMPFOTA_TLV_RSA3072_PSS, "RSA3072_PSS"},
+	{SMPFOTA_TLV_ED25519, "ED25519"},
+	{SMPFOTA_TLV_SIG_PURE, "SIG_PURE"},
+	{SMPFOTA_TLV_ENC_RSA2048, "ENC_RSA2048"},
+	{SMPFOTA_TLV_ENC_KW, "ENC_KW"},
+	{SMPFOTA_TLV_ENC_EC256, "ENC_EC256"},
+	{SMPFOTA_TLV_ENC_X25519, "ENC_X25519"},
+	{SMPFOTA_TLV_ENC_X25519_SHA512, "ENC_X25519_SHA512"},
+	{SMPFOTA_TLV_DEPENDENCY, "DEPENDENCY"},
+	{SMPFOTA_TLV_SEC_CNT, "SEC_CNT"},
+	{SMPFOTA_TLV_BOOT_RECORD, "BOOT_RECORD"},
+	{SMPFOTA_TLV_DECOMP_SIZE, "DECOMP_SIZE"},
+	{SMPFOTA_TLV_DECOMP_SHA, "DECOMP_SHA"},
+	{SMPFOTA_TLV_DECOMP_SIGNATURE, "DECOMP_SIGNATURE"},
+	{SMPFOTA_TLV_COMP_DEC_SIZE, "COMP_DEC_SIZE"},
+	{SMPFOTA_TLV_UUID_VID, "UUID_VID"},
+	{SMPFOTA_TLV_UUID_CID, "UUID_CID"},
+};
+
+const char *smpfota_image_tlv_name(uint16_t type)
+{
+	for (size_t i = 0; i < sizeof(tlv_names) / sizeof(tlv_names[0]); i++) {
+		if (tlv_names[i].type == type) {
+			return tlv_names[i].name;
+		}
+	}
+	return NULL;
+}
+
+const char *smpfota_image_sig_name(uint16_t type)
+{
+	return is_sig_type(type) ? smpfota_image_tlv_name(type) : NULL;
+}

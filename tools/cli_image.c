@@ -1,0 +1,304 @@
+/* smpfota image info: stream an MCUboot image file through the reader and report it. */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "json.h"
+#include "smpfota/image.h"
+
+#define CHUNK 4096
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: smpfota image info FILE [--json]\n"
+		"\n"
+		"Reads an MCUboot image (imgtool sign output, padded or not) and shows its header,\n"
+		"version, hash (as `mcumgr image list` shows it), TLVs, signature type, and whether\n"
+		"the SHA-256 TLV matches the image. The file is streamed, never loaded whole.\n"
+		"\n"
+		"  --json   print one JSON object on stdout instead of text\n"
+		"\n"
+		"Exit status: 0 image valid; 1 bad image or unreadable file; 2 usage error.\n"
+		"A bad image prints one line on stderr: 'smpfota: FILE: <text> (<ERROR_NAME>)'.\n"
+		"When the whole image could be read but its hash does not match (HASH_MISMATCH) or\n"
+		"cannot be checked (UNSUPPORTED: no SHA256 TLV, encrypted), the details are still\n"
+		"printed on stdout (with --json: the object with \"error\": \"<ERROR_NAME>\"; it is\n"
+		"null for a valid image). For the other errors (BAD_MAGIC, BAD_HEADER, TRUNCATED,\n"
+		"TLV_CORRUPT, unreadable file) stdout stays empty.\n");
+}
+
+/* ih_flags bits and their imgtool/MCUboot names. */
+static const struct {
+	uint32_t bit;
+	const char *name;
+} flag_names[] = {
+	{SMPFOTA_IMAGE_F_PIC, "PIC"},
+	{SMPFOTA_IMAGE_F_ENCRYPTED_AES128, "ENCRYPTED_AES128"},
+	{SMPFOTA_IMAGE_F_ENCRYPTED_AES256, "ENCRYPTED_AES256"},
+	{SMPFOTA_IMAGE_F_NON_BOOTABLE, "NON_BOOTABLE"},
+	{SMPFOTA_IMAGE_F_RAM_LOAD, "RAM_LOAD"},
+	{SMPFOTA_IMAGE_F_ROM_FIXED, "ROM_FIXED"},
+	{SMPFOTA_IMAGE_F_COMPRESSED_LZMA1, "COMPRESSED_LZMA1"},
+	{SMPFOTA_IMAGE_F_COMPRESSED_LZMA2, "COMPRESSED_LZMA2"},
+	{SMPFOTA_IMAGE_F_COMPRESSED_ARM_THUMB, "COMPRESSED_ARM_THUMB"},
+};
+#define N_FLAGS (sizeof(flag_names) / sizeof(flag_names[0]))
+
+static size_t recorded_tlvs(const struct smpfota_image_info *in)
+{
+	return in->tlv_count < SMPFOTA_IMAGE_MAX_TLVS ? in->tlv_count : SMPFOTA_IMAGE_MAX_TLVS;
+}
+
+static void print_hex(FILE *f, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		fprintf(f, "%02x", b[i]);
+	}
+}
+
+static void print_human(const char *path, const struct smpfota_image_info *in, int rc)
+{
+	const struct smpfota_image_header *h = &in->hdr;
+	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
+	smpfota_image_version_str(&h->version, ver, sizeof(ver));
+
+	printf("image:              %s\n", path);
+	printf("magic:              0x%08x\n", (unsigned)h->magic);
+	printf("load address:       0x%08x\n", (unsigned)h->load_addr);
+	printf("header size:        0x%x (%u)\n", (unsigned)h->hdr_size, (unsigned)h->hdr_size);
+	printf("protected TLV size: 0x%x (%u)\n", (unsigned)h->protect_tlv_size,
+	       (unsigned)h->protect_tlv_size);
+	printf("body size:          0x%x (%u)\n", (unsigned)h->img_size, (unsigned)h->img_size);
+	printf("flags:              0x%x", (unsigned)h->flags);
+	bool named = false;
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		if (h->flags & flag_names[i].bit) {
+			printf("%s%s", named ? " | " : " (", flag_names[i].name);
+			named = true;
+		}
+	}
+	printf("%s\n", named ? ")" : "");
+	printf("version:            %s\n", ver);
+	printf("image size:         %u bytes (header + body + TLVs)\n", (unsigned)in->image_size);
+
+	printf("hash:               ");
+	if (in->has_hash) {
+		print_hex(stdout, in->hash, SMPFOTA_IMAGE_HASH_SIZE);
+		printf("\n");
+	} else {
+		printf("none (no SHA256 TLV)\n");
+	}
+	printf("hash check:         ");
+	if (in->hash_valid && rc == 0) {
+		printf("valid\n");
+	} else if (rc == SMPFOTA_ERR_HASH_MISMATCH) {
+		printf("INVALID (computed ");
+		print_hex(stdout, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+		printf(")\n");
+	} else if (h->flags & (SMPFOTA_IMAGE_F_ENCRYPTED_AES128 | SMPFOTA_IMAGE_F_ENCRYPTED_AES256)) {
+		printf("not checked (encrypted image)\n");
+	} else if (!in->has_hash) {
+		printf("not checked (no SHA256 TLV)\n");
+	} else {
+		printf("not checked (%s)\n", smpfota_strerror(rc));
+	}
+
+	const char *sig = smpfota_image_sig_name(in->sig_type);
+	if (sig) {
+		printf("signature:          %s (%u bytes)\n", sig, (unsigned)in->sig_len);
+	} else {
+		printf("signature:          none\n");
+	}
+	const char *key = smpfota_image_tlv_name(in->key_type);
+	printf("key:                %s\n", in->key_type && key ? key : "none");
+
+	printf("TLVs:               %zu\n", in->tlv_count);
+	for (size_t i = 0; i < recorded_tlvs(in); i++) {
+		const struct smpfota_image_tlv *t = &in->tlvs[i];
+		const char *name = smpfota_image_tlv_name(t->type);
+		printf("  %-18s type 0x%02x  len %-4u at 0x%x%s\n", name ? name : "(vendor)",
+		       (unsigned)t->type, (unsigned)t->len, (unsigned)t->off,
+		       t->protected_tlv ? "  protected" : "");
+	}
+	if (in->tlv_count > recorded_tlvs(in)) {
+		printf("  ... %zu more\n", in->tlv_count - recorded_tlvs(in));
+	}
+}
+
+static int print_json(const char *path, unsigned long long file_size,
+		      const struct smpfota_image_info *in, int rc)
+{
+	const struct smpfota_image_header *h = &in->hdr;
+	struct json_writer w;
+	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
+	char ver4[SMPFOTA_IMAGE_VERSION_STR_MAX];
+
+	smpfota_image_version_str(&h->version, ver, sizeof(ver));
+	/* the four-part form the SMP image list and mcumgr clients use */
+	snprintf(ver4, sizeof(ver4), "%u.%u.%u.%lu", (unsigned)h->version.major,
+		 (unsigned)h->version.minor, (unsigned)h->version.revision,
+		 (unsigned long)h->version.build);
+
+	json_init(&w, stdout, 2);
+	json_begin_object(&w);
+	json_key(&w, "file");
+	json_string(&w, path);
+	json_key(&w, "file_size");
+	json_uint(&w, file_size);
+	json_key(&w, "error");
+	json_string(&w, rc ? smpfota_errname(rc) : NULL);
+	json_key(&w, "magic");
+	json_uint(&w, h->magic);
+	json_key(&w, "load_addr");
+	json_uint(&w, h->load_addr);
+	json_key(&w, "header_size");
+	json_uint(&w, h->hdr_size);
+	json_key(&w, "protected_tlv_size");
+	json_uint(&w, h->protect_tlv_size);
+	json_key(&w, "body_size");
+	json_uint(&w, h->img_size);
+	json_key(&w, "hashed_size");
+	json_uint(&w, in->hashed_size);
+	json_key(&w, "image_size");
+	json_uint(&w, in->image_size);
+	json_key(&w, "flags");
+	json_uint(&w, h->flags);
+	json_key(&w, "flag_names");
+	json_begin_array(&w);
+	for (size_t i = 0; i < N_FLAGS; i++) {
+		if (h->flags & flag_names[i].bit) {
+			json_string(&w, flag_names[i].name);
+		}
+	}
+	json_end_array(&w);
+	json_key(&w, "version");
+	json_string(&w, ver4);
+	json_key(&w, "version_imgtool");
+	json_string(&w, ver);
+	json_key(&w, "hash");
+	if (in->has_hash) {
+		json_hex(&w, in->hash, SMPFOTA_IMAGE_HASH_SIZE);
+	} else {
+		json_null(&w);
+	}
+	json_key(&w, "computed_hash");
+	json_hex(&w, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+	json_key(&w, "hash_valid");
+	json_bool(&w, in->hash_valid && rc == 0);
+	json_key(&w, "signature");
+	json_string(&w, smpfota_image_sig_name(in->sig_type));
+	json_key(&w, "signature_len");
+	if (in->sig_type) {
+		json_uint(&w, in->sig_len);
+	} else {
+		json_null(&w);
+	}
+	json_key(&w, "key");
+	json_string(&w, in->key_type ? smpfota_image_tlv_name(in->key_type) : NULL);
+	json_key(&w, "tlv_count");
+	json_uint(&w, in->tlv_count);
+	json_key(&w, "tlvs");
+	json_begin_array(&w);
+	for (size_t i = 0; i < recorded_tlvs(in); i++) {
+		const struct smpfota_image_tlv *t = &in->tlvs[i];
+		json_begin_object(&w);
+		json_key(&w, "type");
+		json_uint(&w, t->type);
+		json_key(&w, "name");
+		json_string(&w, smpfota_image_tlv_name(t->type));
+		json_key(&w, "len");
+		json_uint(&w, t->len);
+		json_key(&w, "offset");
+		json_uint(&w, t->off);
+		json_key(&w, "protected");
+		json_bool(&w, t->protected_tlv);
+		json_end_object(&w);
+	}
+	json_end_array(&w);
+	json_end_object(&w);
+	return json_finish(&w);
+}
+
+int smpfota_cli_image_info(int argc, char **argv)
+{
+	const char *path = NULL;
+	bool json = false, options_done = false;
+
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!options_done && !strcmp(a, "--json")) {
+			json = true;
+		} else if (!options_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
+			usage(stdout);
+			return 0;
+		} else if (!options_done && !strcmp(a, "--")) {
+			options_done = true;
+		} else if (!options_done && a[0] == '-' && a[1] != '\0') {
+			fprintf(stderr, "smpfota: image info: unknown option '%s'\n", a);
+			usage(stderr);
+			return 2;
+		} else if (!path) {
+			path = a;
+		} else {
+			fprintf(stderr, "smpfota: image info: more than one FILE\n");
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (!path) {
+		usage(stderr);
+		return 2;
+	}
+
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+
+	static uint8_t buf[CHUNK];
+	struct smpfota_image_reader r;
+	unsigned long long file_size = 0;
+	size_t n;
+	smpfota_image_reader_init(&r);
+	/* Read to the end even after an error, so file_size is the real one. */
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		file_size += n;
+		(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
+	}
+	if (ferror(f)) {
+		int e = errno;
+		fclose(f);
+		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(e));
+		return 1;
+	}
+	fclose(f);
+
+	struct smpfota_image_info info;
+	int rc = smpfota_image_reader_finish(&r, &info);
+
+	/* Details only for images read to the end of their TLV area; see usage(). */
+	if (rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH || rc == SMPFOTA_ERR_UNSUPPORTED) {
+		if (json) {
+			if (print_json(path, file_size, &info, rc)) {
+				fprintf(stderr, "smpfota: write error\n");
+				return 1;
+			}
+		} else {
+			print_human(path, &info, rc);
+			if (fflush(stdout) || ferror(stdout)) {
+				fprintf(stderr, "smpfota: write error\n");
+				return 1;
+			}
+		}
+	}
+	if (rc) {
+		fprintf(stderr, "smpfota: %s: %s (%s)\n", path, smpfota_strerror(rc),
+			smpfota_errname(rc));
+		return 1;
+	}
+	return 0;
+}

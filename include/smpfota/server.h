@@ -1,0 +1,125 @@
+/*
+ * Portable SMP server: the OS and image management groups of Zephyr's mcumgr, on the flash
+ * abstraction (flash.h) and the MCUboot trailer (boot.h), for targets that are not Zephyr
+ * and for the simulator. Behaviour follows Zephyr's img_mgmt.c / img_mgmt_state.c /
+ * os_mgmt.c (shared/spec/smp.md §2-3) closely enough that mcumgr and smpmgr cannot tell
+ * the difference; deliberate differences are listed in docs/server.md.
+ *
+ * Event-driven and transport-agnostic: the caller hands in one request frame and gets the
+ * response frame back. No malloc, no threads; all state in struct smpfota_server.
+ */
+#ifndef SMPFOTA_SERVER_H
+#define SMPFOTA_SERVER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smpfota/boot.h"
+#include "smpfota/flash.h"
+#include "smpfota/smp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Largest flash write block the upload path buffers for (nRF5340: 4; QSPI parts: up to 16). */
+#ifndef SMPFOTA_SERVER_MAX_WRITE_SIZE
+#define SMPFOTA_SERVER_MAX_WRITE_SIZE 16
+#endif
+
+/* What `os info` reports (Zephyr's uname-like letters s n r v b m p i o). NULL = "unknown". */
+struct smpfota_server_info {
+	const char *kernel;    /* s: kernel name */
+	const char *node;      /* n: node name */
+	const char *release;   /* r: kernel release */
+	const char *version;   /* v: kernel version */
+	const char *build;     /* b: build date and time */
+	const char *machine;   /* m: machine */
+	const char *processor; /* p: processor */
+	const char *platform;  /* i: hardware platform */
+	const char *os;        /* o: operating system */
+};
+
+struct smpfota_server_config {
+	/* Image pairs: image i uses slots 2i (primary) and 2i+1 (secondary). */
+	const struct smpfota_boot_image *images;
+	size_t n_images;
+	uint8_t active_image;       /* the image this server runs from (0: app core) */
+
+	uint32_t buf_size;          /* reported by `os params`: the largest frame accepted */
+	uint32_t buf_count;
+
+	struct smpfota_server_info info;
+
+	/* Zephyr Kconfig equivalents */
+	bool verbose_err;           /* CONFIG_MCUMGR_SMP_VERBOSE_ERR_RESPONSE: add "rsn" */
+	bool image_check;           /* CONFIG_IMG_ENABLE_IMAGE_CHECK: "match" on the last chunk */
+	bool allow_confirm_secondary; /* ..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_SECONDARY */
+
+	/* Called after a reset response is built; the platform restarts once it is sent.
+	 * Return non-zero to refuse (answered with MGMT_ERR_EBUSY unless `force`). */
+	int (*reset)(void *ctx, bool force);
+	/* Optional: a line of diagnostic text (why a request was refused). */
+	void (*log)(void *ctx, const char *msg);
+	void *ctx;
+};
+
+/* Upload in progress. Kept in the server so that a port can place the whole struct in
+ * RAM retained over a warm reset and resume (see smpfota_server_init()). */
+struct smpfota_server_upload {
+	uint32_t magic;              /* SMPFOTA_SERVER_UPLOAD_MAGIC while valid */
+	uint8_t image;
+	uint8_t sha_len;
+	uint8_t sha[32];
+	uint32_t size;               /* total image length ("len") */
+	uint32_t off;                /* bytes accepted so far (next expected offset) */
+	uint32_t written;            /* bytes committed to flash (off minus wbuf_len) */
+	uint32_t erased;             /* slot bytes known erased from the start */
+	uint8_t wbuf_len;            /* bytes waiting for a whole write block */
+	uint8_t wbuf[SMPFOTA_SERVER_MAX_WRITE_SIZE];
+	uint32_t crc;                /* over the fields above, for retained-RAM resume */
+};
+
+struct smpfota_server_stats {
+	uint32_t requests;
+	uint32_t errors;             /* responses carrying rc or err */
+	uint32_t malformed;          /* frames dropped or refused as malformed */
+	uint32_t bytes_written;
+	uint32_t pages_erased;
+};
+
+struct smpfota_server {
+	const struct smpfota_server_config *cfg;
+	struct smpfota_server_upload up;
+	struct smpfota_server_stats stats;
+	bool reset_requested;
+};
+
+/*
+ * Start a server. If `s` already holds a valid upload record (a port that keeps the
+ * struct in RAM retained over a warm reset passes resume = true), the upload continues
+ * where it stopped; otherwise the server starts idle.
+ */
+int smpfota_server_init(struct smpfota_server *s, const struct smpfota_server_config *cfg,
+			bool resume);
+
+/*
+ * Handle one request frame (8-byte header + CBOR) and build its response in rsp.
+ * Returns the response length, 0 when the frame gets no answer (a response header, or
+ * something too short to be SMP), or a negative error (rsp too small).
+ */
+int smpfota_server_handle(struct smpfota_server *s, const uint8_t *req, size_t req_len,
+			  uint8_t *rsp, size_t rsp_size);
+
+/* True once a reset was accepted; the port restarts after sending the response. */
+static inline bool smpfota_server_reset_pending(const struct smpfota_server *s)
+{
+	return s->reset_requested;
+}
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMPFOTA_SERVER_H */

@@ -12,6 +12,8 @@ static void usage(FILE *f)
 		"\n"
 		"commands:\n"
 		"  image info FILE [--json]   show an MCUboot image's header, version, hash, TLVs\n"
+		"  target [OPTIONS]           run a simulated target (MCUboot + SMP server) on UDP\n"
+		"                             or a serial PTY; see smpfota target --help\n"
 		"  version                    print the smpfota version\n");
 }
 
@@ -24,6 +26,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "version") || !strcmp(argv[1], "--version")) {
 		printf("smpfota %s\n", SMPFOTA_VERSION_STRING);
 		return 0;
+	}
+	if (!strcmp(argv[1], "target")) {
+		return smpfota_cli_target(argc - 1, argv + 1);
 	}
 	if (!strcmp(argv[1], "image") && argc >= 3 && !strcmp(argv[2], "info")) {
 		return smpfota_cli_image_info(argc - 2, argv + 2);

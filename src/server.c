@@ -328,6 +328,16 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 		}
 	}
 	const struct smpfota_flash_area *a = slot_area(s, slot);
+	if (slot != active) {
+		/* Stricter than Zephyr: only an image whose hash checks may be marked, so a
+		 * half-uploaded or damaged slot never becomes pending. */
+		struct smpfota_image_info info;
+		int vrc = smpfota_boot_slot_image(a, &info);
+		if (vrc != 0 || !info.hash_valid) {
+			*why = "image in slot does not verify";
+			return SMPFOTA_IMG_ERR_INVALID_HASH;
+		}
+	}
 	int rc = (slot == active) ? smpfota_boot_set_confirmed(a)
 				  : smpfota_boot_set_pending(a, (uint8_t)image, confirm);
 	*why = "trailer write failed";
@@ -801,8 +811,8 @@ int smpfota_server_handle(struct smpfota_server *s, const uint8_t *req, size_t r
 		h.group = (uint16_t)((req[4] << 8) | req[5]);
 		h.seq = req[6];
 		h.id = req[7];
-		if (h.op & 1U) {
-			return 0;
+		if ((h.op & 1U) || h.op > SMPFOTA_SMP_OP_WRITE || (req[0] & 0xe0U)) {
+			return 0; /* not a request we can answer in kind */
 		}
 		r.rsn = "corrupt header";
 		return reply_rc(s, &r, SMPFOTA_MGMT_ECORRUPT);

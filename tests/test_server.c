@@ -309,6 +309,9 @@ static void test_bad_frames(void)
 	n = smpfota_server_handle(&srv, corrupt, sizeof(corrupt), out, sizeof(out));
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_ECORRUPT);
+	/* an invalid op (6) with a bad length: no answer rather than a malformed one */
+	uint8_t badop[] = {0x0e, 0, 0, 9, 0, 0, 1, 0, 0xa0};
+	CHECK_EQ(smpfota_server_handle(&srv, badop, sizeof(badop), out, sizeof(out)), 0);
 	/* responses and fragments get no answer */
 	uint8_t rsp[] = {0x0b, 0, 0, 1, 0, 0, 1, 0, 0xa0};
 	CHECK_EQ(smpfota_server_handle(&srv, rsp, sizeof(rsp), out, sizeof(out)), 0);
@@ -578,6 +581,39 @@ static void test_invalid_image_not_marked(void)
 	CHECK(slot_holds(&images[0].primary, img_a, len_a));
 }
 
+static void test_unfinished_upload_not_marked(void)
+{
+	/* A damaged image whose upload never finished is listed (header and TLVs are there, as
+	 * Zephyr would list it) but cannot be marked: its hash does not check. */
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	static uint8_t bad[20000];
+	memcpy(bad, img_b, len_b);
+	bad[7000] ^= 0x01;
+	struct smpfota_img_upload_rsp u;
+	for (size_t off = 0; off < len_b; off += 1000) {
+		size_t n = len_b - off < 1000 ? len_b - off : 1000;
+		struct smpfota_img_upload_req q = {.off = (uint32_t)off, .data = {bad + off, n}};
+		if (off == 0) {
+			q.has_len = true;
+			q.len = (uint32_t)len_b + 4000; /* announced longer: never completes */
+		}
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+		CHECK(smpfota_smp_status_ok(&u.status));
+	}
+	struct smpfota_img_state_rsp st = list();
+	CHECK(entry(&st, 0, 1) != NULL);
+	uint8_t h[32];
+	memcpy(h, tlv_hash(img_b, len_b), 32);
+	CHECK_EQ(state_write(h, false, &st), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(state_write(h, true, &st), SMPFOTA_IMG_ERR_INVALID_HASH);
+	struct smpfota_boot_trailer t;
+	CHECK_EQ(smpfota_boot_read_trailer(&images[0].secondary, &t), 0);
+	CHECK_EQ(t.magic, SMPFOTA_BOOT_MAGIC_UNSET);
+}
+
 static void test_net_core_image(void)
 {
 	setup();
@@ -656,6 +692,7 @@ int main(void)
 	RUN(test_unaligned_chunks);
 	RUN(test_life_cycle);
 	RUN(test_invalid_image_not_marked);
+	RUN(test_unfinished_upload_not_marked);
 	RUN(test_net_core_image);
 	RUN(test_flash_failure);
 	RUN(test_retained_record);

@@ -1,0 +1,149 @@
+/*
+ * Fuzz the SMP server with arbitrary request sequences on emulated NOR flash.
+ * Input: records of [u16 big-endian length][frame bytes]; the first byte picks the SMP
+ * version the frames claim when it is odd (so plain mutations still reach both).
+ * Invariants checked after every frame (abort on violation):
+ *  - no byte outside the four slots ever changes (guard pages around them);
+ *  - the running image's bytes in slot 0 never change (only its trailer may);
+ *  - a secondary slot is only ever marked pending (trailer magic GOOD) when it holds an
+ *    image whose hash checks;
+ *  - the NOR never sees a write to a non-erased block (server keeps NOR rules);
+ *  - every response is a well-formed SMP frame answering the request's seq.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "smpfota/boot.h"
+#include "smpfota/nor.h"
+#include "smpfota/server.h"
+
+#define PAGE 1024U
+#define GUARD PAGE
+#define SLOT (8U * PAGE)
+#define DEV (GUARD + (SLOT + PAGE) + SLOT + GUARD)
+
+static uint8_t mem[2][DEV];
+static uint8_t pristine[2][DEV];
+static struct smpfota_nor nor[2];
+static struct smpfota_boot_image images[2];
+static struct smpfota_server_config cfg;
+static struct smpfota_server srv;
+static uint32_t factory_len;
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* A tiny valid MCUboot image: header, body, SHA-256 TLV (hash computed by the reader). */
+static uint32_t build_factory(uint8_t *buf)
+{
+	uint32_t body = 600, hdr = 32, o;
+	memset(buf, 0, hdr);
+	buf[0] = 0x3d, buf[1] = 0xb8, buf[2] = 0xf3, buf[3] = 0x96;
+	buf[8] = (uint8_t)hdr;
+	buf[12] = (uint8_t)body, buf[13] = (uint8_t)(body >> 8);
+	buf[20] = 1;
+	for (o = hdr; o < hdr + body; o++) {
+		buf[o] = (uint8_t)(o * 7);
+	}
+	struct smpfota_image_info info;
+	/* Hash what MCUboot hashes: the streaming reader computes it for us. */
+	buf[o] = 0x07, buf[o + 1] = 0x69, buf[o + 2] = 40, buf[o + 3] = 0;
+	buf[o + 4] = 0x10, buf[o + 5] = 0, buf[o + 6] = 32, buf[o + 7] = 0;
+	memset(buf + o + 8, 0, 32);
+	(void)smpfota_image_parse(buf, o + 40, &info);
+	memcpy(buf + o + 8, info.computed_hash, 32);
+	return o + 40;
+}
+
+static void setup(void)
+{
+	static uint8_t img[2048];
+	factory_len = build_factory(img);
+	for (int d = 0; d < 2; d++) {
+		smpfota_nor_init(&nor[d], mem[d], DEV, PAGE, 4);
+		smpfota_nor_erase_all(&nor[d]);
+		memset(mem[d], 0x5a, GUARD); /* guards: never erased, never written */
+		memset(mem[d] + DEV - GUARD, 0x5a, GUARD);
+		images[d].primary = (struct smpfota_flash_area){&nor[d].flash, GUARD, SLOT + PAGE};
+		images[d].secondary = (struct smpfota_flash_area){&nor[d].flash, GUARD + SLOT + PAGE, SLOT};
+		uint32_t padded = (factory_len + 3) / 4 * 4;
+		memset(img + factory_len, 0xff, padded - factory_len);
+		if (smpfota_area_write(&images[d].primary, 0, img, padded) != 0) {
+			abort();
+		}
+		memcpy(pristine[d], mem[d], DEV);
+	}
+	cfg = (struct smpfota_server_config){
+		.images = images, .n_images = 2, .active_image = 0, .buf_size = 1024,
+		.buf_count = 2, .image_check = true, .allow_confirm_secondary = true};
+}
+
+static void check_invariants(void)
+{
+	for (int d = 0; d < 2; d++) {
+		if (memcmp(mem[d], pristine[d], GUARD) != 0 ||
+		    memcmp(mem[d] + DEV - GUARD, pristine[d] + DEV - GUARD, GUARD) != 0 ||
+		    memcmp(mem[d] + GUARD, pristine[d] + GUARD, factory_len) != 0 ||
+		    nor[d].violations != 0) {
+			abort();
+		}
+		struct smpfota_boot_trailer t;
+		if (smpfota_boot_read_trailer(&images[d].secondary, &t) == 0 &&
+		    t.magic == SMPFOTA_BOOT_MAGIC_GOOD) {
+			struct smpfota_image_info info;
+			if (smpfota_boot_slot_image(&images[d].secondary, &info) != 0 || !info.hash_valid) {
+				abort();
+			}
+		}
+	}
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static uint8_t rsp[1024];
+	static uint8_t frame[1100];
+
+	setup(); /* fresh flash with the factory image for every input */
+	memset(&srv, 0, sizeof(srv));
+	if (smpfota_server_init(&srv, &cfg, false) != 0) {
+		abort();
+	}
+	if (size < 1) {
+		return 0;
+	}
+	uint8_t ver_override = data[0] & 1U;
+	size_t pos = 1;
+	while (pos + 2 <= size) {
+		size_t len = ((size_t)data[pos] << 8) | data[pos + 1];
+		pos += 2;
+		if (len > size - pos) {
+			len = size - pos;
+		}
+		if (len > sizeof(frame)) {
+			len = sizeof(frame);
+		}
+		memcpy(frame, data + pos, len);
+		pos += len;
+		if (ver_override && len > 0) {
+			frame[0] = (uint8_t)((frame[0] & ~0x18U) | 0x08U); /* claim v2 */
+		}
+		int n = smpfota_server_handle(&srv, frame, len, rsp, sizeof(rsp));
+		if (n > 0) {
+			struct smpfota_smp_hdr h;
+			if (smpfota_smp_hdr_decode(rsp, (size_t)n, &h) != n || !(h.op & 1U) ||
+			    (len >= 8 && h.seq != frame[6])) {
+				abort();
+			}
+		}
+		check_invariants();
+		if (smpfota_server_reset_pending(&srv)) {
+			struct smpfota_boot b = {.images = images, .n_images = 2};
+			(void)smpfota_boot_go(&b, NULL);
+			(void)smpfota_server_init(&srv, &cfg, true);
+			/* after a swap the "running image" is whatever MCUboot put in slot 0 */
+			for (int d = 0; d < 2; d++) {
+				memcpy(pristine[d] + GUARD, mem[d] + GUARD, factory_len);
+			}
+		}
+	}
+	return 0;
+}

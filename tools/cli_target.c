@@ -158,6 +158,15 @@ static int after_response(struct target *t)
 	return boot(t, true);
 }
 
+/* Zephyr accepts several requests in one packet, each at a 4-byte aligned offset and each
+ * answered on its own (smp.h). Length of the frame at p, or all that is left. */
+static size_t next_frame(const uint8_t *p, size_t left)
+{
+	struct smpfota_smp_hdr h;
+	int n = smpfota_smp_hdr_decode(p, left, &h);
+	return n > 0 ? (size_t)n : left;
+}
+
 static int serve_udp(struct target *t, const char *host, uint16_t port)
 {
 	struct smpfota_udp u;
@@ -188,11 +197,15 @@ static int serve_udp(struct target *t, const char *host, uint16_t port)
 				t->cfg.buf_size);
 			continue;
 		}
-		int m = smpfota_server_handle(&t->srv, req, (size_t)n, rsp, t->cfg.buf_size);
-		if (m > 0) {
-			(void)smpfota_udp_send(&u, rsp, (size_t)m);
-		} else if (m == 0) {
-			fprintf(stderr, "target: dropped %d-byte datagram: not an SMP request\n", n);
+		for (size_t off = 0; off < (size_t)n;) {
+			size_t len = next_frame(req + off, (size_t)n - off);
+			int m = smpfota_server_handle(&t->srv, req + off, len, rsp, t->cfg.buf_size);
+			if (m > 0) {
+				(void)smpfota_udp_send(&u, rsp, (size_t)m);
+			} else if (m == 0) {
+				fprintf(stderr, "target: dropped %zu bytes: not an SMP request\n", len);
+			}
+			off += (len + 3) / 4 * 4;
 		}
 		if (after_response(t) != 0) {
 			break;
@@ -212,12 +225,17 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 	struct serial_ctx *c = ctx;
 	static uint8_t rsp[65536];
 	static uint8_t line[100000];
-	int m = smpfota_server_handle(&c->t->srv, frame, len, rsp, c->t->cfg.buf_size - 4);
-	if (m > 0) {
-		int k = smpfota_serial_encode(rsp, (size_t)m, 0, line, sizeof(line));
-		if (k > 0) {
-			(void)smpfota_tty_write(c->tty, line, (size_t)k, 2000);
+	for (size_t off = 0; off < len;) {
+		size_t flen = next_frame(frame + off, len - off);
+		int m = smpfota_server_handle(&c->t->srv, frame + off, flen, rsp,
+					      c->t->cfg.buf_size - 4);
+		if (m > 0) {
+			int k = smpfota_serial_encode(rsp, (size_t)m, 0, line, sizeof(line));
+			if (k > 0) {
+				(void)smpfota_tty_write(c->tty, line, (size_t)k, 2000);
+			}
 		}
+		off += (flen + 3) / 4 * 4;
 	}
 	return 0;
 }

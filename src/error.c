@@ -27,6 +27,11 @@ static const struct err_entry err_table[] = {
 	{SMPFOTA_ERR_HASH_MISMATCH, "HASH_MISMATCH", "image hash mismatch"},
 	{SMPFOTA_ERR_UNSUPPORTED, "UNSUPPORTED", "unsupported image format"},
 	{SMPFOTA_ERR_BAD_HEADER, "BAD_HEADER", "image header invalid"},
+	{SMPFOTA_ERR_REJECTED, "REJECTED", "rejected by the target"},
+	{SMPFOTA_ERR_ROLLED_BACK, "ROLLED_BACK", "target rolled back to the previous image"},
+	{SMPFOTA_ERR_DOWNGRADE, "DOWNGRADE", "image is not newer than the running one"},
+	{SMPFOTA_ERR_TOO_LARGE, "TOO_LARGE", "image larger than the target's slot"},
+	{SMPFOTA_ERR_NOT_FOUND, "NOT_FOUND", "uploaded image not found on the target"},
 };
 
 static const struct err_entry *err_find(int err)

@@ -39,6 +39,13 @@ enum smpfota_error {
 	SMPFOTA_ERR_HASH_MISMATCH = -203, /* SHA-256 TLV differs from the computed hash */
 	SMPFOTA_ERR_UNSUPPORTED = -204,   /* e.g. encrypted image, no SHA-256 TLV */
 	SMPFOTA_ERR_BAD_HEADER = -205,    /* header fields inconsistent (sizes overflow, ...) */
+
+	/* Client and update workflow */
+	SMPFOTA_ERR_REJECTED = -210,      /* the server answered with an error (rc / err) */
+	SMPFOTA_ERR_ROLLED_BACK = -211,   /* after the reset the target runs the old image */
+	SMPFOTA_ERR_DOWNGRADE = -212,     /* image not newer than the running one (use force) */
+	SMPFOTA_ERR_TOO_LARGE = -213,     /* image larger than the target's slot */
+	SMPFOTA_ERR_NOT_FOUND = -214,     /* uploaded image not in the target's image list */
 };
 
 /* Human-readable text for an error code ("image hash mismatch"); never NULL. */

@@ -1,0 +1,199 @@
+/*
+ * SMP client engine for a microcontroller (and a PC): event-driven, no threads, no malloc,
+ * all state in the caller's struct smpfota_client. The caller provides
+ *   - a transport: a function that sends one whole SMP frame, and the largest frame it carries;
+ *   - the time: every entry point takes `now` in milliseconds (any epoch; wraps safely);
+ *   - memory: frame buffers for the requests in flight (kept for retransmission).
+ * and drives it with three calls:
+ *   smpfota_client_input()  - a frame arrived from the server
+ *   smpfota_client_poll()   - time passed (retransmit, time out, pump the upload)
+ *   smpfota_client_next_deadline() - how long the caller may sleep
+ *
+ * Requests are matched to responses by sequence number (and group/command); each has a
+ * timeout and a bounded number of retransmissions of the same frame (same seq, as Zephyr's
+ * smp_client). Late, duplicate and unknown responses are ignored.
+ *
+ * On top of single requests, the engine runs a pipelined image upload: it sizes each chunk
+ * so the encoded request exactly fills the server's buffer (and the transport MTU), keeps a
+ * window of chunk requests in flight (auto-sized from the server's buf_count, halved on a
+ * loss, grown back by one per window of clean acks), follows the server's `off` (resume,
+ * skip ahead, rewind), and checks the final `match`.
+ */
+#ifndef SMPFOTA_CLIENT_H
+#define SMPFOTA_CLIENT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "smpfota/smp.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Most requests the engine tracks at once (the window can never exceed it). */
+#ifndef SMPFOTA_CLIENT_MAX_INFLIGHT
+#define SMPFOTA_CLIENT_MAX_INFLIGHT 8
+#endif
+
+struct smpfota_client_transport {
+	/* Send one whole SMP frame. 0 on success; SMPFOTA_ERR_BUSY when the transport has no
+	 * room right now (the engine tries again on the next poll); other errors count as a
+	 * lost frame (retransmitted on timeout). */
+	int (*send)(void *ctx, const uint8_t *frame, size_t len);
+	void *ctx;
+	/* Largest SMP frame (8-byte header + CBOR) one send may carry: UDP 1472 for IPv4,
+	 * serial buf_size - 4 of the server, ESB link: its frame limit. */
+	uint16_t mtu;
+};
+
+struct smpfota_client_config {
+	struct smpfota_client_transport tx;
+	/* Frame buffers: `slots` buffers of `frame_cap` bytes each, plus one more for reading
+	 * upload data, carved from buf (buf_size >= (slots + 1) * frame_cap). */
+	uint8_t *buf;
+	size_t buf_size;
+	uint16_t frame_cap;
+	uint8_t slots;           /* requests in flight at most: 1..SMPFOTA_CLIENT_MAX_INFLIGHT */
+	uint8_t version;         /* SMP version spoken: SMPFOTA_SMP_V2 (default 0 means v1!) */
+	uint32_t timeout_ms;     /* per attempt; 0 = 2500 */
+	uint8_t retries;         /* retransmissions after the first attempt; 0 = none */
+	uint8_t seq;             /* first sequence number (any; e.g. random) */
+};
+
+/* Completion of one request. err: 0 when a response arrived and decoded (its status may
+ * still carry an SMP error: see rsp->status), SMPFOTA_ERR_TIMEDOUT after the last retry,
+ * SMPFOTA_ERR_PROTO for a response that does not decode. rsp is valid during the call,
+ * and NULL on a timeout. */
+typedef void (*smpfota_client_rsp_fn)(void *user, int err, enum smpfota_smp_msg msg,
+				      const union smpfota_smp_rsp *rsp);
+
+/* ---- upload ------------------------------------------------------------------------------ */
+
+/* Where the image comes from: a file on a PC, flash on a device. */
+struct smpfota_upload_source {
+	int (*read)(void *ctx, uint32_t off, uint8_t *buf, size_t len); /* 0 or negative */
+	void *ctx;
+	uint32_t size;
+	uint8_t sha[32];  /* SHA-256 of the whole file: the server's upload session id */
+};
+
+struct smpfota_upload_params {
+	uint8_t image;            /* 0: app core, 1: network core */
+	bool upgrade;             /* server refuses a version not newer than the running one */
+	uint32_t buf_size;        /* server's MCUmgr buf_size; 0 = unknown (falls back to 384) */
+	uint32_t buf_count;       /* server's buf_count; 0 = unknown (window 1) */
+	uint8_t window;           /* max chunks in flight; 0 = auto: buf_count - 1, >= 1 */
+	uint16_t chunk;           /* max data bytes per chunk; 0 = as many as fit */
+	uint32_t first_timeout_ms;/* the first chunk waits for the erase; 0 = 20000 */
+	uint32_t timeout_ms;      /* later chunks, per attempt; 0 = the client's timeout */
+	uint8_t max_failures;     /* losses at one offset before giving up; 0 = 5 */
+};
+
+struct smpfota_upload_progress {
+	uint32_t done;            /* bytes the server has confirmed */
+	uint32_t total;
+	uint32_t elapsed_ms;
+	uint32_t rate_Bps;        /* average since start */
+	uint32_t eta_ms;
+	uint8_t window;           /* current window */
+	uint16_t chunk;           /* data bytes per full chunk */
+	uint32_t retransmits;     /* chunks sent again */
+	uint32_t rewinds;         /* times the server's off sent us back */
+};
+
+typedef void (*smpfota_upload_progress_fn)(void *user, const struct smpfota_upload_progress *p);
+
+/* End of an upload. err: 0 (done; match is true when the server confirmed the sha, or when
+ * it does not report one; false when the sha had to be truncated to fit a tiny buffer), SMPFOTA_ERR_TIMEDOUT, SMPFOTA_ERR_HASH_MISMATCH (server said
+ * match: false), SMPFOTA_ERR_PROTO (response without "off"), SMPFOTA_ERR_IO (source read),
+ * or SMPFOTA_ERR_REJECTED with st holding the server's rc / err. */
+typedef void (*smpfota_upload_done_fn)(void *user, int err, const struct smpfota_smp_status *st,
+				       bool match);
+
+/* ---- state ----------------------------------------------------------------------------- */
+
+struct smpfota_client_req {
+	uint8_t state;            /* free, queued (not yet sent), sent */
+	uint8_t seq;
+	uint8_t msg;
+	uint8_t tries;            /* attempts so far */
+	uint16_t len;             /* frame length in the slot's buffer */
+	uint32_t sent_at;
+	uint32_t timeout_ms;
+	smpfota_client_rsp_fn fn;
+	void *user;
+	/* upload chunk bookkeeping */
+	bool is_chunk;
+	uint32_t off;
+	uint32_t data_len;
+};
+
+struct smpfota_client_upload {
+	bool active;
+	struct smpfota_upload_source src;
+	struct smpfota_upload_params prm;
+	smpfota_upload_progress_fn progress;
+	smpfota_upload_done_fn done;
+	void *user;
+	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
+	uint32_t next_off;        /* next byte to send */
+	uint32_t acked;           /* server's off: all below is written */
+	uint8_t window;
+	uint8_t window_max;
+	uint8_t clean;            /* acks since the last loss, to grow the window */
+	uint8_t failures;         /* consecutive losses at `acked` */
+	bool first_sent;          /* the session-opening chunk (off 0, len, sha) was sent */
+	bool first_done;          /* ...and answered */
+	bool sha_truncated;       /* the buffer was too small for the whole sha */
+	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
+	uint32_t started_at;
+	uint32_t last_now;
+	struct smpfota_upload_progress stats;
+};
+
+struct smpfota_client {
+	struct smpfota_client_config cfg;
+	uint8_t seq;
+	struct smpfota_client_req req[SMPFOTA_CLIENT_MAX_INFLIGHT];
+	struct smpfota_client_upload up;
+	union smpfota_smp_rsp rsp; /* decoded response, valid during a callback */
+};
+
+/* Check the config and start idle. SMPFOTA_ERR_INVAL for a bad config. */
+int smpfota_client_init(struct smpfota_client *c, const struct smpfota_client_config *cfg);
+
+/* Send a request of kind msg (req points to its struct). timeout_ms 0 = the default.
+ * Returns 0, SMPFOTA_ERR_BUSY (no free slot), SMPFOTA_ERR_NOSPC (frame too large). */
+int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
+			uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now);
+
+/* A frame arrived. Unknown, late and duplicate responses are ignored (returns 0 anyway);
+ * a frame that is not an SMP response returns SMPFOTA_ERR_PROTO. */
+int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t len, uint32_t now);
+
+/* Time passed: retransmit, expire, send queued frames, move the upload on. */
+void smpfota_client_poll(struct smpfota_client *c, uint32_t now);
+
+/* Milliseconds until the engine next needs smpfota_client_poll() (0: now), or -1 when
+ * nothing is pending. */
+int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t now);
+
+/* Requests in flight (or queued). */
+unsigned smpfota_client_pending(const struct smpfota_client *c);
+
+/* Drop every request (callbacks are not called) and stop an upload. */
+void smpfota_client_cancel(struct smpfota_client *c);
+
+/* Start a pipelined upload. Returns 0 or SMPFOTA_ERR_BUSY (requests or an upload in
+ * progress), SMPFOTA_ERR_INVAL, SMPFOTA_ERR_NOSPC (not even the first chunk fits). */
+int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,
+			  const struct smpfota_upload_params *prm, smpfota_upload_progress_fn progress,
+			  smpfota_upload_done_fn done, void *user, uint32_t now);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMPFOTA_CLIENT_H */

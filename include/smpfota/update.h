@@ -1,0 +1,110 @@
+/*
+ * One-call firmware update on top of the client engine, as a state machine:
+ *
+ *   PARAMS  read buf_size/buf_count (fall back when the server has no `os params`)
+ *   CHECK   image list (+ slot info when the server has it): refuse a downgrade unless
+ *           forced, refuse an image larger than the target's slot
+ *   UPLOAD  pipelined upload (client.h)
+ *   VERIFY  image list: the new hash is in the secondary slot
+ *   TEST    mark it for test (or permanent when not confirming a test)
+ *   RESET   os reset
+ *   WAIT    probe with echo until the target answers again
+ *   ACTIVE  image list: the new image runs (else ROLLED_BACK)
+ *   CONFIRM confirm it (unless asked not to)
+ *
+ * Driven like the client: smpfota_update_poll() with the time, frames through
+ * smpfota_client_input(). No malloc; all state in struct smpfota_update.
+ */
+#ifndef SMPFOTA_UPDATE_H
+#define SMPFOTA_UPDATE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "smpfota/client.h"
+#include "smpfota/image.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum smpfota_update_step {
+	SMPFOTA_UPDATE_PARAMS,
+	SMPFOTA_UPDATE_CHECK,
+	SMPFOTA_UPDATE_UPLOAD,
+	SMPFOTA_UPDATE_VERIFY,
+	SMPFOTA_UPDATE_TEST,
+	SMPFOTA_UPDATE_RESET,
+	SMPFOTA_UPDATE_WAIT,
+	SMPFOTA_UPDATE_ACTIVE,
+	SMPFOTA_UPDATE_CONFIRM,
+	SMPFOTA_UPDATE_DONE,
+};
+
+/* "params", "check", "upload", ... */
+const char *smpfota_update_step_name(int step);
+
+struct smpfota_update_params {
+	uint8_t image;            /* 0: app core, 1: network core */
+	bool no_confirm;          /* leave the new image in test mode */
+	bool force;               /* allow a downgrade / same version */
+	bool upgrade;             /* also ask the server to refuse non-newer images */
+	uint8_t window;           /* see smpfota_upload_params */
+	uint16_t chunk;
+	uint32_t reset_wait_ms;   /* how long the target may take to come back; 0 = 30000 */
+	uint32_t probe_ms;        /* echo interval while waiting; 0 = 500 */
+};
+
+/* Called on every step change. */
+typedef void (*smpfota_update_step_fn)(void *user, enum smpfota_update_step step);
+
+/* End of the update. err 0: the target runs the new image (confirmed unless no_confirm).
+ * Otherwise a named error (smpfota.h); step tells where; st the server's status when the
+ * error is SMPFOTA_ERR_REJECTED. */
+typedef void (*smpfota_update_done_fn)(void *user, int err, enum smpfota_update_step step,
+				       const struct smpfota_smp_status *st);
+
+struct smpfota_update {
+	struct smpfota_client *c;
+	struct smpfota_upload_source src;
+	struct smpfota_image_info img;     /* the local image (version, hash) */
+	struct smpfota_update_params prm;
+	smpfota_update_step_fn on_step;
+	smpfota_upload_progress_fn on_progress;
+	smpfota_update_done_fn on_done;
+	void *user;
+	enum smpfota_update_step step;
+	bool busy;                /* a request of the current step is out */
+	bool finished;
+	int err;
+	uint32_t buf_size, buf_count;
+	uint32_t wait_since;      /* WAIT: when the reset was answered */
+	uint32_t next_probe;
+	struct smpfota_smp_status status;
+};
+
+/*
+ * Read the whole image from src through the image reader (magic, header, TLVs, SHA-256
+ * check) and compute the SHA-256 of the file into src->sha. Returns 0 or the reader's error
+ * (BAD_MAGIC, TRUNCATED, TLV_CORRUPT, HASH_MISMATCH, UNSUPPORTED) or SMPFOTA_ERR_IO.
+ */
+int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota_image_info *info);
+
+/* Start an update of an image already checked with smpfota_update_check_image(). */
+int smpfota_update_start(struct smpfota_update *u, struct smpfota_client *c,
+			 const struct smpfota_upload_source *src, const struct smpfota_image_info *img,
+			 const struct smpfota_update_params *prm, smpfota_update_step_fn on_step,
+			 smpfota_upload_progress_fn on_progress, smpfota_update_done_fn on_done,
+			 void *user, uint32_t now);
+
+/* Time passed: drives the client too (calls smpfota_client_poll). */
+void smpfota_update_poll(struct smpfota_update *u, uint32_t now);
+
+/* Milliseconds until the next poll is needed, or -1. */
+int32_t smpfota_update_next_deadline(const struct smpfota_update *u, uint32_t now);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SMPFOTA_UPDATE_H */

@@ -1,0 +1,465 @@
+/*
+ * SMP client engine: request slots with timeouts and same-seq retransmission, response
+ * matching by seq and command, and the pipelined upload on top.
+ *
+ * The upload treats the server's `off` as the only truth (Zephyr's img_mgmt: a chunk at the
+ * wrong offset is dropped and answered with the offset it expects). A response that is the
+ * natural ack of its chunk (off = chunk end) advances; any other answer means the server is
+ * elsewhere (a lost chunk, a resumed session, a server that restarted): every chunk in
+ * flight is abandoned (their late answers then match no slot and are ignored) and sending
+ * resumes from the server's offset with a halved window.
+ */
+#include "smpfota/client.h"
+
+#include <string.h>
+
+enum { REQ_FREE, REQ_QUEUED, REQ_SENT };
+
+#define DEFAULT_TIMEOUT_MS 2500U
+#define FALLBACK_BUF_SIZE 384U     /* Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE */
+#define FIRST_TIMEOUT_MS 20000U    /* the first chunk may wait for a whole-slot erase */
+#define MAX_FAILURES 5U            /* as nRF Connect Device Manager's MAX_CHUNK_FAILURES */
+#define WRITE_ALIGN 4U             /* flash write block of the nRF5340: whole blocks per chunk */
+
+static bool reached(uint32_t now, uint32_t t)
+{
+	return (int32_t)(now - t) >= 0;
+}
+
+static uint8_t *slot_buf(const struct smpfota_client *c, unsigned i)
+{
+	return c->cfg.buf + (size_t)i * c->cfg.frame_cap;
+}
+
+static uint8_t *chunk_buf(const struct smpfota_client *c)
+{
+	return c->cfg.buf + (size_t)c->cfg.slots * c->cfg.frame_cap;
+}
+
+int smpfota_client_init(struct smpfota_client *c, const struct smpfota_client_config *cfg)
+{
+	if (c == NULL || cfg == NULL || cfg->tx.send == NULL || cfg->buf == NULL ||
+	    cfg->slots == 0 || cfg->slots > SMPFOTA_CLIENT_MAX_INFLIGHT ||
+	    cfg->frame_cap < 64 || cfg->tx.mtu < 64 || cfg->version > SMPFOTA_SMP_V2 ||
+	    cfg->buf_size < ((size_t)cfg->slots + 1) * cfg->frame_cap) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	memset(c, 0, sizeof(*c));
+	c->cfg = *cfg;
+	if (c->cfg.timeout_ms == 0) {
+		c->cfg.timeout_ms = DEFAULT_TIMEOUT_MS;
+	}
+	c->seq = cfg->seq;
+	return 0;
+}
+
+static int alloc_slot(const struct smpfota_client *c)
+{
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		if (c->req[i].state == REQ_FREE) {
+			return (int)i;
+		}
+	}
+	return -1;
+}
+
+/* Hand a slot's frame to the transport; BUSY leaves it queued for the next poll. */
+static void transmit(struct smpfota_client *c, unsigned i, uint32_t now)
+{
+	struct smpfota_client_req *r = &c->req[i];
+	int rc = c->cfg.tx.send(c->cfg.tx.ctx, slot_buf(c, i), r->len);
+	if (rc == SMPFOTA_ERR_BUSY) {
+		r->state = REQ_QUEUED;
+		return;
+	}
+	/* Any other failure counts as a frame lost on the way: the timeout recovers it. */
+	r->state = REQ_SENT;
+	r->sent_at = now;
+	r->tries++;
+}
+
+/* Encode into a free slot and send. Returns the slot index or a negative error. */
+static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
+		     uint32_t timeout_ms, uint32_t now)
+{
+	int i = alloc_slot(c);
+	if (i < 0) {
+		return SMPFOTA_ERR_BUSY;
+	}
+	size_t cap = c->cfg.frame_cap < c->cfg.tx.mtu ? c->cfg.frame_cap : c->cfg.tx.mtu;
+	int n = smpfota_smp_encode_req(msg, c->cfg.version, c->seq, req, slot_buf(c, (unsigned)i), cap);
+	if (n < 0) {
+		return n;
+	}
+	struct smpfota_client_req *r = &c->req[i];
+	memset(r, 0, sizeof(*r));
+	r->seq = c->seq++;
+	r->msg = (uint8_t)msg;
+	r->len = (uint16_t)n;
+	r->timeout_ms = timeout_ms ? timeout_ms : c->cfg.timeout_ms;
+	transmit(c, (unsigned)i, now);
+	return i;
+}
+
+int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
+			uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now)
+{
+	int i = start_req(c, msg, req, timeout_ms, now);
+	if (i < 0) {
+		return i;
+	}
+	c->req[i].fn = fn;
+	c->req[i].user = user;
+	return 0;
+}
+
+unsigned smpfota_client_pending(const struct smpfota_client *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		n += c->req[i].state != REQ_FREE;
+	}
+	return n;
+}
+
+/* ---- upload ---------------------------------------------------------------------------- */
+
+static unsigned chunks_in_flight(const struct smpfota_client *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		n += c->req[i].state != REQ_FREE && c->req[i].is_chunk;
+	}
+	return n;
+}
+
+/* Forget every chunk in flight: their answers will match no slot. */
+static void drop_chunks(struct smpfota_client *c)
+{
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		if (c->req[i].is_chunk) {
+			c->req[i].state = REQ_FREE;
+			c->req[i].is_chunk = false;
+		}
+	}
+}
+
+static void upload_end(struct smpfota_client *c, int err, const struct smpfota_smp_status *st,
+		       bool match)
+{
+	struct smpfota_client_upload *u = &c->up;
+	drop_chunks(c);
+	u->active = false;
+	if (u->done != NULL) {
+		struct smpfota_smp_status none = {0};
+		u->done(u->user, err, st ? st : &none, match);
+	}
+}
+
+static void report_progress(struct smpfota_client *c, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	struct smpfota_upload_progress *p = &u->stats;
+	p->done = u->acked;
+	p->total = u->src.size;
+	p->elapsed_ms = now - u->started_at;
+	p->rate_Bps = p->elapsed_ms ? (uint32_t)((uint64_t)p->done * 1000U / p->elapsed_ms) : 0;
+	p->eta_ms = p->rate_Bps ? (uint32_t)((uint64_t)(p->total - p->done) * 1000U / p->rate_Bps) : 0;
+	p->window = u->window;
+	if (u->progress != NULL) {
+		u->progress(u->user, p);
+	}
+}
+
+/* A chunk or its answer went missing, or the server is elsewhere: back off and resend
+ * from the server's offset. Gives up after max_failures without progress. */
+static bool on_loss(struct smpfota_client *c)
+{
+	struct smpfota_client_upload *u = &c->up;
+	drop_chunks(c);
+	u->window = u->window > 1 ? u->window / 2 : 1;
+	u->clean = 0;
+	u->next_off = u->acked;
+	if (++u->failures > u->prm.max_failures) {
+		upload_end(c, SMPFOTA_ERR_TIMEDOUT, NULL, false);
+		return false;
+	}
+	return true;
+}
+
+static void chunk_answer(struct smpfota_client *c, const struct smpfota_client_req *r,
+			 const struct smpfota_img_upload_rsp *rsp, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	uint32_t end = r->off + r->data_len;
+
+	if (!smpfota_smp_status_ok(&rsp->status)) {
+		upload_end(c, SMPFOTA_ERR_REJECTED, &rsp->status, false);
+		return;
+	}
+	if (!rsp->has_off || rsp->off > u->src.size) {
+		upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
+		return;
+	}
+	if (r->off == 0) {
+		u->first_done = true;
+	}
+	if (rsp->off == end) {
+		/* The natural ack; answers may arrive out of order, so never move back here. */
+		if (end > u->acked) {
+			u->acked = end;
+			u->failures = 0;
+		}
+		if (++u->clean >= u->window && u->window < u->window_max) {
+			u->window++;
+			u->clean = 0;
+		}
+	} else {
+		/* The server expects another offset: behind (a chunk was lost, or it restarted
+		 * and forgot the session: off 0), or ahead (it resumed a session). */
+		u->stats.rewinds++;
+		bool progress = rsp->off > u->acked;
+		u->acked = rsp->off;
+		if (rsp->off == 0) {
+			u->first_done = false; /* the session must be opened again */
+		}
+		if (progress) {
+			u->failures = 0;
+			drop_chunks(c);
+			u->next_off = rsp->off;
+		} else if (!on_loss(c)) {
+			return;
+		}
+	}
+	report_progress(c, now);
+	if (u->acked == u->src.size) {
+		/* CONFIG_IMG_ENABLE_IMAGE_CHECK servers say whether the data hashes to sha. */
+		if (rsp->has_match && !rsp->match && !u->sha_truncated) {
+			upload_end(c, SMPFOTA_ERR_HASH_MISMATCH, NULL, false);
+		} else {
+			/* A truncated sha cannot be checked (Zephyr then says match: false). */
+			upload_end(c, 0, NULL, rsp->has_match ? rsp->match : !u->sha_truncated);
+		}
+	}
+}
+
+/* Send as many chunks as the window allows. */
+static void pump(struct smpfota_client *c, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	while (u->active && u->next_off < u->src.size) {
+		unsigned inflight = chunks_in_flight(c);
+		/* The session-opening chunk goes alone: the server may erase the slot first. */
+		if ((!u->first_done && inflight > 0) || inflight >= u->window) {
+			return;
+		}
+		struct smpfota_img_upload_req q = {.off = u->next_off};
+		int max;
+		if (q.off == 0) {
+			q.has_len = q.has_sha = true;
+			q.len = u->src.size;
+			q.sha = (struct smpfota_bytes){u->src.sha, sizeof(u->src.sha)};
+			q.has_image = u->prm.image != 0; /* absent means image 0 */
+			q.image = u->prm.image;
+			q.has_upgrade = u->prm.upgrade;
+			q.upgrade = u->prm.upgrade;
+			/* The first chunk must carry the whole 32-byte image header. In a small
+			 * buffer (96 B) the full sha leaves no room for it: send a truncated sha,
+			 * which servers accept as the session id (only the final match check
+			 * needs all 32 bytes). */
+			uint32_t need = u->src.size < 32 ? u->src.size : 32;
+			while ((max = smpfota_smp_upload_max_data(&q, u->frame_size)) < (int)need &&
+			       q.sha.len > 0) {
+				q.sha.len = q.sha.len > 8 ? q.sha.len - 4 : 0;
+				q.has_sha = q.sha.len > 0;
+			}
+			u->sha_truncated = q.sha.len < sizeof(u->src.sha);
+		} else {
+			max = smpfota_smp_upload_max_data(&q, u->frame_size);
+		}
+		if (max <= 0) {
+			upload_end(c, SMPFOTA_ERR_NOSPC, NULL, false);
+			return;
+		}
+		uint32_t n = (uint32_t)max;
+		if (u->prm.chunk && n > u->prm.chunk) {
+			n = u->prm.chunk;
+		}
+		if (n >= u->src.size - q.off) {
+			n = u->src.size - q.off;
+		} else if (n > WRITE_ALIGN) {
+			n -= n % WRITE_ALIGN; /* whole flash write blocks: no tail buffering */
+		}
+		if (u->src.read(u->src.ctx, q.off, chunk_buf(c), n) != 0) {
+			upload_end(c, SMPFOTA_ERR_IO, NULL, false);
+			return;
+		}
+		q.data = (struct smpfota_bytes){chunk_buf(c), n};
+		uint32_t timeout = q.off == 0 ? u->prm.first_timeout_ms : u->prm.timeout_ms;
+		int i = start_req(c, SMPFOTA_MSG_IMG_UPLOAD, &q, timeout, now);
+		if (i == SMPFOTA_ERR_BUSY) {
+			return; /* slots taken by other requests */
+		}
+		if (i < 0) {
+			upload_end(c, i, NULL, false);
+			return;
+		}
+		c->req[i].is_chunk = true;
+		c->req[i].off = q.off;
+		c->req[i].data_len = n;
+		if (q.off < u->sent_hi) {
+			u->stats.retransmits++;
+		}
+		if (q.off + n > u->sent_hi) {
+			u->sent_hi = q.off + n;
+		}
+		if (u->stats.chunk < n) {
+			u->stats.chunk = (uint16_t)n;
+		}
+		u->next_off = q.off + n;
+	}
+}
+
+int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,
+			  const struct smpfota_upload_params *prm, smpfota_upload_progress_fn progress,
+			  smpfota_upload_done_fn done, void *user, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	if (src == NULL || prm == NULL || src->read == NULL || src->size == 0) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	if (u->active || chunks_in_flight(c) > 0) {
+		return SMPFOTA_ERR_BUSY;
+	}
+	memset(u, 0, sizeof(*u));
+	u->src = *src;
+	u->prm = *prm;
+	u->progress = progress;
+	u->done = done;
+	u->user = user;
+	if (u->prm.first_timeout_ms == 0) {
+		u->prm.first_timeout_ms = FIRST_TIMEOUT_MS;
+	}
+	if (u->prm.timeout_ms == 0) {
+		u->prm.timeout_ms = c->cfg.timeout_ms;
+	}
+	if (u->prm.max_failures == 0) {
+		u->prm.max_failures = MAX_FAILURES;
+	}
+	/* The encoded request must fit the server's buffer, the transport and our buffers. */
+	uint32_t fs = prm->buf_size ? prm->buf_size : FALLBACK_BUF_SIZE;
+	fs = fs < c->cfg.tx.mtu ? fs : c->cfg.tx.mtu;
+	fs = fs < c->cfg.frame_cap ? fs : c->cfg.frame_cap;
+	u->frame_size = fs;
+	/* Nordic's rule of thumb: one buffer stays free for the response. */
+	uint32_t w = prm->window ? prm->window : (prm->buf_count > 1 ? prm->buf_count - 1 : 1);
+	w = w < c->cfg.slots ? w : c->cfg.slots;
+	u->window_max = (uint8_t)w;
+	u->window = (uint8_t)w;
+	u->started_at = now;
+	u->active = true;
+	pump(c, now);
+	if (!u->active) {
+		return SMPFOTA_ERR_NOSPC;
+	}
+	return 0;
+}
+
+/* ---- input, poll ----------------------------------------------------------------------- */
+
+int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t len, uint32_t now)
+{
+	struct smpfota_smp_hdr h;
+	if (smpfota_smp_hdr_decode(frame, len, &h) < 0 || !(h.op & 1U)) {
+		return SMPFOTA_ERR_PROTO;
+	}
+	int msg = smpfota_smp_msg_lookup(&h);
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		struct smpfota_client_req *r = &c->req[i];
+		if (r->state == REQ_FREE || r->tries == 0 || r->seq != h.seq || r->msg != msg) {
+			continue;
+		}
+		struct smpfota_client_req done = *r;
+		int rc = smpfota_smp_decode_rsp((enum smpfota_smp_msg)msg,
+						frame + SMPFOTA_SMP_HDR_SIZE, h.len, &c->rsp);
+		/* Free first: the callback may send the next request at once. */
+		r->state = REQ_FREE;
+		r->is_chunk = false;
+		if (done.is_chunk) {
+			if (rc != 0) {
+				upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
+			} else if (c->up.active) {
+				chunk_answer(c, &done, &c->rsp.upload, now);
+			}
+			pump(c, now);
+		} else if (done.fn != NULL) {
+			done.fn(done.user, rc == 0 ? 0 : SMPFOTA_ERR_PROTO, (enum smpfota_smp_msg)msg,
+				&c->rsp);
+		}
+		return 0;
+	}
+	return 0; /* late, duplicate or foreign: ignored */
+}
+
+void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
+{
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		struct smpfota_client_req *r = &c->req[i];
+		if (r->state == REQ_QUEUED) {
+			transmit(c, i, now);
+			continue;
+		}
+		if (r->state != REQ_SENT || !reached(now, r->sent_at + r->timeout_ms)) {
+			continue;
+		}
+		if (r->is_chunk) {
+			/* A lost chunk: the answers of the later ones would all say "go back". */
+			if (!on_loss(c)) {
+				return;
+			}
+			break; /* every chunk slot was just freed */
+		}
+		if (r->tries <= c->cfg.retries) {
+			transmit(c, i, now); /* same frame, same seq */
+			continue;
+		}
+		struct smpfota_client_req done = *r;
+		r->state = REQ_FREE;
+		if (done.fn != NULL) {
+			done.fn(done.user, SMPFOTA_ERR_TIMEDOUT, (enum smpfota_smp_msg)done.msg, NULL);
+		}
+	}
+	if (c->up.active) {
+		pump(c, now);
+	}
+}
+
+int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t now)
+{
+	int32_t best = -1;
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		const struct smpfota_client_req *r = &c->req[i];
+		int32_t d;
+		if (r->state == REQ_QUEUED) {
+			d = 1; /* the transport was busy: try again shortly */
+		} else if (r->state == REQ_SENT) {
+			d = (int32_t)(r->sent_at + r->timeout_ms - now);
+			d = d < 0 ? 0 : d;
+		} else {
+			continue;
+		}
+		if (best < 0 || d < best) {
+			best = d;
+		}
+	}
+	return best;
+}
+
+void smpfota_client_cancel(struct smpfota_client *c)
+{
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		c->req[i].state = REQ_FREE;
+		c->req[i].is_chunk = false;
+	}
+	c->up.active = false;
+}

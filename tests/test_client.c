@@ -1,0 +1,441 @@
+/*
+ * Client engine tests: the engine talks to the real SMP server (on emulated NOR) through a
+ * simulated network in virtual time: delay, loss, duplication and reordering, seeded.
+ */
+#include <stdlib.h>
+
+#include "check.h"
+#include "smpfota/client.h"
+#include "smpfota/nor.h"
+#include "smpfota/server.h"
+#include "test_util.h"
+
+#define PAGE 4096U
+#define SLOT (40U * PAGE)
+#define DEV (2U * SLOT + PAGE)
+
+static uint8_t mem[DEV];
+static struct smpfota_nor nor;
+static struct smpfota_boot_image images[1];
+static struct smpfota_server_config scfg;
+static struct smpfota_server srv;
+
+/* ---- network ------------------------------------------------------------------------- */
+
+#define MAXPKT 64
+#define PKTSZ 9000
+struct pkt {
+	bool used;
+	bool to_server;
+	uint32_t at;
+	uint16_t len;
+	uint8_t data[PKTSZ];
+};
+static struct pkt net[MAXPKT];
+static uint32_t now_ms;
+static uint32_t rng = 1;
+static unsigned loss_pct, dup_pct, reorder_pct, delay_ms = 2;
+static bool server_down;
+static uint32_t sent_frames, sent_data_bytes;
+
+static void net_reset(void)
+{
+	memset(net, 0, sizeof(net));
+	loss_pct = dup_pct = reorder_pct = 0;
+	delay_ms = 2;
+	server_down = false;
+	sent_frames = sent_data_bytes = 0;
+}
+
+static void enqueue(bool to_server, const uint8_t *p, size_t n)
+{
+	if (tu_rand(&rng) % 100 < loss_pct) {
+		return;
+	}
+	int copies = (tu_rand(&rng) % 100 < dup_pct) ? 2 : 1;
+	for (int k = 0; k < copies; k++) {
+		for (int i = 0; i < MAXPKT; i++) {
+			if (!net[i].used) {
+				uint32_t d = delay_ms;
+				if (tu_rand(&rng) % 100 < reorder_pct) {
+					d += 1 + tu_rand(&rng) % 6; /* overtaken by later packets */
+				}
+				net[i] = (struct pkt){.used = true, .to_server = to_server, .at = now_ms + d,
+						      .len = (uint16_t)n};
+				memcpy(net[i].data, p, n);
+				break;
+			}
+		}
+	}
+}
+
+static int tx_send(void *ctx, const uint8_t *frame, size_t len)
+{
+	(void)ctx;
+	sent_frames++;
+	if (len > 8 && frame[4] == 0 && frame[5] == 1 && frame[7] == 1) {
+		sent_data_bytes += (uint32_t)len;
+	}
+	enqueue(true, frame, len);
+	return 0;
+}
+
+static uint8_t cbuf[9 * 4096];
+static struct smpfota_client cli;
+
+static void client_setup(uint8_t slots, uint16_t mtu, uint8_t retries)
+{
+	struct smpfota_client_config cfg = {
+		.tx = {.send = tx_send, .mtu = mtu}, .buf = cbuf, .buf_size = sizeof(cbuf),
+		.frame_cap = 4096, .slots = slots, .version = SMPFOTA_SMP_V2, .timeout_ms = 300,
+		.retries = retries, .seq = 250 /* wraps during the test */};
+	CHECK_EQ(smpfota_client_init(&cli, &cfg), 0);
+}
+
+static void server_setup(uint32_t buf_size, uint32_t buf_count)
+{
+	smpfota_nor_init(&nor, mem, DEV, PAGE, 4);
+	smpfota_nor_erase_all(&nor);
+	images[0].primary = (struct smpfota_flash_area){&nor.flash, 0, SLOT + PAGE};
+	images[0].secondary = (struct smpfota_flash_area){&nor.flash, SLOT + PAGE, SLOT};
+	scfg = (struct smpfota_server_config){.images = images, .n_images = 1, .buf_size = buf_size,
+					      .buf_count = buf_count, .image_check = true};
+	memset(&srv, 0, sizeof(srv));
+	CHECK_EQ(smpfota_server_init(&srv, &scfg, false), 0);
+}
+
+/* Deliver what is due, let the engine act, advance virtual time to the next event. */
+static void step(void)
+{
+	static uint8_t rsp[9000];
+	bool any = false;
+	for (int i = 0; i < MAXPKT; i++) {
+		struct pkt *p = &net[i];
+		if (!p->used || (int32_t)(now_ms - p->at) < 0) {
+			continue;
+		}
+		any = true;
+		p->used = false;
+		if (p->to_server) {
+			if (server_down || p->len > scfg.buf_size) {
+				continue; /* Zephyr drops what no netbuf holds */
+			}
+			int n = smpfota_server_handle(&srv, p->data, p->len, rsp, scfg.buf_size);
+			if (n > 0) {
+				enqueue(false, rsp, (size_t)n);
+			}
+		} else {
+			(void)smpfota_client_input(&cli, p->data, p->len, now_ms);
+		}
+	}
+	smpfota_client_poll(&cli, now_ms);
+	if (!any) {
+		now_ms++;
+	}
+}
+
+/* ---- callbacks ----------------------------------------------------------------------- */
+
+static int rsp_err = 99;
+static union smpfota_smp_rsp last_rsp;
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *r)
+{
+	(void)user;
+	(void)msg;
+	rsp_err = err;
+	if (r) {
+		last_rsp = *r;
+	}
+}
+
+static int up_err = 99;
+static bool up_match;
+static struct smpfota_smp_status up_st;
+static struct smpfota_upload_progress last_prog;
+static void on_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
+{
+	(void)user;
+	up_err = err;
+	up_st = *st;
+	up_match = match;
+}
+static void on_prog(void *user, const struct smpfota_upload_progress *p)
+{
+	(void)user;
+	last_prog = *p;
+}
+
+static uint8_t img[150000];
+static size_t img_len;
+static int src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+	(void)ctx;
+	memcpy(buf, img + off, len);
+	return 0;
+}
+
+static struct smpfota_upload_source make_source(uint32_t body, uint32_t seed)
+{
+	img_len = tu_build_image(img, sizeof(img), &(struct tu_image_spec){
+		.body_size = body, .ver = {1, 2, 3, 0}, .seed = seed});
+	struct smpfota_upload_source src = {.read = src_read, .size = (uint32_t)img_len};
+	tu_sha256(img, img_len, src.sha);
+	return src;
+}
+
+static bool run_upload(const struct smpfota_upload_source *src, struct smpfota_upload_params *prm,
+		       uint32_t limit_ms)
+{
+	up_err = 99;
+	if (smpfota_client_upload(&cli, src, prm, on_prog, on_done, NULL, now_ms) != 0) {
+		return false;
+	}
+	uint32_t end = now_ms + limit_ms;
+	while (up_err == 99 && (int32_t)(now_ms - end) < 0) {
+		step();
+	}
+	return up_err != 99;
+}
+
+static bool secondary_holds_image(void)
+{
+	static uint8_t tmp[150000];
+	return smpfota_area_read(&images[0].secondary, 0, tmp, img_len) == 0 &&
+	       memcmp(tmp, img, img_len) == 0;
+}
+
+/* ---- tests --------------------------------------------------------------------------- */
+
+static void wait_rsp(void)
+{
+	rsp_err = 99;
+	for (int i = 0; i < 100000 && rsp_err == 99; i++) {
+		step();
+	}
+}
+
+static void test_requests(void)
+{
+	net_reset();
+	server_setup(2048, 4);
+	client_setup(4, 1472, 2);
+	struct smpfota_os_echo_req e = {.d = {"ping", 4}};
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	CHECK_EQ(rsp_err, 0);
+	CHECK_STR(last_rsp.echo.r, "ping");
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+	CHECK_EQ(smpfota_client_next_deadline(&cli, now_ms), -1);
+
+	/* all slots busy */
+	for (int i = 0; i < 4; i++) {
+		CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+	}
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms),
+		 SMPFOTA_ERR_BUSY);
+	for (int i = 0; i < 1000; i++) {
+		step();
+	}
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+
+	/* server gone: retries, then TIMEDOUT (3 attempts x 300 ms) */
+	server_down = true;
+	uint32_t t0 = now_ms;
+	uint32_t f0 = sent_frames;
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	CHECK_EQ(rsp_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(sent_frames - f0, 3);
+	CHECK(now_ms - t0 >= 900 && now_ms - t0 < 1000);
+
+	/* lossy link: the same-seq retransmission gets through */
+	server_down = false;
+	loss_pct = 40;
+	int ok = 0;
+	for (int k = 0; k < 20; k++) {
+		CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+		wait_rsp();
+		ok += rsp_err == 0;
+	}
+	CHECK(ok >= 14); /* P(3 losses of request or response) ~ 0.64^3: rare */
+	/* duplicates and garbage are ignored */
+	loss_pct = 0;
+	dup_pct = 100;
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
+				     0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	CHECK_EQ(rsp_err, 0);
+	CHECK_EQ(last_rsp.params.buf_size, 2048);
+	for (int i = 0; i < 100; i++) {
+		step();
+	}
+	uint8_t junk[] = {0x09, 0, 0, 3, 0, 0, 7, 6, 0xa1, 0x61};
+	CHECK_EQ(smpfota_client_input(&cli, junk, 5, now_ms), SMPFOTA_ERR_PROTO);
+	CHECK_EQ(smpfota_client_input(&cli, junk, sizeof(junk), now_ms), SMPFOTA_ERR_PROTO);
+	junk[0] = 0x0a; /* a request, not a response */
+	CHECK_EQ(smpfota_client_input(&cli, junk, 8, now_ms), SMPFOTA_ERR_PROTO);
+	/* a malformed answer to a pending request: PROTO to the caller */
+	dup_pct = 0;
+	server_down = true;
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
+				     0, on_rsp, NULL, now_ms), 0);
+	uint8_t bad[] = {0x09, 0, 0, 2, 0, 0, (uint8_t)(cli.seq - 1), 6, 0xa1, 0x61};
+	rsp_err = 99;
+	CHECK_EQ(smpfota_client_input(&cli, bad, sizeof(bad), now_ms), 0);
+	CHECK_EQ(rsp_err, SMPFOTA_ERR_PROTO);
+}
+
+static void upload_case(uint32_t buf_size, uint32_t buf_count, unsigned loss, unsigned dup,
+			unsigned reorder, uint32_t seed)
+{
+	net_reset();
+	rng = seed;
+	loss_pct = loss;
+	dup_pct = dup;
+	reorder_pct = reorder;
+	server_setup(buf_size, buf_count);
+	client_setup(8, 1472, 0);
+	struct smpfota_upload_source src = make_source(60000 + seed * 7, seed);
+	struct smpfota_upload_params prm = {.buf_size = buf_size, .buf_count = buf_count,
+					    .max_failures = 50};
+	CHECK(run_upload(&src, &prm, 600000));
+	if (up_err != 0) {
+		fprintf(stderr, "upload buf %u x%u loss %u: err %d\n", buf_size, buf_count, loss, up_err);
+	}
+	CHECK_EQ(up_err, 0);
+	CHECK(up_match == (buf_size > 96)); /* 96 B: the sha is truncated, match unknown */
+	CHECK(secondary_holds_image());
+	CHECK_EQ(last_prog.done, img_len);
+	CHECK(last_prog.window >= 1 && last_prog.window <= (buf_count > 1 ? buf_count - 1 : 1));
+	CHECK(last_prog.chunk > 0);
+}
+
+static void test_upload_buffers(void)
+{
+	/* Server buffers from 96 bytes to 8 KiB, 1 to 8 buffers (frames over the MTU would be
+	 * dropped by the network: the engine must size chunks to min(buf, mtu)). */
+	const uint32_t sizes[] = {96, 128, 384, 1024, 2048, 2475, 8192};
+	for (size_t i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		for (uint32_t count = 1; count <= 8; count += 3) {
+			upload_case(sizes[i], count, 0, 0, 0, (uint32_t)(i * 10 + count));
+		}
+	}
+}
+
+static void test_upload_fills_buffer(void)
+{
+	/* Every chunk request fills the server's buffer: data per chunk is what fits. */
+	net_reset();
+	server_setup(512, 4);
+	client_setup(4, 1472, 0);
+	struct smpfota_upload_source src = make_source(20000, 3);
+	struct smpfota_upload_params prm = {.buf_size = 512, .buf_count = 4};
+	CHECK(run_upload(&src, &prm, 60000));
+	CHECK_EQ(up_err, 0);
+	struct smpfota_img_upload_req q = {.off = 20000};
+	int max = smpfota_smp_upload_max_data(&q, 512);
+	CHECK(last_prog.chunk >= max - 3 && last_prog.chunk <= max); /* 4-byte aligned */
+	CHECK_EQ(last_prog.window, 3);
+	CHECK_EQ(last_prog.retransmits, 0);
+}
+
+static void test_upload_lossy(void)
+{
+	upload_case(2048, 4, 10, 0, 0, 101);
+	upload_case(2048, 4, 30, 0, 0, 102);
+	upload_case(1024, 8, 20, 10, 20, 103);
+	upload_case(384, 2, 15, 20, 30, 104);
+	CHECK(last_prog.retransmits > 0);
+}
+
+static void test_resume_after_client_restart(void)
+{
+	net_reset();
+	server_setup(1024, 4);
+	client_setup(4, 1472, 0);
+	struct smpfota_upload_source src = make_source(100000, 7);
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	memset(&last_prog, 0, sizeof(last_prog));
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, on_prog, on_done, NULL, now_ms), 0);
+	while (last_prog.done < img_len / 2) {
+		step();
+	}
+	/* the master dies: a fresh engine starts the same upload again */
+	memset(net, 0, sizeof(net));
+	client_setup(4, 1472, 0);
+	uint32_t before = sent_data_bytes;
+	CHECK(run_upload(&src, &prm, 60000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK(sent_data_bytes - before < img_len * 6 / 10); /* resumed, not restarted */
+	CHECK(last_prog.rewinds >= 1);
+}
+
+static void test_restart_after_server_forgets(void)
+{
+	/* The target restarts and loses the session (as Zephyr does): it answers off 0, and
+	 * the engine opens the session again and finishes. */
+	net_reset();
+	server_setup(1024, 4);
+	client_setup(4, 1472, 0);
+	struct smpfota_upload_source src = make_source(80000, 8);
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	memset(&last_prog, 0, sizeof(last_prog));
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, on_prog, on_done, NULL, now_ms), 0);
+	up_err = 99;
+	while (last_prog.done < img_len / 3) {
+		step();
+	}
+	memset(&srv, 0, sizeof(srv));
+	CHECK_EQ(smpfota_server_init(&srv, &scfg, false), 0);
+	while (up_err == 99) {
+		step();
+	}
+	CHECK_EQ(up_err, 0);
+	CHECK(up_match);
+	CHECK(secondary_holds_image());
+}
+
+static void test_rejected_and_timeout(void)
+{
+	net_reset();
+	server_setup(1024, 4);
+	client_setup(4, 1472, 0);
+	struct smpfota_upload_source src = make_source(SLOT, 9); /* larger than the slot allows */
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	src.size = SLOT;
+	CHECK(run_upload(&src, &prm, 60000));
+	CHECK_EQ(up_err, SMPFOTA_ERR_REJECTED);
+	CHECK(up_st.has_err && up_st.err.group == 1 &&
+	      up_st.err.rc == SMPFOTA_IMG_ERR_INVALID_IMAGE_TOO_LARGE);
+
+	src = make_source(5000, 10);
+	server_down = true;
+	prm.first_timeout_ms = 500;
+	prm.max_failures = 2;
+	CHECK(run_upload(&src, &prm, 60000));
+	CHECK_EQ(up_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+
+	/* bad arguments, busy */
+	CHECK_EQ(smpfota_client_upload(&cli, NULL, &prm, NULL, NULL, NULL, now_ms), SMPFOTA_ERR_INVAL);
+	server_down = false;
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now_ms), 0);
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now_ms), SMPFOTA_ERR_BUSY);
+	smpfota_client_cancel(&cli);
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+	struct smpfota_client_config bad = {0};
+	CHECK_EQ(smpfota_client_init(&cli, &bad), SMPFOTA_ERR_INVAL);
+}
+
+int main(void)
+{
+	RUN(test_requests);
+	RUN(test_upload_fills_buffer);
+	RUN(test_upload_buffers);
+	RUN(test_upload_lossy);
+	RUN(test_resume_after_client_restart);
+	RUN(test_restart_after_server_forgets);
+	RUN(test_rejected_and_timeout);
+	return CHECK_SUMMARY();
+}

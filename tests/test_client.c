@@ -8,6 +8,7 @@
 #include "smpfota/client.h"
 #include "smpfota/nor.h"
 #include "smpfota/server.h"
+#include "smpfota/update.h"
 #include "test_util.h"
 
 #define PAGE 4096U
@@ -36,6 +37,7 @@ static uint32_t now_ms;
 static uint32_t rng = 1;
 static unsigned loss_pct, dup_pct, reorder_pct, delay_ms = 2;
 static bool server_down;
+static unsigned boots;
 static uint32_t sent_frames, sent_data_bytes;
 
 static void net_reset(void)
@@ -124,6 +126,13 @@ static void step(void)
 			if (n > 0) {
 				enqueue(false, rsp, (size_t)n);
 			}
+			if (smpfota_server_reset_pending(&srv)) {
+				/* the target reboots: MCUboot, then the server (warm: RAM kept) */
+				struct smpfota_boot b = {.images = images, .n_images = 1};
+				CHECK_EQ(smpfota_boot_go(&b, NULL), 0);
+				CHECK_EQ(smpfota_server_init(&srv, &scfg, true), 0);
+				boots++;
+			}
 		} else {
 			(void)smpfota_client_input(&cli, p->data, p->len, now_ms);
 		}
@@ -165,7 +174,7 @@ static void on_prog(void *user, const struct smpfota_upload_progress *p)
 	last_prog = *p;
 }
 
-static uint8_t img[150000];
+static uint8_t img[200000];
 static size_t img_len;
 static int src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
 {
@@ -199,7 +208,7 @@ static bool run_upload(const struct smpfota_upload_source *src, struct smpfota_u
 
 static bool secondary_holds_image(void)
 {
-	static uint8_t tmp[150000];
+	static uint8_t tmp[200000];
 	return smpfota_area_read(&images[0].secondary, 0, tmp, img_len) == 0 &&
 	       memcmp(tmp, img, img_len) == 0;
 }
@@ -428,6 +437,158 @@ static void test_rejected_and_timeout(void)
 	CHECK_EQ(smpfota_client_init(&cli, &bad), SMPFOTA_ERR_INVAL);
 }
 
+/* ---- update workflow ------------------------------------------------------------------- */
+
+static struct smpfota_update upd;
+static int upd_err;
+static enum smpfota_update_step upd_step;
+static unsigned steps_seen;
+
+static void on_step(void *user, enum smpfota_update_step step)
+{
+	(void)user;
+	steps_seen |= 1U << step;
+}
+
+static void on_upd_done(void *user, int err, enum smpfota_update_step step,
+			const struct smpfota_smp_status *st)
+{
+	(void)user;
+	(void)st;
+	upd_err = err;
+	upd_step = step;
+}
+
+static uint8_t factory[150000];
+static size_t factory_len;
+
+/* A target running `factory` (version given) in slot 0. */
+static void target_with_factory(uint8_t major)
+{
+	net_reset();
+	server_setup(2048, 4);
+	client_setup(4, 1472, 2);
+	factory_len = tu_build_image(factory, sizeof(factory), &(struct tu_image_spec){
+		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77});
+	size_t padded = (factory_len + 3) / 4 * 4;
+	memset(factory + factory_len, 0xff, padded - factory_len);
+	CHECK_EQ(smpfota_area_write(&images[0].primary, 0, factory, padded), 0);
+	boots = 0;
+}
+
+static int run_update(struct smpfota_upload_source *src, const struct smpfota_update_params *prm)
+{
+	struct smpfota_image_info info;
+	CHECK_EQ(smpfota_update_check_image(src, &info), 0);
+	upd_err = 99;
+	steps_seen = 0;
+	CHECK_EQ(smpfota_update_start(&upd, &cli, src, &info, prm, on_step, on_prog, on_upd_done,
+				      NULL, now_ms), 0);
+	for (uint32_t end = now_ms + 600000; upd_err == 99 && (int32_t)(now_ms - end) < 0;) {
+		step();
+		smpfota_update_poll(&upd, now_ms);
+	}
+	return upd_err;
+}
+
+static bool primary_runs(const uint8_t *image, size_t len)
+{
+	static uint8_t tmp[200000];
+	return smpfota_area_read(&images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
+}
+
+static void test_update_workflow(void)
+{
+	target_with_factory(1);
+	struct smpfota_upload_source src = make_source(50000, 21); /* version 1.2.3 */
+	struct smpfota_update_params prm = {0};
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK_EQ(upd_step, SMPFOTA_UPDATE_DONE);
+	CHECK_EQ(steps_seen, 0x3ffU); /* every step, in a clean run */
+	CHECK_EQ(boots, 1);
+	CHECK(primary_runs(img, img_len));
+	struct smpfota_boot_trailer t;
+	CHECK_EQ(smpfota_boot_read_trailer(&images[0].primary, &t), 0);
+	CHECK_EQ(t.image_ok, SMPFOTA_BOOT_FLAG_SET); /* confirmed */
+	/* the same image again: already running, nothing sent */
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(!(steps_seen & (1U << SMPFOTA_UPDATE_UPLOAD)));
+
+	/* --no-confirm: the image runs in test mode; the next reset reverts it */
+	target_with_factory(1);
+	prm.no_confirm = true;
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(primary_runs(img, img_len));
+	struct smpfota_boot b = {.images = images, .n_images = 1};
+	CHECK_EQ(smpfota_boot_go(&b, NULL), 0);
+	CHECK(primary_runs(factory, factory_len));
+}
+
+static void test_update_refusals(void)
+{
+	struct smpfota_update_params prm = {0};
+	/* a downgrade is refused unless forced */
+	target_with_factory(3);
+	struct smpfota_upload_source src = make_source(20000, 22); /* 1.2.3 < 3.0.0 */
+	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_DOWNGRADE);
+	CHECK_EQ(upd_step, SMPFOTA_UPDATE_CHECK);
+	CHECK(primary_runs(factory, factory_len));
+	prm.force = true;
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(primary_runs(img, img_len));
+
+	/* larger than the slot: refused before any byte is sent */
+	target_with_factory(1);
+	prm.force = false;
+	src = make_source(SLOT - 1000, 23);
+	uint32_t sent = sent_data_bytes;
+	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_TOO_LARGE);
+	CHECK_EQ(sent_data_bytes, sent);
+
+	/* the target never comes back after the reset */
+	target_with_factory(1);
+	src = make_source(20000, 24);
+	prm.reset_wait_ms = 5000;
+	struct smpfota_image_info info;
+	CHECK_EQ(smpfota_update_check_image(&src, &info), 0);
+	upd_err = 99;
+	CHECK_EQ(smpfota_update_start(&upd, &cli, &src, &info, &prm, on_step, NULL, on_upd_done,
+				      NULL, now_ms), 0);
+	while (upd_err == 99) {
+		step();
+		smpfota_update_poll(&upd, now_ms);
+		if (boots > 0) {
+			server_down = true;
+		}
+	}
+	CHECK_EQ(upd_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(upd_step, SMPFOTA_UPDATE_WAIT);
+
+	/* MCUboot rejects the new image at boot (it was damaged in flash after the upload):
+	 * the old one keeps running -> ROLLED_BACK */
+	target_with_factory(1);
+	src = make_source(20000, 25);
+	prm.reset_wait_ms = 0;
+	CHECK_EQ(smpfota_update_check_image(&src, &info), 0);
+	upd_err = 99;
+	CHECK_EQ(smpfota_update_start(&upd, &cli, &src, &info, &prm, NULL, NULL, on_upd_done, NULL,
+				      now_ms), 0);
+	while (upd_err == 99) {
+		step();
+		smpfota_update_poll(&upd, now_ms);
+		if (upd.step == SMPFOTA_UPDATE_RESET) {
+			(void)smpfota_area_erase(&images[0].secondary, 0, PAGE);
+		}
+	}
+	CHECK_EQ(upd_err, SMPFOTA_ERR_ROLLED_BACK);
+	CHECK(primary_runs(factory, factory_len));
+
+	/* a bad local image never leaves the host */
+	src = make_source(20000, 26);
+	img[3000] ^= 1;
+	CHECK_EQ(smpfota_update_check_image(&src, &info), SMPFOTA_ERR_HASH_MISMATCH);
+}
+
 int main(void)
 {
 	RUN(test_requests);
@@ -437,5 +598,7 @@ int main(void)
 	RUN(test_resume_after_client_restart);
 	RUN(test_restart_after_server_forgets);
 	RUN(test_rejected_and_timeout);
+	RUN(test_update_workflow);
+	RUN(test_update_refusals);
 	return CHECK_SUMMARY();
 }

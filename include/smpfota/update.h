@@ -74,10 +74,12 @@ struct smpfota_update {
 	smpfota_update_done_fn on_done;
 	void *user;
 	enum smpfota_update_step step;
+	uint8_t sub;              /* CHECK: image list, then slot info */
 	bool busy;                /* a request of the current step is out */
 	bool finished;
 	int err;
 	uint32_t buf_size, buf_count;
+	uint32_t now;             /* time of the latest poll (callbacks carry none) */
 	uint32_t wait_since;      /* WAIT: when the reset was answered */
 	uint32_t next_probe;
 	struct smpfota_smp_status status;

@@ -1,0 +1,440 @@
+/*
+ * Update workflow: one request out at a time per step, each answer moving the machine on.
+ * Steps and their checks are listed in update.h.
+ */
+#include "smpfota/update.h"
+
+#include <string.h>
+
+#include "sha256.h"
+
+#define RESET_WAIT_MS 30000U
+#define PROBE_MS 500U
+#define FIRST_PROBE_MS 1000U /* let the target's delayed reset (250 ms in Zephyr) happen */
+
+enum { SUB_LIST, SUB_SLOTS };
+
+static const char *const step_names[] = {
+	"params", "check", "upload", "verify", "test", "reset", "wait", "active", "confirm", "done"};
+
+const char *smpfota_update_step_name(int step)
+{
+	return (step >= 0 && step <= SMPFOTA_UPDATE_DONE) ? step_names[step] : "?";
+}
+
+int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota_image_info *info)
+{
+	struct smpfota_image_reader r;
+	mbedtls_sha256_context sha;
+	uint8_t buf[256];
+	int rc = 0;
+
+	if (src == NULL || src->read == NULL) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	smpfota_image_reader_init(&r);
+	mbedtls_sha256_init(&sha);
+	if (smpfota_sha256_starts(&sha) != 0) {
+		rc = SMPFOTA_ERR_IO;
+	}
+	for (uint32_t off = 0; rc == 0 && off < src->size; off += sizeof(buf)) {
+		size_t n = src->size - off < sizeof(buf) ? src->size - off : sizeof(buf);
+		if (src->read(src->ctx, off, buf, n) != 0 || smpfota_sha256_update(&sha, buf, n) != 0) {
+			rc = SMPFOTA_ERR_IO;
+			break;
+		}
+		(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
+	}
+	if (rc == 0 && smpfota_sha256_finish(&sha, src->sha) != 0) {
+		rc = SMPFOTA_ERR_IO;
+	}
+	mbedtls_sha256_free(&sha);
+	int rrc = smpfota_image_reader_finish(&r, info);
+	return rc != 0 ? rc : rrc;
+}
+
+/* ---- steps ----------------------------------------------------------------------------- */
+
+static void finish(struct smpfota_update *u, int err, const struct smpfota_smp_status *st)
+{
+	if (u->finished) {
+		return;
+	}
+	u->finished = true;
+	u->err = err;
+	if (st != NULL) {
+		u->status = *st;
+	}
+	if (err == 0) {
+		u->step = SMPFOTA_UPDATE_DONE;
+		if (u->on_step != NULL) {
+			u->on_step(u->user, SMPFOTA_UPDATE_DONE);
+		}
+	}
+	if (u->on_done != NULL) {
+		u->on_done(u->user, err, u->step, &u->status);
+	}
+}
+
+static void set_step(struct smpfota_update *u, enum smpfota_update_step step)
+{
+	u->step = step;
+	u->busy = false;
+	u->sub = SUB_LIST;
+	if (u->on_step != NULL) {
+		u->on_step(u->user, step);
+	}
+}
+
+/* "1.2.3" / "1.2.3.4" as the server lists it. */
+static bool parse_version(struct smpfota_str s, struct smpfota_image_version *v)
+{
+	uint32_t part[4] = {0, 0, 0, 0};
+	int n = 0;
+	bool digit = false;
+	for (size_t i = 0; i < s.len; i++) {
+		char ch = s.ptr[i];
+		if (ch >= '0' && ch <= '9') {
+			part[n] = part[n] * 10U + (uint32_t)(ch - '0');
+			digit = true;
+		} else if ((ch == '.' || ch == '+') && digit && n < 3) {
+			n++;
+			digit = false;
+		} else {
+			return false;
+		}
+	}
+	if (!digit || n < 2 || part[0] > 255 || part[1] > 255 || part[2] > 65535) {
+		return false;
+	}
+	*v = (struct smpfota_image_version){(uint8_t)part[0], (uint8_t)part[1],
+					    (uint16_t)part[2], part[3]};
+	return true;
+}
+
+static int vercmp(const struct smpfota_image_version *a, const struct smpfota_image_version *b)
+{
+	uint64_t x = ((uint64_t)a->major << 56) | ((uint64_t)a->minor << 48) |
+		     ((uint64_t)a->revision << 32) | a->build;
+	uint64_t y = ((uint64_t)b->major << 56) | ((uint64_t)b->minor << 48) |
+		     ((uint64_t)b->revision << 32) | b->build;
+	return x < y ? -1 : x > y;
+}
+
+static const struct smpfota_img_slot_state *find_slot(const struct smpfota_img_state_rsp *st,
+						      uint32_t image, uint32_t slot)
+{
+	for (size_t i = 0; i < st->images_count; i++) {
+		const struct smpfota_img_slot_state *e = &st->images[i];
+		uint32_t img = e->has_image ? e->image : 0;
+		if (img == image && e->slot == slot) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool has_hash(const struct smpfota_img_slot_state *e, const uint8_t *hash)
+{
+	return e != NULL && e->has_hash && e->hash.len == SMPFOTA_IMAGE_HASH_SIZE &&
+	       memcmp(e->hash.ptr, hash, SMPFOTA_IMAGE_HASH_SIZE) == 0;
+}
+
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
+static void on_upload_done(void *user, int err, const struct smpfota_smp_status *st, bool match);
+
+/* Network-core (non-active) images cannot be confirmed once running (Zephyr refuses), and
+ * NCS does not revert them: they are marked permanent instead of test. */
+static bool permanent(const struct smpfota_update *u)
+{
+	return u->prm.image != 0 && !u->prm.no_confirm;
+}
+
+/* Send the request of the current step if it is not out yet. */
+static void kick(struct smpfota_update *u, uint32_t now)
+{
+	if (u->finished || u->busy) {
+		return;
+	}
+	int rc = 0;
+	switch (u->step) {
+	case SMPFOTA_UPDATE_PARAMS: {
+		struct smpfota_os_params_req q = {0};
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_PARAMS, &q, 0, on_rsp, u, now);
+		break;
+	}
+	case SMPFOTA_UPDATE_CHECK:
+	case SMPFOTA_UPDATE_VERIFY:
+	case SMPFOTA_UPDATE_ACTIVE:
+		if (u->step == SMPFOTA_UPDATE_CHECK && u->sub == SUB_SLOTS) {
+			struct smpfota_img_slot_info_req q = {0};
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_SLOT_INFO, &q, 0, on_rsp, u, now);
+		} else {
+			struct smpfota_img_state_read_req q = {0};
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_READ, &q, 0, on_rsp, u, now);
+		}
+		break;
+	case SMPFOTA_UPDATE_UPLOAD: {
+		struct smpfota_upload_params p = {
+			.image = u->prm.image, .upgrade = u->prm.upgrade, .buf_size = u->buf_size,
+			.buf_count = u->buf_count, .window = u->prm.window, .chunk = u->prm.chunk};
+		rc = smpfota_client_upload(u->c, &u->src, &p, u->on_progress, on_upload_done, u, now);
+		break;
+	}
+	case SMPFOTA_UPDATE_TEST: {
+		struct smpfota_img_state_write_req q = {
+			.has_hash = true, .hash = {u->img.hash, SMPFOTA_IMAGE_HASH_SIZE},
+			.confirm = permanent(u)};
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_WRITE, &q, 0, on_rsp, u, now);
+		break;
+	}
+	case SMPFOTA_UPDATE_RESET: {
+		struct smpfota_os_reset_req q = {0};
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_RESET, &q, 0, on_rsp, u, now);
+		break;
+	}
+	case SMPFOTA_UPDATE_WAIT: {
+		if ((int32_t)(now - u->next_probe) < 0) {
+			return;
+		}
+		struct smpfota_os_echo_req q = {.d = {"smpfota", 7}};
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_ECHO, &q, u->prm.probe_ms, on_rsp, u, now);
+		break;
+	}
+	case SMPFOTA_UPDATE_CONFIRM: {
+		struct smpfota_img_state_write_req q = {.confirm = true};
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_WRITE, &q, 0, on_rsp, u, now);
+		break;
+	}
+	default:
+		return;
+	}
+	if (rc == SMPFOTA_ERR_BUSY) {
+		return; /* a slot frees up soon; poll tries again */
+	}
+	if (rc != 0) {
+		finish(u, rc, NULL);
+		return;
+	}
+	u->busy = true;
+}
+
+static void on_upload_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
+{
+	struct smpfota_update *u = user;
+	(void)match; /* the image list check below is what proves the upload */
+	if (err != 0) {
+		finish(u, err, st);
+		return;
+	}
+	set_step(u, SMPFOTA_UPDATE_VERIFY);
+	kick(u, u->now);
+}
+
+static bool rejected(struct smpfota_update *u, int err, const union smpfota_smp_rsp *rsp)
+{
+	if (err != 0) {
+		finish(u, err, NULL);
+		return true;
+	}
+	if (!smpfota_smp_status_ok(&rsp->status)) {
+		finish(u, SMPFOTA_ERR_REJECTED, &rsp->status);
+		return true;
+	}
+	return false;
+}
+
+static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_rsp *rsp)
+{
+	if (u->sub == SUB_SLOTS) {
+		/* Slot info is optional (Zephyr >= 4.0 with ..._SLOT_INFO): skip the size check
+		 * when the server has no answer. */
+		if (err == 0 && smpfota_smp_status_ok(&rsp->status)) {
+			for (size_t i = 0; i < rsp->slot_info.images_count; i++) {
+				const struct smpfota_img_slot_info_image *e = &rsp->slot_info.images[i];
+				uint32_t max = 0;
+				if (e->image != u->prm.image) {
+					continue;
+				}
+				if (e->has_max_image_size) {
+					max = e->max_image_size;
+				} else if (e->slots_count > 1) {
+					max = e->slots[1].size;
+				}
+				if (max && u->src.size > max) {
+					finish(u, SMPFOTA_ERR_TOO_LARGE, NULL);
+					return;
+				}
+			}
+		} else if (err == SMPFOTA_ERR_TIMEDOUT) {
+			finish(u, err, NULL);
+			return;
+		}
+		set_step(u, SMPFOTA_UPDATE_UPLOAD);
+		return;
+	}
+	if (rejected(u, err, rsp)) {
+		return;
+	}
+	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
+	if (run != NULL && has_hash(run, u->img.hash)) {
+		finish(u, 0, NULL); /* already running this very image */
+		return;
+	}
+	struct smpfota_image_version cur;
+	if (run != NULL && parse_version(run->version, &cur) && !u->prm.force &&
+	    vercmp(&u->img.hdr.version, &cur) < 0) {
+		finish(u, SMPFOTA_ERR_DOWNGRADE, NULL);
+		return;
+	}
+	u->sub = SUB_SLOTS;
+	u->busy = false;
+}
+
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	struct smpfota_update *u = user;
+	(void)msg;
+	u->busy = false;
+	if (u->finished) {
+		return;
+	}
+	switch (u->step) {
+	case SMPFOTA_UPDATE_PARAMS:
+		/* A server without `os params` (ENOTSUP, or an old one that stays silent) gets
+		 * the engine's conservative defaults. */
+		if (err == 0 && smpfota_smp_status_ok(&rsp->status)) {
+			u->buf_size = rsp->params.buf_size;
+			u->buf_count = rsp->params.buf_count;
+		}
+		set_step(u, SMPFOTA_UPDATE_CHECK);
+		break;
+	case SMPFOTA_UPDATE_CHECK:
+		on_check(u, err, rsp);
+		break;
+	case SMPFOTA_UPDATE_VERIFY:
+		if (rejected(u, err, rsp)) {
+			return;
+		}
+		if (!has_hash(find_slot(&rsp->state, u->prm.image, 1), u->img.hash)) {
+			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
+			return;
+		}
+		set_step(u, SMPFOTA_UPDATE_TEST);
+		break;
+	case SMPFOTA_UPDATE_TEST:
+		if (!rejected(u, err, rsp)) {
+			set_step(u, SMPFOTA_UPDATE_RESET);
+		}
+		break;
+	case SMPFOTA_UPDATE_RESET:
+		/* A target may go down before its answer leaves: a timeout is not an error. */
+		if (err == 0 && !smpfota_smp_status_ok(&rsp->status)) {
+			finish(u, SMPFOTA_ERR_REJECTED, &rsp->status);
+			return;
+		}
+		set_step(u, SMPFOTA_UPDATE_WAIT);
+		u->wait_since = u->now;
+		u->next_probe = u->now + FIRST_PROBE_MS;
+		break;
+	case SMPFOTA_UPDATE_WAIT:
+		if (err == 0) {
+			set_step(u, SMPFOTA_UPDATE_ACTIVE);
+		} else if ((uint32_t)(u->now - u->wait_since) >= u->prm.reset_wait_ms) {
+			finish(u, SMPFOTA_ERR_TIMEDOUT, NULL);
+		} else {
+			u->next_probe = u->now + u->prm.probe_ms;
+		}
+		break;
+	case SMPFOTA_UPDATE_ACTIVE: {
+		if (rejected(u, err, rsp)) {
+			return;
+		}
+		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
+		const struct smpfota_img_slot_state *other = find_slot(&rsp->state, u->prm.image, 1);
+		if (has_hash(run, u->img.hash)) {
+			if (u->prm.no_confirm || run->confirmed) {
+				finish(u, 0, NULL);
+			} else {
+				set_step(u, SMPFOTA_UPDATE_CONFIRM);
+			}
+		} else if (has_hash(other, u->img.hash) && other->pending &&
+			   (uint32_t)(u->now - u->wait_since) < u->prm.reset_wait_ms) {
+			/* Answered before the reset took effect: wait for it. */
+			set_step(u, SMPFOTA_UPDATE_WAIT);
+			u->next_probe = u->now + u->prm.probe_ms;
+		} else {
+			finish(u, SMPFOTA_ERR_ROLLED_BACK, NULL);
+		}
+		break;
+	}
+	case SMPFOTA_UPDATE_CONFIRM: {
+		if (rejected(u, err, rsp)) {
+			return;
+		}
+		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
+		finish(u, has_hash(run, u->img.hash) && run->confirmed ? 0 : SMPFOTA_ERR_ROLLED_BACK,
+		       NULL);
+		break;
+	}
+	default:
+		break;
+	}
+	if (!u->finished) {
+		kick(u, u->now);
+	}
+}
+
+int smpfota_update_start(struct smpfota_update *u, struct smpfota_client *c,
+			 const struct smpfota_upload_source *src, const struct smpfota_image_info *img,
+			 const struct smpfota_update_params *prm, smpfota_update_step_fn on_step,
+			 smpfota_upload_progress_fn on_progress, smpfota_update_done_fn on_done,
+			 void *user, uint32_t now)
+{
+	if (u == NULL || c == NULL || src == NULL || img == NULL || prm == NULL || !img->has_hash) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	memset(u, 0, sizeof(*u));
+	u->c = c;
+	u->src = *src;
+	u->img = *img;
+	u->prm = *prm;
+	if (u->prm.reset_wait_ms == 0) {
+		u->prm.reset_wait_ms = RESET_WAIT_MS;
+	}
+	if (u->prm.probe_ms == 0) {
+		u->prm.probe_ms = PROBE_MS;
+	}
+	u->on_step = on_step;
+	u->on_progress = on_progress;
+	u->on_done = on_done;
+	u->user = user;
+	u->now = now;
+	set_step(u, SMPFOTA_UPDATE_PARAMS);
+	kick(u, now);
+	return 0;
+}
+
+void smpfota_update_poll(struct smpfota_update *u, uint32_t now)
+{
+	u->now = now;
+	smpfota_client_poll(u->c, now);
+	kick(u, now);
+}
+
+int32_t smpfota_update_next_deadline(const struct smpfota_update *u, uint32_t now)
+{
+	if (u->finished) {
+		return -1;
+	}
+	int32_t d = smpfota_client_next_deadline(u->c, now);
+	if (u->step == SMPFOTA_UPDATE_WAIT && !u->busy) {
+		int32_t w = (int32_t)(u->next_probe - now);
+		w = w < 0 ? 0 : w;
+		d = (d < 0 || w < d) ? w : d;
+	}
+	if (!u->busy && u->step != SMPFOTA_UPDATE_WAIT) {
+		d = d < 0 || d > 10 ? 10 : d; /* a request could not be sent yet: retry soon */
+	}
+	return d;
+}

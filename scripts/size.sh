@@ -41,4 +41,11 @@ echo "== zcbor $("$py" -c "import importlib.metadata as m; print(m.version('zcbo
 arm-none-eabi-size -t "${objs_zcbor[@]}"
 echo
 echo "== deepest stack frames (bytes, -fstack-usage)"
-cat "$out"/*.su | grep -v zcbor | sort -t$'\t' -k2 -n -r | head -8 | awk -F'\t' '{printf "   %6s  %s\n", $2, $1}'
+cat "$out"/*.su | grep -v zcbor | sort -t$'\t' -k2 -n -r | awk 'NR <= 8' | awk -F'\t' '{printf "   %6s  %s\n", $2, $1}'
+
+# What each board links (the ESB link layer joins both when it exists).
+sum() { arm-none-eabi-size "$@" | awk 'NR > 1 {t += $1; d += $2; b += $3} END {printf "%6d text %5d data %5d bss", t, d, b}'; }
+echo
+echo "== per board (zcbor and mbedTLS not included)"
+echo "   master (client, update, codec, image reader): $(sum "$out"/{client,update,smp,cbor,image,error}.o)"
+echo "   target (server, boot model, flash, codec, image reader, serial): $(sum "$out"/{server,boot,flash,smp,cbor,image,serial,error}.o)"

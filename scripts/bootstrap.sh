@@ -21,6 +21,10 @@ check "test -d /usr/lib/arm-none-eabi/newlib" libnewlib-arm-none-eabi
 check "command -v clang"                 clang
 check "ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 check "python3 -m venv --help"           python3-venv
+# Headers mcumgrctl (the Rust interop peer, built below with cargo) links against.
+check "command -v pkg-config"            pkg-config
+check "test -f /usr/include/dbus-1.0/dbus/dbus.h" libdbus-1-dev
+check "test -f /usr/include/libudev.h"   libudev-dev
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "bootstrap: installing Debian packages: ${need_pkgs[*]}"
@@ -35,4 +39,26 @@ if [ ! -x "$venv/bin/python" ]; then
 	python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+
+# mcumgrctl (mcumgr-toolkit's CLI), the Rust SMP peer of tests/python/test_interop.py, pinned,
+# installed beside the venv. The Go mcumgr cannot be fetched (the module proxy refuses it) and
+# vouch's mcumgr-client is not on crates.io. Skipped when already installed (a build takes
+# minutes); without cargo the interop tests fail unless SMPFOTA_ALLOW_MISSING_PEERS=1.
+mcumgrctl_version=0.20.0
+cargo_root="$(dirname "$venv")/cargo"
+mcumgrctl="$cargo_root/bin/mcumgrctl"
+if [ -x "$mcumgrctl" ] && [ "$("$mcumgrctl" --version 2>/dev/null)" = "mcumgrctl $mcumgrctl_version" ]; then
+	:
+else
+	cargo=$(command -v cargo || true)
+	[ -n "$cargo" ] || [ ! -x "${HOME:-}/.cargo/bin/cargo" ] || cargo="$HOME/.cargo/bin/cargo"
+	if [ -z "$cargo" ]; then
+		echo "bootstrap: cargo not found: mcumgrctl $mcumgrctl_version not installed;" \
+			"install Rust (https://rustup.rs) and rerun, or the interop tests with it fail" \
+			"(SMPFOTA_ALLOW_MISSING_PEERS=1 makes them skip)" >&2
+	else
+		echo "bootstrap: building mcumgrctl $mcumgrctl_version into $cargo_root (a few minutes)"
+		"$cargo" install -q mcumgrctl --version "$mcumgrctl_version" --locked --root "$cargo_root"
+	fi
+fi
 echo "bootstrap: done"

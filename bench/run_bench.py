@@ -4,7 +4,8 @@
     python bench/run_bench.py --build BUILD
 
 Add a benchmark by appending to BENCHES: a title and a command whose first element is a path
-relative to the build directory.
+relative to the build directory, or "@python" followed by a script relative to the source
+directory (run with this Python, given --build).
 """
 from __future__ import annotations
 
@@ -16,7 +17,10 @@ from pathlib import Path
 
 BENCHES: list[tuple[str, list[str]]] = [
     ("MCUboot image reader: streaming SHA-256 verification", ["bench/bench_image"]),
+    ("Image upload to `smpfota target`: smpfota vs smpmgr vs mcumgrctl (UDP, UDP +5 ms RTT, "
+     "serial PTY)", ["@python", "bench/bench_upload.py"]),
 ]
+SRC = Path(__file__).resolve().parents[1]
 
 
 def main(argv=None) -> int:
@@ -27,14 +31,21 @@ def main(argv=None) -> int:
 
     failed = []
     for title, cmd in BENCHES:
-        exe = build / cmd[0]
-        print(f"== {title}  ({exe.relative_to(build)})", flush=True)
+        if cmd[0] == "@python":
+            exe = SRC / cmd[1]
+            argv = [sys.executable, str(exe), *cmd[2:], "--build", str(build)]
+            shown = exe.relative_to(SRC)
+        else:
+            exe = build / cmd[0]
+            argv = [str(exe), *cmd[1:]]
+            shown = exe.relative_to(build)
+        print(f"== {title}  ({shown})", flush=True)
         if not exe.exists():
             print(f"   missing: {exe} (build first: cmake --build {a.build})", flush=True)
             failed.append(title)
             continue
         t0 = time.monotonic()
-        rc = subprocess.run([str(exe), *cmd[1:]]).returncode
+        rc = subprocess.run(argv).returncode
         print(f"   [{time.monotonic() - t0:.1f} s, exit {rc}]\n", flush=True)
         if rc != 0:
             failed.append(title)

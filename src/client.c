@@ -18,7 +18,7 @@ enum { REQ_FREE, REQ_QUEUED, REQ_SENT };
 #define DEFAULT_TIMEOUT_MS 2500U
 #define FALLBACK_BUF_SIZE 384U     /* Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE */
 #define FIRST_TIMEOUT_MS 20000U    /* the first chunk may wait for a whole-slot erase */
-#define MAX_FAILURES 5U            /* as nRF Connect Device Manager's MAX_CHUNK_FAILURES */
+#define MAX_FAILURES 10U           /* losses without progress; a window loses more than one */
 #define WRITE_ALIGN 4U             /* flash write block of the nRF5340: whole blocks per chunk */
 
 static bool reached(uint32_t now, uint32_t t)
@@ -97,6 +97,7 @@ static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const v
 	r->msg = (uint8_t)msg;
 	r->len = (uint16_t)n;
 	r->timeout_ms = timeout_ms ? timeout_ms : c->cfg.timeout_ms;
+	r->max_tries = (uint8_t)(c->cfg.retries + 1U);
 	transmit(c, (unsigned)i, now);
 	return i;
 }
@@ -108,6 +109,19 @@ int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, cons
 	if (i < 0) {
 		return i;
 	}
+	c->req[i].fn = fn;
+	c->req[i].user = user;
+	return 0;
+}
+
+int smpfota_client_send_once(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
+			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now)
+{
+	int i = start_req(c, msg, req, timeout_ms, now);
+	if (i < 0) {
+		return i;
+	}
+	c->req[i].max_tries = 1;
 	c->req[i].fn = fn;
 	c->req[i].user = user;
 	return 0;
@@ -173,14 +187,16 @@ static void report_progress(struct smpfota_client *c, uint32_t now)
 
 /* A chunk or its answer went missing, or the server is elsewhere: back off and resend
  * from the server's offset. Gives up after max_failures without progress. */
-static bool on_loss(struct smpfota_client *c)
+static bool on_loss(struct smpfota_client *c, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
 	drop_chunks(c);
 	u->window = u->window > 1 ? u->window / 2 : 1;
 	u->clean = 0;
 	u->next_off = u->acked;
-	if (++u->failures > u->prm.max_failures) {
+	/* While the session opens the server may be erasing: losses do not count then. */
+	bool opening = !u->first_done && (uint32_t)(now - u->opened_at) < u->prm.first_timeout_ms;
+	if (!opening && ++u->failures > u->prm.max_failures) {
 		upload_end(c, SMPFOTA_ERR_TIMEDOUT, NULL, false);
 		return false;
 	}
@@ -217,17 +233,22 @@ static void chunk_answer(struct smpfota_client *c, const struct smpfota_client_r
 	} else {
 		/* The server expects another offset: behind (a chunk was lost, or it restarted
 		 * and forgot the session: off 0), or ahead (it resumed a session). */
-		u->stats.rewinds++;
 		bool progress = rsp->off > u->acked;
+		if (progress) {
+			u->stats.skips++;
+		} else {
+			u->stats.rewinds++;
+		}
 		u->acked = rsp->off;
 		if (rsp->off == 0) {
 			u->first_done = false; /* the session must be opened again */
+			u->opened_at = now;
 		}
 		if (progress) {
 			u->failures = 0;
 			drop_chunks(c);
 			u->next_off = rsp->off;
-		} else if (!on_loss(c)) {
+		} else if (!on_loss(c, now)) {
 			return;
 		}
 	}
@@ -282,8 +303,13 @@ static void pump(struct smpfota_client *c, uint32_t now)
 			return;
 		}
 		uint32_t n = (uint32_t)max;
-		if (u->prm.chunk && n > u->prm.chunk) {
-			n = u->prm.chunk;
+		/* A user chunk limit never cuts the opening chunk below the 32-byte header. */
+		uint32_t limit = u->prm.chunk;
+		if (limit && q.off == 0 && limit < 32) {
+			limit = 32;
+		}
+		if (limit && n > limit) {
+			n = limit;
 		}
 		if (n >= u->src.size - q.off) {
 			n = u->src.size - q.off;
@@ -295,8 +321,7 @@ static void pump(struct smpfota_client *c, uint32_t now)
 			return;
 		}
 		q.data = (struct smpfota_bytes){chunk_buf(c), n};
-		uint32_t timeout = q.off == 0 ? u->prm.first_timeout_ms : u->prm.timeout_ms;
-		int i = start_req(c, SMPFOTA_MSG_IMG_UPLOAD, &q, timeout, now);
+		int i = start_req(c, SMPFOTA_MSG_IMG_UPLOAD, &q, u->prm.timeout_ms, now);
 		if (i == SMPFOTA_ERR_BUSY) {
 			return; /* slots taken by other requests */
 		}
@@ -357,6 +382,7 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	u->window_max = (uint8_t)w;
 	u->window = (uint8_t)w;
 	u->started_at = now;
+	u->opened_at = now;
 	u->active = true;
 	pump(c, now);
 	if (!u->active) {
@@ -414,12 +440,12 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 		}
 		if (r->is_chunk) {
 			/* A lost chunk: the answers of the later ones would all say "go back". */
-			if (!on_loss(c)) {
+			if (!on_loss(c, now)) {
 				return;
 			}
 			break; /* every chunk slot was just freed */
 		}
-		if (r->tries <= c->cfg.retries) {
+		if (r->tries < r->max_tries) {
 			transmit(c, i, now); /* same frame, same seq */
 			continue;
 		}

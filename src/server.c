@@ -517,6 +517,39 @@ static int upload_write(struct smpfota_server *s, const struct smpfota_flash_are
 	return 0;
 }
 
+/* SHA-256 of the first len bytes of an area. */
+static int area_sha256(const struct smpfota_flash_area *a, uint32_t len, uint8_t out[32])
+{
+	mbedtls_sha256_context sha;
+	uint8_t buf[64];
+	mbedtls_sha256_init(&sha);
+	int rc = smpfota_sha256_starts(&sha);
+	for (uint32_t off = 0; rc == 0 && off < len; off += sizeof(buf)) {
+		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+		rc = smpfota_area_read(a, off, buf, n);
+		if (rc == 0) {
+			rc = smpfota_sha256_update(&sha, buf, n);
+		}
+	}
+	if (rc == 0) {
+		rc = smpfota_sha256_finish(&sha, out);
+	}
+	mbedtls_sha256_free(&sha);
+	return rc;
+}
+
+/* CONFIG_IMG_ENABLE_IMAGE_CHECK: the slot already holds this very file (same header, same
+ * SHA-256 over len bytes), e.g. the final answer of an upload was lost. */
+static bool slot_has_file(const struct smpfota_flash_area *a, const struct smpfota_img_upload_req *q)
+{
+	uint8_t head[SMPFOTA_IMAGE_HEADER_SIZE];
+	uint8_t digest[32];
+	return q->has_sha && q->sha.len == sizeof(digest) && q->len <= a->size &&
+	       smpfota_area_read(a, 0, head, sizeof(head)) == 0 &&
+	       memcmp(head, q->data.ptr, sizeof(head)) == 0 &&
+	       area_sha256(a, q->len, digest) == 0 && memcmp(digest, q->sha.ptr, 32) == 0;
+}
+
 /* Last chunk: flush the tail, clear a stale trailer, check what landed in flash. */
 static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_area *a, bool *match,
 			 const char **why)
@@ -554,23 +587,8 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 	/* The file's SHA-256 against the "sha" the client sent (CONFIG_IMG_ENABLE_IMAGE_CHECK). */
 	*match = false;
 	if (s->up.sha_len == SMPFOTA_IMAGE_HASH_SIZE) {
-		mbedtls_sha256_context sha;
-		uint8_t buf[64];
 		uint8_t digest[32];
-		mbedtls_sha256_init(&sha);
-		rc = smpfota_sha256_starts(&sha);
-		for (uint32_t off = 0; rc == 0 && off < s->up.size; off += sizeof(buf)) {
-			size_t n = s->up.size - off < sizeof(buf) ? s->up.size - off : sizeof(buf);
-			rc = smpfota_area_read(a, off, buf, n);
-			if (rc == 0) {
-				rc = smpfota_sha256_update(&sha, buf, n);
-			}
-		}
-		if (rc == 0) {
-			rc = smpfota_sha256_finish(&sha, digest);
-		}
-		mbedtls_sha256_free(&sha);
-		if (rc != 0) {
+		if (area_sha256(a, s->up.size, digest) != 0) {
 			*why = "flash read failed";
 			return SMPFOTA_IMG_ERR_FLASH_READ_FAILED;
 		}
@@ -651,6 +669,10 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 				return upload_fail(s, r, SMPFOTA_IMG_ERR_CURRENT_VERSION_IS_NEWER,
 						   "downgrade");
 			}
+		}
+		if (s->cfg->image_check && slot_has_file(a, q)) {
+			upload_reset(s);
+			return reply_upload_off(s, r, q->len, true, true);
 		}
 		upload_reset(s);
 		s->up.magic = UPLOAD_MAGIC;

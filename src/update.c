@@ -11,6 +11,7 @@
 #define RESET_WAIT_MS 30000U
 #define PROBE_MS 500U
 #define FIRST_PROBE_MS 1000U /* let the target's delayed reset (250 ms in Zephyr) happen */
+#define MAX_RESETS 3U
 
 enum { SUB_LIST, SUB_SLOTS };
 
@@ -143,6 +144,14 @@ static bool has_hash(const struct smpfota_img_slot_state *e, const uint8_t *hash
 static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
 static void on_upload_done(void *user, int err, const struct smpfota_smp_status *st, bool match);
 
+static void on_upload_progress(void *user, const struct smpfota_upload_progress *p)
+{
+	struct smpfota_update *u = user;
+	if (u->on_progress != NULL) {
+		u->on_progress(u->user, p);
+	}
+}
+
 /* Network-core (non-active) images cannot be confirmed once running (Zephyr refuses), and
  * NCS does not revert them: they are marked permanent instead of test. */
 static bool permanent(const struct smpfota_update *u)
@@ -177,8 +186,11 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	case SMPFOTA_UPDATE_UPLOAD: {
 		struct smpfota_upload_params p = {
 			.image = u->prm.image, .upgrade = u->prm.upgrade, .buf_size = u->buf_size,
-			.buf_count = u->buf_count, .window = u->prm.window, .chunk = u->prm.chunk};
-		rc = smpfota_client_upload(u->c, &u->src, &p, u->on_progress, on_upload_done, u, now);
+			.buf_count = u->buf_count, .window = u->prm.window, .chunk = u->prm.chunk,
+			.first_timeout_ms = u->prm.first_timeout_ms,
+			.max_failures = u->prm.max_failures};
+		rc = smpfota_client_upload(u->c, &u->src, &p, on_upload_progress, on_upload_done, u,
+					   now);
 		break;
 	}
 	case SMPFOTA_UPDATE_TEST: {
@@ -190,7 +202,9 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	}
 	case SMPFOTA_UPDATE_RESET: {
 		struct smpfota_os_reset_req q = {0};
-		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_RESET, &q, 0, on_rsp, u, now);
+		/* Once only: a retransmitted reset would reset the rebooted target again, and
+		 * MCUboot would revert the image under test. */
+		rc = smpfota_client_send_once(u->c, SMPFOTA_MSG_OS_RESET, &q, 0, on_rsp, u, now);
 		break;
 	}
 	case SMPFOTA_UPDATE_WAIT: {
@@ -283,7 +297,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	}
 	struct smpfota_image_version cur;
 	if (run != NULL && parse_version(run->version, &cur) && !u->prm.force &&
-	    vercmp(&u->img.hdr.version, &cur) < 0) {
+	    vercmp(&u->img.hdr.version, &cur) <= 0) {
 		finish(u, SMPFOTA_ERR_DOWNGRADE, NULL);
 		return;
 	}
@@ -358,11 +372,14 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 			} else {
 				set_step(u, SMPFOTA_UPDATE_CONFIRM);
 			}
-		} else if (has_hash(other, u->img.hash) && other->pending &&
-			   (uint32_t)(u->now - u->wait_since) < u->prm.reset_wait_ms) {
-			/* Answered before the reset took effect: wait for it. */
-			set_step(u, SMPFOTA_UPDATE_WAIT);
-			u->next_probe = u->now + u->prm.probe_ms;
+		} else if (has_hash(other, u->img.hash) && other->pending) {
+			/* Still pending a second after the reset was answered: the target did not
+			 * reset (the request was lost on the way). Sending it again is safe now. */
+			if (++u->resets >= MAX_RESETS) {
+				finish(u, SMPFOTA_ERR_TIMEDOUT, NULL);
+			} else {
+				set_step(u, SMPFOTA_UPDATE_RESET);
+			}
 		} else {
 			finish(u, SMPFOTA_ERR_ROLLED_BACK, NULL);
 		}

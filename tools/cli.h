@@ -2,10 +2,31 @@
 #ifndef SMPFOTA_TOOLS_CLI_H
 #define SMPFOTA_TOOLS_CLI_H
 
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
 /* smpfota image info FILE [--json]; argv[0] is "info". */
 int smpfota_cli_image_info(int argc, char **argv);
 
 /* smpfota target [options]; argv[0] is "target". */
 int smpfota_cli_target(int argc, char **argv);
+
+/* Global options of the commands that talk to a target (before COMMAND). */
+struct smpfota_cli_opts {
+	const char *conn;     /* --conn URI (conn_uri.h); NULL = udp:127.0.0.1 */
+	uint32_t timeout_ms;  /* --timeout S: per request attempt; 0 = default */
+	bool json;            /* --json */
+};
+
+/* True when argv[0] (and argv[1]) name a command of smpfota_cli_client(). */
+bool smpfota_cli_is_client_command(int argc, char **argv);
+
+/* The client commands: image list|upload|test|confirm|erase, reset, echo, params, info,
+ * update. argv[0] is the command ("image", "reset", ...). */
+int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv);
+
+/* Usage text of the client commands, for the top-level help. */
+void smpfota_cli_client_usage(FILE *f);
 
 #endif

@@ -86,9 +86,11 @@ struct smpfota_upload_params {
 	uint32_t buf_count;       /* server's buf_count; 0 = unknown (window 1) */
 	uint8_t window;           /* max chunks in flight; 0 = auto: buf_count - 1, >= 1 */
 	uint16_t chunk;           /* max data bytes per chunk; 0 = as many as fit */
-	uint32_t first_timeout_ms;/* the first chunk waits for the erase; 0 = 20000 */
+	uint32_t first_timeout_ms;/* the session-opening chunk may take this long in all (the
+				   * server may erase first); it is resent at the normal timeout
+				   * meanwhile (a copy only gets the resume answer). 0 = 20000 */
 	uint32_t timeout_ms;      /* later chunks, per attempt; 0 = the client's timeout */
-	uint8_t max_failures;     /* losses at one offset before giving up; 0 = 5 */
+	uint8_t max_failures;     /* losses without progress before giving up; 0 = 10 */
 };
 
 struct smpfota_upload_progress {
@@ -101,6 +103,7 @@ struct smpfota_upload_progress {
 	uint16_t chunk;           /* data bytes per full chunk */
 	uint32_t retransmits;     /* chunks sent again */
 	uint32_t rewinds;         /* times the server's off sent us back */
+	uint32_t skips;           /* times it sent us ahead (a resumed session) */
 };
 
 typedef void (*smpfota_upload_progress_fn)(void *user, const struct smpfota_upload_progress *p);
@@ -119,6 +122,7 @@ struct smpfota_client_req {
 	uint8_t seq;
 	uint8_t msg;
 	uint8_t tries;            /* attempts so far */
+	uint8_t max_tries;        /* attempts allowed */
 	uint16_t len;             /* frame length in the slot's buffer */
 	uint32_t sent_at;
 	uint32_t timeout_ms;
@@ -148,6 +152,7 @@ struct smpfota_client_upload {
 	bool first_done;          /* ...and answered */
 	bool sha_truncated;       /* the buffer was too small for the whole sha */
 	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
+	uint32_t opened_at;       /* when the session-opening chunk was first sent */
 	uint32_t started_at;
 	uint32_t last_now;
 	struct smpfota_upload_progress stats;
@@ -168,6 +173,11 @@ int smpfota_client_init(struct smpfota_client *c, const struct smpfota_client_co
  * Returns 0, SMPFOTA_ERR_BUSY (no free slot), SMPFOTA_ERR_NOSPC (frame too large). */
 int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
 			uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now);
+
+/* As smpfota_client_send(), but never retransmitted: for requests that must not run twice
+ * (os reset: a second copy would reset the rebooted target again and revert a test). */
+int smpfota_client_send_once(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
+			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now);
 
 /* A frame arrived. Unknown, late and duplicate responses are ignored (returns 0 anyway);
  * a frame that is not an SMP response returns SMPFOTA_ERR_PROTO. */

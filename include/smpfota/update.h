@@ -47,10 +47,12 @@ const char *smpfota_update_step_name(int step);
 struct smpfota_update_params {
 	uint8_t image;            /* 0: app core, 1: network core */
 	bool no_confirm;          /* leave the new image in test mode */
-	bool force;               /* allow a downgrade / same version */
+	bool force;               /* allow a downgrade or another build of the same version */
 	bool upgrade;             /* also ask the server to refuse non-newer images */
 	uint8_t window;           /* see smpfota_upload_params */
 	uint16_t chunk;
+	uint32_t first_timeout_ms;
+	uint8_t max_failures;
 	uint32_t reset_wait_ms;   /* how long the target may take to come back; 0 = 30000 */
 	uint32_t probe_ms;        /* echo interval while waiting; 0 = 500 */
 };
@@ -81,6 +83,7 @@ struct smpfota_update {
 	uint32_t buf_size, buf_count;
 	uint32_t now;             /* time of the latest poll (callbacks carry none) */
 	uint32_t wait_since;      /* WAIT: when the reset was answered */
+	uint8_t resets;           /* resets sent again because the first never happened */
 	uint32_t next_probe;
 	struct smpfota_smp_status status;
 };

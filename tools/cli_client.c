@@ -815,6 +815,10 @@ static int upload_opt(struct cli *s, int c, struct smpfota_upload_params *prm)
 	}
 }
 
+/* Losses without progress before an upload gives up: a person at a CLI would rather wait
+ * a little longer on a bad link than the engine's default (10) lets a device wait. */
+#define CLI_MAX_FAILURES 12
+
 static int cmd_upload(struct cli *s, int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -826,10 +830,7 @@ static int cmd_upload(struct cli *s, int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{0, 0, 0, 0},
 	};
-	/* Losses in a row at one offset before giving up. The engine's default (5, as nRF
-	 * Connect Device Manager) gives up on a link losing 20 % each way (36 % per round trip)
-	 * once in ~200 losses; a person at a CLI would rather wait: 12 x --timeout. */
-	struct smpfota_upload_params prm = {.max_failures = 12};
+	struct smpfota_upload_params prm = {.max_failures = CLI_MAX_FAILURES};
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -923,7 +924,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{0, 0, 0, 0},
 	};
-	struct smpfota_upload_params up = {0};
+	struct smpfota_upload_params up = {.max_failures = CLI_MAX_FAILURES};
 	struct smpfota_update_params prm = {0};
 	int c;
 	optind = 0;
@@ -946,6 +947,8 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 	prm.window = up.window;
 	prm.chunk = up.chunk;
 	prm.upgrade = up.upgrade;
+	prm.first_timeout_ms = up.first_timeout_ms;
+	prm.max_failures = up.max_failures;
 	struct smpfota_upload_source src;
 	if (load_image(s, argv[optind], &src) != 0) {
 		return 1;

@@ -27,10 +27,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
-import re
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -40,10 +36,11 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "scripts"))
 sys.path.insert(0, str(SRC / "tests"))
+sys.path.insert(0, str(SRC / "tests" / "python"))
 import make_test_image as mti  # noqa: E402
+from target_harness import Target, free_loopback  # noqa: E402
 from udp_proxy import UdpProxy  # noqa: E402
 
-PAGE = 4096
 # The largest slot the target takes: MCUboot's BOOT_MAX_IMG_SECTORS (256) caps the primary
 # (slot + 1 page for swap-using-move) at 256 pages of 4 KiB; the trailer takes 2 more pages, so
 # an image can have 1012 KiB at most. A true 1 MiB image does not fit a 4 KiB-page target.
@@ -51,62 +48,6 @@ SLOT = 0xFF000
 SMP_PORT = 1337          # fixed in smpmgr
 RUN_TIMEOUT = 240        # one upload; a stuck peer must not stall `make bench`
 CASES = [("UDP", 0.0), ("UDP", 5.0), ("serial PTY", None)]  # transport, added RTT (ms)
-
-
-class Target:
-    """A fresh `smpfota target` (new flash file, small factory image in slot 0)."""
-
-    def __init__(self, smpfota: Path, workdir: Path, factory: Path, transport: str, n: int):
-        self.flash_path = workdir / f"flash-{n}.bin"
-        self.proc = None
-        for _ in range(20):
-            host = free_loopback() if transport == "udp" else None
-            cmd = [str(smpfota), "target", "--flash", str(self.flash_path), "--primary",
-                   str(factory), "--images", "1", "--slot-size", hex(SLOT)]
-            cmd += ["--udp", f"{host}:{SMP_PORT}"] if host else ["--serial-pty"]
-            self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                         stderr=subprocess.DEVNULL, text=True)
-            line = self.proc.stdout.readline().strip()
-            m = re.match(r"smpfota target: (?:udp (\S+):\d+|serial pty (\S+))$", line)
-            if m:
-                self.host, self.pty = m.group(1), m.group(2)
-                return
-            self.stop()
-            if self.flash_path.exists():
-                self.flash_path.unlink()
-        raise RuntimeError("smpfota target did not start")
-
-    def secondary(self, size: int) -> bytes:
-        with open(self.flash_path, "rb") as f:
-            f.seek(SLOT + PAGE)
-            return f.read(size)
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        if self.flash_path.exists():
-            self.flash_path.unlink()
-
-
-def free_loopback() -> str:
-    """A 127.x.y.z address whose UDP port 1337 is free (smpmgr cannot use another port)."""
-    rng = random.Random(f"{os.getpid()}-{time.monotonic_ns()}")
-    for _ in range(50):
-        host = f"127.{rng.randrange(1, 255)}.{rng.randrange(256)}.{rng.randrange(2, 255)}"
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            s.bind((host, SMP_PORT))
-            return host
-        except OSError:
-            continue
-        finally:
-            s.close()
-    raise RuntimeError("no free 127.x.y.z:1337")
 
 
 def command(tool: str, exe: Path, image: Path, transport: str, host: str | None,
@@ -125,12 +66,14 @@ def command(tool: str, exe: Path, image: Path, transport: str, host: str | None,
 def run_once(tool: str, exe: Path, smpfota: Path, workdir: Path, factory: Path, image: Path,
              data: bytes, transport: str, rtt: float | None, n: int) -> tuple[float | None, str]:
     """Seconds of one upload, or None and why it failed."""
-    t = Target(smpfota, workdir, factory, "udp" if transport == "UDP" else "serial", n)
+    # A fresh target: new flash file, small factory image in slot 0, its own 127.x.y.z.
+    t = Target(workdir / f"flash-{n}.bin", "udp" if transport == "UDP" else "serial",
+               exe=smpfota, primary=factory, images=1, slot=SLOT, port=SMP_PORT)
     proxy = None
     try:
         host = t.host
         if rtt:
-            proxy = UdpProxy((free_loopback(), SMP_PORT), (t.host, SMP_PORT),
+            proxy = UdpProxy((free_loopback(SMP_PORT), SMP_PORT), (t.host, SMP_PORT),
                              delay_ms=rtt / 2).start()
             host = proxy.addr[0]
         cmd = command(tool, exe, image, transport, host, t.pty)
@@ -145,13 +88,14 @@ def run_once(tool: str, exe: Path, smpfota: Path, workdir: Path, factory: Path, 
         if p.returncode != 0:
             last = (p.stdout.strip().splitlines() or ["?"])[-1]
             return None, f"exit {p.returncode}: {last[:100]}"
-        if t.secondary(len(data)) != data:
+        if t.area(0, 1)[:len(data)] != data:
             return None, "image not in the secondary slot"
         return sec, ""
     finally:
         if proxy:
             proxy.stop()
         t.stop()
+        t.flash_path.unlink(missing_ok=True)
 
 
 def fmt_case(transport: str, rtt: float | None) -> str:

@@ -22,7 +22,6 @@ import os
 import queue
 import random
 import re
-import signal
 import socket
 import struct
 import subprocess
@@ -33,19 +32,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-
-SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
-BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
-SMPFOTA = BUILD / "smpfota"
+from target_harness import SMPFOTA, SRC, Target
 
 sys.path.insert(0, str(SRC / "scripts"))
 sys.path.insert(0, str(SRC / "tests"))
 import make_test_image as mti  # noqa: E402
 from udp_proxy import UdpProxy  # noqa: E402
 
-# Target geometry (tools/cli_target.c): the app-core device has 4 KB pages, primary = slot +
-# 1 page (swap-using-move), then the secondary; the net-core device (2 KB pages) follows.
-PAGE, NET_PAGE = 4096, 2048
+# Target geometry, given on its command line; slot offsets in its flash file: Target.span()
+# (tools/cli_target.c header comment).
 SLOT = 0x40000
 NET_SLOT = 0x20000
 CMD_TIMEOUT = 60  # a hang is a failure, not a stuck CI job
@@ -106,123 +101,21 @@ def images(tmp_path_factory):
 
 
 # ------------------------------------------------------------------------------------------
-# The target
-
-
-class Target:
-    """`smpfota target` in a subprocess, on 127.0.0.1:<free port> or a PTY."""
-
-    def __init__(self, tmp_path: Path, transport: str, primary: Path | None, *,
-                 buf_size=2048, buf_count=4, slot=SLOT, images=1, primary_net=None,
-                 name="target"):
-        self.transport = transport
-        self.buf_size, self.buf_count = buf_size, buf_count
-        self.slot, self.images = slot, images
-        self.flash_path = tmp_path / f"{name}-flash.bin"
-        self.primary, self.primary_net = primary, primary_net
-        self.port = 0
-        self.proc = None
-        self.log: list[str] = []
-        self._cv = threading.Condition()
-        self.start()
-
-    def start(self):
-        cmd = [str(SMPFOTA), "target", "--flash", str(self.flash_path),
-               "--images", str(self.images), "--slot-size", hex(self.slot),
-               "--buf-size", str(self.buf_size), "--buf-count", str(self.buf_count)]
-        if self.images == 2:
-            cmd += ["--net-slot-size", hex(NET_SLOT)]
-        if self.primary:
-            cmd += ["--primary", str(self.primary)]
-        if self.primary_net:
-            cmd += ["--primary-net", str(self.primary_net)]
-        cmd += (["--udp", f"127.0.0.1:{self.port}"] if self.transport == "udp"
-                else ["--serial-pty"])
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        threading.Thread(target=self._read_log, args=(self.proc.stderr,), daemon=True).start()
-        ready: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: ready.put(self.proc.stdout.readline()),
-                         daemon=True).start()
-        try:
-            line = ready.get(timeout=20)
-        except queue.Empty:
-            line = ""
-        m = re.match(r"smpfota target: (?:udp 127\.0\.0\.1:(\d+)|serial pty (\S+))$",
-                     line.strip())
-        if not m:
-            self.stop()
-            raise RuntimeError(f"target did not start ({line!r}):\n{self.log_text()}")
-        if m.group(1):
-            self.port = int(m.group(1))
-            self.conn = f"udp:127.0.0.1:{self.port}"
-        else:
-            self.conn = f"serial:{m.group(2)}"
-
-    def _read_log(self, f):
-        for line in f:
-            with self._cv:
-                self.log.append(line.rstrip("\n"))
-                self._cv.notify_all()
-
-    def log_text(self) -> str:
-        with self._cv:
-            return "\n".join(self.log)
-
-    def boots(self) -> int:
-        with self._cv:
-            return sum(1 for l in self.log if re.match(r"target: boot \d+ image 0:", l))
-
-    def wait_boots(self, n: int, timeout: float = 20):
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while self.boots() < n:
-                left = deadline - time.monotonic()
-                assert left > 0 and self.proc.poll() is None, \
-                    f"{n} boots expected:\n{self.log_text()}"
-                self._cv.wait(min(left, 0.2))
-
-    def area(self, image: int, slot: int) -> bytes:
-        """The bytes of slot (0 primary, 1 secondary) of image, from the flash file."""
-        flash = self.flash_path.read_bytes()  # mapped MAP_SHARED by the target: up to date
-        if image == 0:
-            start, size = (0, self.slot + PAGE) if slot == 0 else (self.slot + PAGE, self.slot)
-        else:
-            base = 2 * self.slot + PAGE
-            start, size = ((base, NET_SLOT + NET_PAGE) if slot == 0
-                           else (base + NET_SLOT + NET_PAGE, NET_SLOT))
-        return flash[start:start + size]
-
-    def holds(self, image: int, slot: int, img: Image) -> bool:
-        return self.area(image, slot)[:len(img.data)] == img.data
-
-    def assert_clean(self):
-        """Every frame the client sent fitted the target's buffer; nothing was malformed."""
-        text = self.log_text()
-        assert "dropped" not in text and "boot failed" not in text, text
-
-    def kill(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait()
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
+# The targets
 
 
 @pytest.fixture
 def targets():
-    """Targets made by a test; all stopped at its end."""
+    """Targets made by a test (`smpfota target` on 127.0.0.1:<free port> or a PTY); all
+    stopped at its end."""
     made: list[Target] = []
 
-    def make(*args, **kw) -> Target:
-        t = Target(*args, **kw)
+    def make(tmp_path: Path, transport: str, primary: Path | None, *, buf_size=2048,
+             buf_count=4, slot=SLOT, images=1, primary_net=None, name="target") -> Target:
+        t = Target(tmp_path / f"{name}-flash.bin", transport, primary=primary,
+                   primary_net=primary_net, images=images, slot=slot,
+                   net_slot=NET_SLOT if images == 2 else None, buf_size=buf_size,
+                   buf_count=buf_count)
         made.append(t)
         return t
 

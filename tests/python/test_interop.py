@@ -33,24 +33,17 @@ import asyncio
 import hashlib
 import json
 import os
-import queue
 import re
 import shutil
-import signal
 import struct
 import subprocess
 import sys
-import threading
-import time
-import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from target_harness import SMPFOTA, SRC, Target
 
-SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
-BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
-SMPFOTA = BUILD / "smpfota"
 # Not resolved: the venv's python is a symlink, and the venv is what we want.
 PYTHON = Path(os.environ.get("SMPFOTA_PYTHON", sys.executable))
 VENV = PYTHON.parent.parent
@@ -61,12 +54,10 @@ ALLOW_MISSING = os.environ.get("SMPFOTA_ALLOW_MISSING_PEERS") == "1"
 sys.path.insert(0, str(SRC / "scripts"))
 import make_test_image as mti  # noqa: E402
 
-# Target geometry, given on its command line (tools/cli_target.c header comment): the app-core
-# device has 4 KB pages; primary = slot + 1 page (swap-using-move), then the secondary slot.
-PAGE = 4096
+# Target geometry, given on its command line; slot offsets in its flash file: Target.span()
+# (tools/cli_target.c header comment).
 SLOT = 0x40000
-PRIMARY = (0, SLOT + PAGE)
-SECONDARY = (SLOT + PAGE, SLOT)
+PRIMARY, SECONDARY = 0, 1  # image 0's slots
 # MCUboot trailer (shared/spec/mcuboot.md §3.1, BOOT_MAX_ALIGN 8), offsets from the area's end.
 BOOT_MAGIC = bytes.fromhex("77c295f360d2ef7f3552500f2cb67980")
 MAGIC_OFF, IMAGE_OK_OFF, COPY_DONE_OFF, SWAP_INFO_OFF = 16, 24, 32, 40
@@ -127,118 +118,6 @@ def images(tmp_path_factory):
     imgs = {"factory": read_image(factory), "new": read_image(new)}
     assert imgs["new"].version == "2.3.4.5"
     return imgs
-
-
-# ------------------------------------------------------------------------------------------
-# The target process
-
-
-class Target:
-    """`smpfota target` in a subprocess; stderr (its log) is collected by a thread."""
-
-    def __init__(self, tmp_path: Path, transport: str, primary: Path, name: str,
-                 udp_port: int = 1337):
-        self.transport = transport
-        self.flash_path = tmp_path / "flash.bin"
-        self.buf_size, self.buf_count = BUFS[transport]
-        self.log: list[str] = []
-        self._cv = threading.Condition()
-        self.proc = None
-        self.addr = None  # "HOST:PORT" (UDP) or the PTY's path
-        # smpmgr has no UDP port option (1337 is fixed), so such a target gets its own loopback
-        # address; a taken one (another test, another build tree's run) is retried. Port 0:
-        # the target binds an ephemeral port and prints it.
-        for attempt in range(8):
-            host = None
-            if transport == "udp" and udp_port == 0:
-                host = "127.0.0.1"
-            elif transport == "udp":
-                h = zlib.crc32(f"{name}/{os.getpid()}/{attempt}".encode())
-                host = f"127.{1 + h % 250}.{(h >> 8) % 256}.{2 + (h >> 16) % 250}"
-            if self._start(primary, host, udp_port):
-                return
-        raise RuntimeError("smpfota target did not start:\n" + self.log_text())
-
-    def _start(self, primary: Path, host: str | None, port: int) -> bool:
-        cmd = [str(SMPFOTA), "target", "--flash", str(self.flash_path), "--primary", str(primary),
-               "--images", "2", "--slot-size", hex(SLOT),
-               "--buf-size", str(self.buf_size), "--buf-count", str(self.buf_count)]
-        cmd += ["--udp", f"{host}:{port}"] if host else ["--serial-pty"]
-        self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                                     stderr=subprocess.PIPE, text=True)
-        self.log = []  # a fresh list: a failed attempt's reader may still append to the old one
-        self._reader = threading.Thread(target=self._read_log, args=(self.proc.stderr, self.log),
-                                        daemon=True)
-        self._reader.start()
-        ready: queue.Queue = queue.Queue()
-        threading.Thread(target=lambda: ready.put(self.proc.stdout.readline()),
-                         daemon=True).start()
-        try:
-            line = ready.get(timeout=20)
-        except queue.Empty:
-            line = ""
-        m = re.match(r"smpfota target: (?:udp (\S+:\d+)|serial pty (\S+))$", line.strip())
-        if m:
-            self.addr = m.group(1) or m.group(2)
-            self.wait_boots(1)
-            return True
-        self.stop()
-        if "cannot bind" in self.log_text():
-            return False
-        raise RuntimeError(f"smpfota target did not start ({line!r}):\n" + self.log_text())
-
-    def _read_log(self, f, log: list[str]):
-        for line in f:
-            with self._cv:
-                log.append(line.rstrip("\n"))
-                self._cv.notify_all()
-
-    def log_text(self) -> str:
-        with self._cv:
-            return "\n".join(self.log)
-
-    def boots(self) -> int:
-        with self._cv:
-            return sum(1 for l in self.log if re.match(r"target: boot \d+ image 0:", l))
-
-    def last_boot(self) -> str:
-        """What the boot model last said about image 0: "swap <type>, running <ver> hash <h>"."""
-        with self._cv:
-            boots = [l for l in self.log if re.match(r"target: boot \d+ image 0:", l)]
-        return boots[-1].split(": ", 2)[2]
-
-    def wait_boots(self, n: int, timeout: float = 20):
-        """Wait until MCUboot (the boot model) has run n times: a reset is over."""
-        deadline = time.monotonic() + timeout
-        with self._cv:
-            while self.boots() < n:
-                left = deadline - time.monotonic()
-                if left <= 0 or self.proc.poll() is not None:
-                    raise AssertionError(f"target: {n} boots expected:\n" + "\n".join(self.log))
-                self._cv.wait(min(left, 0.2))
-
-    def flash(self) -> bytes:
-        # The target maps this file MAP_SHARED: a read sees every write it has made.
-        return self.flash_path.read_bytes()
-
-    def assert_clean(self):
-        """Nothing the peer sent was dropped or refused by the target's transport."""
-        text = self.log_text()
-        assert "dropped" not in text and "boot failed" not in text, text
-
-    def stop(self) -> int | None:
-        """SIGTERM (the target exits cleanly on it), SIGKILL if it hangs; its exit status."""
-        if self.proc is None:
-            return None
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        self._reader.join(timeout=5)  # the log's last lines (a sanitizer report)
-        return self.proc.returncode
 
 
 # ------------------------------------------------------------------------------------------
@@ -492,16 +371,19 @@ def peer_cls(request):
 
 
 @pytest.fixture
-def target(request, tmp_path, transport, images, peer_cls):
+def target(tmp_path, transport, images, peer_cls):
     if not SMPFOTA.is_file():
         pytest.fail(f"{SMPFOTA} not built")
-    t = Target(tmp_path, transport, images["factory"].path, request.node.nodeid,
-               udp_port=peer_cls.udp_port)
+    # smpmgr has no UDP port option (1337 is fixed), so such a target gets its own loopback
+    # address; port 0: the target binds an ephemeral port on 127.0.0.1 and prints it.
+    t = Target(tmp_path / "flash.bin", transport, primary=images["factory"].path, images=2,
+               slot=SLOT, buf_size=BUFS[transport][0], buf_count=BUFS[transport][1],
+               port=peer_cls.udp_port)
     yield t
-    rc = t.stop()
-    print(t.log_text())  # pytest shows it only for a failed test
-    # Under ASan/UBSan a report ends the target with an error status.
-    assert rc == 0 and "Sanitizer" not in t.log_text() and "runtime error" not in t.log_text()
+    try:
+        t.stop(check=True)  # exit 0, no sanitizer report
+    finally:
+        print(t.log_text())  # pytest shows it only for a failed test
 
 
 @pytest.fixture
@@ -529,19 +411,10 @@ def check_list(peer, expected: list[dict], got: list[dict] | None = None):
     assert got == expected
 
 
-def area(flash: bytes, a: tuple[int, int]) -> bytes:
-    return flash[a[0]:a[0] + a[1]]
-
-
-def trailer(flash: bytes, a: tuple[int, int]) -> dict:
+def trailer(t: bytes) -> dict:
     """The MCUboot trailer fields of an area: magic good?, image_ok, copy_done, swap_info."""
-    t = area(flash, a)
     return {"magic": t[-MAGIC_OFF:] == BOOT_MAGIC, "image_ok": t[-IMAGE_OK_OFF],
             "copy_done": t[-COPY_DONE_OFF], "swap_info": t[-SWAP_INFO_OFF]}
-
-
-def holds(flash: bytes, a: tuple[int, int], img: Image) -> bool:
-    return area(flash, a)[:len(img.data)] == img.data
 
 
 def upload_and_test(peer, target, images):
@@ -549,9 +422,9 @@ def upload_and_test(peer, target, images):
     peer.upload(new)
     check_list(peer, [state(factory, 0, "active", "confirmed"), state(new, 1)])
     f = target.flash()
-    assert holds(f, SECONDARY, new) and holds(f, PRIMARY, factory)
-    assert trailer(f, SECONDARY) == {"magic": False, "image_ok": 0xFF, "copy_done": 0xFF,
-                                     "swap_info": 0xFF}
+    assert target.holds(0, SECONDARY, new, f) and target.holds(0, PRIMARY, factory, f)
+    assert trailer(target.area(0, SECONDARY, f)) == {
+        "magic": False, "image_ok": 0xFF, "copy_done": 0xFF, "swap_info": 0xFF}
 
     # Test: Zephyr answers the state write with the new list (TEST: slot 1 pending).
     expected = [state(factory, 0, "active", "confirmed"), state(new, 1, "pending")]
@@ -560,7 +433,7 @@ def upload_and_test(peer, target, images):
         check_list(peer, expected, rsp)
     check_list(peer, expected)
     # boot_set_pending(): secondary magic + swap_info TEST for image 0, image_ok untouched.
-    assert trailer(target.flash(), SECONDARY) == {
+    assert trailer(target.area(0, SECONDARY)) == {
         "magic": True, "image_ok": 0xFF, "copy_done": 0xFF, "swap_info": SWAP_TYPE_TEST}
 
     peer.reset()
@@ -568,8 +441,8 @@ def upload_and_test(peer, target, images):
     # REVERT pending: the running (new) image is not confirmed, the old one in slot 1 is.
     check_list(peer, [state(new, 0, "active"), state(factory, 1, "confirmed")])
     f = target.flash()
-    assert holds(f, PRIMARY, new) and holds(f, SECONDARY, factory)
-    t = trailer(f, PRIMARY)
+    assert target.holds(0, PRIMARY, new, f) and target.holds(0, SECONDARY, factory, f)
+    t = trailer(target.area(0, PRIMARY, f))
     assert t["magic"] and t["image_ok"] == 0xFF and t["copy_done"] == 0x01, t
 
 
@@ -583,8 +456,8 @@ def test_echo_params_list(peer, target, images):
     assert peer.params() == (target.buf_size, target.buf_count)
     check_list(peer, [state(factory, 0, "active", "confirmed")])
     f = target.flash()
-    assert holds(f, PRIMARY, factory)
-    assert set(area(f, SECONDARY)) == {0xFF}
+    assert target.holds(0, PRIMARY, factory, f)
+    assert set(target.area(0, SECONDARY, f)) == {0xFF}
     target.assert_clean()
 
 
@@ -598,13 +471,13 @@ def test_upgrade_test_confirm(peer, target, images):
     if rsp is not None:
         check_list(peer, expected, rsp)
     check_list(peer, expected)
-    assert trailer(target.flash(), PRIMARY)["image_ok"] == 0x01
+    assert trailer(target.area(0, PRIMARY))["image_ok"] == 0x01
 
     peer.reset()
     target.wait_boots(3)
     check_list(peer, expected)
     f = target.flash()
-    assert holds(f, PRIMARY, new) and holds(f, SECONDARY, factory)
+    assert target.holds(0, PRIMARY, new, f) and target.holds(0, SECONDARY, factory, f)
     assert target.last_boot() == f"swap none, running 2.3.4+5 hash {new.hash}"
     target.assert_clean()
 
@@ -619,8 +492,8 @@ def test_revert_without_confirm(peer, target, images):
     expected = [state(factory, 0, "active", "confirmed"), state(new, 1)]
     check_list(peer, expected)
     f = target.flash()
-    assert holds(f, PRIMARY, factory) and holds(f, SECONDARY, new)
-    t = trailer(f, PRIMARY)
+    assert target.holds(0, PRIMARY, factory, f) and target.holds(0, SECONDARY, new, f)
+    t = trailer(target.area(0, PRIMARY, f))
     assert t["magic"] and t["image_ok"] == 0x01, t
 
     peer.reset()  # and it stays
@@ -638,7 +511,7 @@ def test_permanent_upgrade(peer, target, images):
     if rsp is not None:
         check_list(peer, expected, rsp)
     check_list(peer, expected)
-    t = trailer(target.flash(), SECONDARY)
+    t = trailer(target.area(0, SECONDARY))
     assert t == {"magic": True, "image_ok": 0x01, "copy_done": 0xFF,
                  "swap_info": SWAP_TYPE_PERM}, t
 
@@ -648,8 +521,8 @@ def test_permanent_upgrade(peer, target, images):
     expected = [state(new, 0, "active", "confirmed"), state(factory, 1)]
     check_list(peer, expected)
     f = target.flash()
-    assert holds(f, PRIMARY, new) and holds(f, SECONDARY, factory)
-    assert trailer(f, PRIMARY)["image_ok"] == 0x01
+    assert target.holds(0, PRIMARY, new, f) and target.holds(0, SECONDARY, factory, f)
+    assert trailer(target.area(0, PRIMARY, f))["image_ok"] == 0x01
 
     peer.reset()  # no revert after a permanent swap
     target.wait_boots(3)
@@ -668,5 +541,5 @@ def test_one_shot_upgrade(peer, target, images):
         peer.confirm()
     check_list(peer, [state(new, 0, "active", "confirmed"), state(factory, 1)])
     f = target.flash()
-    assert holds(f, PRIMARY, new) and holds(f, SECONDARY, factory)
+    assert target.holds(0, PRIMARY, new, f) and target.holds(0, SECONDARY, factory, f)
     target.assert_clean()

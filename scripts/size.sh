@@ -47,5 +47,5 @@ cat "$out"/*.su | grep -v zcbor | sort -t$'\t' -k2 -n -r | awk 'NR <= 8' | awk -
 sum() { arm-none-eabi-size "$@" | awk 'NR > 1 {t += $1; d += $2; b += $3} END {printf "%6d text %5d data %5d bss", t, d, b}'; }
 echo
 echo "== per board (zcbor and mbedTLS not included)"
-echo "   master (client, update, codec, image reader): $(sum "$out"/{client,update,smp,cbor,image,error}.o)"
-echo "   target (server, boot model, flash, codec, image reader, serial): $(sum "$out"/{server,boot,flash,smp,cbor,image,serial,error}.o)"
+echo "   master (client, update, ESB link, codec, image reader): $(sum "$out"/{client,update,esb_link,smp,cbor,image,error}.o)"
+echo "   target (server, boot model, flash, ESB link, codec, image reader, serial): $(sum "$out"/{server,boot,flash,esb_link,smp,cbor,image,serial,error}.o)"

@@ -24,22 +24,20 @@ static int area_check(const struct smpfota_flash_area *a)
 	return 0;
 }
 
-/* [off, off + len) inside [0, size), written so that no sum can wrap. */
-static int range_check(const struct smpfota_flash_area *a, uint32_t off, size_t len)
+/* A sane area, and [off, off + len) inside it, written so that no sum can wrap. */
+static int access_check(const struct smpfota_flash_area *a, uint32_t off, size_t len)
 {
-	if (off > a->size || len > (size_t)(a->size - off)) {
-		return SMPFOTA_ERR_RANGE;
+	int rc = area_check(a);
+	if (rc == 0 && (off > a->size || len > (size_t)(a->size - off))) {
+		rc = SMPFOTA_ERR_RANGE;
 	}
-	return 0;
+	return rc;
 }
 
 int smpfota_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len)
 {
-	int rc = area_check(a);
+	int rc = access_check(a, off, len);
 
-	if (rc == 0) {
-		rc = range_check(a, off, len);
-	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -55,11 +53,8 @@ int smpfota_area_read(const struct smpfota_flash_area *a, uint32_t off, void *bu
 int smpfota_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
 		       size_t len)
 {
-	int rc = area_check(a);
+	int rc = access_check(a, off, len);
 
-	if (rc == 0) {
-		rc = range_check(a, off, len);
-	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -76,11 +71,8 @@ int smpfota_area_write(const struct smpfota_flash_area *a, uint32_t off, const v
 
 int smpfota_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len)
 {
-	int rc = area_check(a);
+	int rc = access_check(a, off, len);
 
-	if (rc == 0) {
-		rc = range_check(a, off, len);
-	}
 	if (rc != 0) {
 		return rc;
 	}
@@ -97,11 +89,8 @@ int smpfota_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t 
 int smpfota_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, size_t len)
 {
 	uint8_t chunk[32]; /* small: this runs on the device's stack */
-	int rc = area_check(a);
+	int rc = access_check(a, off, len);
 
-	if (rc == 0) {
-		rc = range_check(a, off, len);
-	}
 	if (rc != 0) {
 		return rc;
 	}

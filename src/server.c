@@ -380,6 +380,19 @@ static int img_state_write(struct smpfota_server *s, struct reply *r,
 	return reply_state(s, r, SMPFOTA_MSG_IMG_STATE_WRITE);
 }
 
+/* Erase [off, off + len) unless it already reads erased: pre-erased flash pays no erase
+ * and no wear. Returns 0 or the flash error. */
+static int erase_if_needed(struct smpfota_server *s, const struct smpfota_flash_area *a,
+			   uint32_t off, uint32_t len)
+{
+	int rc = smpfota_area_is_erased(a, off, len);
+	if (rc == 0) {
+		rc = smpfota_area_erase(a, off, len);
+		s->stats.pages_erased += len / a->flash->page_size;
+	}
+	return rc < 0 ? rc : 0;
+}
+
 static int img_erase(struct smpfota_server *s, struct reply *r, const struct smpfota_img_erase_req *q)
 {
 	/* Default: the slot opposite the running one (img_mgmt_get_other_slot). */
@@ -395,11 +408,7 @@ static int img_erase(struct smpfota_server *s, struct reply *r, const struct smp
 		r->rsn = "slot in use";
 		return reply_err(s, r, SMPFOTA_IMG_ERR_NO_FREE_SLOT);
 	}
-	int rc = smpfota_area_is_erased(a, 0, a->size);
-	if (rc == 0) {
-		rc = smpfota_area_erase(a, 0, a->size);
-		s->stats.pages_erased += a->size / a->flash->page_size;
-	}
+	int rc = erase_if_needed(s, a, 0, a->size);
 	memset(&s->up, 0, sizeof(s->up));
 	if (rc < 0) {
 		r->rsn = "erase failed";
@@ -456,11 +465,7 @@ static int ensure_erased(struct smpfota_server *s, const struct smpfota_flash_ar
 {
 	uint32_t page = a->flash->page_size;
 	while (s->up.erased < end) {
-		int rc = smpfota_area_is_erased(a, s->up.erased, page);
-		if (rc == 0) {
-			rc = smpfota_area_erase(a, s->up.erased, page);
-			s->stats.pages_erased++;
-		}
+		int rc = erase_if_needed(s, a, s->up.erased, page);
 		if (rc < 0) {
 			return rc;
 		}
@@ -573,12 +578,7 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 		if (off < s->up.erased) {
 			continue;
 		}
-		rc = smpfota_area_is_erased(a, off, page);
-		if (rc == 0) {
-			rc = smpfota_area_erase(a, off, page);
-			s->stats.pages_erased++;
-		}
-		if (rc < 0) {
+		if (erase_if_needed(s, a, off, page) < 0) {
 			*why = "trailer erase failed";
 			return SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED;
 		}

@@ -148,13 +148,11 @@ struct smpfota_client_upload {
 	uint8_t window_max;
 	uint8_t clean;            /* acks since the last loss, to grow the window */
 	uint8_t failures;         /* consecutive losses at `acked` */
-	bool first_sent;          /* the session-opening chunk (off 0, len, sha) was sent */
-	bool first_done;          /* ...and answered */
+	bool first_done;          /* the session-opening chunk (off 0, len, sha) was answered */
 	bool sha_truncated;       /* the buffer was too small for the whole sha */
 	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
 	uint32_t opened_at;       /* when the session-opening chunk was first sent */
 	uint32_t started_at;
-	uint32_t last_now;
 	struct smpfota_upload_progress stats;
 };
 

@@ -11,7 +11,14 @@
 #include "sha256.h"
 #include "smpfota/image.h"
 
-#define UPLOAD_MAGIC 0x55504d53U /* "SMPU" */
+#define UPLOAD_MAGIC 0x55504d53U /* "SMPU": upload in progress, record complete */
+#define UPLOAD_BUSY 0x42504d53U  /* "SMPB": a request is changing the record */
+
+/* The file's SHA-256 context lives in the upload record's opaque union. */
+_Static_assert(sizeof(mbedtls_sha256_context) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
+	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
+_Static_assert(_Alignof(mbedtls_sha256_context) <= _Alignof(uint64_t),
+	       "mbedtls_sha256_context needs more alignment than the upload record gives");
 
 /* Zephyr's next-boot types (img_mgmt_priv.h) */
 enum next_boot { NEXT_NORMAL, NEXT_TEST, NEXT_REVERT };
@@ -393,6 +400,8 @@ static int erase_if_needed(struct smpfota_server *s, const struct smpfota_flash_
 	return rc < 0 ? rc : 0;
 }
 
+static void upload_reset(struct smpfota_server *s);
+
 static int img_erase(struct smpfota_server *s, struct reply *r, const struct smpfota_img_erase_req *q)
 {
 	/* Default: the slot opposite the running one (img_mgmt_get_other_slot). */
@@ -409,7 +418,7 @@ static int img_erase(struct smpfota_server *s, struct reply *r, const struct smp
 		return reply_err(s, r, SMPFOTA_IMG_ERR_NO_FREE_SLOT);
 	}
 	int rc = erase_if_needed(s, a, 0, a->size);
-	memset(&s->up, 0, sizeof(s->up));
+	upload_reset(s);
 	if (rc < 0) {
 		r->rsn = "erase failed";
 		return reply_err(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED);
@@ -450,14 +459,93 @@ static uint32_t upload_crc(const struct smpfota_server_upload *u)
 	return h;
 }
 
+static mbedtls_sha256_context *file_sha(struct smpfota_server *s)
+{
+	return (mbedtls_sha256_context *)(void *)&s->up.file_sha;
+}
+
+/* Forget the upload (releasing its hash contexts). */
 static void upload_reset(struct smpfota_server *s)
 {
+	if (s->up.magic == UPLOAD_MAGIC || s->up.magic == UPLOAD_BUSY) {
+		mbedtls_sha256_free(file_sha(s));
+		(void)smpfota_image_reader_finish(&s->up.reader, NULL);
+	}
 	memset(&s->up, 0, sizeof(s->up));
 }
 
 static bool upload_active(const struct smpfota_server *s)
 {
 	return s->up.magic == UPLOAD_MAGIC;
+}
+
+/* The record is about to change (flash writes, hash contexts): until upload_commit(), a reset
+ * must not resume from it, since the flash may already be ahead of what it says. */
+static void upload_busy(struct smpfota_server *s)
+{
+	s->up.magic = UPLOAD_BUSY;
+}
+
+/* The request is done and the record matches the flash again: resumable. */
+static void upload_commit(struct smpfota_server *s)
+{
+	s->up.magic = UPLOAD_MAGIC;
+	s->up.crc = upload_crc(&s->up);
+}
+
+/* Start a new upload's streaming checks. 0, or -1 when the hash engine fails. */
+static int upload_stream_start(struct smpfota_server *s)
+{
+	smpfota_image_reader_init(&s->up.reader);
+	mbedtls_sha256_init(file_sha(s));
+	return smpfota_sha256_starts(file_sha(s)) == 0 ? 0 : -1;
+}
+
+/* Accepted bytes, in file order, into the file hash and the image reader. 0, or -1 when the
+ * hash engine fails. A format error stays in the reader (sticky) and is answered once the
+ * file is complete, as the check from flash used to. */
+static int upload_stream(struct smpfota_server *s, const uint8_t *p, size_t n)
+{
+	if (n == 0) {
+		return 0;
+	}
+	if (smpfota_sha256_update(file_sha(s), p, n) != 0) {
+		return -1;
+	}
+	/* SMPFOTA_ERR_IO is the reader's only non-format error: its own SHA-256 failed. */
+	return smpfota_image_reader_feed(&s->up.reader, p, n) == SMPFOTA_ERR_IO ? -1 : 0;
+}
+
+/* Erase what an old trailer left in the slot (e.g. after a revert), so that the new image can
+ * neither look pending nor inherit image_ok. Done when an upload starts, where reading the
+ * slot is fine: the image never reaches the trailer pages (smpfota_boot_max_image_size), so
+ * they stay erased and the last chunk has nothing to check. */
+static int clear_trailer(struct smpfota_server *s, const struct smpfota_flash_area *a)
+{
+	uint32_t page = a->flash->page_size;
+	uint32_t tstart = (a->size - smpfota_boot_trailer_size(a)) / page * page;
+	for (uint32_t off = tstart; off < a->size; off += page) {
+		int rc = erase_if_needed(s, a, off, page);
+		if (rc < 0) {
+			return rc;
+		}
+	}
+	return 0;
+}
+
+/* What a complete file gets, from the reader's verdict on it: 0 when MCUboot would take the
+ * image, else INVALID_TLV (no usable header) or INVALID_HASH (anything wrong after it). */
+static int image_verdict(int rc, const struct smpfota_image_info *info, const char **why)
+{
+	if (rc == 0) {
+		return 0;
+	}
+	if (!info->header_valid) {
+		*why = "invalid image";
+		return SMPFOTA_IMG_ERR_INVALID_TLV;
+	}
+	*why = "image hash mismatch";
+	return SMPFOTA_IMG_ERR_INVALID_HASH;
 }
 
 /* Erase (progressively, as CONFIG_IMG_ERASE_PROGRESSIVELY) every page below `end`. */
@@ -522,90 +610,79 @@ static int upload_write(struct smpfota_server *s, const struct smpfota_flash_are
 	return 0;
 }
 
-/* SHA-256 of the first len bytes of an area. */
-static int area_sha256(const struct smpfota_flash_area *a, uint32_t len, uint8_t out[32])
+/*
+ * CONFIG_IMG_ENABLE_IMAGE_CHECK: does the slot already hold this very file (same header, same
+ * SHA-256 over len bytes), e.g. because the final answer of an upload was lost? Reads the slot
+ * once (only ever at the start of an upload), through the upload record's hash contexts used as
+ * scratch (the caller has reset it), and also runs the image reader over it, so that the answer
+ * can be what the end of an upload would have answered: *img_err gets 0 or that error.
+ */
+static bool slot_has_file(struct smpfota_server *s, const struct smpfota_flash_area *a,
+			  const struct smpfota_img_upload_req *q, int *img_err, const char **why)
 {
-	mbedtls_sha256_context sha;
 	uint8_t buf[64];
-	mbedtls_sha256_init(&sha);
-	int rc = smpfota_sha256_starts(&sha);
-	for (uint32_t off = 0; rc == 0 && off < len; off += sizeof(buf)) {
-		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
+	uint8_t digest[32];
+	struct smpfota_image_info info;
+	int rc;
+
+	if (!q->has_sha || q->sha.len != sizeof(digest) || q->len > a->size ||
+	    smpfota_area_read(a, 0, buf, SMPFOTA_IMAGE_HEADER_SIZE) != 0 ||
+	    memcmp(buf, q->data.ptr, SMPFOTA_IMAGE_HEADER_SIZE) != 0) {
+		return false;
+	}
+	s->up.magic = UPLOAD_BUSY; /* contexts in use: upload_reset() releases them */
+	rc = upload_stream_start(s);
+	for (uint32_t off = 0; rc == 0 && off < q->len; off += sizeof(buf)) {
+		size_t n = q->len - off < sizeof(buf) ? q->len - off : sizeof(buf);
 		rc = smpfota_area_read(a, off, buf, n);
 		if (rc == 0) {
-			rc = smpfota_sha256_update(&sha, buf, n);
+			rc = upload_stream(s, buf, n);
 		}
 	}
-	if (rc == 0) {
-		rc = smpfota_sha256_finish(&sha, out);
+	bool same = rc == 0 && smpfota_sha256_finish(file_sha(s), digest) == 0 &&
+		    memcmp(digest, q->sha.ptr, sizeof(digest)) == 0;
+	if (same) {
+		*img_err = image_verdict(smpfota_image_reader_finish(&s->up.reader, &info), &info,
+					 why);
 	}
-	mbedtls_sha256_free(&sha);
-	return rc;
+	upload_reset(s);
+	return same;
 }
 
-/* CONFIG_IMG_ENABLE_IMAGE_CHECK: the slot already holds this very file (same header, same
- * SHA-256 over len bytes), e.g. the final answer of an upload was lost. */
-static bool slot_has_file(const struct smpfota_flash_area *a, const struct smpfota_img_upload_req *q)
-{
-	uint8_t head[SMPFOTA_IMAGE_HEADER_SIZE];
-	uint8_t digest[32];
-	return q->has_sha && q->sha.len == sizeof(digest) && q->len <= a->size &&
-	       smpfota_area_read(a, 0, head, sizeof(head)) == 0 &&
-	       memcmp(head, q->data.ptr, sizeof(head)) == 0 &&
-	       area_sha256(a, q->len, digest) == 0 && memcmp(digest, q->sha.ptr, 32) == 0;
-}
-
-/* Last chunk: flush the tail, clear a stale trailer, check what landed in flash. */
+/* Last chunk: flush the tail and take the verdicts the stream has been building. Nothing is
+ * read back: the trailer pages were cleared when the upload started, and the file hash and the
+ * image check ran over every byte as it was accepted (MCUboot checks the image from flash
+ * again before it swaps, and `image test`/`confirm` before marking it). */
 static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_area *a, bool *match,
 			 const char **why)
 {
 	size_t ws = a->flash->write_size;
-	int rc;
+	uint8_t digest[32];
+	struct smpfota_image_info info;
 
 	if (s->up.wbuf_len > 0) {
 		memset(s->up.wbuf + s->up.wbuf_len, a->flash->erased_val, ws - s->up.wbuf_len);
-		rc = write_blocks(s, a, s->up.wbuf, ws);
-		if (rc < 0) {
+		if (write_blocks(s, a, s->up.wbuf, ws) < 0) {
 			*why = "flash write failed";
 			return SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED;
 		}
 		s->up.wbuf_len = 0;
 	}
-	/* An old trailer (e.g. from a revert) must not make the new image look pending. */
-	uint32_t page = a->flash->page_size;
-	uint32_t tstart = (a->size - smpfota_boot_trailer_size(a)) / page * page;
-	for (uint32_t off = tstart; off < a->size; off += page) {
-		if (off < s->up.erased) {
-			continue;
-		}
-		if (erase_if_needed(s, a, off, page) < 0) {
-			*why = "trailer erase failed";
-			return SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED;
-		}
-	}
 
 	/* The file's SHA-256 against the "sha" the client sent (CONFIG_IMG_ENABLE_IMAGE_CHECK). */
-	*match = false;
-	if (s->up.sha_len == SMPFOTA_IMAGE_HASH_SIZE) {
-		uint8_t digest[32];
-		if (area_sha256(a, s->up.size, digest) != 0) {
-			*why = "flash read failed";
-			return SMPFOTA_IMG_ERR_FLASH_READ_FAILED;
-		}
-		*match = memcmp(digest, s->up.sha, sizeof(digest)) == 0;
+	if (smpfota_sha256_finish(file_sha(s), digest) != 0) {
+		*why = "hash engine failed";
+		return SMPFOTA_IMG_ERR_UNKNOWN;
 	}
+	*match = s->up.sha_len == SMPFOTA_IMAGE_HASH_SIZE &&
+		 memcmp(digest, s->up.sha, sizeof(digest)) == 0;
 
 	/* An image MCUboot would refuse is scrambled now, so it can never be marked. */
-	struct smpfota_image_info info;
-	rc = smpfota_boot_slot_image(a, &info);
-	if (rc != 0 || !info.hash_valid) {
-		(void)smpfota_area_erase(a, 0, page);
-		*why = rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH ? "image hash mismatch"
-								   : "invalid image";
-		return rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH ? SMPFOTA_IMG_ERR_INVALID_HASH
-								   : SMPFOTA_IMG_ERR_INVALID_TLV;
+	int err = image_verdict(smpfota_image_reader_finish(&s->up.reader, &info), &info, why);
+	if (err != 0) {
+		(void)smpfota_area_erase(a, 0, a->flash->page_size);
 	}
-	return 0;
+	return err;
 }
 
 static int reply_upload_off(struct smpfota_server *s, struct reply *r, uint32_t off, bool has_match,
@@ -670,17 +747,35 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 						   "downgrade");
 			}
 		}
-		if (s->cfg->image_check && slot_has_file(a, q)) {
-			upload_reset(s);
-			return reply_upload_off(s, r, q->len, true, true);
-		}
 		upload_reset(s);
-		s->up.magic = UPLOAD_MAGIC;
+		if (s->cfg->image_check) {
+			int img_err = 0;
+			const char *why = NULL;
+			if (slot_has_file(s, a, q, &img_err, &why)) {
+				/* Answered as the end of an upload: the same trailer and image checks. */
+				if (clear_trailer(s, a) < 0) {
+					return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED,
+							   "trailer erase failed");
+				}
+				if (img_err != 0) {
+					(void)smpfota_area_erase(a, 0, a->flash->page_size);
+					return upload_fail(s, r, img_err, why);
+				}
+				return reply_upload_off(s, r, q->len, true, true);
+			}
+		}
+		upload_busy(s);
 		s->up.image = (uint8_t)image;
 		s->up.size = q->len;
 		if (q->has_sha) {
 			s->up.sha_len = (uint8_t)q->sha.len;
 			memcpy(s->up.sha, q->sha.ptr, q->sha.len);
+		}
+		if (upload_stream_start(s) != 0) {
+			return upload_fail(s, r, SMPFOTA_IMG_ERR_UNKNOWN, "hash engine failed");
+		}
+		if (clear_trailer(s, a) < 0) {
+			return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED, "trailer erase failed");
 		}
 	} else {
 		if (!upload_active(s) || q->off != s->up.off) {
@@ -690,6 +785,7 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 		if ((uint64_t)q->off + q->data.len > s->up.size) {
 			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
 		}
+		upload_busy(s);
 	}
 	a = slot_area(s, 2U * s->up.image + 1U);
 	if ((uint64_t)s->up.off + q->data.len > s->up.size) {
@@ -698,12 +794,17 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 	if (upload_write(s, a, q->data.ptr, q->data.len) < 0) {
 		return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED, "fa write fail");
 	}
+	if (upload_stream(s, q->data.ptr, q->data.len) != 0) {
+		return upload_fail(s, r, SMPFOTA_IMG_ERR_UNKNOWN, "hash engine failed");
+	}
 	s->up.off += (uint32_t)q->data.len;
-	s->up.crc = upload_crc(&s->up);
 	if (s->up.off < s->up.size) {
+		upload_commit(s);
 		return reply_upload_off(s, r, s->up.off, false, false);
 	}
-	bool match;
+	/* Complete: the record stays busy until it is reset, so a reset during the checks below
+	 * starts over rather than resuming a finished file. */
+	bool match = false;
 	const char *why = NULL;
 	int err = upload_finish(s, a, &match, &why);
 	uint32_t done = s->up.off;

@@ -696,6 +696,387 @@ static void test_retained_record(void)
 	CHECK_EQ(smpfota_server_init(&srv, NULL, true), SMPFOTA_ERR_INVAL);
 }
 
+/* ---- streaming verification at the end of an upload ---------------------------------- */
+
+static uint32_t sec0_reads;
+
+static void count_sec0_reads(void *ctx, int kind, uint32_t off, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	const struct smpfota_flash_area *a = &images[0].secondary;
+	if (kind == SMPFOTA_NOR_OP_READ && off >= a->off && off < a->off + a->size) {
+		sec0_reads++;
+	}
+}
+
+/*
+ * Upload img to image 0 in chunks of `chunk` bytes, except the last request, which carries
+ * the final `last` bytes. sha: what the client announces (NULL: none). Returns the last
+ * response; *end_reads gets the reads of the whole device (and, through the on_op hook, of
+ * the secondary slot) during the last request.
+ */
+static struct smpfota_img_upload_rsp upload_split(const uint8_t *img, size_t len, size_t chunk,
+						  size_t last, const uint8_t *sha,
+						  uint32_t *end_reads, uint32_t *end_sec_reads)
+{
+	struct smpfota_img_upload_rsp rsp = {0};
+	size_t off = 0;
+	while (off < len) {
+		size_t n = len - off <= last ? len - off : chunk;
+		if (off + n > len - last && off < len - last) {
+			n = len - last - off; /* stop right before the last request */
+		}
+		struct smpfota_img_upload_req q = {.off = (uint32_t)off, .data = {img + off, n}};
+		if (off == 0) {
+			q.has_len = true;
+			q.len = (uint32_t)len;
+			if (sha != NULL) {
+				q.has_sha = true;
+				q.sha = (struct smpfota_bytes){sha, 32};
+			}
+		}
+		bool final = off + n == len;
+		uint32_t reads = nor0.reads;
+		sec0_reads = 0;
+		nor0.on_op = final ? count_sec0_reads : NULL;
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &rsp), 0);
+		nor0.on_op = NULL;
+		if (final) {
+			*end_reads = nor0.reads - reads;
+			*end_sec_reads = sec0_reads;
+		}
+		if (!smpfota_smp_status_ok(&rsp.status) || !rsp.has_off) {
+			return rsp;
+		}
+		CHECK_EQ(rsp.off, off + n);
+		off = rsp.off;
+	}
+	return rsp;
+}
+
+static void test_end_of_upload_reads_nothing(void)
+{
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	uint8_t sha[32];
+	file_sha(img_b, len_b, sha);
+	/* The last request stays in a page the upload has already erased, so only the streamed
+	 * verdicts could make it read; it ends unaligned (the write-block tail is flushed). */
+	size_t last = 37;
+	CHECK((len_b - last) / P0 == (len_b + 3) / P0);
+	CHECK(len_b % 4 != 0);
+	uint32_t reads = 99, sec_reads = 99;
+	struct smpfota_img_upload_rsp u = upload_split(img_b, len_b, 1000, last, sha, &reads,
+						       &sec_reads);
+	CHECK(smpfota_smp_status_ok(&u.status));
+	CHECK_EQ(u.off, len_b);
+	CHECK(u.has_match && u.match);
+	CHECK_EQ(reads, 0);
+	CHECK_EQ(sec_reads, 0);
+	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	/* the streamed verdict is the one MCUboot reaches from flash */
+	struct smpfota_image_info info;
+	CHECK_EQ(smpfota_boot_slot_image(&images[0].secondary, &info), 0);
+	CHECK(info.hash_valid);
+	struct smpfota_img_state_rsp st;
+	CHECK_EQ(state_write(tlv_hash(img_b, len_b), false, &st), -1);
+	CHECK_FLAGS(st, 0, 1, "-P--");
+	CHECK_EQ(nor0.violations, 0);
+}
+
+static void test_end_of_upload_match(void)
+{
+	uint8_t sha[32], wrong[32];
+	uint32_t reads, sec_reads;
+	file_sha(img_c, len_c, sha);
+	memcpy(wrong, sha, 32);
+	wrong[31] ^= 0x80;
+
+	/* right sha: match; another sha: no match, but a valid image is still accepted (as
+	 * Zephyr: match only reports); no sha at all: no match */
+	const uint8_t *shas[3] = {sha, wrong, NULL};
+	for (int k = 0; k < 3; k++) {
+		setup();
+		make_images();
+		provision(0, img_a, len_a);
+		reboot(false);
+		reads = sec_reads = 99;
+		struct smpfota_img_upload_rsp u = upload_split(img_c, len_c, 512, 100, shas[k],
+							       &reads, &sec_reads);
+		CHECK(smpfota_smp_status_ok(&u.status));
+		CHECK_EQ(u.off, len_c);
+		CHECK(u.has_match);
+		CHECK_EQ(u.match, k == 0);
+		CHECK_EQ(sec_reads, 0);
+		CHECK(slot_holds(&images[0].secondary, img_c, len_c));
+	}
+	/* without image_check the answer has no match at all */
+	setup();
+	cfg.image_check = false;
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	struct smpfota_img_upload_rsp u = upload_split(img_c, len_c, 512, 100, sha, &reads,
+						       &sec_reads);
+	CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_c && !u.has_match);
+	cfg.image_check = true;
+}
+
+/* Upload a damaged copy of img_b; returns the v2 error of the last answer. */
+static int upload_damaged(size_t at, uint8_t xor_mask, uint32_t *sec_reads)
+{
+	static uint8_t bad[20000];
+	uint8_t sha[32];
+	uint32_t reads;
+	memcpy(bad, img_b, len_b);
+	bad[at] ^= xor_mask;
+	file_sha(bad, len_b, sha);
+	struct smpfota_img_upload_rsp u = upload_split(bad, len_b, 1000, 37, sha, &reads, sec_reads);
+	return v2err(&u.status);
+}
+
+static void test_end_of_upload_refuses_bad_images(void)
+{
+	struct smpfota_image_info info;
+	CHECK_EQ(smpfota_image_parse(img_b, len_b, &info), 0);
+	size_t tlv_hash_at = 0;
+	for (size_t i = 0; i < info.tlv_count; i++) {
+		if (info.tlvs[i].type == SMPFOTA_TLV_SHA256) {
+			tlv_hash_at = info.tlvs[i].off + 4;
+		}
+	}
+	CHECK(tlv_hash_at > 0);
+	struct {
+		size_t at;
+		uint8_t mask;
+		int err;
+	} cases[] = {
+		{tlv_hash_at + 5, 0x01, SMPFOTA_IMG_ERR_INVALID_HASH}, /* the SHA-256 TLV value */
+		{9000, 0x40, SMPFOTA_IMG_ERR_INVALID_HASH},            /* the body */
+		{info.hashed_size, 0x01, SMPFOTA_IMG_ERR_INVALID_HASH}, /* TLV info magic */
+		{9, 0x02, SMPFOTA_IMG_ERR_INVALID_TLV},                /* hdr_size 0: bad header */
+	};
+	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
+		setup();
+		make_images();
+		provision(0, img_a, len_a);
+		reboot(false);
+		uint32_t sec_reads = 99;
+		CHECK_EQ(upload_damaged(cases[k].at, cases[k].mask, &sec_reads), cases[k].err);
+		CHECK_EQ(sec_reads, 0);
+		/* scrambled: the first page is erased, nothing is listed, nothing can be marked */
+		CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+		struct smpfota_img_state_rsp st = list();
+		CHECK(entry(&st, 0, 1) == NULL);
+		CHECK(slot_holds(&images[0].primary, img_a, len_a));
+		/* the upload is over: a next chunk is told to start at 0 */
+		struct smpfota_img_upload_rsp u;
+		struct smpfota_img_upload_req c = {.off = 1000, .data = {img_b + 1000, 10}};
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &c, &u), 0);
+		CHECK(smpfota_smp_status_ok(&u.status) && u.off == 0);
+		CHECK_EQ(nor0.violations, 0);
+	}
+}
+
+/* Send chunks [from, to) of img_b (1000 bytes each; the first one opens the upload). */
+static void send_b(size_t from, size_t to, const uint8_t *file, const uint8_t *sha)
+{
+	struct smpfota_img_upload_rsp u;
+	for (size_t off = from; off < to; off += 1000) {
+		size_t n = to - off < 1000 ? to - off : 1000;
+		struct smpfota_img_upload_req q = {.off = (uint32_t)off, .data = {file + off, n}};
+		if (off == 0) {
+			q.has_len = q.has_sha = true;
+			q.len = (uint32_t)len_b;
+			q.sha = (struct smpfota_bytes){sha, 32};
+		}
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+		CHECK(smpfota_smp_status_ok(&u.status));
+		CHECK_EQ(u.off, off + n);
+	}
+}
+
+static void test_resume_ends_verified(void)
+{
+	uint8_t sha[32];
+	uint32_t reads;
+	file_sha(img_b, len_b, sha);
+
+	/* A warm reset in the middle: the hash contexts come back with the record and the
+	 * upload ends verified, still without reading the slot at the end. */
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	send_b(0, 7000, img_b, sha);
+	reboot(true);
+	send_b(7000, len_b - 37, img_b, sha);
+	reboot(true);
+	struct smpfota_img_upload_rsp u;
+	struct smpfota_img_upload_req q = {.off = (uint32_t)(len_b - 37),
+					   .data = {img_b + len_b - 37, 37}};
+	reads = nor0.reads;
+	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+	CHECK_EQ(nor0.reads, reads);
+	CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b && u.has_match && u.match);
+	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+
+	/* A byte damaged before the reset is still caught after it: the image reader's state
+	 * crossed the reset. */
+	static uint8_t bad[20000];
+	memcpy(bad, img_b, len_b);
+	bad[3000] ^= 0x10;
+	uint8_t sha_bad[32];
+	file_sha(bad, len_b, sha_bad);
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	send_b(0, 6000, bad, sha_bad);
+	reboot(true);
+	send_b(6000, len_b - 37, bad, sha_bad);
+	q = (struct smpfota_img_upload_req){.off = (uint32_t)(len_b - 37),
+					    .data = {bad + len_b - 37, 37}};
+	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+
+	/* Retained contexts are covered by the record's checksum: a damaged byte in either one
+	 * and the record is dropped (the client starts over at 0). */
+	for (int which = 0; which < 2; which++) {
+		setup();
+		make_images();
+		provision(0, img_a, len_a);
+		reboot(false);
+		send_b(0, 5000, img_b, sha);
+		if (which == 0) {
+			srv.up.file_sha.bytes[40] ^= 1;
+		} else {
+			((uint8_t *)&srv.up.reader)[sizeof(srv.up.reader) - 9] ^= 1;
+		}
+		CHECK_EQ(smpfota_server_init(&srv, &cfg, true), 0);
+		q = (struct smpfota_img_upload_req){.off = 5000, .data = {img_b + 5000, 1000}};
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+		CHECK(smpfota_smp_status_ok(&u.status) && u.off == 0);
+	}
+}
+
+/* RAM as it was when a flash operation was cut: the retained record a warm reset finds. */
+static struct smpfota_server srv_at_cut;
+
+static void snapshot_at_cut(void *ctx, int kind, uint32_t off, size_t len)
+{
+	(void)ctx;
+	(void)kind;
+	(void)off;
+	(void)len;
+	if (nor0.power_cut) {
+		memcpy(&srv_at_cut, &srv, sizeof(srv));
+	}
+}
+
+static void test_reset_inside_a_request(void)
+{
+	/* A reset that interrupts the writes of a chunk (RAM retained) must not resume from a
+	 * record the flash has already overtaken: the record is busy until the chunk is done. */
+	uint8_t sha[32];
+	file_sha(img_b, len_b, sha);
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	send_b(0, 5000, img_b, sha);
+	nor0.on_op = snapshot_at_cut;
+	nor0.partial_cut = true;
+	nor0.power_cut_at_op = nor0.ops + 1; /* the first write of the next chunk: half done */
+	struct smpfota_img_upload_rsp u;
+	struct smpfota_img_upload_req q = {.off = 5000, .data = {img_b + 5000, 1000}};
+	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+	nor0.on_op = NULL;
+	nor0.partial_cut = false;
+	CHECK(nor0.power_cut);
+	CHECK(!smpfota_area_is_erased(&images[0].secondary, 5000, 4));
+	smpfota_nor_power_on(&nor0);
+	memcpy(&srv, &srv_at_cut, sizeof(srv));
+	reboot(true);
+	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+	CHECK(smpfota_smp_status_ok(&u.status) && u.off == 0);
+	/* the client starts over and the upload ends verified, NOR rules kept */
+	send_b(0, len_b, img_b, sha);
+	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	CHECK_EQ(nor0.violations, 0);
+}
+
+static void test_image_check_shortcut_verifies(void)
+{
+	uint8_t sha[32];
+	uint32_t reads, sec_reads;
+	file_sha(img_b, len_b, sha);
+	struct smpfota_img_upload_rsp u;
+	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 1000}, .has_len = true,
+					   .len = (uint32_t)len_b, .has_sha = true,
+					   .sha = {sha, 32}};
+
+	/* A stale image_ok left in the trailer must not turn the next `image test` into a
+	 * permanent request, whether the file is uploaded again or found by the shortcut. */
+	for (int shortcut = 0; shortcut < 2; shortcut++) {
+		setup();
+		make_images();
+		provision(0, img_a, len_a);
+		reboot(false);
+		if (shortcut) {
+			u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
+			CHECK(u.match);
+		}
+		const struct smpfota_flash_area *sec = &images[0].secondary;
+		uint8_t ok[4] = {0x01, 0xff, 0xff, 0xff};
+		CHECK_EQ(smpfota_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4), 0);
+		if (shortcut) {
+			uint32_t writes = nor0.writes;
+			CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+			CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b && u.match);
+			CHECK_EQ(nor0.writes, writes);
+		} else {
+			u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
+			CHECK(smpfota_smp_status_ok(&u.status) && u.match);
+		}
+		struct smpfota_boot_trailer t;
+		CHECK_EQ(smpfota_boot_read_trailer(sec, &t), 0);
+		CHECK_EQ(t.image_ok, SMPFOTA_BOOT_FLAG_UNSET);
+		struct smpfota_img_state_rsp st;
+		CHECK_EQ(state_write(tlv_hash(img_b, len_b), false, &st), -1);
+		CHECK_FLAGS(st, 0, 1, "-P--");
+		reboot(false);
+		reboot(false); /* not confirmed: reverts */
+		CHECK(slot_holds(&images[0].primary, img_a, len_a));
+	}
+
+	/* An invalid file that is already in the slot (its upload was cut before it could be
+	 * scrambled) gets the answer a full upload would get, not `match`. */
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	static uint8_t bad[20000];
+	memcpy(bad, img_b, len_b);
+	bad[len_b - 140] ^= 0x01; /* in the SHA-256 TLV value (then key hash, signature) */
+	size_t padded = (len_b + 3) / 4 * 4;
+	memset(bad + len_b, 0xff, padded - len_b);
+	CHECK_EQ(smpfota_area_erase(&images[0].secondary, 0, 5 * P0), 0);
+	CHECK_EQ(smpfota_area_write(&images[0].secondary, 0, bad, padded), 0);
+	uint8_t sha_bad[32];
+	file_sha(bad, len_b, sha_bad);
+	q.data.ptr = bad;
+	q.sha.ptr = sha_bad;
+	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+	CHECK_EQ(nor0.violations, 0);
+}
+
 int main(void)
 {
 	RUN(test_os_group);
@@ -710,5 +1091,12 @@ int main(void)
 	RUN(test_net_core_image);
 	RUN(test_flash_failure);
 	RUN(test_retained_record);
+	RUN(test_end_of_upload_reads_nothing);
+	RUN(test_end_of_upload_match);
+	RUN(test_end_of_upload_refuses_bad_images);
+	RUN(test_resume_ends_verified);
+	RUN(test_reset_inside_a_request);
+	RUN(test_image_check_shortcut_verifies);
+	printf("sizeof(struct smpfota_server) = %zu\n", sizeof(struct smpfota_server));
 	return CHECK_SUMMARY();
 }

@@ -17,6 +17,7 @@
 
 #include "smpfota/boot.h"
 #include "smpfota/flash.h"
+#include "smpfota/image.h"
 #include "smpfota/smp.h"
 
 #ifdef __cplusplus
@@ -66,9 +67,20 @@ struct smpfota_server_config {
 };
 
 /* Upload in progress. Kept in the server so that a port can place the whole struct in
- * RAM retained over a warm reset and resume (see smpfota_server_init()). */
+ * RAM retained over a warm reset and resume (see smpfota_server_init()).
+ *
+ * The file is verified while it arrives: every accepted byte goes through a SHA-256 of the
+ * whole file (for the client's "sha", the `match` flag) and through the streaming MCUboot
+ * image reader (the image's SHA-256 TLV), so the last chunk reads nothing back from the slot.
+ * Both contexts are plain data and live here, covered by `crc`, so a resumed upload continues
+ * them and still ends verified. (A port with a hardware SHA-256 whose context does not hold
+ * its whole state, MBEDTLS_SHA256_ALT, cannot resume over a reset that loses that state.)
+ *
+ * The record is only valid (magic and crc) between requests: while a chunk is being written it
+ * is marked busy, so a reset in the middle of a request never resumes from a record that does
+ * not match the flash. */
 struct smpfota_server_upload {
-	uint32_t magic;              /* SMPFOTA_SERVER_UPLOAD_MAGIC while valid */
+	uint32_t magic;              /* upload in progress and the record complete */
 	uint8_t image;
 	uint8_t sha_len;
 	uint8_t sha[32];
@@ -78,6 +90,12 @@ struct smpfota_server_upload {
 	uint32_t erased;             /* slot bytes known erased from the start */
 	uint8_t wbuf_len;            /* bytes waiting for a whole write block */
 	uint8_t wbuf[SMPFOTA_SERVER_MAX_WRITE_SIZE];
+	/* mbedtls_sha256_context over the file so far (opaque, as in the image reader). */
+	union {
+		uint64_t align;
+		uint8_t bytes[SMPFOTA_IMAGE_SHA_CTX_SIZE];
+	} file_sha;
+	struct smpfota_image_reader reader; /* the image so far */
 	uint32_t crc;                /* over the fields above, for retained-RAM resume */
 };
 

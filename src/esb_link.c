@@ -442,6 +442,9 @@ int32_t smpfota_esb_link_next_deadline(const struct smpfota_esb_link *l, uint32_
 	if (l->backoff) {
 		at = l->backoff_at;
 	} else if (is_ptx(l) && l->awaiting && l->cur_len == 0 && l->tx_used == 0) {
+		if (!l->cfg.radio.is_idle(l->cfg.radio.ctx)) {
+			return -1; /* a poll goes only on an idle radio: its next event comes first */
+		}
 		at = l->flowing ? now_us : l->last_poll + l->cfg.poll_interval_us;
 	} else {
 		return -1;

@@ -26,6 +26,9 @@ bool smpfota_cli_is_client_command(int argc, char **argv);
  * update. argv[0] is the command ("image", "reset", ...). */
 int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv);
 
+/* smpfota sim [options]: the two-board simulator; argv[0] is "sim". */
+int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv);
+
 /* Usage text of the client commands, for the top-level help. */
 void smpfota_cli_client_usage(FILE *f);
 

@@ -27,6 +27,8 @@ static void usage(FILE *f)
 		"  image info FILE [--json]   show an MCUboot image's header, version, hash, TLVs\n"
 		"  target [OPTIONS]           run a simulated target (MCUboot + SMP server) on UDP\n"
 		"                             or a serial PTY; see smpfota target --help\n"
+		"  sim --image FILE [OPTIONS] a master board updating a target board over simulated\n"
+		"                             ESB in virtual time; see smpfota sim --help\n"
 		"  version                    print the smpfota version\n"
 		"\n"
 		"Exit status: 0 success, 1 failure (one line on stderr names the error), 2 usage.\n");
@@ -90,6 +92,9 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[0], "version")) {
 		printf("smpfota %s\n", SMPFOTA_VERSION_STRING);
 		return 0;
+	}
+	if (!strcmp(argv[0], "sim")) {
+		return smpfota_cli_sim(&o, argc, argv);
 	}
 	if (!strcmp(argv[0], "target")) {
 		return smpfota_cli_target(argc, argv);

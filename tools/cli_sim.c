@@ -1,0 +1,380 @@
+/*
+ * smpfota sim: a master nRF5340 updates a target nRF5340 over simulated ESB, in virtual
+ * time (ports/sim/sim.h). Prints progress and a summary, or one JSON object.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "sim.h"
+#include "smpfota/smpfota.h"
+#include "smpfota/update.h"
+
+/* Timing fields settable with --timing NAME=VALUE (units as in sim.h). */
+#define T(f) {#f, offsetof(struct smpfota_sim_timing, f), sizeof(((struct smpfota_sim_timing *)0)->f)}
+static const struct {
+	const char *name;
+	size_t off, size;
+} timings[] = {
+	T(bitrate_kbps), T(preamble), T(address), T(crc), T(max_payload), T(ramp_us),
+	T(txdis_us), T(ack_timeout_us), T(retransmit_delay_us), T(retransmit_count), T(t_sw_us),
+	T(ipc_ring), T(ipc_msg_us), T(ipc_ns_per_byte), T(cpu_msg_us), T(boot_us),
+	T(reset_delay_us), T(page_erase_us), T(word_write_us), T(qspi_erase_us), T(qspi_prog_us),
+	T(qspi_read_kBps),
+};
+#undef T
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: smpfota sim --image FILE [options]\n"
+		"\n"
+		"A master nRF5340 (ESB PTX) updates a target nRF5340 (ESB PRX, MCUboot + SMP server)\n"
+		"over simulated ESB in virtual time: upload, test, reset, confirm. Timings from\n"
+		"shared/spec/esb-nrf5340.md (2 Mbit/s, 252-byte payloads, fast ramp-up by default).\n"
+		"\n"
+		"  --scenario S        internal (default): secondary slot in app-core flash, erased\n"
+		"                      as the upload goes; qspi: in external QSPI flash (MX25R64),\n"
+		"                      erased as it goes; radio: in pre-erased QSPI flash\n"
+		"  --loss P            packet loss probability (0..0.99)\n"
+		"  --ack-loss P        ACK loss probability\n"
+		"  --ber P             bit error rate (a packet with an error fails its CRC)\n"
+		"  --replay P          probability a stale packet is replayed with a new PID\n"
+		"  --seed N            random seed (default 1): same seed, same run\n"
+		"  --window N          upload window (default: the target's buf_count - 1)\n"
+		"  --naive             the baseline: link on the app core, one IPC round trip per\n"
+		"                      ESB packet, window 1\n"
+		"  --bitrate 1|2       Mbit/s (1 also sets preamble 1, tTXDIS 6, ACK timeout 300)\n"
+		"  --payload N         CONFIG_ESB_MAX_PAYLOAD_LENGTH (5..252; default 252)\n"
+		"  --slow-ramp         default radio ramp-up (130 us) instead of fast (40 us)\n"
+		"  --buf-size N        target MCUmgr buffer size (default 2475)\n"
+		"  --buf-count N       target MCUmgr buffer count (default 4)\n"
+		"  --target-reset-at S warm-reset the target at S virtual seconds\n"
+		"  --target-cut-at-op N  cut the target's power at its Nth flash write/erase\n"
+		"  --master-reset-at S restart the master at S virtual seconds\n"
+		"  --timing NAME=V     override a timing constant (repeatable); NAME one of:\n"
+		"                      ");
+	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
+		fprintf(f, "%s%s", timings[i].name, i + 1 < sizeof(timings) / sizeof(timings[0]) ? ", " : "\n");
+		if (i % 4 == 3) {
+			fprintf(f, "\n                      ");
+		}
+	}
+	fprintf(f,
+		"  --quiet             no progress lines\n"
+		"  --json              one JSON object on stdout\n"
+		"\n"
+		"Exit status: 0 when the update completed (target runs the new image, confirmed),\n"
+		"1 when it did not, 2 for usage errors.\n");
+}
+
+static bool parse_double(const char *s, double lo, double hi, double *out)
+{
+	char *end;
+	errno = 0;
+	double v = strtod(s, &end);
+	if (end == s || *end || errno || !isfinite(v) || v < lo || v > hi) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool parse_u64(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (end == s || *end || errno || s[0] == '-' || v > max) {
+		return false;
+	}
+	*out = v;
+	return true;
+}
+
+static bool set_timing(struct smpfota_sim_timing *t, const char *arg)
+{
+	const char *eq = strchr(arg, '=');
+	if (eq == NULL) {
+		return false;
+	}
+	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
+		if (strlen(timings[i].name) == (size_t)(eq - arg) &&
+		    !strncmp(arg, timings[i].name, (size_t)(eq - arg))) {
+			uint64_t v;
+			uint64_t max = timings[i].size == 1 ? 0xff : timings[i].size == 2 ? 0xffff : 0xffffffff;
+			if (!parse_u64(eq + 1, max, &v)) {
+				return false;
+			}
+			uint8_t *p = (uint8_t *)t + timings[i].off;
+			if (timings[i].size == 1) {
+				*p = (uint8_t)v;
+			} else if (timings[i].size == 2) {
+				uint16_t x = (uint16_t)v;
+				memcpy(p, &x, 2);
+			} else {
+				uint32_t x = (uint32_t)v;
+				memcpy(p, &x, 4);
+			}
+			return true;
+		}
+	}
+	return false;
+}
+
+static void on_log(void *user, uint64_t t_us, const char *line)
+{
+	(void)user;
+	fprintf(stderr, "[%9.3f s] %s\n", (double)t_us / 1e6, line);
+}
+
+static int load(const char *path, uint8_t **buf, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	size_t cap = 1 << 20, n = 0;
+	uint8_t *p = malloc(cap);
+	size_t got;
+	while (p && (got = fread(p + n, 1, cap - n, f)) > 0) {
+		n += got;
+		if (n == cap) {
+			uint8_t *q = realloc(p, cap *= 2);
+			if (q == NULL) {
+				free(p);
+				p = NULL;
+			}
+			p = q;
+		}
+	}
+	fclose(f);
+	if (p == NULL) {
+		fprintf(stderr, "smpfota: %s: out of memory\n", path);
+		return 1;
+	}
+	*buf = p;
+	*len = n;
+	return 0;
+}
+
+static void print_json(const struct smpfota_sim_config *c, const struct smpfota_sim_result *r)
+{
+	const char *err = r->err ? smpfota_errname(r->err)
+				 : r->ok ? NULL : r->byte_exact ? "NOT_CONFIRMED" : "NOT_BYTE_EXACT";
+	printf("{\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
+	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"image_bytes\":%u,"
+	       "\"virtual_us\":%llu,\"upload_us\":%llu,",
+	       r->ok ? "true" : "false", err ? "\"" : "", err ? err : "null", err ? "\"" : "",
+	       smpfota_update_step_name(r->step), smpfota_sim_scenario_name(c->scenario),
+	       c->naive ? "true" : "false", (unsigned long long)c->seed,
+	       r->byte_exact ? "true" : "false", r->confirmed ? "true" : "false", r->image_bytes,
+	       (unsigned long long)r->virtual_us, (unsigned long long)r->upload_us);
+	printf("\"virtual_s\":%.6f,\"upload_s\":%.6f,\"goodput_kBps\":%.3f,\"limit_kBps\":%.3f,"
+	       "\"radio_limit_kBps\":%.3f,\"flash_limit_kBps\":%.3f,\"ratio\":%.4f,",
+	       (double)r->virtual_us / 1e6, (double)r->upload_us / 1e6, r->goodput_kBps,
+	       r->limit_kBps, smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c),
+	       r->limit_kBps > 0 ? r->goodput_kBps / r->limit_kBps : 0.0);
+	const struct smpfota_sim_stats *s = &r->stats;
+	printf("\"stats\":{\"packets\":%u,\"retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
+	       "\"crc_errors\":%u,\"replays\":%u,\"withheld\":%u,\"tx_failed\":%u,\"polls\":%u,"
+	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
+	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
+	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"app_busy_us\":%llu}}\n",
+	       s->packets, s->retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
+	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
+	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
+	       s->power_cuts, s->flash_erases, s->flash_writes, (unsigned long long)s->app_busy_us);
+}
+
+int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"image", required_argument, 0, 'i'},
+		{"scenario", required_argument, 0, 's'},
+		{"loss", required_argument, 0, 'l'},
+		{"ack-loss", required_argument, 0, 'a'},
+		{"ber", required_argument, 0, 'e'},
+		{"replay", required_argument, 0, 'r'},
+		{"seed", required_argument, 0, 'S'},
+		{"window", required_argument, 0, 'w'},
+		{"naive", no_argument, 0, 'n'},
+		{"bitrate", required_argument, 0, 'b'},
+		{"payload", required_argument, 0, 'p'},
+		{"slow-ramp", no_argument, 0, 'R'},
+		{"buf-size", required_argument, 0, 'B'},
+		{"buf-count", required_argument, 0, 'C'},
+		{"target-reset-at", required_argument, 0, 'T'},
+		{"target-cut-at-op", required_argument, 0, 'X'},
+		{"master-reset-at", required_argument, 0, 'M'},
+		{"timing", required_argument, 0, 't'},
+		{"quiet", no_argument, 0, 'q'},
+		{"json", no_argument, 0, 'j'},
+		{"help", no_argument, 0, 'h'},
+		{0, 0, 0, 0},
+	};
+	struct smpfota_sim_config c;
+	smpfota_sim_defaults(&c, SMPFOTA_SIM_INTERNAL);
+	const char *image = NULL;
+	bool json = o->json, quiet = false;
+	/* options that depend on others are applied after parsing */
+	int scenario = SMPFOTA_SIM_INTERNAL;
+	uint64_t bitrate = 2, payload = 0;
+	bool slow = false;
+	const char *overrides[32];
+	size_t n_over = 0;
+	double d;
+	uint64_t u;
+
+	optind = 1;
+	int ch;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'i': image = optarg; break;
+		case 's':
+			scenario = smpfota_sim_scenario_parse(optarg);
+			if (scenario < 0) {
+				fprintf(stderr, "smpfota: unknown --scenario %s (radio, internal, qspi)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'l': case 'a': case 'e': case 'r':
+			if (!parse_double(optarg, 0, ch == 'e' ? 0.001 : ch == 'r' ? 1 : 0.99, &d)) {
+				fprintf(stderr, "smpfota: bad probability: %s\n", optarg);
+				return 2;
+			}
+			*(ch == 'l' ? &c.f.loss : ch == 'a' ? &c.f.ack_loss : ch == 'e' ? &c.f.ber : &c.f.replay) = d;
+			break;
+		case 'S':
+			if (!parse_u64(optarg, UINT64_MAX, &c.seed)) {
+				fprintf(stderr, "smpfota: bad --seed: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'w':
+			if (!parse_u64(optarg, 7, &u) || u < 1) {
+				fprintf(stderr, "smpfota: bad --window: %s (1..7)\n", optarg);
+				return 2;
+			}
+			c.window = (uint8_t)u;
+			break;
+		case 'n': c.naive = true; break;
+		case 'b':
+			if (!parse_u64(optarg, 2, &bitrate) || bitrate < 1) {
+				fprintf(stderr, "smpfota: bad --bitrate: %s (1 or 2)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'p':
+			if (!parse_u64(optarg, 252, &payload) || payload < 5) {
+				fprintf(stderr, "smpfota: bad --payload: %s (5..252)\n", optarg);
+				return 2;
+			}
+			break;
+		case 'R': slow = true; break;
+		case 'B': case 'C':
+			if (!parse_u64(optarg, 4096, &u) || u < 1) {
+				fprintf(stderr, "smpfota: bad %s: %s\n", ch == 'B' ? "--buf-size" : "--buf-count", optarg);
+				return 2;
+			}
+			*(ch == 'B' ? &c.buf_size : &c.buf_count) = (uint32_t)u;
+			break;
+		case 'T': case 'M':
+			if (!parse_double(optarg, 0.000001, 3600, &d)) {
+				fprintf(stderr, "smpfota: bad time: %s (virtual seconds)\n", optarg);
+				return 2;
+			}
+			*(ch == 'T' ? &c.f.target_reset_at_us : &c.f.master_reset_at_us) = (uint64_t)(d * 1e6);
+			break;
+		case 'X':
+			if (!parse_u64(optarg, UINT32_MAX, &u) || u < 1) {
+				fprintf(stderr, "smpfota: bad --target-cut-at-op: %s\n", optarg);
+				return 2;
+			}
+			c.f.target_cut_at_op = (uint32_t)u;
+			break;
+		case 't':
+			if (n_over == sizeof(overrides) / sizeof(overrides[0])) {
+				return 2;
+			}
+			overrides[n_over++] = optarg;
+			break;
+		case 'q': quiet = true; break;
+		case 'j': json = true; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || image == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	c.scenario = (enum smpfota_sim_scenario)scenario;
+	if (bitrate == 1) {
+		c.t.bitrate_kbps = 1000;
+		c.t.preamble = 1;
+		c.t.txdis_us = 6;
+		c.t.ack_timeout_us = 300;
+	}
+	if (payload) {
+		c.t.max_payload = (uint8_t)payload;
+	}
+	if (slow) {
+		c.t.ramp_us = 130;
+	}
+	for (size_t i = 0; i < n_over; i++) {
+		if (!set_timing(&c.t, overrides[i])) {
+			fprintf(stderr, "smpfota: bad --timing %s\n", overrides[i]);
+			return 2;
+		}
+	}
+	if (!quiet && !json) {
+		c.log = on_log;
+	}
+
+	uint8_t *img;
+	size_t len;
+	if (load(image, &img, &len) != 0) {
+		return 1;
+	}
+	if (!json) {
+		printf("smpfota sim: %s, %zu bytes, scenario %s%s, ESB %u Mbit/s, %u-byte payloads, "
+		       "%s ramp-up, loss %.3g, ACK loss %.3g, seed %llu\n",
+		       image, len, smpfota_sim_scenario_name(c.scenario), c.naive ? " (naive baseline)" : "",
+		       c.t.bitrate_kbps / 1000, c.t.max_payload, c.t.ramp_us <= 40 ? "fast" : "default",
+		       c.f.loss, c.f.ack_loss, (unsigned long long)c.seed);
+		fflush(stdout);
+	}
+	struct smpfota_sim_result r;
+	int rc = smpfota_sim_run(&c, img, len, &r);
+	free(img);
+	if (rc != 0) {
+		fprintf(stderr, "smpfota: %s: %s\n", image, smpfota_strerror(rc));
+		return rc == SMPFOTA_ERR_INVAL ? 2 : 1;
+	}
+	if (json) {
+		print_json(&c, &r);
+	} else {
+		printf("%s: the target %s\n", r.ok ? "update done" : "update FAILED",
+		       r.ok ? "runs the new image, confirmed, byte-exact"
+			    : (r.err ? smpfota_strerror(r.err) : r.byte_exact ? "image not confirmed"
+									 : "image not byte-exact"));
+		printf("virtual time  %.3f s in all, upload %.3f s\n", (double)r.virtual_us / 1e6,
+		       (double)r.upload_us / 1e6);
+		printf("goodput       %.1f kB/s (image bytes / upload time)\n", r.goodput_kBps);
+		printf("limit         %.1f kB/s (%s; radio %.1f, flash path %.1f)\n", r.limit_kBps,
+		       smpfota_sim_radio_limit_kBps(&c) <= smpfota_sim_flash_limit_kBps(&c) ? "radio-bound"
+											   : "flash-bound",
+		       smpfota_sim_radio_limit_kBps(&c), smpfota_sim_flash_limit_kBps(&c));
+		printf("ratio         %.1f %% of the limit\n",
+		       r.limit_kBps > 0 ? 100.0 * r.goodput_kBps / r.limit_kBps : 0.0);
+		printf("radio         %u packets, %u retransmissions, %u polls, %u TX_FAILED\n",
+		       r.stats.packets, r.stats.retransmits, r.stats.polls, r.stats.tx_failed);
+	}
+	return r.ok ? 0 : 1;
+}

@@ -924,6 +924,8 @@ static void target_boot(struct world *w, bool warm)
 {
 	struct board *b = &w->t;
 	w->st->target_resets++;
+	w->st->upload_bytes_written += w->srv.stats.bytes_written;
+	w->srv.stats.bytes_written = 0;
 	radio_reset(&b->radio);
 	b->rq_count = 0;
 	b->pending_writes = 0;
@@ -961,6 +963,7 @@ static void target_boot(struct world *w, bool warm)
 		}
 	}
 	(void)smpfota_server_init(&w->srv, &w->scfg, warm);
+	w->srv.stats.bytes_written = 0; /* counted in st->upload_bytes_written */
 	b->app_free = w->now;
 	b->up_at = w->now;
 	(void)link_init(w, b);
@@ -1528,6 +1531,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
 	link_stats(w, &w->m.link);
 	link_stats(w, &w->t.link);
+	r->stats.upload_bytes_written += w->srv.stats.bytes_written;
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {

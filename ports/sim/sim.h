@@ -119,6 +119,7 @@ struct smpfota_sim_stats {
 	uint32_t frames_from_master;  /* frames the master's link finished sending */
 	uint32_t target_resets, master_resets, power_cuts;
 	uint32_t flash_erases, flash_writes;
+	uint32_t upload_bytes_written; /* by the target's server into the slot, all sessions */
 	uint64_t app_busy_us;         /* target app core busy (flash + CPU) */
 };
 

@@ -35,6 +35,7 @@ static void check_done(const struct smpfota_sim_result *r)
 	CHECK_EQ(r->step, SMPFOTA_UPDATE_DONE);
 	CHECK(r->byte_exact);
 	CHECK(r->confirmed);
+	CHECK(r->target_runs != NULL && strcmp(r->target_runs, "new") == 0);
 	CHECK(r->goodput_kBps > 0);
 	/* a figure above the physical limit is a bug */
 	CHECK(r->goodput_kBps <= r->limit_kBps);
@@ -221,6 +222,7 @@ static void test_dead_link_fails_with_a_name(void)
 	CHECK(r.err != 0);
 	CHECK(!r.byte_exact);
 	CHECK(r.confirmed); /* the old image still runs, confirmed */
+	CHECK(r.target_runs != NULL && strcmp(r.target_runs, "old") == 0);
 }
 
 int main(void)

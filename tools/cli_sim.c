@@ -168,12 +168,13 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	const char *err = r->err ? smpfota_errname(r->err)
 				 : r->ok ? NULL : r->byte_exact ? "NOT_CONFIRMED" : "NOT_BYTE_EXACT";
 	printf("{\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
-	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"image_bytes\":%u,"
+	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"target_runs\":\"%s\",\"image_bytes\":%u,"
 	       "\"virtual_us\":%llu,\"upload_us\":%llu,",
 	       r->ok ? "true" : "false", err ? "\"" : "", err ? err : "null", err ? "\"" : "",
 	       smpfota_update_step_name(r->step), smpfota_sim_scenario_name(c->scenario),
 	       c->naive ? "true" : "false", (unsigned long long)c->seed,
-	       r->byte_exact ? "true" : "false", r->confirmed ? "true" : "false", r->image_bytes,
+	       r->byte_exact ? "true" : "false", r->confirmed ? "true" : "false",
+	       r->target_runs ? r->target_runs : "?", r->image_bytes,
 	       (unsigned long long)r->virtual_us, (unsigned long long)r->upload_us);
 	printf("\"virtual_s\":%.6f,\"upload_s\":%.6f,\"goodput_kBps\":%.3f,\"limit_kBps\":%.3f,"
 	       "\"radio_limit_kBps\":%.3f,\"flash_limit_kBps\":%.3f,\"ratio\":%.4f,",

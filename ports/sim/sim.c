@@ -179,6 +179,7 @@ struct world {
 	uint8_t boot_buf[PAGE];
 	uint64_t t_reset_at;
 	bool t_reset_warm;
+	uint8_t old_hash[32];     /* SHA-256 TLV of the image the target ran before */
 
 	bool fault_t_done, fault_m_done;
 	struct smpfota_sim_stats *st;
@@ -1013,6 +1014,7 @@ static int write_old_image(struct world *w, uint32_t len)
 	rc = rc ? rc : smpfota_sha256_update(&sha, img, hdr + body);
 	rc = rc ? rc : smpfota_sha256_finish(&sha, t + 8);
 	mbedtls_sha256_free(&sha);
+	memcpy(w->old_hash, t + 8, sizeof(w->old_hash));
 	uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
 	memset(img + len, 0xff, padded - len);
 	if (rc == 0) {
@@ -1403,6 +1405,7 @@ static void run_loop(struct world *w)
 		if (n == NEVER || n > limit) {
 			w->done = true;
 			w->err = SMPFOTA_ERR_TIMEDOUT;
+			w->step = (int)w->upd.step;
 			w->now = n == NEVER ? last : limit;
 			return;
 		}
@@ -1528,6 +1531,10 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->confirmed = smpfota_boot_read_trailer(&w->img.primary, &tr) == 0 &&
 		       ((tr.magic == SMPFOTA_BOOT_MAGIC_GOOD && tr.image_ok == SMPFOTA_BOOT_FLAG_SET) ||
 			tr.magic == SMPFOTA_BOOT_MAGIC_UNSET);
+	struct smpfota_image_info pi;
+	bool valid = smpfota_boot_slot_image(&w->img.primary, &pi) == 0 && pi.hash_valid;
+	r->target_runs = !valid ? "invalid" : r->byte_exact ? "new"
+			 : memcmp(pi.hash, w->old_hash, sizeof(pi.hash)) == 0 ? "old" : "invalid";
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
 	link_stats(w, &w->m.link);
 	link_stats(w, &w->t.link);

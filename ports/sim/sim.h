@@ -129,6 +129,9 @@ struct smpfota_sim_result {
 	int step;                     /* enum smpfota_update_step where it ended */
 	bool byte_exact;              /* the primary slot holds the image, byte for byte */
 	bool confirmed;               /* the running image is confirmed (image_ok) */
+	/* What the target's primary slot holds at the end: "new" (the image, byte-exact),
+	 * "old" (the image it ran before, still valid) or "invalid" (would not boot). */
+	const char *target_runs;
 	uint64_t virtual_us;          /* whole run */
 	uint64_t upload_us;           /* first to last upload chunk answered */
 	uint32_t image_bytes;

@@ -19,6 +19,8 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("MCUboot image reader: streaming SHA-256 verification", ["bench/bench_image"]),
     ("Image upload to `smpfota target`: smpfota vs smpmgr vs mcumgrctl (UDP, UDP +5 ms RTT, "
      "serial PTY)", ["@python", "bench/bench_upload.py"]),
+    ("ESB update in the two-board simulator: physical limit vs ours vs naive (400 KiB image)",
+     ["@python", "bench/bench_sim.py"]),
 ]
 SRC = Path(__file__).resolve().parents[1]
 

@@ -1,0 +1,136 @@
+"""`smpfota sim` from the command line, on imgtool-signed images.
+
+The simulator's behaviour is tested in C (tests/test_sim.c); this checks the interface
+users and scripts rely on: the JSON fields, exit codes, flags reaching the model, the text
+summary, and clear errors for bad input.
+
+Env: SMPFOTA_BUILD (dir with the `smpfota` binary), SMPFOTA_SRC (source root).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
+SMPFOTA = BUILD / "smpfota"
+
+sys.path.insert(0, str(SRC / "scripts"))
+import make_test_image as mti  # noqa: E402
+
+FIELDS = {"ok", "error", "step", "scenario", "naive", "seed", "byte_exact", "confirmed",
+          "target_runs", "image_bytes", "virtual_us", "upload_us", "virtual_s", "upload_s",
+          "goodput_kBps", "limit_kBps", "radio_limit_kBps", "flash_limit_kBps", "ratio", "stats"}
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    d = tmp_path_factory.mktemp("sim")
+    return mti.make_image(d / "app.bin", size=60000, seed=3, key_type="ecdsa-p256",
+                          key_dir=d / "keys", version="1.0.0+1")
+
+
+def sim(*args, timeout=120):
+    return subprocess.run([str(SMPFOTA), "sim", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def sim_json(*args):
+    p = sim(*args, "--json")
+    assert p.returncode in (0, 1), p.stderr
+    return p.returncode, json.loads(p.stdout)
+
+
+@pytest.mark.parametrize("scenario", ["radio", "internal", "qspi"])
+def test_json_update_completes(image, scenario):
+    rc, d = sim_json("--image", image, "--scenario", scenario)
+    assert rc == 0
+    assert FIELDS <= d.keys()
+    assert d["ok"] is True and d["error"] is None and d["step"] == "done"
+    assert d["byte_exact"] and d["confirmed"] and d["target_runs"] == "new"
+    assert d["image_bytes"] == image.stat().st_size
+    assert d["scenario"] == scenario
+    assert 0 < d["upload_s"] < d["virtual_s"]
+    assert 0 < d["goodput_kBps"] <= d["limit_kBps"]
+    assert abs(d["goodput_kBps"] - d["image_bytes"] / d["upload_s"] / 1000) < 0.01
+    assert d["limit_kBps"] == min(d["radio_limit_kBps"], d["flash_limit_kBps"])
+
+
+def test_text_summary_and_progress(image):
+    p = sim("--image", image)
+    assert p.returncode == 0, p.stderr
+    assert "update done" in p.stdout
+    for word in ("virtual time", "goodput", "limit", "ratio"):
+        assert word in p.stdout
+    # progress on stderr, stamped with virtual time, through every step of the workflow
+    for step in ("params", "upload", "test", "reset", "target boot: swap test", "confirm", "done"):
+        assert step in p.stderr
+    assert "[" in p.stderr and " s] " in p.stderr
+    q = sim("--image", image, "--quiet")
+    assert q.returncode == 0 and q.stderr == ""
+
+
+def test_flags_reach_the_model(image):
+    _, base = sim_json("--image", image, "--scenario", "radio")
+    _, lossy = sim_json("--image", image, "--scenario", "radio", "--loss", "0.2",
+                        "--ack-loss", "0.05", "--seed", "9")
+    assert lossy["ok"] and lossy["stats"]["lost"] > 0 and lossy["stats"]["ack_lost"] > 0
+    assert lossy["seed"] == 9
+    assert lossy["upload_s"] > base["upload_s"]
+    _, slow = sim_json("--image", image, "--scenario", "radio", "--bitrate", "1")
+    assert slow["radio_limit_kBps"] < base["radio_limit_kBps"] / 1.5
+    _, t = sim_json("--image", image, "--scenario", "internal", "--timing", "page_erase_us=40000")
+    assert t["flash_limit_kBps"] > 40
+    _, naive = sim_json("--image", image, "--scenario", "radio", "--naive")
+    assert naive["ok"] and naive["naive"] is True
+    _, rst = sim_json("--image", image, "--scenario", "internal", "--master-reset-at", "1.0",
+                      "--target-reset-at", "1.5")
+    assert rst["ok"] and rst["stats"]["master_resets"] == 1
+    _, cut = sim_json("--image", image, "--scenario", "qspi", "--target-cut-at-op", "5")
+    assert cut["ok"] and cut["stats"]["power_cuts"] == 1
+
+
+def test_same_seed_same_output(image):
+    a = sim("--image", image, "--loss", "0.1", "--seed", "5", "--json")
+    b = sim("--image", image, "--loss", "0.1", "--seed", "5", "--json")
+    assert a.returncode == 0 and a.stdout == b.stdout
+
+
+def test_failure_is_named_with_exit_1(image):
+    rc, d = sim_json("--image", image, "--loss", "0.99", "--timing", "retransmit_count=0")
+    assert rc == 1
+    assert d["ok"] is False and d["error"] == "TIMEDOUT"
+    assert d["target_runs"] == "old"  # the running image was never harmed
+
+
+@pytest.mark.parametrize("args", [
+    [], ["--image"], ["--scenario", "floppy"], ["--loss", "1.5"], ["--loss", "x"],
+    ["--window", "0"], ["--bitrate", "3"], ["--payload", "300"], ["--timing", "nope=1"],
+    ["--timing", "ramp_us"], ["--buf-size", "10"], ["--bogus"],
+])
+def test_usage_errors_exit_2(image, args):
+    full = args if args in ([], ["--image"]) else ["--image", str(image), *args]
+    p = sim(*full)
+    assert p.returncode == 2, (args, p.stdout, p.stderr)
+    assert p.stderr.strip()
+
+
+def test_bad_image_is_a_clear_error(tmp_path, image):
+    missing = sim("--image", tmp_path / "nope.bin")
+    assert missing.returncode == 1 and "nope.bin" in missing.stderr
+    junk = tmp_path / "junk.bin"
+    junk.write_bytes(b"\x00" * 4096)
+    p = sim("--image", junk)
+    assert p.returncode == 1
+    assert "magic" in p.stderr.lower()
+    broken = tmp_path / "broken.bin"
+    data = bytearray(image.read_bytes())
+    data[0x300] ^= 0xFF  # body byte: the SHA-256 TLV no longer matches
+    broken.write_bytes(bytes(data))
+    p = sim("--image", broken)
+    assert p.returncode == 1 and "hash" in p.stderr.lower()

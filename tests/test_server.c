@@ -1054,6 +1054,32 @@ static void test_image_check_shortcut_verifies(void)
 		CHECK(slot_holds(&images[0].primary, img_a, len_a));
 	}
 
+	/* A trailer magic torn by a power cut during `image test` makes the request fail; the
+	 * client uploads the file again, the shortcut clears the torn trailer, and the next
+	 * `image test` works (it used to answer `match` and leave the trailer as it was). */
+	setup();
+	make_images();
+	provision(0, img_a, len_a);
+	reboot(false);
+	u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
+	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
+	{
+		const struct smpfota_flash_area *sec = &images[0].secondary;
+		static const uint8_t half_magic[8] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f};
+		CHECK_EQ(smpfota_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF, half_magic, 8), 0);
+		struct smpfota_img_state_rsp st;
+		CHECK(state_write(tlv_hash(img_b, len_b), false, &st) > 0);
+		q.data.ptr = img_b;
+		q.sha.ptr = sha;
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
+		CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b && u.match);
+		struct smpfota_boot_trailer t;
+		CHECK_EQ(smpfota_boot_read_trailer(sec, &t), 0);
+		CHECK_EQ(t.magic, SMPFOTA_BOOT_MAGIC_UNSET);
+		CHECK_EQ(state_write(tlv_hash(img_b, len_b), false, &st), -1);
+		CHECK_FLAGS(st, 0, 1, "-P--");
+	}
+
 	/* An invalid file that is already in the slot (its upload was cut before it could be
 	 * scrambled) gets the answer a full upload would get, not `match`. */
 	setup();

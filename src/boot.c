@@ -235,7 +235,10 @@ int smpfota_boot_set_pending(const struct smpfota_flash_area *secondary, uint8_t
 	case SMPFOTA_BOOT_MAGIC_UNSET:
 		break;
 	default:
-		return SMPFOTA_ERR_BAD_MAGIC;
+		/* As boot_set_next(): the slot is corrupt and cannot be repaired, so it is erased
+		 * to allow future upgrades (BOOT_EBADIMAGE). */
+		rc = smpfota_area_erase(secondary, 0, secondary->size);
+		return rc != 0 ? rc : SMPFOTA_ERR_BAD_MAGIC;
 	}
 	/* MCUboot's order: magic first, so a reset in between leaves a TEST request at worst. */
 	rc = write_magic(secondary);

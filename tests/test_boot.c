@@ -377,12 +377,15 @@ static void test_set_pending_states(void)
 	CHECK_EQ(tb.app.ops, ops);
 	CHECK_EQ(trailer(sec(0)).image_ok, UNSET);
 	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_TEST);
-	/* BAD -> a named error, nothing written */
+	/* BAD -> a named error, and the slot erased for the next upload (boot_set_next) */
 	write_magic_raw(sec(1), false);
 	ops = tb.net.ops;
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, false), SMPFOTA_ERR_BAD_MAGIC);
-	CHECK_EQ(tb.net.ops, ops);
+	CHECK_EQ(tb.net.ops, ops + 1);
+	CHECK_EQ(trailer(sec(1)).magic, SMPFOTA_BOOT_MAGIC_UNSET);
 	CHECK_EQ(trailer(sec(1)).swap_info, 0xff);
+	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, false), 0);
+	CHECK_EQ(trailer(sec(1)).magic, SMPFOTA_BOOT_MAGIC_GOOD);
 	/* image number has 4 bits */
 	CHECK_EQ(smpfota_boot_set_pending(pri(1), 16, false), SMPFOTA_ERR_INVAL);
 	/* a cut between magic and swap_info leaves a TEST request, as MCUboot's write order */

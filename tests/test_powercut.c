@@ -600,11 +600,14 @@ static bool wf_state_write(struct wf *f, const uint8_t *hash, bool confirm)
 	EXPECT(rc == 0);
 	if (v2err(&r.status) != 0) {
 		/* Only a trailer torn by an earlier cut may refuse the request (its magic is
-		 * neither erased nor valid); the client uploads the file again (the image-check
-		 * shortcut clears the stale trailer) and the loop retries. */
+		 * neither erased nor valid). As MCUboot's boot_set_next(), the refusal erased the
+		 * whole secondary slot; the client uploads the file again and the loop retries. */
 		struct smpfota_boot_trailer t;
+		uint8_t head[4];
 		EXPECT(hash != NULL && f->cut_seen);
-		EXPECT(smpfota_boot_read_trailer(sec(), &t) == 0 && t.magic == SMPFOTA_BOOT_MAGIC_BAD);
+		EXPECT(smpfota_boot_read_trailer(sec(), &t) == 0 && t.magic == SMPFOTA_BOOT_MAGIC_UNSET);
+		EXPECT(smpfota_area_read(sec(), 0, head, sizeof(head)) == 0 &&
+		       (head[0] & head[1] & head[2] & head[3]) == 0xff);
 		struct smpfota_img_upload_rsp last;
 		size_t off = 0;
 		int err = 0;

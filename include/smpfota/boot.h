@@ -172,8 +172,9 @@ int smpfota_boot_swap_type(const struct smpfota_flash_area *primary,
  *   UNSET: write the magic, then image_ok if permanent, then swap_info =
  *          (image << 4) | (permanent ? PERM : TEST); 0 or the flash error;
  *   GOOD:  an upgrade is already pending; nothing is written; 0;
- *   BAD:   SMPFOTA_ERR_BAD_MAGIC (the trailer, not the image header, is corrupt); nothing
- *          is written.
+ *   BAD:   the trailer (not the image header) is corrupt: as MCUboot, the whole secondary
+ *          slot is erased so that a new upload can follow; SMPFOTA_ERR_BAD_MAGIC (or the
+ *          erase's error).
  * SMPFOTA_ERR_INVAL for image > 15 or a bad area. The image itself is not checked here.
  */
 int smpfota_boot_set_pending(const struct smpfota_flash_area *secondary, uint8_t image,

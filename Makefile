@@ -18,7 +18,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
 
-.PHONY: all build demo test test-plain test-asan bench fuzz size clean bootstrap
+.PHONY: all build demo test test-plain test-asan bench fuzz size clean bootstrap sweep
 
 all: build
 
@@ -61,6 +61,13 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 size: $(STAMP)
 	./scripts/size.sh $(PY)
+
+# Seeded fault sweep over the simulator (docs/reliability.md): make sweep RUNS=1000 SWEEP_SEED=1
+RUNS        ?= 1000
+SWEEP_SEED  ?= 1
+sweep: build
+	$(PY) scripts/sweep.py --runs $(RUNS) --seed $(SWEEP_SEED) --jobs $(JOBS) --smpfota $(BUILD)/smpfota \
+		--image $(BUILD)/sweep/app.signed.bin --json-out $(BUILD)/sweep/runs.json
 
 clean:
 	rm -rf $(BUILD)/CMakeFiles $(BUILD)/build.ninja $(ASAN_BUILD) $(FUZZ_BUILD)

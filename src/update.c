@@ -292,7 +292,20 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	}
 	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
 	if (run != NULL && has_hash(run, u->img.hash)) {
-		finish(u, 0, NULL); /* already running this very image */
+		/* Already running this very image. Done only once it is confirmed: a master that
+		 * restarted after the reset must still confirm, or the next reset reverts. */
+		if (u->prm.no_confirm || run->confirmed) {
+			finish(u, 0, NULL);
+		} else {
+			set_step(u, SMPFOTA_UPDATE_CONFIRM);
+		}
+		return;
+	}
+	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, u->prm.image, 1);
+	if (next != NULL && has_hash(next, u->img.hash) && next->pending) {
+		/* Uploaded and marked by an earlier session that never saw the reset: the server
+		 * would refuse a new upload into a pending slot, and none is needed. */
+		set_step(u, SMPFOTA_UPDATE_RESET);
 		return;
 	}
 	struct smpfota_image_version cur;

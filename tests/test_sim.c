@@ -175,6 +175,52 @@ static void test_master_reset_mid_upload_resumes(void)
 						   clean.stats.frames_from_master / 4);
 }
 
+/* Virtual time (µs) of the first progress line starting with `what`. */
+struct when {
+	const char *what;
+	uint64_t at;
+};
+
+static void on_log(void *user, uint64_t t_us, const char *line)
+{
+	struct when *w = user;
+	if (w->at == 0 && strncmp(line, w->what, strlen(w->what)) == 0) {
+		w->at = t_us;
+	}
+}
+
+static uint64_t step_time(enum smpfota_sim_scenario s, const char *what)
+{
+	struct smpfota_sim_config c;
+	struct when w = {what, 0};
+	smpfota_sim_defaults(&c, s);
+	c.log = on_log;
+	c.user = &w;
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK(w.at > 0);
+	return w.at;
+}
+
+static void test_master_reset_late_in_the_workflow(void)
+{
+	/* Restarted while the target runs the new image on test: the new session must still
+	 * confirm it (it used to call the update done and the next reset reverted it). */
+	struct smpfota_sim_config c;
+	smpfota_sim_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.f.master_reset_at_us = step_time(SMPFOTA_SIM_RADIO, "active") + 1;
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.master_resets, 1);
+	/* Restarted after `image test`, before `os reset`: the slot is pending with this very
+	 * image, so the new session resets the target instead of uploading into it. */
+	smpfota_sim_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.f.master_reset_at_us = step_time(SMPFOTA_SIM_RADIO, "reset") + 1;
+	r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.master_resets, 1);
+}
+
 static void test_same_seed_same_run(void)
 {
 	struct smpfota_sim_config c;
@@ -236,6 +282,7 @@ int main(void)
 	RUN(test_target_reset_mid_upload_resumes);
 	RUN(test_target_power_cut_mid_upload);
 	RUN(test_master_reset_mid_upload_resumes);
+	RUN(test_master_reset_late_in_the_workflow);
 	RUN(test_same_seed_same_run);
 	RUN(test_bad_input);
 	RUN(test_dead_link_fails_with_a_name);

@@ -5,7 +5,7 @@
 
 Asserted:
   - zero violations: no false confirm, no bricked target, no failure without an error name,
-    no crash (one known bug is exempted by its exact signature, see KNOWN_BUG below);
+    no crash;
   - with link faults only (packet loss 0-30 %, ACK loss <= 10 %, BER <= 1e-4, replays) at
     least MIN_DONE_LINK_ONLY of the runs end done. ESB's ARQ, the link's duplicate check and
     the SMP client's retransmissions recover from all of these well inside the simulator's
@@ -45,18 +45,6 @@ SEED = 2024
 MIN_DONE_LINK_ONLY = 0.90
 
 
-def KNOWN_BUG(r: dict) -> bool:
-    """False confirm after a master restart while the target runs the new image in test mode:
-    the restarted workflow's check step (src/update.c on_check, "already running this very
-    image") finishes done without confirming, so the target reverts at its next reset.
-    Reproduce: smpfota sim --image IMG --scenario radio --master-reset-at 5. Remove this
-    exemption and the xfail below once on_check confirms an unconfirmed running image."""
-    res = r.get("result") or {}
-    return (r["outcome"] == "false_confirm" and "master_reset" in r["events"]
-            and res.get("error") == "NOT_CONFIRMED" and res.get("step") == "done"
-            and res.get("target_runs") == "new")
-
-
 @pytest.fixture(scope="module")
 def ci_sweep(tmp_path_factory):
     if not SMPFOTA.exists():
@@ -92,19 +80,11 @@ def test_sweep_covers_the_fault_space(ci_sweep):
 
 def test_no_violations(ci_sweep):
     proc, data = ci_sweep
-    bad = [r for r in data["records"] if r["outcome"] in sweep.VIOLATIONS and not KNOWN_BUG(r)]
+    bad = [r for r in data["records"] if r["outcome"] in sweep.VIOLATIONS]
     assert not bad, "violations:\n" + "\n".join(
         f"[{r['index']}] {r['outcome']}: {r['why']}: smpfota sim --json {' '.join(r['args'])}"
         for r in bad)
-    violations = [r for r in data["records"] if r["outcome"] in sweep.VIOLATIONS]
-    assert proc.returncode == (1 if violations else 0)
-
-
-@pytest.mark.xfail(strict=True, reason="src/update.c: a restarted master finishes without "
-                   "confirming an image the target runs in test mode (KNOWN_BUG)")
-def test_known_bug_fixed(ci_sweep):
-    _, data = ci_sweep
-    assert not [r for r in data["records"] if KNOWN_BUG(r)]
+    assert proc.returncode == 0
 
 
 def test_failures_are_named_and_bootable(ci_sweep):

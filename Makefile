@@ -5,7 +5,8 @@
 #   make test    the whole test suite, plain and under ASan+UBSan
 #   make bench   benchmarks (print figures, assert nothing)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS each
-#   make size    Cortex-M33 -Os footprint of the device code
+#   make size    Cortex-M33 -Os footprint of the device code (size-check: fail over budget)
+#   make analyze static analysis of the library (clang-tidy)
 
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
@@ -18,7 +19,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
 
-.PHONY: all build demo test test-plain test-asan bench fuzz size clean bootstrap sweep
+.PHONY: all build demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
 
 all: build
 
@@ -61,6 +62,12 @@ fuzz: $(FUZZ_BUILD)/build.ninja
 
 size: $(STAMP)
 	./scripts/size.sh $(PY)
+
+size-check: $(STAMP)
+	./scripts/size.sh $(PY) $(BUILD)/size --check
+
+analyze: $(BUILD)/build.ninja
+	./scripts/analyze.sh $(BUILD)
 
 # Seeded fault sweep over the simulator (docs/reliability.md): make sweep RUNS=1000 SWEEP_SEED=1
 RUNS        ?= 1000

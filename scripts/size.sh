@@ -1,51 +1,449 @@
 #!/usr/bin/env bash
 # Footprint of the device code on the nRF5340 (Cortex-M33, Thumb-2, -Os), as a board build
-# would compile it: text/data/bss per object from arm-none-eabi-size, and the deepest stack
-# frames from -fstack-usage. zcbor is reported apart; mbedTLS (SHA-256) comes from the
-# platform (NCS builds it anyway) and is not counted.
+# compiles it: SMPFOTA_CONFIG_ERROR_NAMES=0 (errors as numbers), -ffunction-sections
+# -fdata-sections. docs/footprint.md explains the method and the budget.
+#
+#   scripts/size.sh [PYTHON] [OUTDIR] [--check]
+#
+# 1. Per module: each src/*.c compiled alone (whole object: everything it defines), its
+#    flash (text + rodata + data) and static RAM (data + bss), and its worst stack frame
+#    (-fstack-usage). zcbor is reported apart.
+# 2. Per board: a small "app" object that uses the board's API as firmware would is linked
+#    with --gc-sections against every object, and the linker map says what each object
+#    contributed. That is what a board image pulls in (a function nobody calls is dropped),
+#    a truer figure than summing whole objects. mbedTLS (SHA-256) is the platform's: stubs.
+#    The linker merges identical strings across objects and books the merged strings under
+#    one object; each object is given the strings it brought instead, and what merging saved
+#    is shown on its own line, so the totals are exact.
+#
+# --check: fail (exit 1) when the master side (client engine, SMP codec, ESB link, image
+# reader, error code; zcbor, libc and the optional update workflow apart) exceeds
+# SMPFOTA_MASTER_FLASH_MAX (8192) bytes of flash or SMPFOTA_MASTER_RAM_MAX (1024) bytes of
+# static RAM. State structs are the caller's and are listed, not counted.
 set -euo pipefail
-py=${1:-build/venv/bin/python}
-out=${2:-build/size}
+check=0
+args=()
+for a in "$@"; do
+	if [ "$a" = --check ]; then check=1; else args+=("$a"); fi
+done
+py=${args[0]:-build/venv/bin/python}
+out=${args[1]:-build/size}
+master_flash_max=${SMPFOTA_MASTER_FLASH_MAX:-8192}
+master_ram_max=${SMPFOTA_MASTER_RAM_MAX:-1024}
 cd "$(dirname "$0")/.."
 
 zcbor=$("$py" -c "import importlib.util as u; print(u.find_spec('zcbor').submodule_search_locations[0])")
-mkdir -p "$out/inc"
+zcbor_version=$("$py" -c "import importlib.metadata as m; print(m.version('zcbor'))")
+rm -rf "$out"
+mkdir -p "$out/inc" "$out/obj" "$out/app"
 ln -sfn /usr/include/mbedtls "$out/inc/mbedtls"  # headers only; never -I/usr/include here
 
-CFLAGS=(-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16 -Os -std=c11
-	-ffunction-sections -fdata-sections -fstack-usage
-	-Wall -Wextra -Werror -DZCBOR_CANONICAL -Iinclude -Isrc -I"$out/inc" -isystem "$zcbor/include")
+ARCH=(-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16)
+CFLAGS=("${ARCH[@]}" -Os -std=c11 -ffunction-sections -fdata-sections -fstack-usage
+	 -Wall -Wextra -Werror -DZCBOR_CANONICAL -DSMPFOTA_CONFIG_ERROR_NAMES=0
+	-Iinclude -Isrc -I"$out/inc" -isystem "$zcbor/include")
 
 ours=(src/*.c)  # every library source is device code
 theirs=("$zcbor/src/zcbor_common.c" "$zcbor/src/zcbor_decode.c" "$zcbor/src/zcbor_encode.c")
-
-objs_ours=()
 for f in "${ours[@]}"; do
-	o="$out/$(basename "${f%.c}").o"
-	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$o"
-	objs_ours+=("$o")
+	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "${f%.c}").o"
 done
-objs_zcbor=()
 for f in "${theirs[@]}"; do
-	o="$out/$(basename "${f%.c}").o"
 	# zcbor's own sources are not held to our warning flags.
-	arm-none-eabi-gcc "${CFLAGS[@]}" -Wno-error -w -c "$f" -o "$o"
-	objs_zcbor+=("$o")
+	arm-none-eabi-gcc "${CFLAGS[@]}" -w -c "$f" -o "$out/obj/$(basename "${f%.c}").o"
 done
 
-echo "== smpfota device code, $(arm-none-eabi-gcc --version | head -1)"
-echo "   flags: ${CFLAGS[*]:0:6}"
-arm-none-eabi-size -t "${objs_ours[@]}"
-echo
-echo "== zcbor $("$py" -c "import importlib.metadata as m; print(m.version('zcbor'))") (reported apart)"
-arm-none-eabi-size -t "${objs_zcbor[@]}"
-echo
-echo "== deepest stack frames (bytes, -fstack-usage)"
-cat "$out"/*.su | grep -v zcbor | sort -t$'\t' -k2 -n -r | awk 'NR <= 8' | awk -F'\t' '{printf "   %6s  %s\n", $2, $1}'
+# ---- the board "apps": what firmware on each board calls --------------------------------
+cat >"$out/app/platform.c" <<'EOF'
+/* The platform's SHA-256 (mbedTLS, or the CC310 through it): stubs, not counted. */
+#include <mbedtls/sha256.h>
+#include <mbedtls/version.h>
+void mbedtls_sha256_init(mbedtls_sha256_context *c) { (void)c; }
+void mbedtls_sha256_free(mbedtls_sha256_context *c) { (void)c; }
+#if MBEDTLS_VERSION_MAJOR >= 3
+#define RET(f) f
+#else
+#define RET(f) f##_ret
+#endif
+int RET(mbedtls_sha256_starts)(mbedtls_sha256_context *c, int is224) { (void)c; return is224; }
+int RET(mbedtls_sha256_update)(mbedtls_sha256_context *c, const unsigned char *p, size_t n)
+{ (void)c; (void)p; return (int)n; }
+int RET(mbedtls_sha256_finish)(mbedtls_sha256_context *c, unsigned char o[32])
+{ (void)c; return o[0]; }
+EOF
 
-# What each board links (the ESB link layer joins both when it exists).
-sum() { arm-none-eabi-size "$@" | awk 'NR > 1 {t += $1; d += $2; b += $3} END {printf "%6d text %5d data %5d bss", t, d, b}'; }
-echo
-echo "== per board (zcbor and mbedTLS not included)"
-echo "   master (client, update, ESB link, codec, image reader): $(sum "$out"/{client,update,esb_link,smp,cbor,image,error}.o)"
-echo "   target (server, boot model, flash, ESB link, codec, image reader, serial): $(sum "$out"/{server,boot,flash,esb_link,smp,cbor,image,serial,error}.o)"
+# Master: ESB PTX link, client engine (requests, responses, pipelined upload), the image
+# reader checking the image it sends (as update.c does), error codes for the log. Text
+# helpers of the host tools (version string, TLV names) are not device code.
+cat >"$out/app/master_app.c" <<'EOF'
+#include "smpfota/client.h"
+#include "smpfota/esb_link.h"
+#include "smpfota/image.h"
+
+/* No string literals here: the linker would book strings merged with ours under the app. */
+struct board {
+	struct smpfota_esb_link link;
+	struct smpfota_client client;
+	struct smpfota_image_reader reader;
+	struct smpfota_image_info info;
+	void (*log)(const char *what, int code, const char *name);
+};
+
+int master_main(struct board *b, const struct smpfota_esb_radio *radio,
+		const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock);
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct board *b = user;
+	return smpfota_client_input(&b->client, frame, len, *(volatile uint32_t *)b->log);
+}
+
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	struct board *b = user;
+	b->log(smpfota_strerror(err), err, smpfota_errname(err));
+	if (rsp != NULL && rsp->status.has_err) {
+		b->log(NULL, (int)msg, smpfota_mgmt_err_name(rsp->status.err.group,
+							      rsp->status.err.rc, true));
+	}
+}
+
+static void on_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
+{
+	struct board *b = user;
+	b->log(smpfota_strerror(err), match, smpfota_mgmt_err_name(0, st->rc, false));
+}
+
+int master_main(struct board *b, const struct smpfota_esb_radio *radio,
+		const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock)
+{
+	struct smpfota_esb_link_config lc = {
+		.role = SMPFOTA_ESB_PTX, .radio = *radio, .txq = mem, .txq_size = 1024,
+		.rx_buf = mem + 1024, .rx_size = 512, .rx = on_frame, .user = b};
+	if (smpfota_esb_link_init(&b->link, &lc, *clock) != 0) {
+		return -1;
+	}
+	struct smpfota_client_config cc = {
+		.tx = {.send = smpfota_esb_link_transport_send, .ctx = &b->link,
+		       .mtu = (uint16_t)smpfota_esb_link_mtu(&b->link)},
+		.buf = mem + 1536, .buf_size = 4 * 512, .frame_cap = 512, .slots = 3,
+		.version = SMPFOTA_SMP_V2, .retries = 2};
+	if (smpfota_client_init(&b->client, &cc) != 0) {
+		return -1;
+	}
+	smpfota_image_reader_init(&b->reader);
+	(void)smpfota_image_reader_feed(&b->reader, mem, 4096);
+	int rc = smpfota_image_reader_finish(&b->reader, &b->info);
+	b->log(smpfota_strerror(rc), b->info.hdr.version.major, smpfota_errname(rc));
+
+	struct smpfota_os_params_req params = {0};
+	(void)smpfota_client_send(&b->client, SMPFOTA_MSG_OS_PARAMS, &params, 0, on_rsp, b, *clock);
+	struct smpfota_upload_params up = {.buf_size = 512, .buf_count = 4};
+	(void)smpfota_client_upload(&b->client, src, &up, NULL, on_done, b, *clock);
+	while (smpfota_client_pending(&b->client) > 0) {
+		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_RX_RECEIVED, *clock);
+		smpfota_esb_link_poll(&b->link, *clock * 1000U);
+		smpfota_client_poll(&b->client, *clock);
+		if (smpfota_client_next_deadline(&b->client, *clock) < 0 &&
+		    smpfota_esb_link_next_deadline(&b->link, *clock) < 0 &&
+		    smpfota_esb_link_tx_idle(&b->link)) {
+			break;
+		}
+	}
+	struct smpfota_os_reset_req reset = {0};
+	(void)smpfota_client_send_once(&b->client, SMPFOTA_MSG_OS_RESET, &reset, 0, on_rsp, b,
+				       *clock);
+	smpfota_client_cancel(&b->client);
+	return rc;
+}
+EOF
+
+# Master with the optional update workflow on top (params, check, upload, test, reset,
+# confirm), to report what it adds.
+cat >"$out/app/update_app.c" <<'EOF'
+#include "smpfota/update.h"
+int update_main(struct smpfota_update *u, struct smpfota_client *c,
+		struct smpfota_upload_source *src, struct smpfota_image_info *img, uint32_t now);
+int update_main(struct smpfota_update *u, struct smpfota_client *c,
+		struct smpfota_upload_source *src, struct smpfota_image_info *img, uint32_t now)
+{
+	struct smpfota_update_params prm = {0};
+	int rc = smpfota_update_check_image(src, img);
+	if (rc == 0) {
+		rc = smpfota_update_start(u, c, src, img, &prm, NULL, NULL, NULL, NULL, now);
+	}
+	while (rc == 0 && smpfota_update_next_deadline(u, now) >= 0) {
+		smpfota_update_poll(u, now++);
+	}
+	return rc + (int)smpfota_update_step_name(u->step)[0];
+}
+EOF
+
+# Target: ESB PRX link feeding the SMP server (image and OS groups on flash areas, MCUboot
+# trailer writes), and the boot model as the bootloader of a non-Zephyr target.
+cat >"$out/app/target_app.c" <<'EOF'
+#include "smpfota/boot.h"
+#include "smpfota/esb_link.h"
+#include "smpfota/server.h"
+
+struct board {
+	struct smpfota_esb_link link;
+	struct smpfota_server server;
+	struct smpfota_boot boot;
+	struct smpfota_boot_result boot_res;
+	uint8_t rsp[512];
+};
+
+int target_main(struct board *b, const struct smpfota_esb_radio *radio,
+		const struct smpfota_server_config *cfg, uint8_t *mem, volatile uint32_t *clock);
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct board *b = user;
+	int n = smpfota_server_handle(&b->server, frame, len, b->rsp, sizeof(b->rsp));
+	return n > 0 ? smpfota_esb_link_send(&b->link, b->rsp, (size_t)n) : 0;
+}
+
+int target_main(struct board *b, const struct smpfota_esb_radio *radio,
+		const struct smpfota_server_config *cfg, uint8_t *mem, volatile uint32_t *clock)
+{
+	int rc = smpfota_boot_go(&b->boot, &b->boot_res);
+	struct smpfota_esb_link_config lc = {
+		.role = SMPFOTA_ESB_PRX, .radio = *radio, .txq = mem, .txq_size = 1024,
+		.rx_buf = mem + 1024, .rx_size = 512, .rx = on_frame, .user = b};
+	if (rc != 0 || smpfota_esb_link_init(&b->link, &lc, *clock) != 0 ||
+	    smpfota_server_init(&b->server, cfg, true) != 0) {
+		return -1;
+	}
+	while (!smpfota_server_reset_pending(&b->server)) {
+		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_RX_RECEIVED, *clock);
+		smpfota_esb_link_poll(&b->link, *clock);
+	}
+	return 0;
+}
+EOF
+
+for a in platform master_app update_app target_app; do
+	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$out/app/$a.c" -o "$out/app/$a.o"
+done
+rm -f "$out"/app/*.su
+
+objs=("$out"/obj/*.o)
+link() { # link NAME ENTRY APP_OBJ...
+	local name=$1 entry=$2
+	shift 2
+	arm-none-eabi-gcc "${ARCH[@]}" -nostartfiles --specs=nano.specs --specs=nosys.specs \
+		-Wl,--gc-sections -Wl,-e,"$entry" -Wl,-Map="$out/$name.map" \
+		"$@" "$out/app/platform.o" "${objs[@]}" -o "$out/$name.elf"
+}
+link master master_main "$out/app/master_app.o"
+link update update_main "$out/app/master_app.o" "$out/app/update_app.o" -Wl,-u,master_main
+link target target_main "$out/app/target_app.o"
+
+# Caller-provided state of each board (RAM the application allocates, not counted above).
+cat >"$out/app/state.c" <<'EOF'
+#include "smpfota/client.h"
+#include "smpfota/esb_link.h"
+#include "smpfota/image.h"
+#include "smpfota/server.h"
+#include "smpfota/update.h"
+#define SZ(t) const char sizeof_##t[sizeof(struct t)];
+SZ(smpfota_client) SZ(smpfota_esb_link) SZ(smpfota_image_reader) SZ(smpfota_update)
+SZ(smpfota_server)
+EOF
+arm-none-eabi-gcc "${CFLAGS[@]}" -fcommon -c "$out/app/state.c" -o "$out/app/state.o"
+rm -f "$out"/app/state.su
+
+"$py" - "$out" "$zcbor_version" "$(arm-none-eabi-gcc --version | head -1)" \
+	"$check" "$master_flash_max" "$master_ram_max" <<'EOF'
+import collections, glob, os, re, subprocess, sys
+
+out, zcbor_version, gcc, check = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
+flash_max, ram_max = int(sys.argv[5]), int(sys.argv[6])
+
+def section_sizes(obj):
+    """(name, size) of every section of an object (arm-none-eabi-size -A)."""
+    for line in subprocess.run(["arm-none-eabi-size", "-A", obj], capture_output=True,
+                               text=True, check=True).stdout.splitlines()[2:]:
+        p = line.split()
+        if len(p) >= 2 and p[1].isdigit():
+            yield p[0], int(p[1])
+
+def sections(obj):
+    """(flash, ram) of one object: text+rodata+data, data+bss."""
+    flash = ram = 0
+    for name, size in section_sizes(obj):
+        if name.startswith((".text", ".rodata", ".ARM.exidx")):
+            flash += size
+        elif name.startswith(".data"):
+            flash += size
+            ram += size
+        elif name.startswith((".bss", ".noinit")) or name == "COMMON":
+            ram += size
+    return flash, ram
+
+def stack(su):
+    """Worst frame of one -fstack-usage file: (bytes, qualifier, function)."""
+    worst = (0, "", "-")
+    for line in open(su):
+        loc, size, kind = line.rstrip("\n").split("\t")
+        if int(size) > worst[0]:
+            worst = (int(size), "" if kind == "static" else " (" + kind + ")",
+                     loc.split(":")[-1])
+    return worst
+
+FLASH_OUT = (".text", ".rodata", ".ARM.exidx", ".ARM.extab", ".init", ".fini",
+             ".init_array", ".fini_array", ".preinit_array", ".eh_frame")
+
+def is_str(sec):
+    # .rodata.str1.1, .rodata.<function>.str1.4: SHF_MERGE strings
+    return re.search(r"\.str\d+\.\d+$", sec) is not None
+
+def linked(mapfile):
+    """Per input file: [flash, ram] kept in the linked image, from the linker map. Merged
+    strings are booked per object as they came in (kept sections from arm-none-eabi-size),
+    and the bytes merging saved under "(merged strings)"."""
+    got = collections.defaultdict(lambda: [0, 0])
+    discarded = set()
+    osec = pending = None
+    part = None
+    strings_linked = 0
+    for line in open(mapfile):
+        line = line.rstrip("\n")
+        if line.startswith("Discarded input sections"):
+            part = "discarded"
+            continue
+        if line.startswith("Linker script and memory map"):
+            part = "map"
+            continue
+        if part is None:
+            continue
+        m = re.match(r"^(\S+)", line)
+        if m:
+            osec, pending = m.group(1), None
+            continue
+        m = re.match(r"^ (\S+)\s*$", line)
+        if m:
+            pending = m.group(1)
+            continue
+        m = re.match(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
+        isec = (m.group(1) or pending) if m else None
+        pending = None
+        if not m or isec is None:
+            continue
+        size, f = int(m.group(3), 16), m.group(4).strip()
+        if part == "discarded":
+            discarded.add((f, isec))
+            continue
+        if osec is None:
+            continue
+        if isec == "*fill*":
+            f = "(alignment)"
+        if osec.startswith(FLASH_OUT):
+            if is_str(isec):
+                strings_linked += size
+            else:
+                got[f][0] += size
+        elif osec.startswith(".data"):
+            got[f][0] += size
+            got[f][1] += size
+        elif osec.startswith((".bss", ".noinit")):
+            got[f][1] += size
+    strings_in = 0
+    for o in sorted(glob.glob(f"{out}/obj/*.o") + glob.glob(f"{out}/app/*.o")):
+        for sec, size in section_sizes(o):
+            if is_str(sec) and (o, sec) not in discarded:
+                got[o][0] += size
+                strings_in += size
+    if strings_in != strings_linked:
+        got["(merged strings)"][0] -= strings_in - strings_linked
+    return got
+
+def kind(f):
+    if f == "(merged strings)":
+        return "ours"
+    if "/app/" in f:
+        return "app"
+    if f.startswith("("):
+        return "align"
+    if os.path.basename(f).startswith("zcbor_"):
+        return "zcbor"
+    if ".a(" in f:
+        return "libc"
+    if f.startswith(f"{out}/obj/"):
+        return "ours"
+    return "other"  # linker-made sections (veneers, stubs), none so far
+
+mods = sorted(glob.glob(f"{out}/obj/*.o"))
+print(f"== smpfota device code: {gcc}")
+print("   -mcpu=cortex-m33 -mthumb -Os, -DSMPFOTA_CONFIG_ERROR_NAMES=0 (errors print as numbers)")
+print()
+print("== per module (whole object; flash = text+rodata+data, RAM = data+bss; worst frame)")
+print(f"   {'module':<16}{'flash':>7}{'RAM':>6}{'stack':>7}  worst function")
+tot = [0, 0]
+for kind_want in ("ours", "zcbor"):
+    if kind_want == "zcbor":
+        print(f"   {'smpfota total':<16}{tot[0]:>7}{tot[1]:>6}")
+        print(f"   -- zcbor {zcbor_version} (reported apart)")
+        tot = [0, 0]
+    for o in mods:
+        if kind(o) != kind_want:
+            continue
+        fl, ram = sections(o)
+        tot[0] += fl
+        tot[1] += ram
+        st, q, fn = stack(o[:-2] + ".su")
+        name = os.path.basename(o)[:-2] + ".c"
+        print(f"   {name:<16}{fl:>7}{ram:>6}{st:>7}  {fn}{q}")
+print(f"   {'zcbor total':<16}{tot[0]:>7}{tot[1]:>6}")
+
+def board(name, title):
+    got = linked(f"{out}/{name}.map")
+    per = collections.defaultdict(lambda: [0, 0])
+    for f, (fl, ram) in got.items():
+        k = kind(f)
+        key = (os.path.basename(f)[:-2] + ".c" if f.endswith(".o") else f) if k == "ours" else k
+        per[key][0] += fl
+        per[key][1] += ram
+    print()
+    print(f"== {title}")
+    ours = [0, 0]
+    for key in sorted(k for k in per if k.endswith(".c") or k == "(merged strings)"):
+        if per[key] == [0, 0]:
+            continue
+        print(f"   {key:<16}{per[key][0]:>7}{per[key][1]:>6}")
+        ours[0] += per[key][0]
+        ours[1] += per[key][1]
+    print(f"   {'smpfota':<16}{ours[0]:>7}{ours[1]:>6}   flash, static RAM")
+    for k, what in (("zcbor", "zcbor"), ("libc", "libc, libgcc"), ("align", "alignment"),
+                    ("other", "linker-made")):
+        if per[k] != [0, 0] or k in ("zcbor", "libc"):
+            print(f"   {what + ' (apart)':<16}{per[k][0]:>7}{per[k][1]:>6}")
+    return ours, per
+
+print()
+print("== board images: app object + every object, linked with --gc-sections; the linker")
+print("   map gives each object's share (mbedTLS and the app itself not counted)")
+master, mper = board("master", "master side: client engine, SMP codec, ESB link (PTX), image "
+                     "reader, error code")
+update, _ = board("update", "master + optional update workflow (not in the budget)")
+print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
+board("target", "target side: SMP server, boot model, flash areas, ESB link (PRX), SMP codec")
+
+sizes = {}
+for line in subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", f"{out}/app/state.o"],
+                           capture_output=True, text=True, check=True).stdout.splitlines():
+    p = line.split()
+    if len(p) == 4 and p[3].startswith("sizeof_"):
+        sizes[p[3][7:]] = int(p[1])
+print()
+print("== caller-provided state (the application's RAM, default limits; buffers extra)")
+print("   " + ", ".join(f"struct {k} {v}" for k, v in sizes.items()))
+
+ok = master[0] <= flash_max and master[1] <= ram_max
+print()
+print(f"== budget, master side: flash {master[0]} / {flash_max} B, static RAM "
+      f"{master[1]} / {ram_max} B: {'OK' if ok else 'OVER BUDGET'}")
+if check and not ok:
+    sys.exit(1)
+EOF

@@ -59,22 +59,39 @@ static bool skip_value(zcbor_state_t *zs, unsigned depth)
 	return is_map ? zcbor_map_end_decode(zs) : zcbor_list_end_decode(zs);
 }
 
-static const struct smpfota_cbor_field *find_field(const struct smpfota_cbor_map *map,
-						   const struct zcbor_string *key, int *index)
+#define TYPE(it) ((it)->kind & SMPFOTA_CBOR_KIND_TYPE)
+
+#define FOR_EACH(it, map) \
+	for (const struct smpfota_cbor_item *it = &smpfota_smp_schema[(map).first], \
+	     *it##_end = it + (map).n; it < it##_end; it++)
+
+/* The field of map named key, and its index in map (from 0). */
+static const struct smpfota_cbor_item *find_field(struct smpfota_cbor_range map,
+						 const struct zcbor_string *key, unsigned *index)
 {
-	for (int i = 0; map != NULL && i < map->n_fields; i++) {
-		const char *k = map->fields[i].key;
+	const struct smpfota_cbor_item *it = &smpfota_smp_schema[map.first];
+	for (unsigned i = 0; i < map.n; i++, it++) {
+		const char *k = &smpfota_smp_keys[it->key];
 		if (strlen(k) == key->len && memcmp(k, key->value, key->len) == 0) {
 			*index = i;
-			return &map->fields[i];
+			return it;
 		}
 	}
 	return NULL;
 }
 
-static bool decode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map,
-			  const struct smpfota_cbor_map *extra, void *base, unsigned depth,
+static bool decode_fields(zcbor_state_t *zs, struct smpfota_cbor_range map,
+			  struct smpfota_cbor_range extra, void *base, unsigned depth,
 			  uint32_t *seen);
+
+/* A nested map into the zeroed struct at base, with its required keys. */
+static bool decode_struct(zcbor_state_t *zs, struct smpfota_cbor_range map, void *base,
+			  unsigned depth)
+{
+	uint32_t seen = 0;
+	return decode_fields(zs, map, (struct smpfota_cbor_range){0, 0}, base, depth, &seen) &&
+	       smpfota_cbor_check_required(map, seen) == 0;
+}
 
 static bool decode_bool(zcbor_state_t *zs, bool *out)
 {
@@ -94,32 +111,29 @@ static bool decode_bool(zcbor_state_t *zs, bool *out)
 	return zcbor_bool_decode(zs, out);
 }
 
-static bool decode_array(zcbor_state_t *zs, const struct smpfota_cbor_field *f, void *base,
-			 unsigned depth)
+static bool decode_array(zcbor_state_t *zs, const struct smpfota_cbor_sub *x, void *base,
+			 uint8_t *elems, unsigned depth)
 {
-	size_t *count = AT(base, f->count_off);
-	bool *truncated = AT(base, f->trunc_off);
-	uint8_t *elems = AT(base, f->off);
+	size_t *count = AT(base, x->count_off);
+	bool *truncated = AT(base, x->trunc_off);
 
-	if (depth == 0 || !zcbor_list_start_decode(zs)) {
+	if (!zcbor_list_start_decode(zs)) {
 		return false;
 	}
 	/* A repeated key replaces the earlier array rather than appending to it. */
 	*count = 0;
 	*truncated = false;
-	memset(elems, 0, (size_t)f->elem_size * f->max_elems);
+	memset(elems, 0, (size_t)x->elem_size * x->max_elems);
 	while (!zcbor_array_at_end(zs)) {
-		if (*count >= f->max_elems) {
+		if (*count >= x->max_elems) {
 			*truncated = true;
 			if (!skip_value(zs, depth - 1)) {
 				return false;
 			}
 			continue;
 		}
-		uint32_t sub_seen = 0;
-		void *elem = elems + (size_t)f->elem_size * *count;
-		if (!decode_fields(zs, f->sub, NULL, elem, depth - 1, &sub_seen) ||
-		    smpfota_cbor_check_required(f->sub, sub_seen) != 0) {
+		if (!decode_struct(zs, x->map, elems + (size_t)x->elem_size * *count,
+				   depth - 1)) {
 			return false;
 		}
 		(*count)++;
@@ -127,72 +141,57 @@ static bool decode_array(zcbor_state_t *zs, const struct smpfota_cbor_field *f, 
 	return zcbor_list_end_decode(zs);
 }
 
-static bool decode_field(zcbor_state_t *zs, const struct smpfota_cbor_field *f, void *base,
+static bool decode_field(zcbor_state_t *zs, const struct smpfota_cbor_item *it, void *base,
 			 unsigned depth)
 {
-	void *p = AT(base, f->off);
+	void *p = AT(base, it->off);
+	const struct smpfota_cbor_sub *x = &smpfota_smp_subs[it->sub]; /* MAP, ARRAY */
 	struct zcbor_string s;
 	uint32_t u32;
-	uint32_t sub_seen = 0;
+	bool ok;
 
-	switch (f->type) {
+	switch (TYPE(it)) {
 	case SMPFOTA_CBOR_U16:
-		if (!zcbor_uint32_decode(zs, &u32) || u32 > UINT16_MAX) {
-			return false;
+		ok = zcbor_uint32_decode(zs, &u32) && u32 <= UINT16_MAX;
+		if (ok) {
+			*(uint16_t *)p = (uint16_t)u32;
 		}
-		*(uint16_t *)p = (uint16_t)u32;
 		break;
 	case SMPFOTA_CBOR_U32:
-		if (!zcbor_uint32_decode(zs, p)) {
-			return false;
-		}
+		ok = zcbor_uint32_decode(zs, p);
 		break;
 	case SMPFOTA_CBOR_I32:
-		if (!zcbor_int32_decode(zs, p)) {
-			return false;
-		}
+		ok = zcbor_int32_decode(zs, p);
 		break;
 	case SMPFOTA_CBOR_BOOL:
-		if (!decode_bool(zs, p)) {
-			return false;
-		}
+		ok = decode_bool(zs, p);
 		break;
 	case SMPFOTA_CBOR_TSTR:
 	case SMPFOTA_CBOR_BSTR:
-		if (!(f->type == SMPFOTA_CBOR_TSTR ? zcbor_tstr_decode(zs, &s)
-						   : zcbor_bstr_decode(zs, &s))) {
-			return false;
+		ok = TYPE(it) == SMPFOTA_CBOR_TSTR ? zcbor_tstr_decode(zs, &s)
+						   : zcbor_bstr_decode(zs, &s);
+		if (ok) {
+			/* struct smpfota_str and smpfota_bytes share this layout. */
+			((struct smpfota_bytes *)p)->ptr = s.value;
+			((struct smpfota_bytes *)p)->len = s.len;
 		}
-		/* struct smpfota_str and smpfota_bytes share this layout. */
-		((struct smpfota_bytes *)p)->ptr = s.value;
-		((struct smpfota_bytes *)p)->len = s.len;
 		break;
 	case SMPFOTA_CBOR_MAP:
-		if (depth == 0) {
-			return false;
-		}
-		memset(p, 0, f->elem_size);
-		if (!decode_fields(zs, f->sub, NULL, p, depth, &sub_seen) ||
-		    smpfota_cbor_check_required(f->sub, sub_seen) != 0) {
-			return false;
-		}
+		memset(p, 0, x->elem_size);
+		ok = depth > 0 && decode_struct(zs, x->map, p, depth);
 		break;
-	case SMPFOTA_CBOR_ARRAY:
-		if (!decode_array(zs, f, base, depth)) {
-			return false;
-		}
+	default: /* SMPFOTA_CBOR_ARRAY */
+		ok = depth > 0 && decode_array(zs, x, base, p, depth);
 		break;
-	default:
-		return false;
 	}
-	if (f->has_off != SMPFOTA_CBOR_NO_HAS) {
-		*(bool *)AT(base, f->has_off) = true;
+	if (ok && it->has_off != SMPFOTA_CBOR_NO_HAS) {
+		*(bool *)AT(base, it->has_off) = true;
 	}
-	return true;
+	return ok;
 }
 
-static bool decode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map,
-			  const struct smpfota_cbor_map *extra, void *base, unsigned depth,
+static bool decode_fields(zcbor_state_t *zs, struct smpfota_cbor_range map,
+			  struct smpfota_cbor_range extra, void *base, unsigned depth,
 			  uint32_t *seen)
 {
 	uint8_t major;
@@ -202,9 +201,8 @@ static bool decode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map,
 		return false;
 	}
 	while (!zcbor_array_at_end(zs)) {
-		const struct smpfota_cbor_field *f = NULL;
-		int index = -1;
-		int extra_index;
+		const struct smpfota_cbor_item *f = NULL;
+		unsigned index = 32;
 		struct zcbor_string key;
 
 		if (!peek_major(zs, &major)) {
@@ -216,7 +214,8 @@ static bool decode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map,
 			}
 			f = find_field(map, &key, &index);
 			if (f == NULL) {
-				f = find_field(extra, &key, &extra_index);
+				f = find_field(extra, &key, &index);
+				index = 32;
 			}
 		} else if (!skip_value(zs, depth - 1)) { /* non-text key: ignore the pair */
 			return false;
@@ -230,15 +229,15 @@ static bool decode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map,
 		if (!decode_field(zs, f, base, depth - 1)) {
 			return false;
 		}
-		if (index >= 0 && index < 32) {
+		if (index < 32) {
 			*seen |= (uint32_t)1 << index;
 		}
 	}
 	return zcbor_map_end_decode(zs);
 }
 
-int smpfota_cbor_decode_map(const uint8_t *payload, size_t len, const struct smpfota_cbor_map *map,
-			    const struct smpfota_cbor_map *extra, void *out, uint32_t *seen)
+int smpfota_cbor_decode_map(const uint8_t *payload, size_t len, struct smpfota_cbor_range map,
+			    struct smpfota_cbor_range extra, void *out, uint32_t *seen)
 {
 	zcbor_state_t zs[CBOR_N_STATES];
 
@@ -255,29 +254,31 @@ int smpfota_cbor_decode_map(const uint8_t *payload, size_t len, const struct smp
 	return 0;
 }
 
-int smpfota_cbor_check_required(const struct smpfota_cbor_map *map, uint32_t seen)
+int smpfota_cbor_check_required(struct smpfota_cbor_range map, uint32_t seen)
 {
-	for (int i = 0; i < map->n_fields && i < 32; i++) {
-		if ((map->fields[i].flags & SMPFOTA_CBOR_F_REQUIRED) && !(seen & ((uint32_t)1 << i))) {
+	for (unsigned i = 0; i < map.n && i < 32; i++) {
+		if ((smpfota_smp_schema[map.first + i].kind & SMPFOTA_CBOR_KIND_REQUIRED) &&
+		    !(seen & ((uint32_t)1 << i))) {
 			return SMPFOTA_ERR_PROTO;
 		}
 	}
 	return 0;
 }
 
-static bool field_present(const struct smpfota_cbor_field *f, const void *base)
+static bool field_present(const struct smpfota_cbor_item *it, const void *base)
 {
-	return f->has_off == SMPFOTA_CBOR_NO_HAS || *(const bool *)AT_C(base, f->has_off);
+	return it->has_off == SMPFOTA_CBOR_NO_HAS || *(const bool *)AT_C(base, it->has_off);
 }
 
-static bool encode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map, const void *base);
+static bool encode_fields(zcbor_state_t *zs, struct smpfota_cbor_range map, const void *base);
 
-static bool encode_field(zcbor_state_t *zs, const struct smpfota_cbor_field *f, const void *base)
+static bool encode_field(zcbor_state_t *zs, const struct smpfota_cbor_item *it, const void *base)
 {
-	const void *p = AT_C(base, f->off);
+	const void *p = AT_C(base, it->off);
 	const struct smpfota_bytes *b = p;
+	const struct smpfota_cbor_sub *x = &smpfota_smp_subs[it->sub]; /* MAP, ARRAY */
 
-	switch (f->type) {
+	switch (TYPE(it)) {
 	case SMPFOTA_CBOR_U16:
 		return zcbor_uint32_put(zs, *(const uint16_t *)p);
 	case SMPFOTA_CBOR_U32:
@@ -290,54 +291,49 @@ static bool encode_field(zcbor_state_t *zs, const struct smpfota_cbor_field *f, 
 	case SMPFOTA_CBOR_BSTR: {
 		/* zcbor memcpy()s from ptr even for 0 bytes; never hand it NULL. */
 		const char *ptr = b->ptr ? (const char *)b->ptr : "";
-		return f->type == SMPFOTA_CBOR_TSTR ? zcbor_tstr_encode_ptr(zs, ptr, b->len)
-						    : zcbor_bstr_encode_ptr(zs, ptr, b->len);
+		return TYPE(it) == SMPFOTA_CBOR_TSTR ? zcbor_tstr_encode_ptr(zs, ptr, b->len)
+						     : zcbor_bstr_encode_ptr(zs, ptr, b->len);
 	}
 	case SMPFOTA_CBOR_MAP:
-		return encode_fields(zs, f->sub, p);
-	case SMPFOTA_CBOR_ARRAY: {
-		size_t n = *(const size_t *)AT_C(base, f->count_off);
-		if (n > f->max_elems) {
-			n = f->max_elems;
+		return encode_fields(zs, x->map, p);
+	default: { /* SMPFOTA_CBOR_ARRAY */
+		size_t n = *(const size_t *)AT_C(base, x->count_off);
+		if (n > x->max_elems) {
+			n = x->max_elems;
 		}
 		if (!zcbor_list_start_encode(zs, n)) {
 			return false;
 		}
 		for (size_t i = 0; i < n; i++) {
-			if (!encode_fields(zs, f->sub, (const uint8_t *)p + (size_t)f->elem_size * i)) {
+			if (!encode_fields(zs, x->map,
+					   (const uint8_t *)p + (size_t)x->elem_size * i)) {
 				return false;
 			}
 		}
 		return zcbor_list_end_encode(zs, n);
 	}
-	default:
-		return false;
 	}
 }
 
-static bool encode_fields(zcbor_state_t *zs, const struct smpfota_cbor_map *map, const void *base)
+static bool encode_fields(zcbor_state_t *zs, struct smpfota_cbor_range map, const void *base)
 {
-	size_t n = 0;
-
-	for (int i = 0; i < map->n_fields; i++) {
-		n += field_present(&map->fields[i], base);
-	}
-	if (!zcbor_map_start_encode(zs, n)) {
+	/* With ZCBOR_CANONICAL zcbor writes the map's real length at the end; it needs only an
+	 * upper bound here (every field present). */
+	if (!zcbor_map_start_encode(zs, map.n)) {
 		return false;
 	}
-	for (int i = 0; i < map->n_fields; i++) {
-		const struct smpfota_cbor_field *f = &map->fields[i];
-		if (!field_present(f, base)) {
-			continue;
-		}
-		if (!zcbor_tstr_encode_ptr(zs, f->key, strlen(f->key)) || !encode_field(zs, f, base)) {
+	FOR_EACH(it, map) {
+		const char *k = &smpfota_smp_keys[it->key];
+		if (field_present(it, base) &&
+		    (!zcbor_tstr_encode_ptr(zs, k, strlen(k)) ||
+		     !encode_field(zs, it, base))) {
 			return false;
 		}
 	}
-	return zcbor_map_end_encode(zs, n);
+	return zcbor_map_end_encode(zs, map.n);
 }
 
-int smpfota_cbor_encode_map(uint8_t *buf, size_t size, const struct smpfota_cbor_map *map,
+int smpfota_cbor_encode_map(uint8_t *buf, size_t size, struct smpfota_cbor_range map,
 			    const void *in)
 {
 	zcbor_state_t zs[CBOR_N_STATES];

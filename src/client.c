@@ -127,6 +127,26 @@ int smpfota_client_send_once(struct smpfota_client *c, enum smpfota_smp_msg msg,
 	return 0;
 }
 
+static unsigned chunks_in_flight(const struct smpfota_client *c)
+{
+	unsigned n = 0;
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		n += c->req[i].is_chunk; /* a chunk is never in a free slot */
+	}
+	return n;
+}
+
+/* Forget requests (all, or upload chunks only): their answers will match no slot. */
+static void drop_reqs(struct smpfota_client *c, bool chunks)
+{
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		if (c->req[i].is_chunk || !chunks) {
+			c->req[i].state = REQ_FREE;
+			c->req[i].is_chunk = false;
+		}
+	}
+}
+
 unsigned smpfota_client_pending(const struct smpfota_client *c)
 {
 	unsigned n = 0;
@@ -138,36 +158,22 @@ unsigned smpfota_client_pending(const struct smpfota_client *c)
 
 /* ---- upload ---------------------------------------------------------------------------- */
 
-static unsigned chunks_in_flight(const struct smpfota_client *c)
-{
-	unsigned n = 0;
-	for (unsigned i = 0; i < c->cfg.slots; i++) {
-		n += c->req[i].state != REQ_FREE && c->req[i].is_chunk;
-	}
-	return n;
-}
-
-/* Forget every chunk in flight: their answers will match no slot. */
-static void drop_chunks(struct smpfota_client *c)
-{
-	for (unsigned i = 0; i < c->cfg.slots; i++) {
-		if (c->req[i].is_chunk) {
-			c->req[i].state = REQ_FREE;
-			c->req[i].is_chunk = false;
-		}
-	}
-}
-
 static void upload_end(struct smpfota_client *c, int err, const struct smpfota_smp_status *st,
 		       bool match)
 {
 	struct smpfota_client_upload *u = &c->up;
-	drop_chunks(c);
+	drop_reqs(c, true);
 	u->active = false;
 	if (u->done != NULL) {
 		struct smpfota_smp_status none = {0};
 		u->done(u->user, err, st ? st : &none, match);
 	}
+}
+
+/* n * 1000 / d in 32 bits (a device has no 64-bit divide instruction); exact below 4 MB. */
+static uint32_t per_second(uint32_t n, uint32_t d)
+{
+	return n <= UINT32_MAX / 1000U ? n * 1000U / d : n / d * 1000U;
 }
 
 static void report_progress(struct smpfota_client *c, uint32_t now)
@@ -177,8 +183,8 @@ static void report_progress(struct smpfota_client *c, uint32_t now)
 	p->done = u->acked;
 	p->total = u->src.size;
 	p->elapsed_ms = now - u->started_at;
-	p->rate_Bps = p->elapsed_ms ? (uint32_t)((uint64_t)p->done * 1000U / p->elapsed_ms) : 0;
-	p->eta_ms = p->rate_Bps ? (uint32_t)((uint64_t)(p->total - p->done) * 1000U / p->rate_Bps) : 0;
+	p->rate_Bps = p->elapsed_ms ? per_second(p->done, p->elapsed_ms) : 0;
+	p->eta_ms = p->rate_Bps ? per_second(p->total - p->done, p->rate_Bps) : 0;
 	p->window = u->window;
 	if (u->progress != NULL) {
 		u->progress(u->user, p);
@@ -190,7 +196,7 @@ static void report_progress(struct smpfota_client *c, uint32_t now)
 static bool on_loss(struct smpfota_client *c, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
-	drop_chunks(c);
+	drop_reqs(c, true);
 	u->window = u->window > 1 ? u->window / 2 : 1;
 	u->clean = 0;
 	u->next_off = u->acked;
@@ -203,11 +209,11 @@ static bool on_loss(struct smpfota_client *c, uint32_t now)
 	return true;
 }
 
-static void chunk_answer(struct smpfota_client *c, const struct smpfota_client_req *r,
+/* The answer to the chunk [off, end). */
+static void chunk_answer(struct smpfota_client *c, uint32_t off, uint32_t end,
 			 const struct smpfota_img_upload_rsp *rsp, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
-	uint32_t end = r->off + r->data_len;
 
 	if (!smpfota_smp_status_ok(&rsp->status)) {
 		upload_end(c, SMPFOTA_ERR_REJECTED, &rsp->status, false);
@@ -217,7 +223,7 @@ static void chunk_answer(struct smpfota_client *c, const struct smpfota_client_r
 		upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
 		return;
 	}
-	if (r->off == 0) {
+	if (off == 0) {
 		u->first_done = true;
 	}
 	if (rsp->off == end) {
@@ -246,7 +252,7 @@ static void chunk_answer(struct smpfota_client *c, const struct smpfota_client_r
 		}
 		if (progress) {
 			u->failures = 0;
-			drop_chunks(c);
+			drop_reqs(c, true);
 			u->next_off = rsp->off;
 		} else if (!on_loss(c, now)) {
 			return;
@@ -405,22 +411,21 @@ int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t 
 		if (r->state == REQ_FREE || r->tries == 0 || r->seq != h.seq || r->msg != msg) {
 			continue;
 		}
-		struct smpfota_client_req done = *r;
 		int rc = smpfota_smp_decode_rsp((enum smpfota_smp_msg)msg,
 						frame + SMPFOTA_SMP_HDR_SIZE, h.len, &c->rsp);
 		/* Free first: the callback may send the next request at once. */
 		r->state = REQ_FREE;
-		r->is_chunk = false;
-		if (done.is_chunk) {
+		if (r->is_chunk) {
+			r->is_chunk = false;
 			if (rc != 0) {
 				upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
 			} else if (c->up.active) {
-				chunk_answer(c, &done, &c->rsp.upload, now);
+				chunk_answer(c, r->off, r->off + r->data_len, &c->rsp.upload, now);
 			}
 			pump(c, now);
-		} else if (done.fn != NULL) {
-			done.fn(done.user, rc == 0 ? 0 : SMPFOTA_ERR_PROTO, (enum smpfota_smp_msg)msg,
-				&c->rsp);
+		} else if (r->fn != NULL) {
+			r->fn(r->user, rc == 0 ? 0 : SMPFOTA_ERR_PROTO, (enum smpfota_smp_msg)msg,
+			      &c->rsp);
 		}
 		return 0;
 	}
@@ -483,9 +488,6 @@ int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t no
 
 void smpfota_client_cancel(struct smpfota_client *c)
 {
-	for (unsigned i = 0; i < c->cfg.slots; i++) {
-		c->req[i].state = REQ_FREE;
-		c->req[i].is_chunk = false;
-	}
+	drop_reqs(c, false);
 	c->up.active = false;
 }

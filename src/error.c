@@ -1,7 +1,10 @@
-/* Error code names and messages: one table, so the two can never disagree. */
+/* Error code names and messages: one table, so the two can never disagree. A device build
+ * leaves the table out (SMPFOTA_CONFIG_ERROR_NAMES 0) and logs numbers. */
 #include "smpfota/smpfota.h"
 
 #include <stddef.h>
+
+#if SMPFOTA_CONFIG_ERROR_NAMES
 
 struct err_entry {
 	int code;
@@ -55,3 +58,17 @@ const char *smpfota_errname(int err)
 	const struct err_entry *e = err_find(err);
 	return e ? e->name : "UNKNOWN";
 }
+
+#else /* !SMPFOTA_CONFIG_ERROR_NAMES */
+
+const char *smpfota_strerror(int err)
+{
+	return err == SMPFOTA_OK ? "success" : "error";
+}
+
+const char *smpfota_errname(int err)
+{
+	return err == SMPFOTA_OK ? "OK" : "UNKNOWN";
+}
+
+#endif

@@ -81,27 +81,22 @@ int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_im
 	if (len < SMPFOTA_IMAGE_HEADER_SIZE) {
 		return SMPFOTA_ERR_TRUNCATED;
 	}
-	struct smpfota_image_header h = {
-		.magic = get_le32(buf),
-		.load_addr = get_le32(buf + 4),
-		.hdr_size = get_le16(buf + 8),
-		.protect_tlv_size = get_le16(buf + 10),
-		.img_size = get_le32(buf + 12),
-		.flags = get_le32(buf + 16),
-		.version = {
-			.major = buf[20],
-			.minor = buf[21],
-			.revision = get_le16(buf + 22),
-			.build = get_le32(buf + 24),
-		},
-	};
-	if (hdr) {
-		*hdr = h;
-	}
-	if (h.hdr_size < SMPFOTA_IMAGE_HEADER_SIZE) {
+	struct smpfota_image_header tmp;
+	struct smpfota_image_header *h = hdr ? hdr : &tmp;
+	h->magic = get_le32(buf);
+	h->load_addr = get_le32(buf + 4);
+	h->hdr_size = get_le16(buf + 8);
+	h->protect_tlv_size = get_le16(buf + 10);
+	h->img_size = get_le32(buf + 12);
+	h->flags = get_le32(buf + 16);
+	h->version.major = buf[20];
+	h->version.minor = buf[21];
+	h->version.revision = get_le16(buf + 22);
+	h->version.build = get_le32(buf + 24);
+	if (h->hdr_size < SMPFOTA_IMAGE_HEADER_SIZE) {
 		return SMPFOTA_ERR_BAD_HEADER;
 	}
-	uint64_t end = (uint64_t)h.hdr_size + h.img_size + h.protect_tlv_size + TLV_AREA_MAX;
+	uint64_t end = (uint64_t)h->hdr_size + h->img_size + h->protect_tlv_size + TLV_AREA_MAX;
 	if (end > UINT32_MAX) {
 		return SMPFOTA_ERR_BAD_HEADER;
 	}
@@ -220,12 +215,11 @@ static int tlv_hdr_done(struct smpfota_image_reader *r)
 		return SMPFOTA_ERR_TLV_CORRUPT;
 	}
 	if (in->tlv_count < SMPFOTA_IMAGE_MAX_TLVS) {
-		in->tlvs[in->tlv_count] = (struct smpfota_image_tlv){
-			.type = type,
-			.len = len,
-			.off = tlv_off,
-			.protected_tlv = tlv_off < in->hashed_size,
-		};
+		struct smpfota_image_tlv *t = &in->tlvs[in->tlv_count];
+		t->type = type;
+		t->len = len;
+		t->off = tlv_off;
+		t->protected_tlv = tlv_off < in->hashed_size;
 	}
 	in->tlv_count++;
 
@@ -259,63 +253,50 @@ static void tlv_data(struct smpfota_image_reader *r, const uint8_t *p, uint32_t 
 	uint32_t at = r->cur_len - r->need; /* need not yet reduced by n */
 	if (!in->has_hash) {
 		memcpy(in->hash + at, p, n);
-	} else if (memcmp(in->hash + at, p, n)) {
+	} else if (memcmp(in->hash + at, p, n) != 0) {
 		r->flags |= F_HASH_CONFLICT;
 	}
 }
 
-/* One step: take up to len bytes for the current state (count in *taken); 0 or an error. */
+/* One step: take up to len bytes for the current state (count in *taken); 0 or an error.
+ * Headers (image, TLV info, TLV) are collected in scratch; every byte goes through consume(),
+ * which hashes it once the header said how far hashing goes (header_done hashes the header
+ * itself). */
 static int step(struct smpfota_image_reader *r, const uint8_t *p, size_t len, uint32_t *taken)
 {
 	uint32_t n = r->need < len ? r->need : (uint32_t)len;
-	int err = 0;
+	uint8_t st = r->state;
 	*taken = n;
 
-	switch (r->state) {
-	case ST_HEADER:
-		memcpy(r->scratch + r->scratch_len, p, n);
-		r->scratch_len += (uint16_t)n;
-		r->off += n;
-		r->need -= n;
-		err = check_magic_prefix(r->scratch, r->scratch_len);
-		if (!err && r->need == 0) {
-			err = header_done(r);
-		}
-		return err;
-
-	case ST_BODY:
-		err = consume(r, p, n);
-		r->need -= n;
-		if (!err && r->need == 0) {
-			expect(r, ST_INFO, 4);
-		}
-		return err;
-
-	case ST_INFO:
-	case ST_TLV_HDR:
-		memcpy(r->scratch + r->scratch_len, p, n);
-		r->scratch_len += (uint16_t)n;
-		err = consume(r, p, n);
-		r->need -= n;
-		if (!err && r->need == 0) {
-			err = r->state == ST_INFO ? info_done(r) : tlv_hdr_done(r);
-		}
-		return err;
-
-	case ST_TLV_DATA:
+	if (st == ST_TLV_DATA) {
 		tlv_data(r, p, n);
-		err = consume(r, p, n);
-		r->need -= n;
-		if (!err && r->need == 0) {
-			if (r->cur_type == SMPFOTA_TLV_SHA256) {
-				r->info.has_hash = true;
-			}
-			err = next_in_area(r);
-		}
+	} else if (st != ST_BODY) {
+		memcpy(r->scratch + r->scratch_len, p, n);
+		r->scratch_len += (uint16_t)n;
+	}
+	int err = consume(r, p, n);
+	r->need -= n;
+	if (!err && st == ST_HEADER) {
+		err = check_magic_prefix(r->scratch, r->scratch_len);
+	}
+	if (err || r->need > 0) {
 		return err;
-
-	default: /* ST_DONE: feed() stops before calling us */
+	}
+	switch (st) {
+	case ST_HEADER:
+		return header_done(r);
+	case ST_BODY:
+		expect(r, ST_INFO, 4);
 		return 0;
+	case ST_INFO:
+		return info_done(r);
+	case ST_TLV_HDR:
+		return tlv_hdr_done(r);
+	default: /* ST_TLV_DATA (feed() stops before calling us in ST_DONE) */
+		if (r->cur_type == SMPFOTA_TLV_SHA256) {
+			r->info.has_hash = true;
+		}
+		return next_in_area(r);
 	}
 }
 
@@ -416,45 +397,32 @@ int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_
 	return r.info.has_hash ? 0 : SMPFOTA_ERR_UNSUPPORTED;
 }
 
-/* Decimal digits of v at buf[*pos...], bounded by size; returns false when it does not fit. */
-static bool put_uint(char *buf, size_t size, size_t *pos, uint32_t v)
-{
-	char tmp[10];
-	size_t n = 0;
-	do {
-		tmp[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	if (*pos + n >= size) {
-		return false;
-	}
-	while (n) {
-		buf[(*pos)++] = tmp[--n];
-	}
-	return true;
-}
-
-static bool put_char(char *buf, size_t size, size_t *pos, char c)
-{
-	if (*pos + 1 >= size) {
-		return false;
-	}
-	buf[(*pos)++] = c;
-	return true;
-}
-
 int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size)
 {
+	const uint32_t parts[4] = {v->major, v->minor, v->revision, v->build};
 	size_t pos = 0;
-	bool ok = put_uint(buf, size, &pos, v->major) && put_char(buf, size, &pos, '.') &&
-		  put_uint(buf, size, &pos, v->minor) && put_char(buf, size, &pos, '.') &&
-		  put_uint(buf, size, &pos, v->revision) && put_char(buf, size, &pos, '+') &&
-		  put_uint(buf, size, &pos, v->build);
-	if (!ok) {
-		if (size) {
-			buf[0] = '\0';
+
+	for (unsigned i = 0; i < 4; i++) {
+		char tmp[10];
+		size_t n = 0;
+		uint32_t x = parts[i];
+		do {
+			tmp[n++] = (char)('0' + x % 10);
+			x /= 10;
+		} while (x);
+		/* the digits, a separator after all but the last part, and the NUL */
+		if (pos + n + (i < 3) >= size) {
+			if (size) {
+				buf[0] = '\0';
+			}
+			return SMPFOTA_ERR_NOSPC;
 		}
-		return SMPFOTA_ERR_NOSPC;
+		while (n) {
+			buf[pos++] = tmp[--n];
+		}
+		if (i < 3) {
+			buf[pos++] = "..+"[i];
+		}
 	}
 	buf[pos] = '\0';
 	return (int)pos;

@@ -49,154 +49,223 @@ bool smpfota_smp_status_ok(const struct smpfota_smp_status *st)
 	return st->rc == 0 && (!st->has_err || st->err.rc == 0);
 }
 
-/* ---- field tables ---------------------------------------------------------------------- */
+/* ---- schema --------------------------------------------------------------------------- */
 
+/*
+ * Every map is a list of fields (X-macros, as nanopb's generated FIELDLISTs), expanded twice:
+ * into the packed schema the codec walks (cbor.h: 6 bytes a field, a map a run of it), and
+ * into the readable tables host tools walk (smp_internal.h; nothing in a device image calls
+ * them, so --gc-sections drops them). Entries (key: a name from KEYS below):
+ *   F(st, key, TYPE, member, flags)  a value without has_ flag; flags REQ or 0
+ *   O(st, key, TYPE, member)         an optional value with its has_<member> flag
+ *   M(st, key, member, has, SUB)     a nested map; has: OFF(st, has_<member>) or NO_HAS
+ *   A(st, key, member, SUB, max)     a required array of up to max maps, with
+ *                                    <member>_count and <member>_truncated
+ */
 #define NO_HAS SMPFOTA_CBOR_NO_HAS
 #define REQ SMPFOTA_CBOR_F_REQUIRED
 
-/* A field with no has_ flag, and one with a has_<member> flag. */
-#define F(st, k, t, m, fl) {.key = k, .type = SMPFOTA_CBOR_##t, .flags = fl, \
-		.off = offsetof(st, m), .has_off = NO_HAS}
-#define FO(st, k, t, m) {.key = k, .type = SMPFOTA_CBOR_##t, \
-		.off = offsetof(st, m), .has_off = offsetof(st, has_##m)}
-#define MAP_OF(fields) {fields, (uint8_t)(sizeof(fields) / sizeof(fields[0]))}
+/* Table members are bytes: U8() fails the build for a value that does not fit. */
+#define U8(x) ((uint8_t)((x) + 0 * sizeof(char[(x) < SMPFOTA_CBOR_NO_HAS ? 1 : -1])))
+#define OFF(st, m) U8(offsetof(st, m))
+
+/* Every key once. The schema names a key by its offset in one string of NUL-terminated
+ * keys (2 bytes rather than a 4-byte pointer); key_layout gives the offsets. */
+#define KEYS(K, K2) K(group) K(rc) K(rsn) K(err) K(d) K(r) K(force) K(boot_mode) K(buf_size) \
+	K(buf_count) K(format) K(output) K(query) K(bootloader) K(mode) \
+	K2(no_downgrade, "no-downgrade") K(image) K(slot) K(version) K(hash) K(bootable) \
+	K(pending) K(confirmed) K(active) K(permanent) K(images) K(splitStatus) K(confirm) \
+	K(data) K(len) K(off) K(sha) K(upgrade) K(match) K(size) K(upload_image_id) \
+	K(max_image_size) K(slots)
+#define KEY_STR(k) #k "\0"
+#define KEY_STR2(k, s) s "\0"
+const char smpfota_smp_keys[] = KEYS(KEY_STR, KEY_STR2);
+#define KEY_SLOT(k) char k[sizeof(#k)];
+#define KEY_SLOT2(k, s) char k[sizeof(s)];
+struct key_layout {
+	KEYS(KEY_SLOT, KEY_SLOT2)
+};
+#define KEY(k) offsetof(struct key_layout, k)
 
 /* Keys every response may carry: v1 rc/rsn and v2 err (status is first in each rsp). */
-static const struct smpfota_cbor_field err_fields[] = {
-	F(struct smpfota_smp_err, "group", U16, group, REQ),
-	F(struct smpfota_smp_err, "rc", I32, rc, REQ),
+#define ERR(F, O, M, A) \
+	F(struct smpfota_smp_err, group, U16, group, REQ) \
+	F(struct smpfota_smp_err, rc, I32, rc, REQ)
+#define STATUS(F, O, M, A) \
+	F(struct smpfota_smp_status, rc, I32, rc, 0) \
+	F(struct smpfota_smp_status, rsn, TSTR, rsn, 0) \
+	M(struct smpfota_smp_status, err, err, OFF(struct smpfota_smp_status, has_err), ERR)
+
+/* Error bodies the server sends: v1 {"rc", "rsn"?} or v2 {"err": {"group", "rc"}}. */
+struct err_body {
+	int32_t rc;
+	bool has_rsn;
+	struct smpfota_str rsn;
+	struct smpfota_smp_err err;
 };
-static const struct smpfota_cbor_map err_map = MAP_OF(err_fields);
-static const struct smpfota_cbor_field status_fields[] = {
-	F(struct smpfota_smp_status, "rc", I32, rc, 0),
-	F(struct smpfota_smp_status, "rsn", TSTR, rsn, 0),
-	{.key = "err", .type = SMPFOTA_CBOR_MAP, .off = offsetof(struct smpfota_smp_status, err),
-	 .has_off = offsetof(struct smpfota_smp_status, has_err), .sub = &err_map,
-	 .elem_size = sizeof(struct smpfota_smp_err)},
-};
-static const struct smpfota_cbor_map status_map = MAP_OF(status_fields);
+#define ERR_V1(F, O, M, A) \
+	F(struct err_body, rc, I32, rc, 0) \
+	O(struct err_body, rsn, TSTR, rsn)
+#define ERR_V2(F, O, M, A) M(struct err_body, err, err, NO_HAS, ERR)
 
 /* OS group */
-static const struct smpfota_cbor_field echo_req_f[] = {
-	F(struct smpfota_os_echo_req, "d", TSTR, d, REQ)};
-static const struct smpfota_cbor_field echo_rsp_f[] = {
-	F(struct smpfota_os_echo_rsp, "r", TSTR, r, REQ)};
-static const struct smpfota_cbor_field reset_req_f[] = {
-	FO(struct smpfota_os_reset_req, "force", BOOL, force),
-	FO(struct smpfota_os_reset_req, "boot_mode", U32, boot_mode)};
-static const struct smpfota_cbor_field params_rsp_f[] = {
-	F(struct smpfota_os_params_rsp, "buf_size", U32, buf_size, REQ),
-	F(struct smpfota_os_params_rsp, "buf_count", U32, buf_count, REQ)};
-static const struct smpfota_cbor_field info_req_f[] = {
-	FO(struct smpfota_os_info_req, "format", TSTR, format)};
-static const struct smpfota_cbor_field info_rsp_f[] = {
-	F(struct smpfota_os_info_rsp, "output", TSTR, output, REQ)};
-static const struct smpfota_cbor_field boot_req_f[] = {
-	FO(struct smpfota_os_bootloader_req, "query", TSTR, query)};
-static const struct smpfota_cbor_field boot_rsp_f[] = {
-	FO(struct smpfota_os_bootloader_rsp, "bootloader", TSTR, bootloader),
-	FO(struct smpfota_os_bootloader_rsp, "mode", I32, mode),
-	FO(struct smpfota_os_bootloader_rsp, "no-downgrade", BOOL, no_downgrade)};
+#define ECHO_REQ(F, O, M, A) F(struct smpfota_os_echo_req, d, TSTR, d, REQ)
+#define ECHO_RSP(F, O, M, A) F(struct smpfota_os_echo_rsp, r, TSTR, r, REQ)
+#define RESET_REQ(F, O, M, A) \
+	O(struct smpfota_os_reset_req, force, BOOL, force) \
+	O(struct smpfota_os_reset_req, boot_mode, U32, boot_mode)
+#define PARAMS_RSP(F, O, M, A) \
+	F(struct smpfota_os_params_rsp, buf_size, U32, buf_size, REQ) \
+	F(struct smpfota_os_params_rsp, buf_count, U32, buf_count, REQ)
+#define INFO_REQ(F, O, M, A) O(struct smpfota_os_info_req, format, TSTR, format)
+#define INFO_RSP(F, O, M, A) F(struct smpfota_os_info_rsp, output, TSTR, output, REQ)
+#define BOOT_REQ(F, O, M, A) O(struct smpfota_os_bootloader_req, query, TSTR, query)
+#define BOOT_RSP(F, O, M, A) \
+	O(struct smpfota_os_bootloader_rsp, bootloader, TSTR, bootloader) \
+	O(struct smpfota_os_bootloader_rsp, mode, I32, mode) \
+	O(struct smpfota_os_bootloader_rsp, no_downgrade, BOOL, no_downgrade)
 
 /* Image group */
-static const struct smpfota_cbor_field slot_state_f[] = {
-	FO(struct smpfota_img_slot_state, "image", U32, image),
-	F(struct smpfota_img_slot_state, "slot", U32, slot, REQ),
-	F(struct smpfota_img_slot_state, "version", TSTR, version, REQ),
-	FO(struct smpfota_img_slot_state, "hash", BSTR, hash),
-	F(struct smpfota_img_slot_state, "bootable", BOOL, bootable, 0),
-	F(struct smpfota_img_slot_state, "pending", BOOL, pending, 0),
-	F(struct smpfota_img_slot_state, "confirmed", BOOL, confirmed, 0),
-	F(struct smpfota_img_slot_state, "active", BOOL, active, 0),
-	F(struct smpfota_img_slot_state, "permanent", BOOL, permanent, 0)};
-static const struct smpfota_cbor_map slot_state_map = MAP_OF(slot_state_f);
-static const struct smpfota_cbor_field state_rsp_f[] = {
-	{.key = "images", .type = SMPFOTA_CBOR_ARRAY, .flags = REQ,
-	 .off = offsetof(struct smpfota_img_state_rsp, images), .has_off = NO_HAS,
-	 .sub = &slot_state_map, .elem_size = sizeof(struct smpfota_img_slot_state),
-	 .max_elems = SMPFOTA_SMP_MAX_IMAGES,
-	 .count_off = offsetof(struct smpfota_img_state_rsp, images_count),
-	 .trunc_off = offsetof(struct smpfota_img_state_rsp, images_truncated)},
-	FO(struct smpfota_img_state_rsp, "splitStatus", I32, split_status)};
-static const struct smpfota_cbor_field state_write_req_f[] = {
-	FO(struct smpfota_img_state_write_req, "hash", BSTR, hash),
-	F(struct smpfota_img_state_write_req, "confirm", BOOL, confirm, 0)};
+#define SLOT_STATE(F, O, M, A) \
+	O(struct smpfota_img_slot_state, image, U32, image) \
+	F(struct smpfota_img_slot_state, slot, U32, slot, REQ) \
+	F(struct smpfota_img_slot_state, version, TSTR, version, REQ) \
+	O(struct smpfota_img_slot_state, hash, BSTR, hash) \
+	F(struct smpfota_img_slot_state, bootable, BOOL, bootable, 0) \
+	F(struct smpfota_img_slot_state, pending, BOOL, pending, 0) \
+	F(struct smpfota_img_slot_state, confirmed, BOOL, confirmed, 0) \
+	F(struct smpfota_img_slot_state, active, BOOL, active, 0) \
+	F(struct smpfota_img_slot_state, permanent, BOOL, permanent, 0)
+#define STATE_RSP(F, O, M, A) \
+	A(struct smpfota_img_state_rsp, images, images, SLOT_STATE, SMPFOTA_SMP_MAX_IMAGES) \
+	O(struct smpfota_img_state_rsp, splitStatus, I32, split_status)
+#define STATE_WRITE_REQ(F, O, M, A) \
+	O(struct smpfota_img_state_write_req, hash, BSTR, hash) \
+	F(struct smpfota_img_state_write_req, confirm, BOOL, confirm, 0)
 /* Key order as Zephyr's img_mgmt_client sends it: image, data, len, off, sha, upgrade. */
-static const struct smpfota_cbor_field upload_req_f[] = {
-	FO(struct smpfota_img_upload_req, "image", U32, image),
-	F(struct smpfota_img_upload_req, "data", BSTR, data, REQ),
-	FO(struct smpfota_img_upload_req, "len", U32, len),
-	F(struct smpfota_img_upload_req, "off", U32, off, REQ),
-	FO(struct smpfota_img_upload_req, "sha", BSTR, sha),
-	FO(struct smpfota_img_upload_req, "upgrade", BOOL, upgrade)};
-static const struct smpfota_cbor_field upload_rsp_f[] = {
-	FO(struct smpfota_img_upload_rsp, "off", U32, off),
-	FO(struct smpfota_img_upload_rsp, "match", BOOL, match)};
-static const struct smpfota_cbor_field erase_req_f[] = {
-	FO(struct smpfota_img_erase_req, "slot", U32, slot)};
-static const struct smpfota_cbor_field slot_info_slot_f[] = {
-	F(struct smpfota_img_slot_info_slot, "slot", U32, slot, REQ),
-	F(struct smpfota_img_slot_info_slot, "size", U32, size, REQ),
-	FO(struct smpfota_img_slot_info_slot, "upload_image_id", U32, upload_image_id)};
-static const struct smpfota_cbor_map slot_info_slot_map = MAP_OF(slot_info_slot_f);
-static const struct smpfota_cbor_field slot_info_image_f[] = {
-	F(struct smpfota_img_slot_info_image, "image", U32, image, REQ),
-	{.key = "slots", .type = SMPFOTA_CBOR_ARRAY, .flags = REQ,
-	 .off = offsetof(struct smpfota_img_slot_info_image, slots), .has_off = NO_HAS,
-	 .sub = &slot_info_slot_map, .elem_size = sizeof(struct smpfota_img_slot_info_slot),
-	 .max_elems = SMPFOTA_SMP_MAX_SLOTS,
-	 .count_off = offsetof(struct smpfota_img_slot_info_image, slots_count),
-	 /* a third slot per image is not an MCUboot layout; it is dropped silently */
-	 .trunc_off = offsetof(struct smpfota_img_slot_info_image, slots_truncated)},
-	FO(struct smpfota_img_slot_info_image, "max_image_size", U32, max_image_size)};
-static const struct smpfota_cbor_map slot_info_image_map = MAP_OF(slot_info_image_f);
-static const struct smpfota_cbor_field slot_info_rsp_f[] = {
-	{.key = "images", .type = SMPFOTA_CBOR_ARRAY, .flags = REQ,
-	 .off = offsetof(struct smpfota_img_slot_info_rsp, images), .has_off = NO_HAS,
-	 .sub = &slot_info_image_map, .elem_size = sizeof(struct smpfota_img_slot_info_image),
-	 .max_elems = SMPFOTA_SMP_MAX_IMAGES,
-	 .count_off = offsetof(struct smpfota_img_slot_info_rsp, images_count),
-	 .trunc_off = offsetof(struct smpfota_img_slot_info_rsp, images_truncated)}};
+#define UPLOAD_REQ(F, O, M, A) \
+	O(struct smpfota_img_upload_req, image, U32, image) \
+	F(struct smpfota_img_upload_req, data, BSTR, data, REQ) \
+	O(struct smpfota_img_upload_req, len, U32, len) \
+	F(struct smpfota_img_upload_req, off, U32, off, REQ) \
+	O(struct smpfota_img_upload_req, sha, BSTR, sha) \
+	O(struct smpfota_img_upload_req, upgrade, BOOL, upgrade)
+#define UPLOAD_RSP(F, O, M, A) \
+	O(struct smpfota_img_upload_rsp, off, U32, off) \
+	O(struct smpfota_img_upload_rsp, match, BOOL, match)
+#define ERASE_REQ(F, O, M, A) O(struct smpfota_img_erase_req, slot, U32, slot)
+#define SLOT_INFO_SLOT(F, O, M, A) \
+	F(struct smpfota_img_slot_info_slot, slot, U32, slot, REQ) \
+	F(struct smpfota_img_slot_info_slot, size, U32, size, REQ) \
+	O(struct smpfota_img_slot_info_slot, upload_image_id, U32, upload_image_id)
+/* A third slot per image is not an MCUboot layout; it is dropped silently. */
+#define SLOT_INFO_IMAGE(F, O, M, A) \
+	F(struct smpfota_img_slot_info_image, image, U32, image, REQ) \
+	A(struct smpfota_img_slot_info_image, slots, slots, SLOT_INFO_SLOT, SMPFOTA_SMP_MAX_SLOTS) \
+	O(struct smpfota_img_slot_info_image, max_image_size, U32, max_image_size)
+#define SLOT_INFO_RSP(F, O, M, A) \
+	A(struct smpfota_img_slot_info_rsp, images, images, SLOT_INFO_IMAGE, SMPFOTA_SMP_MAX_IMAGES)
+
+/* Every map, nested ones before the maps that use them; the tools walk all but the error
+ * bodies. */
+#define TOOL_MAPS(X) X(ERR) X(STATUS) X(ECHO_REQ) X(ECHO_RSP) X(RESET_REQ) X(PARAMS_RSP) \
+	X(INFO_REQ) X(INFO_RSP) X(BOOT_REQ) X(BOOT_RSP) X(SLOT_STATE) X(STATE_RSP) \
+	X(STATE_WRITE_REQ) X(UPLOAD_REQ) X(UPLOAD_RSP) X(ERASE_REQ) X(SLOT_INFO_SLOT) \
+	X(SLOT_INFO_IMAGE) X(SLOT_INFO_RSP)
+#define MAPS(X) TOOL_MAPS(X) X(ERR_V1) X(ERR_V2)
+
+/* Where each map starts in the schema. */
+#define ONE(...) +1
+#define COUNT(name) N_##name = 0 name(ONE, ONE, ONE, ONE),
+enum { MAPS(COUNT) };
+#define START(name) I_##name, I_##name##_LAST = I_##name + N_##name - 1,
+enum { MAPS(START) N_ITEMS };
+#define RANGE(name) {U8(I_##name), U8(N_##name)}
+#define I_EMPTY 0
+#define N_EMPTY 0
+
+/* The packed schema; nested maps are named by their entry in smpfota_smp_subs[]. */
+#define PF(st, k, t, m, fl) {.key = KEY(k), .off = OFF(st, m), .has_off = NO_HAS, \
+		.kind = SMPFOTA_CBOR_##t | ((fl) ? SMPFOTA_CBOR_KIND_REQUIRED : 0)},
+#define PO(st, k, t, m) {.key = KEY(k), .off = OFF(st, m), .has_off = OFF(st, has_##m), \
+		.kind = SMPFOTA_CBOR_##t},
+#define PM(st, k, m, has, sm) {.key = KEY(k), .off = OFF(st, m), .has_off = has, \
+		.kind = SMPFOTA_CBOR_MAP, .sub = SUB_##sm},
+#define PA(st, k, m, sm, max) {.key = KEY(k), .off = OFF(st, m), .has_off = NO_HAS, \
+		.kind = SMPFOTA_CBOR_ARRAY | SMPFOTA_CBOR_KIND_REQUIRED, .sub = SUB_##sm},
+#define PACKED(name) name(PF, PO, PM, PA)
+enum { SUB_ERR, SUB_SLOT_STATE, SUB_SLOT_INFO_SLOT, SUB_SLOT_INFO_IMAGE };
+const struct smpfota_cbor_item smpfota_smp_schema[N_ITEMS] = {MAPS(PACKED)};
+
+/* Nested maps: err (both uses hold a struct smpfota_smp_err), and each array's, from its
+ * A() entry (an array's map serves that array alone). */
+#define NOTHING(...)
+#define SA(st, k, m, sm, max) [SUB_##sm] = {.map = RANGE(sm), \
+		.elem_size = U8(sizeof(((st *)0)->m[0])), .max_elems = U8(max), \
+		.count_off = OFF(st, m##_count), .trunc_off = OFF(st, m##_truncated)},
+#define SUBS(name) name(NOTHING, NOTHING, NOTHING, SA)
+const struct smpfota_cbor_sub smpfota_smp_subs[] = {
+	[SUB_ERR] = {.map = RANGE(ERR), .elem_size = sizeof(struct smpfota_smp_err)},
+	MAPS(SUBS)};
+
+/* The readable tables (smp_internal.h). */
+#define TKEY(k) (smpfota_smp_keys + KEY(k))
+#define TF(st, k, t, m, fl) {.key = TKEY(k), .type = SMPFOTA_CBOR_##t, .flags = fl, \
+		.off = OFF(st, m), .has_off = NO_HAS},
+#define TO(st, k, t, m) {.key = TKEY(k), .type = SMPFOTA_CBOR_##t, \
+		.off = OFF(st, m), .has_off = OFF(st, has_##m)},
+#define TM(st, k, m, has, sm) {.key = TKEY(k), .type = SMPFOTA_CBOR_MAP, .off = OFF(st, m), \
+		.has_off = has, .sub = &sm##_map, .elem_size = U8(sizeof(((st *)0)->m))},
+#define TA(st, k, m, sm, max) {.key = TKEY(k), .type = SMPFOTA_CBOR_ARRAY, .flags = REQ, \
+		.off = OFF(st, m), .has_off = NO_HAS, .sub = &sm##_map, \
+		.elem_size = U8(sizeof(((st *)0)->m[0])), .max_elems = U8(max), \
+		.count_off = OFF(st, m##_count), .trunc_off = OFF(st, m##_truncated)},
+#define READABLE(name) \
+	static const struct smpfota_cbor_field name##_fields[] = {name(TF, TO, TM, TA)}; \
+	static const struct smpfota_cbor_map name##_map = { \
+		name##_fields, U8(sizeof(name##_fields) / sizeof(name##_fields[0]))};
+TOOL_MAPS(READABLE)
+static const struct smpfota_cbor_map EMPTY_map = {NULL, 0};
 
 /* ---- message kinds --------------------------------------------------------------------- */
 
 struct msg_desc {
-	uint16_t group;
-	uint8_t id;
-	uint8_t op; /* request op */
-	struct smpfota_cbor_map req;
-	struct smpfota_cbor_map rsp;
+	struct smpfota_cbor_range req;
+	struct smpfota_cbor_range rsp;
 	uint16_t req_size;
 	uint16_t rsp_size;
+	uint8_t group;
+	uint8_t id;
+	uint8_t op; /* request op */
 };
 
-#define EMPTY {NULL, 0}
-#define MSG(g, i, o, rq, rs, rqt, rst) {g, i, SMPFOTA_SMP_OP_##o, rq, rs, \
-		sizeof(struct rqt), sizeof(struct rst)}
+#define MSG(g, i, o, rq, rs, rqt, rst) {RANGE(rq), RANGE(rs), sizeof(struct rqt), \
+		sizeof(struct rst), g, i, SMPFOTA_SMP_OP_##o}
 
-static const struct msg_desc msgs[SMPFOTA_MSG_COUNT] = {
-	[SMPFOTA_MSG_OS_ECHO] = MSG(0, 0, WRITE, MAP_OF(echo_req_f), MAP_OF(echo_rsp_f),
-				    smpfota_os_echo_req, smpfota_os_echo_rsp),
-	[SMPFOTA_MSG_OS_RESET] = MSG(0, 5, WRITE, MAP_OF(reset_req_f), EMPTY,
-				     smpfota_os_reset_req, smpfota_os_reset_rsp),
-	[SMPFOTA_MSG_OS_PARAMS] = MSG(0, 6, READ, EMPTY, MAP_OF(params_rsp_f),
-				      smpfota_os_params_req, smpfota_os_params_rsp),
-	[SMPFOTA_MSG_OS_INFO] = MSG(0, 7, READ, MAP_OF(info_req_f), MAP_OF(info_rsp_f),
-				    smpfota_os_info_req, smpfota_os_info_rsp),
-	[SMPFOTA_MSG_OS_BOOTLOADER] = MSG(0, 8, READ, MAP_OF(boot_req_f), MAP_OF(boot_rsp_f),
-					  smpfota_os_bootloader_req, smpfota_os_bootloader_rsp),
-	[SMPFOTA_MSG_IMG_STATE_READ] = MSG(1, 0, READ, EMPTY, MAP_OF(state_rsp_f),
-					   smpfota_img_state_read_req, smpfota_img_state_rsp),
-	[SMPFOTA_MSG_IMG_STATE_WRITE] = MSG(1, 0, WRITE, MAP_OF(state_write_req_f),
-					    MAP_OF(state_rsp_f), smpfota_img_state_write_req,
-					    smpfota_img_state_rsp),
-	[SMPFOTA_MSG_IMG_UPLOAD] = MSG(1, 1, WRITE, MAP_OF(upload_req_f), MAP_OF(upload_rsp_f),
-				       smpfota_img_upload_req, smpfota_img_upload_rsp),
-	[SMPFOTA_MSG_IMG_ERASE] = MSG(1, 5, WRITE, MAP_OF(erase_req_f), EMPTY,
-				      smpfota_img_erase_req, smpfota_img_erase_rsp),
-	[SMPFOTA_MSG_IMG_SLOT_INFO] = MSG(1, 6, READ, EMPTY, MAP_OF(slot_info_rsp_f),
-					  smpfota_img_slot_info_req, smpfota_img_slot_info_rsp),
-};
+/* Keep the message kinds' maps in one list, for the packed and the readable descriptors. */
+#define MSGS(X) \
+	X(OS_ECHO, 0, 0, WRITE, ECHO_REQ, ECHO_RSP, smpfota_os_echo_req, smpfota_os_echo_rsp) \
+	X(OS_RESET, 0, 5, WRITE, RESET_REQ, EMPTY, smpfota_os_reset_req, smpfota_os_reset_rsp) \
+	X(OS_PARAMS, 0, 6, READ, EMPTY, PARAMS_RSP, smpfota_os_params_req, smpfota_os_params_rsp) \
+	X(OS_INFO, 0, 7, READ, INFO_REQ, INFO_RSP, smpfota_os_info_req, smpfota_os_info_rsp) \
+	X(OS_BOOTLOADER, 0, 8, READ, BOOT_REQ, BOOT_RSP, smpfota_os_bootloader_req, \
+	  smpfota_os_bootloader_rsp) \
+	X(IMG_STATE_READ, 1, 0, READ, EMPTY, STATE_RSP, smpfota_img_state_read_req, \
+	  smpfota_img_state_rsp) \
+	X(IMG_STATE_WRITE, 1, 0, WRITE, STATE_WRITE_REQ, STATE_RSP, smpfota_img_state_write_req, \
+	  smpfota_img_state_rsp) \
+	X(IMG_UPLOAD, 1, 1, WRITE, UPLOAD_REQ, UPLOAD_RSP, smpfota_img_upload_req, \
+	  smpfota_img_upload_rsp) \
+	X(IMG_ERASE, 1, 5, WRITE, ERASE_REQ, EMPTY, smpfota_img_erase_req, smpfota_img_erase_rsp) \
+	X(IMG_SLOT_INFO, 1, 6, READ, EMPTY, SLOT_INFO_RSP, smpfota_img_slot_info_req, \
+	  smpfota_img_slot_info_rsp)
+
+#define DESC(kind, g, i, o, rq, rs, rqt, rst) [SMPFOTA_MSG_##kind] = MSG(g, i, o, rq, rs, rqt, rst),
+static const struct msg_desc msgs[SMPFOTA_MSG_COUNT] = {MSGS(DESC)};
+
+#define READABLE_MSG(kind, g, i, o, rq, rs, rqt, rst) [SMPFOTA_MSG_##kind] = {&rq##_map, &rs##_map},
+static const struct smpfota_cbor_map *const readable_msgs[SMPFOTA_MSG_COUNT][2] = {
+	MSGS(READABLE_MSG)};
 
 static const struct msg_desc *msg_get(enum smpfota_smp_msg msg)
 {
@@ -233,7 +302,7 @@ int smpfota_smp_msg_lookup(const struct smpfota_smp_hdr *hdr)
 
 /* ---- frames ---------------------------------------------------------------------------- */
 
-static int encode_frame(const struct smpfota_cbor_map *map, const void *body,
+static int encode_frame(struct smpfota_cbor_range map, const void *body,
 			struct smpfota_smp_hdr *hdr, uint8_t *buf, size_t size)
 {
 	if (buf == NULL || size < SMPFOTA_SMP_HDR_SIZE) {
@@ -264,7 +333,7 @@ int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t se
 	}
 	struct smpfota_smp_hdr hdr = {
 		.op = d->op, .version = version, .group = d->group, .seq = seq, .id = d->id};
-	return encode_frame(&d->req, req, &hdr, buf, size);
+	return encode_frame(d->req, req, &hdr, buf, size);
 }
 
 static void rsp_hdr(const struct smpfota_smp_hdr *req_hdr, struct smpfota_smp_hdr *hdr)
@@ -286,23 +355,8 @@ int smpfota_smp_encode_rsp(enum smpfota_smp_msg msg, const struct smpfota_smp_hd
 	}
 	struct smpfota_smp_hdr hdr;
 	rsp_hdr(req_hdr, &hdr);
-	return encode_frame(&d->rsp, rsp, &hdr, buf, size);
+	return encode_frame(d->rsp, rsp, &hdr, buf, size);
 }
-
-/* Error bodies: v1 {"rc", "rsn"?} or v2 {"err": {"group", "rc"}}. */
-struct err_body {
-	int32_t rc;
-	bool has_rsn;
-	struct smpfota_str rsn;
-	bool has_err;
-	struct smpfota_smp_err err;
-};
-static const struct smpfota_cbor_field err_body_v1_f[] = {
-	F(struct err_body, "rc", I32, rc, 0),
-	FO(struct err_body, "rsn", TSTR, rsn)};
-static const struct smpfota_cbor_field err_body_v2_f[] = {
-	{.key = "err", .type = SMPFOTA_CBOR_MAP, .off = offsetof(struct err_body, err),
-	 .has_off = NO_HAS, .sub = &err_map, .elem_size = sizeof(struct smpfota_smp_err)}};
 
 int smpfota_smp_encode_err(const struct smpfota_smp_hdr *req_hdr,
 			   const struct smpfota_smp_status *st, uint8_t *buf, size_t size)
@@ -314,9 +368,8 @@ int smpfota_smp_encode_err(const struct smpfota_smp_hdr *req_hdr,
 	rsp_hdr(req_hdr, &hdr);
 	struct err_body body = {
 		.rc = st->rc, .has_rsn = st->rsn.len > 0, .rsn = st->rsn, .err = st->err};
-	static const struct smpfota_cbor_map v1 = MAP_OF(err_body_v1_f);
-	static const struct smpfota_cbor_map v2 = MAP_OF(err_body_v2_f);
-	return encode_frame(st->has_err ? &v2 : &v1, &body, &hdr, buf, size);
+	static const struct smpfota_cbor_range v1 = RANGE(ERR_V1), v2 = RANGE(ERR_V2);
+	return encode_frame(st->has_err ? v2 : v1, &body, &hdr, buf, size);
 }
 
 int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len,
@@ -329,13 +382,14 @@ int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, siz
 		return SMPFOTA_ERR_INVAL;
 	}
 	memset(rsp, 0, d->rsp_size);
-	int rc = smpfota_cbor_decode_map(payload, len, &d->rsp, &status_map, rsp, &seen);
+	int rc = smpfota_cbor_decode_map(payload, len, d->rsp,
+					 (struct smpfota_cbor_range)RANGE(STATUS), rsp, &seen);
 	if (rc != 0) {
 		return rc;
 	}
 	/* An error response carries only the error; required keys matter on success. */
 	if (smpfota_smp_status_ok((const struct smpfota_smp_status *)rsp)) {
-		return smpfota_cbor_check_required(&d->rsp, seen);
+		return smpfota_cbor_check_required(d->rsp, seen);
 	}
 	return 0;
 }
@@ -350,11 +404,12 @@ int smpfota_smp_decode_req(enum smpfota_smp_msg msg, const uint8_t *payload, siz
 		return SMPFOTA_ERR_INVAL;
 	}
 	memset(req, 0, d->req_size);
-	int rc = smpfota_cbor_decode_map(payload, len, &d->req, NULL, req, &seen);
+	int rc = smpfota_cbor_decode_map(payload, len, d->req,
+					 (struct smpfota_cbor_range)RANGE(EMPTY), req, &seen);
 	if (rc != 0) {
 		return rc;
 	}
-	return smpfota_cbor_check_required(&d->req, seen);
+	return smpfota_cbor_check_required(d->req, seen);
 }
 
 /* ---- upload sizing --------------------------------------------------------------------- */
@@ -387,16 +442,18 @@ int smpfota_smp_upload_max_data(const struct smpfota_img_upload_req *req, size_t
 	if (avail > payload_room) {
 		avail = payload_room;
 	}
-	static const size_t extras[] = {0, 1, 2, 4};
-	for (size_t i = 0; i < sizeof(extras) / sizeof(extras[0]); i++) {
-		if (avail >= extras[i] && bstr_head_extra(avail - extras[i]) <= extras[i]) {
-			return (int)(avail - extras[i]);
-		}
+	/* The largest n that fits with its CBOR head; the head grows by 4 bytes at most, so
+	 * this steps back 4 times at most. */
+	size_t n = avail;
+	while (n > 0 && n + bstr_head_extra(n) > avail) {
+		n--;
 	}
-	return 0;
+	return (int)n;
 }
 
 /* ---- error names ----------------------------------------------------------------------- */
+
+#if SMPFOTA_CONFIG_ERROR_NAMES
 
 static const char *const mgmt_names[] = {
 	"EOK", "EUNKNOWN", "ENOMEM", "EINVAL", "ETIMEOUT", "ENOENT", "EBADSTATE",
@@ -434,17 +491,28 @@ const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
 	return NULL;
 }
 
+#else /* !SMPFOTA_CONFIG_ERROR_NAMES: a device logs the numbers */
+
+const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
+{
+	(void)group;
+	(void)rc;
+	(void)v2;
+	return NULL;
+}
+
+#endif
+
 /* ---- tables for tools (smp_internal.h) -------------------------------------------------- */
 
 const struct smpfota_cbor_map *smpfota_smp_msg_map(enum smpfota_smp_msg msg, bool rsp)
 {
-	const struct msg_desc *d = msg_get(msg);
-	return d == NULL ? NULL : rsp ? &d->rsp : &d->req;
+	return msg_get(msg) == NULL ? NULL : readable_msgs[msg][rsp];
 }
 
 const struct smpfota_cbor_map *smpfota_smp_status_map(void)
 {
-	return &status_map;
+	return &STATUS_map;
 }
 
 size_t smpfota_smp_msg_size(enum smpfota_smp_msg msg, bool rsp)

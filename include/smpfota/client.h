@@ -135,32 +135,35 @@ struct smpfota_client_req {
 };
 
 struct smpfota_client_upload {
+	/* Scalars first: a Cortex-M reaches them with its short load/store forms. */
 	bool active;
-	struct smpfota_upload_source src;
-	struct smpfota_upload_params prm;
-	smpfota_upload_progress_fn progress;
-	smpfota_upload_done_fn done;
-	void *user;
-	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
-	uint32_t next_off;        /* next byte to send */
-	uint32_t acked;           /* server's off: all below is written */
 	uint8_t window;
 	uint8_t window_max;
 	uint8_t clean;            /* acks since the last loss, to grow the window */
 	uint8_t failures;         /* consecutive losses at `acked` */
 	bool first_done;          /* the session-opening chunk (off 0, len, sha) was answered */
 	bool sha_truncated;       /* the buffer was too small for the whole sha */
+	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
+	uint32_t next_off;        /* next byte to send */
+	uint32_t acked;           /* server's off: all below is written */
 	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
 	uint32_t opened_at;       /* when the session-opening chunk was first sent */
 	uint32_t started_at;
+	smpfota_upload_progress_fn progress;
+	smpfota_upload_done_fn done;
+	void *user;
+	struct smpfota_upload_params prm;
+	struct smpfota_upload_source src;
 	struct smpfota_upload_progress stats;
 };
 
+/* The upload state first, then the config: their scalars within the short load/store
+ * reach of a Cortex-M. */
 struct smpfota_client {
+	struct smpfota_client_upload up;
 	struct smpfota_client_config cfg;
 	uint8_t seq;
 	struct smpfota_client_req req[SMPFOTA_CLIENT_MAX_INFLIGHT];
-	struct smpfota_client_upload up;
 	union smpfota_smp_rsp rsp; /* decoded response, valid during a callback */
 };
 

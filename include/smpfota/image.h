@@ -108,7 +108,8 @@ struct smpfota_image_tlv {
 	bool protected_tlv;
 };
 
-/* What the reader learnt about an image. Filled as far as the data allowed, even on error. */
+/* What the reader learnt about an image. Filled as far as the data allowed, even on error.
+ * (Scalars before arrays: a Cortex-M reaches them with its short load/store forms.) */
 struct smpfota_image_info {
 	struct smpfota_image_header hdr;
 	bool header_valid;  /* hdr was decoded and passed smpfota_image_header_parse() */
@@ -118,10 +119,7 @@ struct smpfota_image_info {
 	/* hashed_size + unprotected TLV area: where the image ends; 0 until known. */
 	uint32_t image_size;
 
-	bool has_hash;                           /* a complete SHA-256 TLV was found */
-	uint8_t hash[SMPFOTA_IMAGE_HASH_SIZE];   /* its value: what `mcumgr image list` shows */
-	/* SHA-256 of the hashed bytes; meaningful once all of them were fed (else zero). */
-	uint8_t computed_hash[SMPFOTA_IMAGE_HASH_SIZE];
+	bool has_hash;                           /* a complete SHA-256 TLV was found (hash) */
 	/*
 	 * The whole image was read without a format error, and every SHA-256 TLV (MCUboot
 	 * checks each one; imgtool writes one) equals computed_hash.
@@ -137,12 +135,15 @@ struct smpfota_image_info {
 	uint16_t key_type;  /* first SMPFOTA_TLV_KEYHASH or _PUBKEY, 0 if none */
 
 	size_t tlv_count;   /* TLVs seen; only the first SMPFOTA_IMAGE_MAX_TLVS are recorded */
+
+	uint8_t hash[SMPFOTA_IMAGE_HASH_SIZE];   /* the SHA-256 TLV: what `mcumgr image list` shows */
+	/* SHA-256 of the hashed bytes; meaningful once all of them were fed (else zero). */
+	uint8_t computed_hash[SMPFOTA_IMAGE_HASH_SIZE];
 	struct smpfota_image_tlv tlvs[SMPFOTA_IMAGE_MAX_TLVS];
 };
 
 /* Streaming reader state. Opaque: use the functions below. */
 struct smpfota_image_reader {
-	struct smpfota_image_info info;
 	int err;            /* sticky first error */
 	uint8_t state;
 	uint8_t flags;
@@ -153,6 +154,7 @@ struct smpfota_image_reader {
 	uint16_t cur_type;  /* TLV whose data is being read */
 	uint16_t cur_len;
 	uint8_t scratch[SMPFOTA_IMAGE_HEADER_SIZE];
+	struct smpfota_image_info info;
 	/* mbedTLS SHA-256 context, kept opaque so this header does not pull in mbedTLS. */
 	union {
 		uint64_t align;

@@ -158,7 +158,8 @@ enum smpfota_os_mgmt_err {
 };
 
 /* Name of a v1 rc ("EINVAL"), or of a v2 group-specific rc when group is 0 (OS) or 1 (image)
- * and v2 is true ("NO_FREE_SLOT"). NULL when unknown. */
+ * and v2 is true ("NO_FREE_SLOT"). NULL when unknown, and always with
+ * SMPFOTA_CONFIG_ERROR_NAMES 0 (see smpfota.h). */
 const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2);
 
 /* ---- common payload types ---------------------------------------------------------------- */
@@ -270,14 +271,15 @@ struct smpfota_img_slot_state {
 	bool bootable, pending, confirmed, active, permanent;
 };
 
-/* Response to both state read and state write. */
+/* Response to both state read and state write. (Arrays come last in every struct: the
+ * codec's tables keep field offsets in a byte.) */
 struct smpfota_img_state_rsp {
 	struct smpfota_smp_status status;
 	size_t images_count;        /* entries stored in images[] */
 	bool images_truncated;      /* the server listed more than SMPFOTA_SMP_MAX_IMAGES */
-	struct smpfota_img_slot_state images[SMPFOTA_SMP_MAX_IMAGES];
 	bool has_split_status;
 	int32_t split_status;
+	struct smpfota_img_slot_state images[SMPFOTA_SMP_MAX_IMAGES];
 };
 
 struct smpfota_img_upload_req {

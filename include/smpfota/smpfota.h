@@ -19,6 +19,17 @@ extern "C" {
 #define SMPFOTA_VERSION_PATCH 0
 #define SMPFOTA_VERSION_STRING "0.1.0"
 
+/*
+ * Error names and messages: smpfota_strerror(), smpfota_errname() and
+ * smpfota_mgmt_err_name() (smp.h) carry tables of text (about 1.9 KB of flash on a
+ * Cortex-M33). 1 (default, and what the host tools use): the tables are built in. 0 (a small
+ * device): no tables; smpfota_strerror() says "success" or "error", smpfota_errname() "OK" or
+ * "UNKNOWN" and smpfota_mgmt_err_name() NULL, so a log prints the numeric code instead.
+ */
+#ifndef SMPFOTA_CONFIG_ERROR_NAMES
+#define SMPFOTA_CONFIG_ERROR_NAMES 1
+#endif
+
 enum smpfota_error {
 	SMPFOTA_OK = 0,
 	SMPFOTA_ERR_IO = -5,          /* EIO: storage or transport failure */
@@ -48,10 +59,12 @@ enum smpfota_error {
 	SMPFOTA_ERR_NOT_FOUND = -214,     /* uploaded image not in the target's image list */
 };
 
-/* Human-readable text for an error code ("image hash mismatch"); never NULL. */
+/* Human-readable text for an error code ("image hash mismatch"); never NULL. With
+ * SMPFOTA_CONFIG_ERROR_NAMES 0: "success" for 0, else "error". */
 const char *smpfota_strerror(int err);
 
-/* Symbolic name of an error code without prefix ("HASH_MISMATCH"), or "UNKNOWN". */
+/* Symbolic name of an error code without prefix ("HASH_MISMATCH"), or "UNKNOWN" (with
+ * SMPFOTA_CONFIG_ERROR_NAMES 0: "OK" for 0, "UNKNOWN" for any other code). */
 const char *smpfota_errname(int err);
 
 #ifdef __cplusplus

@@ -23,6 +23,13 @@ static bool is_ptx(const struct smpfota_esb_link *l)
 	return l->cfg.role == SMPFOTA_ESB_PTX;
 }
 
+static void count_err(struct smpfota_esb_link *l, int rc)
+{
+	if (rc < 0) {
+		l->stats.radio_errors++;
+	}
+}
+
 /* Time a is at or after b, on a wrapping 32-bit clock. */
 static bool time_reached(uint32_t a, uint32_t b)
 {
@@ -31,26 +38,21 @@ static bool time_reached(uint32_t a, uint32_t b)
 
 /* ---- outgoing ring ------------------------------------------------------------------------ */
 
-static void ring_read(const struct smpfota_esb_link *l, size_t off, uint8_t *dst, size_t n)
+/* Copy n bytes between the ring (at offset off from its head) and buf, either way. */
+static void ring_copy(const struct smpfota_esb_link *l, size_t off, uint8_t *buf, size_t n,
+		      bool into_ring)
 {
 	size_t pos = (l->tx_head + off) % l->cfg.txq_size;
 	size_t first = l->cfg.txq_size - pos;
 	if (first > n) {
 		first = n;
 	}
-	memcpy(dst, l->cfg.txq + pos, first);
-	memcpy(dst + first, l->cfg.txq, n - first);
-}
-
-static void ring_write(struct smpfota_esb_link *l, size_t off, const uint8_t *src, size_t n)
-{
-	size_t pos = (l->tx_head + off) % l->cfg.txq_size;
-	size_t first = l->cfg.txq_size - pos;
-	if (first > n) {
-		first = n;
+	for (int part = 0; part < 2; part++) {
+		uint8_t *ring = l->cfg.txq + (part ? 0 : pos);
+		size_t k = part ? n - first : first;
+		uint8_t *b = buf + (part ? first : 0);
+		memcpy(into_ring ? ring : b, into_ring ? b : ring, k);
 	}
-	memcpy(l->cfg.txq + pos, src, first);
-	memcpy(l->cfg.txq, src + first, n - first);
 }
 
 /* Drop the frame at the ring's head; the next one gets a new id so that a receiver holding
@@ -73,10 +75,10 @@ static int write_payload(struct smpfota_esb_link *l)
 	int rc = l->cfg.radio.write_payload(l->cfg.radio.ctx, &l->tx_pl);
 	if (rc == SMPFOTA_ERR_NOMEM) {
 		l->stats.fifo_full++;
-	} else if (rc < 0) {
-		l->stats.radio_errors++;
-	} else {
+	} else if (rc >= 0) {
 		l->stats.packets_tx++;
+	} else {
+		count_err(l, rc);
 	}
 	return rc;
 }
@@ -102,15 +104,23 @@ static void build_fragment(struct smpfota_esb_link *l)
 	}
 	p->data[0] = (uint8_t)(flags | l->tx_id);
 	p->data[1] = l->cur_idx;
-	ring_read(l, 2U + l->cur_off, p->data + hdr, n);
+	ring_copy(l, 2U + l->cur_off, p->data + hdr, n, false);
 	p->length = (uint8_t)(hdr + n);
 	p->pipe = l->cfg.pipe;
 	p->noack = 0;
 }
 
+/* An answer may be due: until poll_timeout_us passes without a frame sent or received. No
+ * count of frames in flight: a stale answer from before a restart, or two answers to a
+ * retransmitted request, would fool it into stopping while an answer is still due. */
+static bool want_poll(const struct smpfota_esb_link *l, uint32_t now)
+{
+	return l->linger && !time_reached(now, l->last_activity + l->cfg.poll_timeout_us);
+}
+
 static bool may_poll(const struct smpfota_esb_link *l)
 {
-	if (l->awaiting == 0 || !l->cfg.radio.is_idle(l->cfg.radio.ctx)) {
+	if (!want_poll(l, l->now) || !l->cfg.radio.is_idle(l->cfg.radio.ctx)) {
 		return false;
 	}
 	if (l->flowing) {
@@ -134,7 +144,7 @@ static void pump(struct smpfota_esb_link *l)
 			if (l->tx_used == 0) {
 				break;
 			}
-			ring_read(l, 0, b, 2);
+			ring_copy(l, 0, b, 2, false);
 			l->cur_len = (uint16_t)((b[0] << 8) | b[1]);
 		}
 		build_fragment(l);
@@ -151,19 +161,15 @@ static void pump(struct smpfota_esb_link *l)
 		if (l->cur_off == l->cur_len) {
 			ring_pop(l);
 			l->stats.frames_tx++;
-			if (is_ptx(l)) {
-				if (l->awaiting < UINT16_MAX) {
-					l->awaiting++;
-				}
-				l->last_activity = l->now;
-			}
+			l->last_activity = l->now;
+			l->linger = true;
 		}
 	}
 	if (!is_ptx(l) || wrote) {
 		return;
 	}
-	if (l->awaiting && time_reached(l->now, l->last_activity + l->cfg.poll_timeout_us)) {
-		l->awaiting = 0; /* the answer is lost; the SMP client retransmits */
+	if (!want_poll(l, l->now)) {
+		l->linger = false;
 		return;
 	}
 	if (may_poll(l)) {
@@ -193,12 +199,7 @@ static void deliver(struct smpfota_esb_link *l)
 	}
 	l->rx_stalled = false;
 	l->stats.frames_rx++;
-	if (is_ptx(l)) {
-		if (l->awaiting) {
-			l->awaiting--;
-		}
-		l->last_activity = l->now;
-	}
+	l->last_activity = l->now;
 }
 
 static void discard(struct smpfota_esb_link *l, uint8_t id, uint8_t idx)
@@ -260,6 +261,11 @@ static void rx_fragment(struct smpfota_esb_link *l, const uint8_t *d, size_t n)
 		l->rx_id = id;
 		l->rx_total = total;
 		l->rx_len = 0;
+	} else if (l->rx_state == RX_ASSEMBLING && id != l->rx_id) {
+		/* A stray fragment of another frame (a stale repeat; ESB itself is in order): it
+		 * says nothing about the frame being assembled, which goes on. */
+		l->stats.drop_orphan++;
+		return;
 	} else if (l->rx_state != RX_ASSEMBLING || id != l->rx_id || idx != l->rx_next) {
 		if (l->rx_state == RX_DISCARD && id == l->rx_id && idx == l->rx_next) {
 			l->stats.drop_discarded++;
@@ -297,9 +303,7 @@ static void drain(struct smpfota_esb_link *l)
 	while (!l->rx_stalled) {
 		int n = l->cfg.radio.read_rx_payload(l->cfg.radio.ctx, &l->rx_pl);
 		if (n <= 0) {
-			if (n < 0) {
-				l->stats.radio_errors++;
-			}
+			count_err(l, n);
 			break;
 		}
 		l->stats.packets_rx++;
@@ -371,8 +375,8 @@ int smpfota_esb_link_send(struct smpfota_esb_link *l, const uint8_t *frame, size
 	}
 	b[0] = (uint8_t)(len >> 8);
 	b[1] = (uint8_t)len;
-	ring_write(l, l->tx_used, b, 2);
-	ring_write(l, l->tx_used + 2U, frame, len);
+	ring_copy(l, l->tx_used, b, 2, true);
+	ring_copy(l, l->tx_used + 2U, (uint8_t *)(uintptr_t)frame, len, true); /* only read */
 	l->tx_used += 2U + len;
 	pump(l);
 	return 0;
@@ -385,9 +389,7 @@ int smpfota_esb_link_transport_send(void *ctx, const uint8_t *frame, size_t len)
 
 static void give_up(struct smpfota_esb_link *l)
 {
-	if (l->cfg.radio.flush_tx(l->cfg.radio.ctx) < 0) {
-		l->stats.radio_errors++;
-	}
+	count_err(l, l->cfg.radio.flush_tx(l->cfg.radio.ctx));
 	l->stats.tx_flushes++;
 	if (l->cur_len != 0 && l->cur_off != 0) {
 		ring_pop(l);
@@ -424,9 +426,7 @@ void smpfota_esb_link_poll(struct smpfota_esb_link *l, uint32_t now_us)
 	if (l->backoff && time_reached(now_us, l->backoff_at)) {
 		l->backoff = false;
 		l->stats.tx_restarts++;
-		if (l->cfg.radio.start_tx(l->cfg.radio.ctx) < 0) {
-			l->stats.radio_errors++;
-		}
+		count_err(l, l->cfg.radio.start_tx(l->cfg.radio.ctx));
 	}
 	drain(l);
 	pump(l);
@@ -441,7 +441,7 @@ int32_t smpfota_esb_link_next_deadline(const struct smpfota_esb_link *l, uint32_
 	}
 	if (l->backoff) {
 		at = l->backoff_at;
-	} else if (is_ptx(l) && l->awaiting && l->cur_len == 0 && l->tx_used == 0) {
+	} else if (is_ptx(l) && want_poll(l, now_us) && l->cur_len == 0 && l->tx_used == 0) {
 		if (!l->cfg.radio.is_idle(l->cfg.radio.ctx)) {
 			return -1; /* a poll goes only on an idle radio: its next event comes first */
 		}

@@ -119,6 +119,19 @@ static void test_ack_loss_and_bit_errors(void)
 
 static void test_replayed_fragments_never_reach_smp(void)
 {
+	/* 32-byte payloads: a 2.5 KB frame is ~80 fragments, so stale ones land mid-frame */
+	for (int naive = 0; naive <= 1; naive++) {
+		struct smpfota_sim_config c;
+		smpfota_sim_defaults(&c, SMPFOTA_SIM_RADIO);
+		c.t.max_payload = 32;
+		c.naive = naive;
+		c.f.replay = 0.07;
+		c.f.loss = 0.05;
+		struct smpfota_sim_result r = run(&c);
+		check_done(&r);
+		CHECK(r.stats.replays > 0);
+		CHECK(r.stats.frames_to_target <= r.stats.frames_from_master);
+	}
 	struct smpfota_sim_config c;
 	smpfota_sim_defaults(&c, SMPFOTA_SIM_RADIO);
 	c.f.replay = 0.05;
@@ -173,6 +186,15 @@ static void test_master_reset_mid_upload_resumes(void)
 	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
 	CHECK(r.stats.frames_from_master < clean.stats.frames_from_master +
 						   clean.stats.frames_from_master / 4);
+	/* and it loses little time: the master's start-up, no waiting for timeouts (a stale
+	 * answer from before the restart once stopped the new link's polling) */
+	const uint64_t at[] = {400000, 500000, 600000, 300000 + clean.upload_us / 2};
+	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
+		c.f.master_reset_at_us = at[i];
+		r = run(&c);
+		check_done(&r);
+		CHECK(r.virtual_us < clean.virtual_us + 1000000);
+	}
 }
 
 /* Virtual time (µs) of the first progress line starting with `what`. */
@@ -219,6 +241,32 @@ static void test_master_reset_late_in_the_workflow(void)
 	r = run(&c);
 	check_done(&r);
 	CHECK_EQ(r.stats.master_resets, 1);
+}
+
+static void test_target_reset_and_power_cut_during_the_swap(void)
+{
+	/* A warm reset while MCUboot swaps interrupts the flash operation in progress; the next
+	 * boot resumes the swap and boots the image on test, which then gets confirmed. */
+	struct smpfota_sim_config c;
+	for (int s = SMPFOTA_SIM_RADIO; s <= SMPFOTA_SIM_QSPI; s++) {
+		uint64_t reset = step_time((enum smpfota_sim_scenario)s, "target resets");
+		smpfota_sim_defaults(&c, (enum smpfota_sim_scenario)s);
+		struct smpfota_sim_result clean = run(&c);
+		c.f.target_reset_at_us = reset + 1500000;
+		struct when w = {"target reset interrupted MCUboot", 0};
+		c.log = on_log;
+		c.user = &w;
+		struct smpfota_sim_result r = run(&c);
+		check_done(&r);
+		CHECK(w.at > 0);
+		CHECK_EQ(r.stats.target_resets, clean.stats.target_resets + 1);
+		/* a power cut at an operation of the swap (operations count on every device) */
+		smpfota_sim_defaults(&c, (enum smpfota_sim_scenario)s);
+		c.f.target_cut_at_op = clean.stats.flash_writes + clean.stats.flash_erases - 40;
+		r = run(&c);
+		check_done(&r);
+		CHECK_EQ(r.stats.power_cuts, 1);
+	}
 }
 
 static void test_same_seed_same_run(void)
@@ -283,6 +331,7 @@ int main(void)
 	RUN(test_target_power_cut_mid_upload);
 	RUN(test_master_reset_mid_upload_resumes);
 	RUN(test_master_reset_late_in_the_workflow);
+	RUN(test_target_reset_and_power_cut_during_the_swap);
 	RUN(test_same_seed_same_run);
 	RUN(test_bad_input);
 	RUN(test_dead_link_fails_with_a_name);

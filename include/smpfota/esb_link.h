@@ -134,8 +134,9 @@ struct smpfota_esb_link_config {
 	smpfota_esb_rx_fn rx;
 	void *user;
 	/* PTX polling: one poll at a time, right after one that brought data, else every
-	 * poll_interval_us; only while frames sent outnumber frames received and for at most
-	 * poll_timeout_us after the last activity. 0 = defaults 1000 / 3 000 000. */
+	 * poll_interval_us; from a frame sent until poll_timeout_us pass without a frame sent
+	 * or received. (Counting answers instead is fooled by a stale answer from before a
+	 * restart, or by two answers to a retransmitted request.) 0 = defaults 1000 / 3 000 000. */
 	uint32_t poll_interval_us;
 	uint32_t poll_timeout_us;
 	/* PTX TX_FAILED policy (see above). 0 = defaults 2000 µs / 50. */
@@ -185,7 +186,7 @@ struct smpfota_esb_link {
 	uint32_t backoff_at;
 	uint16_t failures;          /* consecutive TX_FAILED */
 	/* PTX polling */
-	uint16_t awaiting;          /* frames sent minus frames received */
+	bool linger;                /* a frame was sent: poll until poll_timeout_us of quiet */
 	bool flowing;               /* the last poll brought data */
 	uint32_t last_activity;
 	uint32_t last_poll;

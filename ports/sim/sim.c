@@ -33,7 +33,7 @@
 #define IPC_MAXQ 512U
 #define IPC_HDR 8U  /* ring bytes per message besides the data (estimate of ICMsg's) */
 #define FRAME_MAX 4096U
-#define HIST 16U
+#define HIST FIFO /* a stale packet can only come from the 8-entry TX FIFO */
 #define PAGE 4096U
 #define WRITE_SIZE 4U
 
@@ -182,6 +182,21 @@ struct world {
 	uint8_t old_hash[32];     /* SHA-256 TLV of the image the target ran before */
 
 	bool fault_t_done, fault_m_done;
+
+	/* Target flash operations (writes and erases, every device) since set-up, for power
+	 * cuts "at operation N" and for interrupting an MCUboot run by a reset. */
+	uint32_t g_ops;
+	bool counting;
+	uint32_t cut_at;          /* global operation to cut at; 0 = none */
+	/* The latest MCUboot run: flash before it, and when each of its operations ended. */
+	struct {
+		bool valid, recording;
+		uint32_t g0, n, cap;
+		uint64_t start, end;
+		uint64_t *op_end;
+		uint8_t *app_snap, *qspi_snap;
+		struct smpfota_nor app_nor, qspi_nor;
+	} boot;
 	struct smpfota_sim_stats *st;
 };
 
@@ -698,6 +713,37 @@ static bool op_is_idle(void *ctx)
 
 /* ---- flash timing (nor.h on_op hook) ---------------------------------------------------------- */
 
+/* Point each device's power_cut_at_op at the global operation w->cut_at. */
+static void arm_cut(struct world *w)
+{
+	struct smpfota_nor *devs[2] = {&w->app_nor, w->qspi_mem ? &w->qspi_nor : NULL};
+	for (int i = 0; i < 2; i++) {
+		if (devs[i] != NULL) {
+			devs[i]->power_cut_at_op =
+				w->cut_at > w->g_ops ? devs[i]->ops + (w->cut_at - w->g_ops) : 0;
+		}
+	}
+}
+
+static void count_op(struct world *w)
+{
+	if (!w->counting) {
+		return;
+	}
+	w->g_ops++;
+	if (w->boot.recording) {
+		if (w->boot.n < w->boot.cap) {
+			w->boot.op_end[w->boot.n++] = w->now;
+		} else {
+			w->boot.recording = false; /* too long to replay: resets won't interrupt it */
+		}
+	}
+	if (w->cut_at != 0 && w->g_ops >= w->cut_at) {
+		w->cut_at = 0; /* fired (the hook runs after the cut operation) */
+	}
+	arm_cut(w);
+}
+
 static void on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 {
 	(void)off;
@@ -705,6 +751,9 @@ static void on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 	struct world *w = d->w;
 	const struct smpfota_sim_timing *t = &w->c->t;
 	if (!w->charging) {
+		if (kind != SMPFOTA_NOR_OP_READ) {
+			count_op(w);
+		}
 		return;
 	}
 	uint64_t ns = 0;
@@ -726,6 +775,9 @@ static void on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 		break;
 	}
 	w->now += ns;
+	if (kind != SMPFOTA_NOR_OP_READ) {
+		count_op(w);
+	}
 }
 
 /* ---- the master's application core ------------------------------------------------------------ */
@@ -919,6 +971,64 @@ static bool powered_off(const struct world *w)
 	return w->app_nor.power_cut || w->qspi_nor.power_cut;
 }
 
+/* Remember the flash before an MCUboot run, so that a reset while it runs can be replayed
+ * as an interruption at the operation then in progress. */
+static void boot_snapshot(struct world *w)
+{
+	uint32_t app_size = w->app_nor.flash.size;
+	memcpy(w->boot.app_snap, w->app_mem, app_size);
+	w->boot.app_nor = w->app_nor;
+	if (w->qspi_mem != NULL) {
+		memcpy(w->boot.qspi_snap, w->qspi_mem, w->qspi_nor.flash.size);
+		w->boot.qspi_nor = w->qspi_nor;
+	}
+	w->boot.g0 = w->g_ops;
+	w->boot.n = 0;
+	w->boot.start = w->now;
+	w->boot.recording = true;
+	w->boot.valid = false;
+}
+
+/* A reset at time t while MCUboot was still running (it ran to the end eagerly): put the
+ * flash back as it was at t, with the operation in progress cut, as on a real part. */
+static void boot_interrupt(struct world *w, uint64_t t)
+{
+	if (!w->boot.valid || t >= w->boot.end) {
+		return;
+	}
+	uint32_t k = 0;
+	while (k < w->boot.n && w->boot.op_end[k] <= t) {
+		k++;
+	}
+	memcpy(w->app_mem, w->boot.app_snap, w->app_nor.flash.size);
+	w->app_nor = w->boot.app_nor;
+	if (w->qspi_mem != NULL) {
+		memcpy(w->qspi_mem, w->boot.qspi_snap, w->qspi_nor.flash.size);
+		w->qspi_nor = w->boot.qspi_nor;
+	}
+	w->g_ops = w->boot.g0;
+	w->boot.valid = false;
+	if (k == 0 && t < w->boot.start) {
+		return; /* reset before MCUboot touched the flash */
+	}
+	/* replay the first k operations without time, cutting operation k + 1 */
+	uint32_t saved = w->cut_at;
+	w->cut_at = w->g_ops + k + 1;
+	arm_cut(w);
+	bool charging = w->charging;
+	w->charging = false;
+	struct smpfota_boot bt = {.images = &w->img, .n_images = 1, .buf = w->boot_buf,
+				  .buf_size = sizeof(w->boot_buf)};
+	struct smpfota_boot_result res;
+	(void)smpfota_boot_go(&bt, &res);
+	w->charging = charging;
+	smpfota_nor_power_on(&w->app_nor);
+	smpfota_nor_power_on(&w->qspi_nor);
+	w->cut_at = saved > w->g_ops ? saved : 0;
+	arm_cut(w);
+	logf_(w, "target reset interrupted MCUboot at flash operation %u of %u", k + 1, w->boot.n);
+}
+
 /* Reset the target: warm (retained RAM keeps the server's upload state) or after a power
  * cut (RAM lost). MCUboot runs on the app core, then the net core starts. */
 static void target_boot(struct world *w, bool warm)
@@ -956,7 +1066,11 @@ static void target_boot(struct world *w, bool warm)
 		struct smpfota_boot bt = {.images = &w->img, .n_images = 1, .buf = w->boot_buf,
 					  .buf_size = sizeof(w->boot_buf)};
 		struct smpfota_boot_result res;
+		boot_snapshot(w);
 		int rc = smpfota_boot_go(&bt, &res);
+		w->boot.recording = false;
+		w->boot.end = w->now;
+		w->boot.valid = rc == 0 && w->boot.n < w->boot.cap;
 		if (rc == 0 || tries > 3) {
 			logf_(w, "target boot: swap %s, %s", smpfota_boot_swap_type_name(res.image[0].swap_type),
 			      res.image[0].bootable ? "running" : "NOT BOOTABLE");
@@ -1083,13 +1197,6 @@ static int target_setup(struct world *w)
 			 .processor = "cortex-m33", .platform = "nrf5340dk/nrf5340/cpuapp"},
 	};
 	memset(&w->srv, 0, sizeof(w->srv));
-	if (c->f.target_cut_at_op) {
-		uint32_t n = c->f.target_cut_at_op;
-		/* counted over the slot's device: the secondary carries the upload */
-		struct smpfota_nor *nor = internal ? &w->app_nor : &w->qspi_nor;
-		smpfota_nor_reset_counters(nor);
-		nor->power_cut_at_op = n;
-	}
 	return 0;
 }
 
@@ -1319,6 +1426,7 @@ static void faults_step(struct world *w)
 		w->fault_t_done = true;
 		logf_(w, "fault: target reset");
 		uint64_t t0 = w->now;
+		boot_interrupt(w, t0);
 		target_boot(w, true);
 		w->now = t0;
 	}
@@ -1493,7 +1601,18 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	if (rc != 0) {
 		goto out;
 	}
+	w->boot.cap = 65536;
+	w->boot.op_end = malloc(w->boot.cap * sizeof(uint64_t));
+	w->boot.app_snap = malloc(w->app_nor.flash.size);
+	w->boot.qspi_snap = w->qspi_mem ? malloc(w->qspi_nor.flash.size) : NULL;
+	if (!w->boot.op_end || !w->boot.app_snap || (w->qspi_mem && !w->boot.qspi_snap)) {
+		rc = SMPFOTA_ERR_NOMEM;
+		goto out;
+	}
 	w->charging = true;
+	w->counting = true;
+	w->cut_at = c->f.target_cut_at_op;
+	arm_cut(w);
 	w->now = 0;
 	target_boot(w, false);
 	w->st->target_resets = 0;
@@ -1548,6 +1667,9 @@ out:
 	free(w->cli_buf);
 	free(w->app_mem);
 	free(w->qspi_mem);
+	free(w->boot.op_end);
+	free(w->boot.app_snap);
+	free(w->boot.qspi_snap);
 	free(w);
 	return rc;
 }

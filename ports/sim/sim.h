@@ -84,8 +84,11 @@ struct smpfota_sim_faults {
 	double ack_loss;              /* probability an ACK is lost */
 	double ber;                   /* bit error rate: a packet or ACK with an error fails CRC */
 	double replay;                /* probability an old packet is replayed with a new PID */
-	uint64_t target_reset_at_us;  /* warm reset of the target (retained RAM kept); 0 = none */
-	uint32_t target_cut_at_op;    /* power cut at the target's flash write/erase N (RAM lost) */
+	uint64_t target_reset_at_us;  /* warm reset of the target (retained RAM kept); 0 = none.
+				       * During an MCUboot run it interrupts the flash operation
+				       * then in progress, and MCUboot resumes on the next boot. */
+	uint32_t target_cut_at_op;    /* power cut at the target's Nth flash write or erase, on
+				       * any device, MCUboot's included (RAM lost) */
 	uint64_t master_reset_at_us;  /* the master restarts (its state is lost); 0 = none */
 };
 

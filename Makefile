@@ -15,6 +15,7 @@ VENV        := $(BUILD)/venv
 PY          := $(abspath $(VENV))/bin/python
 STAMP       := $(BUILD)/.bootstrap-stamp
 FUZZ_SECONDS ?= 30
+FUZZ_JOBS   ?= 1
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
@@ -58,7 +59,7 @@ $(FUZZ_BUILD)/build.ninja: $(STAMP) CMakeLists.txt
 
 fuzz: $(FUZZ_BUILD)/build.ninja
 	cmake --build $(FUZZ_BUILD) -j $(JOBS)
-	./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	./fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_JOBS)
 
 size: $(STAMP)
 	./scripts/size.sh $(PY)

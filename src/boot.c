@@ -525,14 +525,15 @@ static int read_status(struct swap *c, const struct smpfota_boot_trailer *tp,
 	bs->swap_type = smpfota_boot_trailer_swap_type(tp);
 	for (uint32_t i = 0; i < entries; i += per_read) {
 		uint32_t n = entries - i < per_read ? entries - i : per_read;
-		int rc = smpfota_area_read(c->pri, c->status_off + i * c->ws, c->buf, n * c->ws);
+		int rc = smpfota_area_read(c->pri, c->status_off + i * c->ws, c->buf,
+					   (size_t)n * c->ws);
 
 		if (rc != 0) {
 			return rc;
 		}
 		for (uint32_t k = 0; k < n; k++) {
 			/* Only the first byte of a record carries its state, as in MCUboot. */
-			if (c->buf[k * c->ws] != c->pri->flash->erased_val) {
+			if (c->buf[(size_t)k * c->ws] != c->pri->flash->erased_val) {
 				found = i + k + 1U;
 			}
 		}

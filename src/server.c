@@ -852,7 +852,7 @@ static int os_info(struct smpfota_server *s, struct reply *r, const struct smpfo
 		if (n) {
 			out[n++] = ' ';
 		}
-		memcpy(out + n, v, vl);
+		memcpy(out + n, v, vl); /* NOLINT(bugprone-not-null-terminated-result): (ptr, len) */
 		n += vl;
 	}
 	struct smpfota_os_info_rsp rsp = {.output = {out, n}};

@@ -245,6 +245,26 @@ static void on_upload_done(void *user, int err, const struct smpfota_smp_status 
 	kick(u, u->now);
 }
 
+/* Times a lost answer sends the workflow back to look at the target again. */
+#define MAX_RECHECKS 2
+
+/* A request timed out with the target away: a power cut or reset right after `image test`
+ * starts MCUboot's swap, one during `image confirm` makes MCUboot revert. Wait until the
+ * target answers, then start over from its image list (CHECK knows every state it can be
+ * in: running the image on test, pending, reverted). */
+static bool recheck(struct smpfota_update *u, int err)
+{
+	if (err != SMPFOTA_ERR_TIMEDOUT || u->rechecks >= MAX_RECHECKS) {
+		return false;
+	}
+	u->rechecks++;
+	u->recheck = true;
+	set_step(u, SMPFOTA_UPDATE_WAIT);
+	u->wait_since = u->now;
+	u->next_probe = u->now;
+	return true;
+}
+
 static bool rejected(struct smpfota_update *u, int err, const union smpfota_smp_rsp *rsp)
 {
 	if (err != 0) {
@@ -350,7 +370,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		set_step(u, SMPFOTA_UPDATE_TEST);
 		break;
 	case SMPFOTA_UPDATE_TEST:
-		if (!rejected(u, err, rsp)) {
+		if (!recheck(u, err) && !rejected(u, err, rsp)) {
 			set_step(u, SMPFOTA_UPDATE_RESET);
 		}
 		break;
@@ -366,7 +386,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		break;
 	case SMPFOTA_UPDATE_WAIT:
 		if (err == 0) {
-			set_step(u, SMPFOTA_UPDATE_ACTIVE);
+			set_step(u, u->recheck ? SMPFOTA_UPDATE_CHECK : SMPFOTA_UPDATE_ACTIVE);
+			u->recheck = false;
 		} else if ((uint32_t)(u->now - u->wait_since) >= u->prm.reset_wait_ms) {
 			finish(u, SMPFOTA_ERR_TIMEDOUT, NULL);
 		} else {
@@ -374,7 +395,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		}
 		break;
 	case SMPFOTA_UPDATE_ACTIVE: {
-		if (rejected(u, err, rsp)) {
+		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
 		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
@@ -399,7 +420,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		break;
 	}
 	case SMPFOTA_UPDATE_CONFIRM: {
-		if (rejected(u, err, rsp)) {
+		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
 		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);

@@ -269,6 +269,23 @@ static void test_target_reset_and_power_cut_during_the_swap(void)
 	}
 }
 
+static void test_power_cut_at_the_confirm_write(void)
+{
+	/* The last flash operation of an update is `image confirm`'s write. Cut there, the
+	 * answer is lost and MCUboot reverts at the next boot; the master waits for the target,
+	 * looks again, and does the test and the confirm over (the slot still holds the file). */
+	struct smpfota_sim_config c;
+	smpfota_sim_defaults(&c, SMPFOTA_SIM_INTERNAL);
+	struct smpfota_sim_result clean = run(&c);
+	check_done(&clean);
+	c.f.target_cut_at_op = clean.stats.flash_writes + clean.stats.flash_erases;
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.power_cuts, 1);
+	CHECK(r.stats.target_resets >= clean.stats.target_resets + 2); /* cut, then a new test */
+	CHECK(r.stats.upload_bytes_written < image_len + 4); /* no second upload */
+}
+
 static void test_same_seed_same_run(void)
 {
 	struct smpfota_sim_config c;
@@ -332,6 +349,7 @@ int main(void)
 	RUN(test_master_reset_mid_upload_resumes);
 	RUN(test_master_reset_late_in_the_workflow);
 	RUN(test_target_reset_and_power_cut_during_the_swap);
+	RUN(test_power_cut_at_the_confirm_write);
 	RUN(test_same_seed_same_run);
 	RUN(test_bad_input);
 	RUN(test_dead_link_fails_with_a_name);

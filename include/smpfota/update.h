@@ -84,6 +84,8 @@ struct smpfota_update {
 	uint32_t now;             /* time of the latest poll (callbacks carry none) */
 	uint32_t wait_since;      /* WAIT: when the reset was answered */
 	uint8_t resets;           /* resets sent again because the first never happened */
+	uint8_t rechecks;         /* times a lost answer sent the workflow back to CHECK */
+	bool recheck;             /* WAIT leads back to CHECK rather than to ACTIVE */
 	uint32_t next_probe;
 	struct smpfota_smp_status status;
 };

@@ -8,8 +8,9 @@
  * buffer is malloc'ed at exactly the capacity, so ASan sees any overrun.
  *
  * Properties: no crash; a delivered frame is 1..capacity bytes; and it was completely
- * received: walking back through the payloads fed so far there is a chain of fragments of
- * one frame id with consecutive indexes, FIRST (index 0, total length = the frame's) to LAST,
+ * received: among the payloads fed so far there is, in feed order (other payloads may come
+ * between: duplicates, stray fragments of other frames, junk), a chain of fragments of one
+ * frame id with consecutive indexes, FIRST (index 0, total length = the frame's) to LAST,
  * whose data concatenate to exactly the frame.
  */
 #include <stdlib.h>
@@ -97,45 +98,58 @@ static size_t frag_matches(const struct smpfota_esb_payload *p, uint8_t id, uint
 	return n;
 }
 
+/* Search budget per delivered frame: the search backtracks (payloads may repeat a
+ * fragment's header with other data), so it is bounded; running out is inconclusive. */
+static long budget;
+
+/* Is there, among fed[0 .. j), a chain of fragments of frame `id` with indexes idx, idx - 1,
+ * ... down to the FIRST one, in feed order, whose data make frame[0 .. end)? */
+static bool chain(const struct fz *f, size_t j, uint8_t id, uint8_t idx, const uint8_t *frame,
+		  size_t end, size_t total)
+{
+	while (j > 0) {
+		j--;
+		if (--budget < 0) {
+			return true;
+		}
+		const struct smpfota_esb_payload *p = &f->fed[j];
+		size_t n = frag_matches(p, id, idx, false, frame, end, total);
+		if (n == 0) {
+			continue;
+		}
+		if (p->data[0] & SMPFOTA_ESB_FLAG_FIRST) {
+			return true; /* frag_matches checked that it starts the frame */
+		}
+		if (chain(f, j, id, (uint8_t)(idx - 1U), frame, end - n, total)) {
+			return true;
+		}
+	}
+	return false;
+}
+
 static int fz_rx(void *user, const uint8_t *frame, size_t len)
 {
 	struct fz *f = user;
 	if (len == 0 || len > f->cap) {
 		abort();
 	}
-	/* find the chain, newest candidates first */
-	size_t j = f->n_fed;
-	size_t end = len;
-	bool found_last = false;
-	uint8_t id = 0, idx = 0;
-	while (j > 0) {
+	/* some LAST fragment, newest first, with a complete chain behind it */
+	bool found = false;
+	budget = 1000000;
+	for (size_t j = f->n_fed; j > 0 && !found;) {
 		j--;
 		const struct smpfota_esb_payload *p = &f->fed[j];
-		size_t n;
-		if (!found_last) {
-			if (p->length <= SMPFOTA_ESB_HDR_SIZE || !(p->data[0] & SMPFOTA_ESB_FLAG_LAST)) {
-				continue;
-			}
-			id = p->data[0] & SMPFOTA_ESB_ID_MASK;
-			idx = p->data[1];
-			n = frag_matches(p, id, idx, true, frame, end, len);
-			if (n == 0) {
-				continue;
-			}
-			found_last = true;
-		} else {
-			n = frag_matches(p, id, (uint8_t)(idx - 1U), false, frame, end, len);
-			if (n == 0) {
-				continue;
-			}
-			idx--;
+		if (p->length <= SMPFOTA_ESB_HDR_SIZE || !(p->data[0] & SMPFOTA_ESB_FLAG_LAST)) {
+			continue;
 		}
-		end -= n;
-		if (p->data[0] & SMPFOTA_ESB_FLAG_FIRST) {
-			break;
+		uint8_t id = p->data[0] & SMPFOTA_ESB_ID_MASK, idx = p->data[1];
+		size_t n = frag_matches(p, id, idx, true, frame, len, len);
+		if (n != 0) {
+			found = (p->data[0] & SMPFOTA_ESB_FLAG_FIRST) ||
+				chain(f, j, id, (uint8_t)(idx - 1U), frame, len - n, len);
 		}
 	}
-	if (!found_last || end != 0) {
+	if (!found) {
 		abort();
 	}
 	if (f->busy_mode && (f->offers++ & 1U) == 0) {

@@ -678,26 +678,27 @@ static int op_read(void *ctx, struct smpfota_esb_payload *p)
 	return p->length;
 }
 
-static int op_start_tx(void *ctx)
+/* A command without data: carried out now, or queued on its way to the net core. */
+static int op_command(struct board *b, int kind)
 {
-	struct board *b = ctx;
-	if (!rpc(b) || b->rq_count == RPCQ) {
+	if (rpc(b) && b->rq_count < RPCQ) {
+		rpc_queue(b, rpc_cost(b, 0), kind, NULL);
+	} else if (kind == RPC_START) {
 		apply_start_tx(b);
 	} else {
-		rpc_queue(b, rpc_cost(b, 0), RPC_START, NULL);
+		apply_flush_tx(b);
 	}
 	return 0;
 }
 
+static int op_start_tx(void *ctx)
+{
+	return op_command(ctx, RPC_START);
+}
+
 static int op_flush_tx(void *ctx)
 {
-	struct board *b = ctx;
-	if (!rpc(b) || b->rq_count == RPCQ) {
-		apply_flush_tx(b);
-	} else {
-		rpc_queue(b, rpc_cost(b, 0), RPC_FLUSH, NULL);
-	}
-	return 0;
+	return op_command(ctx, RPC_FLUSH);
 }
 
 static bool op_is_idle(void *ctx)

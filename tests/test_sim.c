@@ -39,6 +39,7 @@ static void check_done(const struct smpfota_sim_result *r)
 	CHECK(r->goodput_kBps > 0);
 	/* a figure above the physical limit is a bug */
 	CHECK(r->goodput_kBps <= r->limit_kBps);
+	CHECK_EQ(r->stats.spins, 0);
 }
 
 static void test_limits_match_spec(void)

@@ -1508,6 +1508,7 @@ static void run_loop(struct world *w)
 		if (n == last && ++same > 10000) {
 			n = last + US; /* something keeps asking for "now": let time move */
 			same = 0;
+			w->st->spins++;
 		} else if (n != last) {
 			same = 0;
 		}

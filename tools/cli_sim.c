@@ -182,12 +182,12 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       r->limit_kBps, smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c),
 	       r->limit_kBps > 0 ? r->goodput_kBps / r->limit_kBps : 0.0);
 	const struct smpfota_sim_stats *s = &r->stats;
-	printf("\"stats\":{\"packets\":%u,\"retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
+	printf("\"stats\":{\"packets\":%u,\"upload_packets\":%u,\"retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
 	       "\"crc_errors\":%u,\"replays\":%u,\"withheld\":%u,\"tx_failed\":%u,\"polls\":%u,"
 	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
 	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
 	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu}}\n",
-	       s->packets, s->retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
+	       s->packets, s->upload_packets, s->retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
 	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
 	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
 	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us);
@@ -374,8 +374,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		       smpfota_sim_radio_limit_kBps(&c), smpfota_sim_flash_limit_kBps(&c));
 		printf("ratio         %.1f %% of the limit\n",
 		       r.limit_kBps > 0 ? 100.0 * r.goodput_kBps / r.limit_kBps : 0.0);
-		printf("radio         %u packets, %u retransmissions, %u polls, %u TX_FAILED\n",
-		       r.stats.packets, r.stats.retransmits, r.stats.polls, r.stats.tx_failed);
+		printf("radio         %u packets (%u retransmissions) up to the end of the upload; %u in "
+		       "all,\n              most of the rest unanswered while the target was off the air "
+		       "(MCUboot swap)\n",
+		       r.stats.upload_packets, r.stats.upload_retransmits, r.stats.packets);
 	}
 	return r.ok ? 0 : 1;
 }

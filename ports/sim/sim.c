@@ -803,6 +803,8 @@ static void on_step(void *user, enum smpfota_update_step step)
 	}
 	if (step == SMPFOTA_UPDATE_VERIFY && w->upload_end == 0) {
 		w->upload_end = w->now;
+		w->st->upload_packets = w->st->packets;
+		w->st->upload_retransmits = w->st->retransmits;
 	}
 }
 

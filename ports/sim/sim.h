@@ -112,6 +112,8 @@ struct smpfota_sim_config {
 
 struct smpfota_sim_stats {
 	uint32_t packets;             /* PTX transmissions, retransmissions included */
+	uint32_t upload_packets;      /* ... of them until the upload's last answer */
+	uint32_t upload_retransmits;
 	uint32_t retransmits;
 	uint32_t lost, ack_lost, crc_errors, replays, withheld;
 	uint32_t tx_failed;           /* TX_FAILED events at the master */

@@ -974,6 +974,23 @@ static bool powered_off(const struct world *w)
 	return w->app_nor.power_cut || w->qspi_nor.power_cut;
 }
 
+/* What a reset loses on either board: radio FIFOs, IPC rings, the link's state (its
+ * counters are kept in the run's statistics first). */
+static void board_reset(struct world *w, struct board *b)
+{
+	radio_reset(&b->radio);
+	b->rq_count = 0;
+	b->pending_writes = 0;
+	ipc_clear(&b->a2n);
+	ipc_clear(&b->n2a);
+	b->a2n_blocked = false;
+	b->evt_msg = false;
+	b->pend_len = 0;
+	if (b->link_ready) {
+		link_stats(w, &b->link);
+	}
+}
+
 /* Remember the flash before an MCUboot run, so that a reset while it runs can be replayed
  * as an interruption at the operation then in progress. */
 static void boot_snapshot(struct world *w)
@@ -1040,17 +1057,7 @@ static void target_boot(struct world *w, bool warm)
 	w->st->target_resets++;
 	w->st->upload_bytes_written += w->srv.stats.bytes_written;
 	w->srv.stats.bytes_written = 0;
-	radio_reset(&b->radio);
-	b->rq_count = 0;
-	b->pending_writes = 0;
-	ipc_clear(&b->a2n);
-	ipc_clear(&b->n2a);
-	b->a2n_blocked = false;
-	b->evt_msg = false;
-	b->pend_len = 0;
-	if (b->link_ready) {
-		link_stats(w, &b->link);
-	}
+	board_reset(w, b);
 	b->link_ready = false;
 	w->t_reset_at = NEVER;
 	if (!warm) {
@@ -1440,14 +1447,7 @@ static void faults_step(struct world *w)
 		struct board *b = &w->m;
 		smpfota_client_cancel(&w->cli);
 		memset(&w->upd, 0, sizeof(w->upd));
-		radio_reset(&b->radio);
-		b->rq_count = 0;
-		b->pending_writes = 0;
-		ipc_clear(&b->a2n);
-		ipc_clear(&b->n2a);
-		b->a2n_blocked = false;
-		b->evt_msg = false;
-		link_stats(w, &b->link);
+		board_reset(w, b);
 		(void)link_init(w, b);
 		w->done = true; /* nothing runs until the restart */
 		w->m_restart_at = w->now + w->c->t.boot_us * US;

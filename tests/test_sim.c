@@ -152,7 +152,7 @@ static void test_target_reset_mid_upload_resumes(void)
 	struct smpfota_sim_result clean = run(&c);
 	check_done(&clean);
 	/* a warm reset half-way through the upload: the retained upload record resumes */
-	c.f.target_reset_at_us = 300000 + clean.upload_us / 2;
+	c.f.target_reset_at_us = c.t.boot_us + clean.upload_us / 2;
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);
 	CHECK_EQ(r.stats.target_resets, clean.stats.target_resets + 1);
@@ -179,7 +179,7 @@ static void test_master_reset_mid_upload_resumes(void)
 	smpfota_sim_defaults(&c, SMPFOTA_SIM_RADIO);
 	struct smpfota_sim_result clean = run(&c);
 	check_done(&clean);
-	c.f.master_reset_at_us = 300000 + clean.upload_us / 2;
+	c.f.master_reset_at_us = c.t.boot_us + clean.upload_us / 2;
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);
 	CHECK_EQ(r.stats.master_resets, 1);
@@ -189,7 +189,7 @@ static void test_master_reset_mid_upload_resumes(void)
 						   clean.stats.frames_from_master / 4);
 	/* and it loses little time: the master's start-up, no waiting for timeouts (a stale
 	 * answer from before the restart once stopped the new link's polling) */
-	const uint64_t at[] = {400000, 500000, 600000, 300000 + clean.upload_us / 2};
+	const uint64_t at[] = {400000, 500000, 600000, c.t.boot_us + clean.upload_us / 2};
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		c.f.master_reset_at_us = at[i];
 		r = run(&c);

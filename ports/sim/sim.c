@@ -142,12 +142,10 @@ struct board {
 
 struct world {
 	const struct smpfota_sim_config *c;
-	struct smpfota_sim_result *r;
 	uint64_t now;             /* clock of whatever runs now */
 	uint64_t rng;
 	bool charging;            /* flash operations cost time (not during set-up) */
 	struct board *running;    /* naive: the board whose app core runs a handler now */
-	uint64_t air_ack_ns;
 
 	struct board m, t;
 
@@ -1565,7 +1563,6 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 		return SMPFOTA_ERR_NOMEM;
 	}
 	w->c = c;
-	w->r = r;
 	w->st = &r->stats;
 	w->rng = c->seed * 0x2545f4914f6cdd1dULL + 1;
 	w->image = image;

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "smpfota/boot.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 
 #define PAGE 1024U
@@ -67,7 +67,7 @@ static void setup(void)
 		images[d].secondary = (struct smpfota_flash_area){&nor[d].flash, GUARD + SLOT + PAGE, SLOT};
 		uint32_t padded = (factory_len + 3) / 4 * 4;
 		memset(img + factory_len, 0xff, padded - factory_len);
-		if (smpfota_area_write(&images[d].primary, 0, img, padded) != 0) {
+		if (smpfota_flash_area_write(&images[d].primary, 0, img, padded) != 0) {
 			abort();
 		}
 		memcpy(pristine[d], mem[d], DEV);

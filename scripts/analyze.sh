@@ -21,7 +21,7 @@ checks=(
 	'-bugprone-easily-swappable-parameters'
 	# smp.c's table macros take struct types and member names, which cannot be parenthesised.
 	'-bugprone-macro-parentheses'
-	# conn_uri.c: an explicit (char) cast of a letter A-Z made lower case.
+	# Explicit narrowing casts (e.g. a letter made lower case) are deliberate.
 	'-bugprone-narrowing-conversions'
 )
 

@@ -94,7 +94,7 @@ int smpfota_boot_read_trailer(const struct smpfota_flash_area *a, struct smpfota
 	if (rc != 0 || t == NULL) {
 		return rc != 0 ? rc : SMPFOTA_ERR_INVAL;
 	}
-	rc = smpfota_area_read(a, a->size - SMPFOTA_BOOT_INFO_SIZE, raw, sizeof(raw));
+	rc = smpfota_flash_area_read(a, a->size - SMPFOTA_BOOT_INFO_SIZE, raw, sizeof(raw));
 	if (rc != 0) {
 		return rc;
 	}
@@ -119,8 +119,8 @@ uint8_t smpfota_boot_trailer_swap_type(const struct smpfota_boot_trailer *t)
 	uint8_t type = SMPFOTA_BOOT_SWAP_INFO_TYPE(t->swap_info);
 
 	/* An erased byte decodes to type 15 (0xff parts) or 0 (0x00 parts): both are NONE. */
-	if (type < SMPFOTA_SWAP_NONE || type > SMPFOTA_SWAP_REVERT) {
-		return SMPFOTA_SWAP_NONE;
+	if (type < SMPFOTA_BOOT_SWAP_NONE || type > SMPFOTA_BOOT_SWAP_REVERT) {
+		return SMPFOTA_BOOT_SWAP_NONE;
 	}
 	return type;
 }
@@ -135,7 +135,7 @@ static int write_field(const struct smpfota_flash_area *a, uint32_t off_from_end
 
 	memset(buf, a->flash->erased_val, sizeof(buf));
 	memcpy(buf, data, len);
-	return smpfota_area_write(a, a->size - off_from_end, buf, n);
+	return smpfota_flash_area_write(a, a->size - off_from_end, buf, n);
 }
 
 static int write_flag(const struct smpfota_flash_area *a, uint32_t off_from_end)
@@ -163,21 +163,21 @@ static int write_swap_size(const struct smpfota_flash_area *a, uint32_t size)
 /* boot_write_magic(): 16 bytes, already a whole number of write blocks (ws <= 8). */
 static int write_magic(const struct smpfota_flash_area *a)
 {
-	return smpfota_area_write(a, a->size - SMPFOTA_BOOT_MAGIC_OFF, boot_magic,
+	return smpfota_flash_area_write(a, a->size - SMPFOTA_BOOT_MAGIC_OFF, boot_magic,
 				  SMPFOTA_BOOT_MAGIC_SIZE);
 }
 
 /* ---- decision table --------------------------------------------------------------------- */
 
-int smpfota_boot_swap_type_of(const struct smpfota_boot_trailer *primary,
+int smpfota_boot_decide_swap(const struct smpfota_boot_trailer *primary,
 			      const struct smpfota_boot_trailer *secondary)
 {
 	if (secondary->magic == SMPFOTA_BOOT_MAGIC_GOOD) {
 		if (secondary->image_ok == SMPFOTA_BOOT_FLAG_UNSET) {
-			return SMPFOTA_SWAP_TEST;
+			return SMPFOTA_BOOT_SWAP_TEST;
 		}
 		if (secondary->image_ok == SMPFOTA_BOOT_FLAG_SET) {
-			return SMPFOTA_SWAP_PERM;
+			return SMPFOTA_BOOT_SWAP_PERM;
 		}
 	}
 	/* Secondary magic ANY (MCUboot PR #2100): a magic torn by a reset in fixup_revert()
@@ -185,9 +185,9 @@ int smpfota_boot_swap_type_of(const struct smpfota_boot_trailer *primary,
 	if (primary->magic == SMPFOTA_BOOT_MAGIC_GOOD &&
 	    primary->image_ok == SMPFOTA_BOOT_FLAG_UNSET &&
 	    primary->copy_done == SMPFOTA_BOOT_FLAG_SET) {
-		return SMPFOTA_SWAP_REVERT;
+		return SMPFOTA_BOOT_SWAP_REVERT;
 	}
-	return SMPFOTA_SWAP_NONE;
+	return SMPFOTA_BOOT_SWAP_NONE;
 }
 
 static void trailer_unset(struct smpfota_boot_trailer *t)
@@ -199,7 +199,7 @@ static void trailer_unset(struct smpfota_boot_trailer *t)
 	t->swap_size = 0xffffffffU;
 }
 
-int smpfota_boot_swap_type(const struct smpfota_flash_area *primary,
+int smpfota_boot_read_swap_type(const struct smpfota_flash_area *primary,
 			   const struct smpfota_flash_area *secondary)
 {
 	struct smpfota_boot_trailer p, s;
@@ -211,7 +211,7 @@ int smpfota_boot_swap_type(const struct smpfota_flash_area *primary,
 	if (smpfota_boot_read_trailer(secondary, &s) != 0) {
 		trailer_unset(&s); /* unreachable secondary = empty, as boot_swap_type_multi() */
 	}
-	return smpfota_boot_swap_type_of(&p, &s);
+	return smpfota_boot_decide_swap(&p, &s);
 }
 
 /* ---- application side ------------------------------------------------------------------- */
@@ -237,7 +237,7 @@ int smpfota_boot_set_pending(const struct smpfota_flash_area *secondary, uint8_t
 	default:
 		/* As boot_set_next(): the slot is corrupt and cannot be repaired, so it is erased
 		 * to allow future upgrades (BOOT_EBADIMAGE). */
-		rc = smpfota_area_erase(secondary, 0, secondary->size);
+		rc = smpfota_flash_area_erase(secondary, 0, secondary->size);
 		return rc != 0 ? rc : SMPFOTA_ERR_BAD_MAGIC;
 	}
 	/* MCUboot's order: magic first, so a reset in between leaves a TEST request at worst. */
@@ -246,7 +246,7 @@ int smpfota_boot_set_pending(const struct smpfota_flash_area *secondary, uint8_t
 		rc = write_flag(secondary, SMPFOTA_BOOT_IMAGE_OK_OFF);
 	}
 	if (rc == 0) {
-		rc = write_swap_info(secondary, permanent ? SMPFOTA_SWAP_PERM : SMPFOTA_SWAP_TEST,
+		rc = write_swap_info(secondary, permanent ? SMPFOTA_BOOT_SWAP_PERM : SMPFOTA_BOOT_SWAP_TEST,
 				     image);
 	}
 	return rc;
@@ -349,7 +349,7 @@ static int image_extent(const struct smpfota_flash_area *a, struct smpfota_image
 	*empty = false;
 	*total = 0;
 	*flash_err = 0;
-	rc = smpfota_area_read(a, 0, h, a->size < sizeof(h) ? a->size : sizeof(h));
+	rc = smpfota_flash_area_read(a, 0, h, a->size < sizeof(h) ? a->size : sizeof(h));
 	if (rc != 0) {
 		*flash_err = rc;
 		return rc;
@@ -371,7 +371,7 @@ static int image_extent(const struct smpfota_flash_area *a, struct smpfota_image
 		if (off > a->size || a->size - off < 4U) {
 			return SMPFOTA_ERR_TRUNCATED;
 		}
-		rc = smpfota_area_read(a, off, h, 4);
+		rc = smpfota_flash_area_read(a, off, h, 4);
 		if (rc != 0) {
 			*flash_err = rc;
 			return rc;
@@ -385,7 +385,7 @@ static int image_extent(const struct smpfota_flash_area *a, struct smpfota_image
 	if (off > a->size || a->size - off < 4U) {
 		return SMPFOTA_ERR_TRUNCATED;
 	}
-	rc = smpfota_area_read(a, off, h, 4);
+	rc = smpfota_flash_area_read(a, off, h, 4);
 	if (rc != 0) {
 		*flash_err = rc;
 		return rc;
@@ -430,7 +430,7 @@ static int stream_image(const struct smpfota_flash_area *a, uint32_t limit, uint
 	while (off < total) {
 		size_t n = total - off < buf_size ? total - off : buf_size;
 
-		rc = smpfota_area_read(a, off, buf, n);
+		rc = smpfota_flash_area_read(a, off, buf, n);
 		if (rc != 0) {
 			*flash_err = rc;
 			(void)smpfota_image_reader_finish(&r, info);
@@ -497,7 +497,7 @@ static void status_reset(struct status *bs)
 	bs->op = OP_MOVE;
 	bs->idx = 1;
 	bs->state = 1;
-	bs->swap_type = SMPFOTA_SWAP_NONE;
+	bs->swap_type = SMPFOTA_BOOT_SWAP_NONE;
 	bs->swap_size = 0;
 	bs->source_primary = false;
 }
@@ -525,7 +525,7 @@ static int read_status(struct swap *c, const struct smpfota_boot_trailer *tp,
 	bs->swap_type = smpfota_boot_trailer_swap_type(tp);
 	for (uint32_t i = 0; i < entries; i += per_read) {
 		uint32_t n = entries - i < per_read ? entries - i : per_read;
-		int rc = smpfota_area_read(c->pri, c->status_off + i * c->ws, c->buf,
+		int rc = smpfota_flash_area_read(c->pri, c->status_off + i * c->ws, c->buf,
 					   (size_t)n * c->ws);
 
 		if (rc != 0) {
@@ -566,12 +566,12 @@ static int write_status(struct swap *c, const struct status *bs)
 	}
 	memset(rec, c->pri->flash->erased_val, sizeof(rec));
 	rec[0] = bs->state;
-	return smpfota_area_write(c->pri, c->status_off + off, rec, c->ws);
+	return smpfota_flash_area_write(c->pri, c->status_off + off, rec, c->ws);
 }
 
 static int erase_page(const struct smpfota_flash_area *a, uint32_t page_size, uint32_t idx)
 {
-	return smpfota_area_erase(a, idx * page_size, page_size);
+	return smpfota_flash_area_erase(a, idx * page_size, page_size);
 }
 
 /* swap_erase_trailer_sectors(): from the last page down, one erase each. */
@@ -594,10 +594,10 @@ static int copy_region(struct swap *c, const struct smpfota_flash_area *src, uin
 {
 	while (len > 0) {
 		uint32_t n = len < c->chunk ? len : (uint32_t)c->chunk;
-		int rc = smpfota_area_read(src, src_off, c->buf, n);
+		int rc = smpfota_flash_area_read(src, src_off, c->buf, n);
 
 		if (rc == 0) {
-			rc = smpfota_area_write(dst, dst_off, c->buf, n);
+			rc = smpfota_flash_area_write(dst, dst_off, c->buf, n);
 		}
 		if (rc != 0) {
 			return rc;
@@ -615,7 +615,7 @@ static int status_init(struct swap *c, const struct status *bs)
 	struct smpfota_boot_trailer ts;
 	int rc = smpfota_boot_read_trailer(c->sec, &ts);
 
-	if (rc == 0 && bs->swap_type != SMPFOTA_SWAP_NONE) {
+	if (rc == 0 && bs->swap_type != SMPFOTA_BOOT_SWAP_NONE) {
 		rc = write_swap_info(c->pri, bs->swap_type, c->image);
 	}
 	if (rc == 0 && ts.image_ok == SMPFOTA_BOOT_FLAG_SET) {
@@ -706,7 +706,7 @@ static int fixup_revert(struct swap *c, const struct status *bs)
 	struct smpfota_boot_trailer ts;
 	int rc;
 
-	if (bs->swap_type != SMPFOTA_SWAP_REVERT || !status_is_reset(bs)) {
+	if (bs->swap_type != SMPFOTA_BOOT_SWAP_REVERT || !status_is_reset(bs)) {
 		return 0;
 	}
 	rc = smpfota_boot_read_trailer(c->sec, &ts);
@@ -789,7 +789,7 @@ static int swap_finish(struct swap *c, uint8_t type)
 	struct smpfota_boot_trailer tp;
 	int rc;
 
-	if (type == SMPFOTA_SWAP_PERM || type == SMPFOTA_SWAP_REVERT) {
+	if (type == SMPFOTA_BOOT_SWAP_PERM || type == SMPFOTA_BOOT_SWAP_REVERT) {
 		rc = smpfota_boot_read_trailer(c->pri, &tp);
 		if (rc == 0 && tp.image_ok == SMPFOTA_BOOT_FLAG_UNSET) {
 			rc = write_flag(c->pri, SMPFOTA_BOOT_IMAGE_OK_OFF);
@@ -840,7 +840,7 @@ static int validate_secondary(struct swap *c, struct smpfota_boot_image_result *
 		return 0;
 	}
 	r->secondary_err = rc;
-	rc = smpfota_area_erase(c->sec, 0, c->sec->size);
+	rc = smpfota_flash_area_erase(c->sec, 0, c->sec->size);
 	if (rc != 0) {
 		return rc;
 	}
@@ -881,7 +881,7 @@ static int start_swap(struct swap *c, struct status *bs, uint8_t type, uint32_t 
 		return rc;
 	}
 	if (rc == RUN_NO_SPACE || rc == RUN_PANIC) {
-		r->swap_type = rc == RUN_NO_SPACE ? SMPFOTA_SWAP_NONE : SMPFOTA_SWAP_PANIC;
+		r->swap_type = rc == RUN_NO_SPACE ? SMPFOTA_BOOT_SWAP_NONE : SMPFOTA_BOOT_SWAP_PANIC;
 		return 0;
 	}
 	rc = swap_finish(c, type);
@@ -917,8 +917,8 @@ static int upgrade_image(struct swap *c, struct smpfota_boot_image_result *r)
 		if (rc < 0) {
 			return rc;
 		}
-		if (rc != RUN_DONE || bs.swap_type == SMPFOTA_SWAP_NONE) {
-			r->swap_type = SMPFOTA_SWAP_PANIC;
+		if (rc != RUN_DONE || bs.swap_type == SMPFOTA_BOOT_SWAP_NONE) {
+			r->swap_type = SMPFOTA_BOOT_SWAP_PANIC;
 			return 0;
 		}
 		rc = swap_finish(c, bs.swap_type);
@@ -927,36 +927,36 @@ static int upgrade_image(struct swap *c, struct smpfota_boot_image_result *r)
 		}
 		return rc;
 	}
-	if (bs.swap_type != SMPFOTA_SWAP_NONE) {
+	if (bs.swap_type != SMPFOTA_BOOT_SWAP_NONE) {
 		/* Primary trailer set up, no record yet: restart that swap if the image is good. */
 		rc = validate_secondary(c, r, &sec_size);
 		if (rc < 0) {
 			return rc;
 		}
-		type = rc == 0 ? bs.swap_type : SMPFOTA_SWAP_FAIL;
+		type = rc == 0 ? bs.swap_type : SMPFOTA_BOOT_SWAP_FAIL;
 	} else {
-		type = smpfota_boot_swap_type_of(&tp, &ts);
-		if (type == SMPFOTA_SWAP_TEST || type == SMPFOTA_SWAP_PERM ||
-		    type == SMPFOTA_SWAP_REVERT) {
+		type = smpfota_boot_decide_swap(&tp, &ts);
+		if (type == SMPFOTA_BOOT_SWAP_TEST || type == SMPFOTA_BOOT_SWAP_PERM ||
+		    type == SMPFOTA_BOOT_SWAP_REVERT) {
 			rc = validate_secondary(c, r, &sec_size);
 			if (rc < 0) {
 				return rc;
 			}
 			if (rc != 0) {
-				type = SMPFOTA_SWAP_NONE;
+				type = SMPFOTA_BOOT_SWAP_NONE;
 			}
 		}
 	}
 	switch (type) {
-	case SMPFOTA_SWAP_TEST:
-	case SMPFOTA_SWAP_PERM:
-	case SMPFOTA_SWAP_REVERT:
+	case SMPFOTA_BOOT_SWAP_TEST:
+	case SMPFOTA_BOOT_SWAP_PERM:
+	case SMPFOTA_BOOT_SWAP_REVERT:
 		return start_swap(c, &bs, (uint8_t)type, sec_size, r);
-	case SMPFOTA_SWAP_FAIL:
-		r->swap_type = SMPFOTA_SWAP_FAIL;
+	case SMPFOTA_BOOT_SWAP_FAIL:
+		r->swap_type = SMPFOTA_BOOT_SWAP_FAIL;
 		return set_primary_ok(c);
 	default:
-		r->swap_type = SMPFOTA_SWAP_NONE;
+		r->swap_type = SMPFOTA_BOOT_SWAP_NONE;
 		return 0;
 	}
 }
@@ -1018,7 +1018,7 @@ int smpfota_boot_go(struct smpfota_boot *b, struct smpfota_boot_result *res)
 		c.info = &info;
 		c.buf = b->buf != NULL ? b->buf : fallback;
 		c.chunk = b->buf != NULL ? b->buf_size : sizeof(fallback);
-		r->swap_type = SMPFOTA_SWAP_NONE;
+		r->swap_type = SMPFOTA_BOOT_SWAP_NONE;
 		compatible = pair_geometry(c.pri, c.sec, &c.g);
 		if (compatible) {
 			c.ws = c.pri->flash->write_size;
@@ -1042,17 +1042,17 @@ int smpfota_boot_go(struct smpfota_boot *b, struct smpfota_boot_result *res)
 const char *smpfota_boot_swap_type_name(int swap_type)
 {
 	switch (swap_type) {
-	case SMPFOTA_SWAP_NONE:
+	case SMPFOTA_BOOT_SWAP_NONE:
 		return "none";
-	case SMPFOTA_SWAP_TEST:
+	case SMPFOTA_BOOT_SWAP_TEST:
 		return "test";
-	case SMPFOTA_SWAP_PERM:
+	case SMPFOTA_BOOT_SWAP_PERM:
 		return "perm";
-	case SMPFOTA_SWAP_REVERT:
+	case SMPFOTA_BOOT_SWAP_REVERT:
 		return "revert";
-	case SMPFOTA_SWAP_FAIL:
+	case SMPFOTA_BOOT_SWAP_FAIL:
 		return "fail";
-	case SMPFOTA_SWAP_PANIC:
+	case SMPFOTA_BOOT_SWAP_PANIC:
 		return "panic";
 	default:
 		return "?";

@@ -34,7 +34,7 @@ static int access_check(const struct smpfota_flash_area *a, uint32_t off, size_t
 	return rc;
 }
 
-int smpfota_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len)
+int smpfota_flash_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len)
 {
 	int rc = access_check(a, off, len);
 
@@ -50,7 +50,7 @@ int smpfota_area_read(const struct smpfota_flash_area *a, uint32_t off, void *bu
 	return a->flash->read(a->flash->ctx, a->off + off, buf, len);
 }
 
-int smpfota_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
+int smpfota_flash_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
 		       size_t len)
 {
 	int rc = access_check(a, off, len);
@@ -69,7 +69,7 @@ int smpfota_area_write(const struct smpfota_flash_area *a, uint32_t off, const v
 	return a->flash->write(a->flash->ctx, a->off + off, buf, len);
 }
 
-int smpfota_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len)
+int smpfota_flash_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len)
 {
 	int rc = access_check(a, off, len);
 
@@ -86,7 +86,7 @@ int smpfota_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t 
 	return a->flash->erase(a->flash->ctx, a->off + off, len);
 }
 
-int smpfota_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, size_t len)
+int smpfota_flash_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, size_t len)
 {
 	uint8_t chunk[32]; /* small: this runs on the device's stack */
 	int rc = access_check(a, off, len);
@@ -97,7 +97,7 @@ int smpfota_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, siz
 	while (len > 0) {
 		size_t n = len < sizeof(chunk) ? len : sizeof(chunk);
 
-		rc = smpfota_area_read(a, off, chunk, n);
+		rc = smpfota_flash_area_read(a, off, chunk, n);
 		if (rc != 0) {
 			return rc;
 		}

@@ -61,22 +61,22 @@ static int reply_rc(struct smpfota_server *s, struct reply *r, int32_t rc)
 static int32_t translate_img(int32_t err)
 {
 	switch (err) {
-	case SMPFOTA_IMG_ERR_NO_IMAGE:
-	case SMPFOTA_IMG_ERR_NO_TLVS:
+	case SMPFOTA_IMG_MGMT_ERR_NO_IMAGE:
+	case SMPFOTA_IMG_MGMT_ERR_NO_TLVS:
 		return SMPFOTA_MGMT_ENOENT;
-	case SMPFOTA_IMG_ERR_NO_FREE_SLOT:
-	case SMPFOTA_IMG_ERR_CURRENT_VERSION_IS_NEWER:
-	case SMPFOTA_IMG_ERR_IMAGE_ALREADY_PENDING:
+	case SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT:
+	case SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER:
+	case SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING:
 		return SMPFOTA_MGMT_EBADSTATE;
-	case SMPFOTA_IMG_ERR_NO_FREE_MEMORY:
+	case SMPFOTA_IMG_MGMT_ERR_NO_FREE_MEMORY:
 		return SMPFOTA_MGMT_ENOMEM;
-	case SMPFOTA_IMG_ERR_INVALID_SLOT:
-	case SMPFOTA_IMG_ERR_INVALID_PAGE_OFFSET:
-	case SMPFOTA_IMG_ERR_INVALID_OFFSET:
-	case SMPFOTA_IMG_ERR_INVALID_LENGTH:
-	case SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER:
-	case SMPFOTA_IMG_ERR_INVALID_HASH:
-	case SMPFOTA_IMG_ERR_INVALID_FLASH_ADDRESS:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_SLOT:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_PAGE_OFFSET:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_OFFSET:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_LENGTH:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_HASH:
+	case SMPFOTA_IMG_MGMT_ERR_INVALID_FLASH_ADDRESS:
 		return SMPFOTA_MGMT_EINVAL;
 	default:
 		return SMPFOTA_MGMT_EUNKNOWN;
@@ -134,7 +134,7 @@ static const struct smpfota_flash_area *slot_area(const struct smpfota_server *s
 
 static int area_read_fn(void *ctx, uint32_t off, void *buf, size_t len)
 {
-	return smpfota_area_read(ctx, off, buf, len);
+	return smpfota_flash_area_read(ctx, off, buf, len);
 }
 
 /* Version, hash and flags of the image in a slot, as img_mgmt_read_info(): 0 when the slot
@@ -153,16 +153,16 @@ static uint32_t next_boot_slot(const struct smpfota_server *s, uint32_t image, e
 {
 	const struct smpfota_boot_image *im = &s->cfg->images[image];
 	uint32_t active = 2 * image;
-	int swap = smpfota_boot_swap_type(&im->primary, &im->secondary);
+	int swap = smpfota_boot_read_swap_type(&im->primary, &im->secondary);
 
 	*type = NEXT_NORMAL;
 	switch (swap) {
-	case SMPFOTA_SWAP_PERM:
+	case SMPFOTA_BOOT_SWAP_PERM:
 		return active + 1;
-	case SMPFOTA_SWAP_REVERT:
+	case SMPFOTA_BOOT_SWAP_REVERT:
 		*type = NEXT_REVERT;
 		return active + 1;
-	case SMPFOTA_SWAP_TEST:
+	case SMPFOTA_BOOT_SWAP_TEST:
 		*type = NEXT_TEST;
 		return active + 1;
 	default:
@@ -292,8 +292,8 @@ static int reply_state(struct smpfota_server *s, struct reply *r, enum smpfota_s
 
 static int boot_err_to_img(int rc)
 {
-	return rc == SMPFOTA_ERR_IO ? SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED
-				    : SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER_MAGIC;
+	return rc == SMPFOTA_ERR_IO ? SMPFOTA_IMG_MGMT_ERR_FLASH_WRITE_FAILED
+				    : SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC;
 }
 
 /* img_mgmt_set_next_boot_slot(): returns 0 or an image group error. */
@@ -308,22 +308,22 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 	if (confirm && image != s->cfg->active_image &&
 	    (!s->cfg->allow_confirm_secondary || slot == active)) {
 		*why = "confirming a non-active image";
-		return SMPFOTA_IMG_ERR_IMAGE_CONFIRMATION_DENIED;
+		return SMPFOTA_IMG_MGMT_ERR_IMAGE_CONFIRMATION_DENIED;
 	}
 	if (!confirm && slot == active) {
 		*why = "test of the active slot";
-		return SMPFOTA_IMG_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED;
+		return SMPFOTA_IMG_MGMT_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED;
 	}
 	*why = "another image is already pending";
 	if (type == NEXT_TEST) {
-		return (!confirm && slot == nbs) ? 0 : SMPFOTA_IMG_ERR_IMAGE_ALREADY_PENDING;
+		return (!confirm && slot == nbs) ? 0 : SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING;
 	}
 	if (type == NEXT_NORMAL) {
 		if (confirm && slot == nbs) {
 			return 0;
 		}
 		if ((slot == active && active != nbs) || (!confirm && slot != active && slot == nbs)) {
-			return SMPFOTA_IMG_ERR_IMAGE_ALREADY_PENDING;
+			return SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING;
 		}
 	}
 	if (type == NEXT_REVERT) {
@@ -331,7 +331,7 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 			return 0;
 		}
 		if (!confirm) {
-			return SMPFOTA_IMG_ERR_IMAGE_ALREADY_PENDING;
+			return SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING;
 		}
 	}
 	const struct smpfota_flash_area *a = slot_area(s, slot);
@@ -342,7 +342,7 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 		int vrc = smpfota_boot_slot_image(a, &info);
 		if (vrc != 0 || !info.hash_valid) {
 			*why = "image in slot does not verify";
-			return SMPFOTA_IMG_ERR_INVALID_HASH;
+			return SMPFOTA_IMG_MGMT_ERR_INVALID_HASH;
 		}
 	}
 	int rc = (slot == active) ? smpfota_boot_set_confirmed(a)
@@ -370,15 +370,15 @@ static int img_state_write(struct smpfota_server *s, struct reply *r,
 	if (!q->has_hash || q->hash.len == 0) {
 		if (!q->confirm) {
 			r->rsn = "test without a hash";
-			return reply_err(s, r, SMPFOTA_IMG_ERR_INVALID_HASH);
+			return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 		}
 		slot = 2 * s->cfg->active_image;
 	} else if (q->hash.len != SMPFOTA_IMAGE_HASH_SIZE) {
 		r->rsn = "hash is not 32 bytes";
-		return reply_err(s, r, SMPFOTA_IMG_ERR_INVALID_HASH);
+		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	} else if ((slot = find_by_hash(s, q->hash.ptr)) < 0) {
 		r->rsn = "no image with this hash";
-		return reply_err(s, r, SMPFOTA_IMG_ERR_HASH_NOT_FOUND);
+		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
 	}
 	int err = set_next_boot_slot(s, (uint32_t)slot, q->confirm, &r->rsn);
 	if (err != 0) {
@@ -392,9 +392,9 @@ static int img_state_write(struct smpfota_server *s, struct reply *r,
 static int erase_if_needed(struct smpfota_server *s, const struct smpfota_flash_area *a,
 			   uint32_t off, uint32_t len)
 {
-	int rc = smpfota_area_is_erased(a, off, len);
+	int rc = smpfota_flash_area_is_erased(a, off, len);
 	if (rc == 0) {
-		rc = smpfota_area_erase(a, off, len);
+		rc = smpfota_flash_area_erase(a, off, len);
 		s->stats.pages_erased += len / a->flash->page_size;
 	}
 	return rc < 0 ? rc : 0;
@@ -411,17 +411,17 @@ static int img_erase(struct smpfota_server *s, struct reply *r, const struct smp
 
 	if (a == NULL) {
 		r->rsn = "no such slot";
-		return reply_err(s, r, SMPFOTA_IMG_ERR_INVALID_SLOT);
+		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_SLOT);
 	}
 	if (slot_info(s, slot, &info) == 0 && slot_in_use(s, slot)) {
 		r->rsn = "slot in use";
-		return reply_err(s, r, SMPFOTA_IMG_ERR_NO_FREE_SLOT);
+		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT);
 	}
 	int rc = erase_if_needed(s, a, 0, a->size);
 	upload_reset(s);
 	if (rc < 0) {
 		r->rsn = "erase failed";
-		return reply_err(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED);
+		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED);
 	}
 	struct smpfota_img_erase_rsp rsp = {0};
 	return reply_ok(s, r, SMPFOTA_MSG_IMG_ERASE, &rsp);
@@ -542,10 +542,10 @@ static int image_verdict(int rc, const struct smpfota_image_info *info, const ch
 	}
 	if (!info->header_valid) {
 		*why = "invalid image";
-		return SMPFOTA_IMG_ERR_INVALID_TLV;
+		return SMPFOTA_IMG_MGMT_ERR_INVALID_TLV;
 	}
 	*why = "image hash mismatch";
-	return SMPFOTA_IMG_ERR_INVALID_HASH;
+	return SMPFOTA_IMG_MGMT_ERR_INVALID_HASH;
 }
 
 /* Erase (progressively, as CONFIG_IMG_ERASE_PROGRESSIVELY) every page below `end`. */
@@ -567,7 +567,7 @@ static int write_blocks(struct smpfota_server *s, const struct smpfota_flash_are
 {
 	int rc = ensure_erased(s, a, s->up.written + (uint32_t)len);
 	if (rc == 0) {
-		rc = smpfota_area_write(a, s->up.written, data, len);
+		rc = smpfota_flash_area_write(a, s->up.written, data, len);
 	}
 	if (rc == 0) {
 		s->up.written += (uint32_t)len;
@@ -626,7 +626,7 @@ static bool slot_has_file(struct smpfota_server *s, const struct smpfota_flash_a
 	int rc;
 
 	if (!q->has_sha || q->sha.len != sizeof(digest) || q->len > a->size ||
-	    smpfota_area_read(a, 0, buf, SMPFOTA_IMAGE_HEADER_SIZE) != 0 ||
+	    smpfota_flash_area_read(a, 0, buf, SMPFOTA_IMAGE_HEADER_SIZE) != 0 ||
 	    memcmp(buf, q->data.ptr, SMPFOTA_IMAGE_HEADER_SIZE) != 0) {
 		return false;
 	}
@@ -634,7 +634,7 @@ static bool slot_has_file(struct smpfota_server *s, const struct smpfota_flash_a
 	rc = upload_stream_start(s);
 	for (uint32_t off = 0; rc == 0 && off < q->len; off += sizeof(buf)) {
 		size_t n = q->len - off < sizeof(buf) ? q->len - off : sizeof(buf);
-		rc = smpfota_area_read(a, off, buf, n);
+		rc = smpfota_flash_area_read(a, off, buf, n);
 		if (rc == 0) {
 			rc = upload_stream(s, buf, n);
 		}
@@ -664,7 +664,7 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 		memset(s->up.wbuf + s->up.wbuf_len, a->flash->erased_val, ws - s->up.wbuf_len);
 		if (write_blocks(s, a, s->up.wbuf, ws) < 0) {
 			*why = "flash write failed";
-			return SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED;
+			return SMPFOTA_IMG_MGMT_ERR_FLASH_WRITE_FAILED;
 		}
 		s->up.wbuf_len = 0;
 	}
@@ -672,7 +672,7 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 	/* The file's SHA-256 against the "sha" the client sent (CONFIG_IMG_ENABLE_IMAGE_CHECK). */
 	if (smpfota_sha256_finish(file_sha(s), digest) != 0) {
 		*why = "hash engine failed";
-		return SMPFOTA_IMG_ERR_UNKNOWN;
+		return SMPFOTA_IMG_MGMT_ERR_UNKNOWN;
 	}
 	*match = s->up.sha_len == SMPFOTA_IMAGE_HASH_SIZE &&
 		 memcmp(digest, s->up.sha, sizeof(digest)) == 0;
@@ -680,7 +680,7 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 	/* An image MCUboot would refuse is scrambled now, so it can never be marked. */
 	int err = image_verdict(smpfota_image_reader_finish(&s->up.reader, &info), &info, why);
 	if (err != 0) {
-		(void)smpfota_area_erase(a, 0, a->flash->page_size);
+		(void)smpfota_flash_area_erase(a, 0, a->flash->page_size);
 	}
 	return err;
 }
@@ -708,18 +708,18 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 	if (q->off == 0) {
 		const uint8_t *d = q->data.ptr;
 		if (q->data.len < SMPFOTA_IMAGE_HEADER_SIZE) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER, "header malformed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER, "header malformed");
 		}
 		if (!q->has_len) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_LENGTH, "header malformed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_LENGTH, "header malformed");
 		}
 		struct smpfota_image_header hdr;
 		if (smpfota_image_header_parse(d, q->data.len, &hdr) == SMPFOTA_ERR_BAD_MAGIC) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER_MAGIC,
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC,
 					   "magic mismatch");
 		}
 		if (q->has_sha && q->sha.len > sizeof(s->up.sha)) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_HASH, "sha too long");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH, "sha too long");
 		}
 		/* Same session (same sha) already in progress: resume, write nothing. */
 		if (q->has_sha && q->sha.len > 0 && upload_active(s) && s->up.sha_len == q->sha.len &&
@@ -730,20 +730,20 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 		uint32_t slot = 2 * image + 1;
 		a = slot_area(s, slot);
 		if (a == NULL || slot_in_use(s, slot)) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_NO_FREE_SLOT, "no slot");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT, "no slot");
 		}
 		const struct smpfota_boot_image *im = &s->cfg->images[image];
 		if (q->len > smpfota_boot_max_image_size(&im->primary, &im->secondary)) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_TOO_LARGE, "img too large");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE, "img too large");
 		}
 		if (q->has_upgrade && q->upgrade) {
 			struct smpfota_image_info cur;
 			if (slot_info(s, 2 * image, &cur) != 0) {
-				return upload_fail(s, r, SMPFOTA_IMG_ERR_VERSION_GET_FAILED,
+				return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_VERSION_GET_FAILED,
 						   "version get failed");
 			}
 			if (vercmp(&cur.hdr.version, &hdr.version) >= 0) {
-				return upload_fail(s, r, SMPFOTA_IMG_ERR_CURRENT_VERSION_IS_NEWER,
+				return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER,
 						   "downgrade");
 			}
 		}
@@ -754,11 +754,11 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			if (slot_has_file(s, a, q, &img_err, &why)) {
 				/* Answered as the end of an upload: the same trailer and image checks. */
 				if (clear_trailer(s, a) < 0) {
-					return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED,
+					return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED,
 							   "trailer erase failed");
 				}
 				if (img_err != 0) {
-					(void)smpfota_area_erase(a, 0, a->flash->page_size);
+					(void)smpfota_flash_area_erase(a, 0, a->flash->page_size);
 					return upload_fail(s, r, img_err, why);
 				}
 				return reply_upload_off(s, r, q->len, true, true);
@@ -772,10 +772,10 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			memcpy(s->up.sha, q->sha.ptr, q->sha.len);
 		}
 		if (upload_stream_start(s) != 0) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_UNKNOWN, "hash engine failed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_UNKNOWN, "hash engine failed");
 		}
 		if (clear_trailer(s, a) < 0) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_ERASE_FAILED, "trailer erase failed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED, "trailer erase failed");
 		}
 	} else {
 		if (!upload_active(s) || q->off != s->up.off) {
@@ -783,19 +783,19 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			return reply_upload_off(s, r, upload_active(s) ? s->up.off : 0, false, false);
 		}
 		if ((uint64_t)q->off + q->data.len > s->up.size) {
-			return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
 		}
 		upload_busy(s);
 	}
 	a = slot_area(s, 2U * s->up.image + 1U);
 	if ((uint64_t)s->up.off + q->data.len > s->up.size) {
-		return upload_fail(s, r, SMPFOTA_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
+		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
 	}
 	if (upload_write(s, a, q->data.ptr, q->data.len) < 0) {
-		return upload_fail(s, r, SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED, "fa write fail");
+		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_WRITE_FAILED, "fa write fail");
 	}
 	if (upload_stream(s, q->data.ptr, q->data.len) != 0) {
-		return upload_fail(s, r, SMPFOTA_IMG_ERR_UNKNOWN, "hash engine failed");
+		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_UNKNOWN, "hash engine failed");
 	}
 	s->up.off += (uint32_t)q->data.len;
 	if (s->up.off < s->up.size) {

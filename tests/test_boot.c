@@ -21,7 +21,7 @@
 #include "smpfota/boot.h"
 #include "smpfota/flash.h"
 #include "smpfota/image.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 
 #define APP_PAGE 4096U
 #define APP_SEC_PAGES 8U  /* secondary: 32 KB; primary: 36 KB */
@@ -132,15 +132,15 @@ static void put_image(const struct smpfota_flash_area *a, const struct img *m)
 
 	memset(padded, 0xff, n);
 	memcpy(padded, m->data, m->len);
-	CHECK_EQ(smpfota_area_erase(a, 0, a->size), 0);
-	CHECK_EQ(smpfota_area_write(a, 0, padded, n), 0);
+	CHECK_EQ(smpfota_flash_area_erase(a, 0, a->size), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, 0, padded, n), 0);
 }
 
 static bool area_holds(const struct smpfota_flash_area *a, const struct img *m)
 {
 	static uint8_t r[IMG_CAP];
 
-	if (smpfota_area_read(a, 0, r, m->len) != 0) {
+	if (smpfota_flash_area_read(a, 0, r, m->len) != 0) {
 		return false;
 	}
 	return memcmp(r, m->data, m->len) == 0;
@@ -219,7 +219,7 @@ static void test_trailer_layout(void)
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, true), 0);
 	tb.net.on_op = NULL;
 	end = sec(1)->off + sec(1)->size;
-	CHECK_EQ(smpfota_area_read(sec(1), sec(1)->size - 48, raw, 48), 0);
+	CHECK_EQ(smpfota_flash_area_read(sec(1), sec(1)->size - 48, raw, 48), 0);
 	memset(expect, 0xff, sizeof(expect));
 	memcpy(expect + 48 - 16, spec_magic, 16);  /* magic at size-16 */
 	expect[48 - 24] = 0x01;                     /* image_ok at size-24 */
@@ -235,11 +235,11 @@ static void test_trailer_layout(void)
 	CHECK_EQ(log.off[2], end - 40);
 	CHECK_EQ(log.len[2], 4);
 	/* everything below the trailer fields is untouched */
-	CHECK_EQ(smpfota_area_is_erased(sec(1), 0, sec(1)->size - 48), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(sec(1), 0, sec(1)->size - 48), 1);
 
 	/* test request for image 0: no image_ok, type TEST */
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
-	CHECK_EQ(smpfota_area_read(sec(0), sec(0)->size - 48, raw, 48), 0);
+	CHECK_EQ(smpfota_flash_area_read(sec(0), sec(0)->size - 48, raw, 48), 0);
 	memset(expect, 0xff, sizeof(expect));
 	memcpy(expect + 32, spec_magic, 16);
 	expect[8] = 0x02;
@@ -250,7 +250,7 @@ static void test_trailer_layout(void)
 	CHECK_EQ(t.copy_done, UNSET);
 	CHECK_EQ(t.swap_info, 0x02);
 	CHECK_EQ(t.swap_size, 0xffffffffU);
-	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_SWAP_TEST);
+	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_BOOT_SWAP_TEST);
 	no_violations();
 }
 
@@ -276,7 +276,7 @@ static void test_trailer_write_sizes(void)
 		CHECK_EQ(log.len[0], 16);
 		CHECK_EQ(log.len[1], sizes[k]);
 		CHECK_EQ(log.len[2], sizes[k]);
-		CHECK_EQ(smpfota_area_read(&a, a.size - 48, raw, 48), 0);
+		CHECK_EQ(smpfota_flash_area_read(&a, a.size - 48, raw, 48), 0);
 		CHECK_EQ(raw[48 - 24], 0x01);
 		CHECK_EQ(raw[48 - 23], 0xff);
 		CHECK_EQ(raw[48 - 40], 0x03);
@@ -306,38 +306,38 @@ static void test_trailer_decode(void)
 	CHECK_EQ(t.image_ok, UNSET);
 	CHECK_EQ(t.copy_done, UNSET);
 	CHECK_EQ(t.swap_info, 0xff);
-	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_SWAP_NONE);
+	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_BOOT_SWAP_NONE);
 	/* a magic with one wrong word is BAD */
 	memcpy(field, spec_magic, 8);
-	CHECK_EQ(smpfota_area_write(a, a->size - 16, field, 8), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 16, field, 8), 0);
 	CHECK_EQ(trailer(a).magic, SMPFOTA_BOOT_MAGIC_BAD);
 	/* flags: 0x01 SET, anything else BAD */
 	memset(field, 0xff, 8);
 	field[0] = 0x00;
-	CHECK_EQ(smpfota_area_write(a, a->size - 24, field, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 24, field, 4), 0);
 	field[0] = 0x02;
-	CHECK_EQ(smpfota_area_write(a, a->size - 32, field, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 32, field, 4), 0);
 	field[0] = 0x15;
-	CHECK_EQ(smpfota_area_write(a, a->size - 40, field, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 40, field, 4), 0);
 	field[0] = 0x34;
 	field[1] = 0x12;
 	field[2] = 0;
 	field[3] = 0;
-	CHECK_EQ(smpfota_area_write(a, a->size - 48, field, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 48, field, 4), 0);
 	t = trailer(a);
 	CHECK_EQ(t.image_ok, SMPFOTA_BOOT_FLAG_BAD);
 	CHECK_EQ(t.copy_done, SMPFOTA_BOOT_FLAG_BAD);
 	CHECK_EQ(t.swap_info, 0x15);
-	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_SWAP_NONE); /* type 5 > REVERT */
+	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_BOOT_SWAP_NONE); /* type 5 > REVERT */
 	CHECK_EQ(t.swap_size, 0x1234);
 	t.swap_info = 0x14;
-	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_SWAP_REVERT);
+	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_BOOT_SWAP_REVERT);
 	t.swap_info = 0x10;
-	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_SWAP_NONE);
+	CHECK_EQ(smpfota_boot_trailer_swap_type(&t), SMPFOTA_BOOT_SWAP_NONE);
 	/* primary: a proper set flag */
 	a = pri(0);
 	field[0] = 0x01;
-	CHECK_EQ(smpfota_area_write(a, a->size - 32, field, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 32, field, 4), 0);
 	CHECK_EQ(trailer(a).copy_done, SET);
 	CHECK_EQ(trailer(a).image_ok, UNSET);
 	/* a too-small area */
@@ -355,14 +355,14 @@ static void write_magic_raw(const struct smpfota_flash_area *a, bool good)
 	if (!good) {
 		m[15] ^= 0x01;
 	}
-	CHECK_EQ(smpfota_area_write(a, a->size - 16, m, 16), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - 16, m, 16), 0);
 }
 
 static void write_flag_raw(const struct smpfota_flash_area *a, uint32_t off_from_end, uint8_t v)
 {
 	uint8_t f[4] = {v, 0xff, 0xff, 0xff};
 
-	CHECK_EQ(smpfota_area_write(a, a->size - off_from_end, f, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, a->size - off_from_end, f, 4), 0);
 }
 
 static void test_set_pending_states(void)
@@ -376,7 +376,7 @@ static void test_set_pending_states(void)
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, true), 0);
 	CHECK_EQ(tb.app.ops, ops);
 	CHECK_EQ(trailer(sec(0)).image_ok, UNSET);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_TEST);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_TEST);
 	/* BAD -> a named error, and the slot erased for the next upload (boot_set_next) */
 	write_magic_raw(sec(1), false);
 	ops = tb.net.ops;
@@ -394,7 +394,7 @@ static void test_set_pending_states(void)
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, true), SMPFOTA_ERR_IO);
 	smpfota_nor_power_on(&tb.app);
 	CHECK_EQ(trailer(sec(0)).magic, GOOD);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_TEST);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_TEST);
 	no_violations();
 }
 
@@ -412,7 +412,7 @@ static void test_set_confirmed_states(void)
 	CHECK_EQ(smpfota_boot_set_confirmed(pri(0)), 0);
 	CHECK_TRAILER(pri(0), GOOD, SET, UNSET);
 	uint8_t raw[8];
-	CHECK_EQ(smpfota_area_read(pri(0), pri(0)->size - 24, raw, 8), 0);
+	CHECK_EQ(smpfota_flash_area_read(pri(0), pri(0)->size - 24, raw, 8), 0);
 	CHECK_EQ(raw[0], 0x01);
 	CHECK_EQ(raw[1], 0xff);
 	/* already confirmed: nothing written */
@@ -443,9 +443,9 @@ struct row {
 };
 
 static const struct row rows[] = {
-	{0, GOOD, 0, UNSET, 0, SMPFOTA_SWAP_TEST},
-	{0, GOOD, 0, SET, 0, SMPFOTA_SWAP_PERM},
-	{GOOD, 0, UNSET, 0, SET, SMPFOTA_SWAP_REVERT},
+	{0, GOOD, 0, UNSET, 0, SMPFOTA_BOOT_SWAP_TEST},
+	{0, GOOD, 0, SET, 0, SMPFOTA_BOOT_SWAP_PERM},
+	{GOOD, 0, UNSET, 0, SET, SMPFOTA_BOOT_SWAP_REVERT},
 };
 
 static int table_lookup(const struct smpfota_boot_trailer *p, const struct smpfota_boot_trailer *s)
@@ -459,7 +459,7 @@ static int table_lookup(const struct smpfota_boot_trailer *p, const struct smpfo
 			return r->result;
 		}
 	}
-	return SMPFOTA_SWAP_NONE;
+	return SMPFOTA_BOOT_SWAP_NONE;
 }
 
 static void test_decision_table(void)
@@ -484,46 +484,46 @@ static void test_decision_table(void)
 		s.image_ok = sok;
 		p.copy_done = pcd;
 		s.copy_done = scd;
-		int got = smpfota_boot_swap_type_of(&p, &s);
+		int got = smpfota_boot_decide_swap(&p, &s);
 		CHECK_EQ(got, table_lookup(&p, &s));
-		counts[got == SMPFOTA_SWAP_NONE ? 1 : got]++;
+		counts[got == SMPFOTA_BOOT_SWAP_NONE ? 1 : got]++;
 		n++;
 	}
 	CHECK_EQ(n, 729);
 	/* rows 1 and 2: 3*3*3 (pm, pok, pcd) * 3 (scd) each; row 3: the (sm, sok) pairs rows
 	 * 1-2 leave (BAD x 3, UNSET x 3, GOOD with sok BAD) * 3 (scd) */
-	CHECK_EQ(counts[SMPFOTA_SWAP_TEST], 81);
-	CHECK_EQ(counts[SMPFOTA_SWAP_PERM], 81);
-	CHECK_EQ(counts[SMPFOTA_SWAP_REVERT], 21);
+	CHECK_EQ(counts[SMPFOTA_BOOT_SWAP_TEST], 81);
+	CHECK_EQ(counts[SMPFOTA_BOOT_SWAP_PERM], 81);
+	CHECK_EQ(counts[SMPFOTA_BOOT_SWAP_REVERT], 21);
 
 	/* The same rows through real trailers on flash. */
 	bench();
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_NONE);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_NONE);
 	write_magic_raw(pri(0), true);
 	write_flag_raw(pri(0), 32, 0x01); /* copy_done */
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_REVERT); /* row 3 */
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_REVERT); /* row 3 */
 	/* a torn secondary magic does not cancel the revert (MCUboot issue #1966) */
 	write_magic_raw(sec(0), false);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_REVERT);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_REVERT);
 	bench();
 	write_magic_raw(pri(0), true);
 	write_flag_raw(pri(0), 32, 0x01);
 	write_magic_raw(sec(0), true);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_TEST); /* row 1 first */
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_TEST); /* row 1 first */
 	write_flag_raw(sec(0), 24, 0x01);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_PERM); /* row 2 */
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_PERM); /* row 2 */
 	write_flag_raw(pri(0), 24, 0x01);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_PERM);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_PERM);
 	bench();
 	write_magic_raw(sec(1), true);
 	write_flag_raw(sec(1), 24, 0x05); /* image_ok BAD: neither TEST nor PERM */
-	CHECK_EQ(smpfota_boot_swap_type(pri(1), sec(1)), SMPFOTA_SWAP_NONE);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(1), sec(1)), SMPFOTA_BOOT_SWAP_NONE);
 	/* an unreadable primary is an error, not a swap type */
 	struct smpfota_flash_area broken = {&tb.net.flash, NET_SIZE, NET_PAGE};
-	CHECK(smpfota_boot_swap_type(&broken, sec(1)) < 0);
+	CHECK(smpfota_boot_read_swap_type(&broken, sec(1)) < 0);
 	/* an unreadable secondary counts as empty */
-	CHECK_EQ(smpfota_boot_swap_type(pri(1), &broken), SMPFOTA_SWAP_NONE);
-	CHECK(strcmp(smpfota_boot_swap_type_name(SMPFOTA_SWAP_REVERT), "revert") == 0);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(1), &broken), SMPFOTA_BOOT_SWAP_NONE);
+	CHECK(strcmp(smpfota_boot_swap_type_name(SMPFOTA_BOOT_SWAP_REVERT), "revert") == 0);
 	CHECK(strcmp(smpfota_boot_swap_type_name(0), "?") == 0);
 }
 
@@ -595,22 +595,22 @@ static void test_slot_image(void)
 	CHECK(info.header_valid);
 	CHECK(!info.hash_valid);
 	/* a half-uploaded image: header there, TLVs missing */
-	CHECK_EQ(smpfota_area_erase(sec(1), 0, sec(1)->size), 0);
-	CHECK_EQ(smpfota_area_write(sec(1), 0, new_img[1].data, 4096), 0);
+	CHECK_EQ(smpfota_flash_area_erase(sec(1), 0, sec(1)->size), 0);
+	CHECK_EQ(smpfota_flash_area_write(sec(1), 0, new_img[1].data, 4096), 0);
 	CHECK_EQ(smpfota_boot_slot_image(sec(1), &info), 0);
 	CHECK(!info.hash_valid);
 	/* not an image at all */
 	uint8_t junk[32];
 	memset(junk, 0x42, sizeof(junk));
-	CHECK_EQ(smpfota_area_erase(sec(1), 0, sec(1)->size), 0);
-	CHECK_EQ(smpfota_area_write(sec(1), 0, junk, sizeof(junk)), 0);
+	CHECK_EQ(smpfota_flash_area_erase(sec(1), 0, sec(1)->size), 0);
+	CHECK_EQ(smpfota_flash_area_write(sec(1), 0, junk, sizeof(junk)), 0);
 	CHECK_EQ(smpfota_boot_slot_image(sec(1), &info), SMPFOTA_ERR_BAD_MAGIC);
 	/* a header with hdr_size < 32 */
-	CHECK_EQ(smpfota_area_erase(sec(1), 0, sec(1)->size), 0);
+	CHECK_EQ(smpfota_flash_area_erase(sec(1), 0, sec(1)->size), 0);
 	memcpy(junk, new_img[1].data, 32);
 	junk[8] = 16;
 	junk[9] = 0;
-	CHECK_EQ(smpfota_area_write(sec(1), 0, junk, sizeof(junk)), 0);
+	CHECK_EQ(smpfota_flash_area_write(sec(1), 0, junk, sizeof(junk)), 0);
 	CHECK_EQ(smpfota_boot_slot_image(sec(1), &info), SMPFOTA_ERR_BAD_HEADER);
 	CHECK_EQ(smpfota_boot_slot_image(sec(1), NULL), SMPFOTA_ERR_INVAL);
 	no_violations();
@@ -643,8 +643,8 @@ static void check_idle_boot(void)
 	CHECK_EQ(boot(), 0);
 	CHECK_EQ(tb.app.ops, a);
 	CHECK_EQ(tb.net.ops, n);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_SWAP_NONE);
-	CHECK_EQ(tb.res.image[1].swap_type, SMPFOTA_SWAP_NONE);
+	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK_EQ(tb.res.image[1].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 }
 
 static void cycle_test_revert(int i)
@@ -658,26 +658,26 @@ static void cycle_test_revert(int i)
 	CHECK(area_holds(pri(i), &old_img[i]));
 
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
-	CHECK_EQ(smpfota_boot_swap_type(pri(i), sec(i)), SMPFOTA_SWAP_TEST);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_TEST);
 	CHECK_EQ(boot(), 0);
 	CHECK_EQ(tb.res.n_images, 2);
-	check_result(i, SMPFOTA_SWAP_TEST, &new_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_TEST, &new_img[i]);
 	CHECK(!tb.res.image[i].resumed);
-	check_result(other, SMPFOTA_SWAP_NONE, &old_img[other]);
+	check_result(other, SMPFOTA_BOOT_SWAP_NONE, &old_img[other]);
 	CHECK(area_holds(pri(i), &new_img[i]));
 	CHECK(area_holds(sec(i), &old_img[i]));
 	CHECK_TRAILER(pri(i), GOOD, UNSET, SET);
 	CHECK_TRAILER(sec(i), MUNSET, UNSET, UNSET);
 	struct smpfota_boot_trailer t = trailer(pri(i));
-	CHECK_EQ(t.swap_info, SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_SWAP_TEST));
+	CHECK_EQ(t.swap_info, SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_BOOT_SWAP_TEST));
 	CHECK_EQ(t.swap_size, new_img[i].len); /* the larger of the two images */
-	CHECK_EQ(smpfota_area_is_erased(sec(i), sec(i)->size - smpfota_boot_trailer_size(sec(i)),
+	CHECK_EQ(smpfota_flash_area_is_erased(sec(i), sec(i)->size - smpfota_boot_trailer_size(sec(i)),
 					smpfota_boot_trailer_size(sec(i))),
 		 1);
 	/* the running test image is not confirmed: the next reset reverts */
-	CHECK_EQ(smpfota_boot_swap_type(pri(i), sec(i)), SMPFOTA_SWAP_REVERT);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_REVERT);
 	CHECK_EQ(boot(), 0);
-	check_result(i, SMPFOTA_SWAP_REVERT, &old_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_REVERT, &old_img[i]);
 	CHECK(area_holds(pri(i), &old_img[i]));
 	CHECK(area_holds(sec(i), &new_img[i]));
 	CHECK_TRAILER(pri(i), GOOD, SET, SET);
@@ -700,23 +700,23 @@ static void cycle_test_confirm(int i)
 	factory_and_upload(i);
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(i, SMPFOTA_SWAP_TEST, &new_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_TEST, &new_img[i]);
 	/* the new firmware confirms itself */
 	CHECK_EQ(smpfota_boot_set_confirmed(pri(i)), 0);
 	CHECK_TRAILER(pri(i), GOOD, SET, SET);
-	CHECK_EQ(smpfota_boot_swap_type(pri(i), sec(i)), SMPFOTA_SWAP_NONE);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_NONE);
 	check_idle_boot();
 	check_idle_boot();
 	CHECK(area_holds(pri(i), &new_img[i]));
 	CHECK(area_holds(sec(i), &old_img[i]));
-	check_result(i, SMPFOTA_SWAP_NONE, &new_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_NONE, &new_img[i]);
 	/* the next update: upload over the old image, test it, revert to the confirmed one */
 	put_image(sec(i), &old_img[i]);
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(i, SMPFOTA_SWAP_TEST, &old_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_TEST, &old_img[i]);
 	CHECK_EQ(boot(), 0);
-	check_result(i, SMPFOTA_SWAP_REVERT, &new_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_REVERT, &new_img[i]);
 	no_violations();
 }
 
@@ -731,14 +731,14 @@ static void cycle_permanent(int i)
 	bench();
 	factory_and_upload(i);
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, true), 0);
-	CHECK_EQ(smpfota_boot_swap_type(pri(i), sec(i)), SMPFOTA_SWAP_PERM);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_PERM);
 	CHECK_EQ(boot(), 0);
-	check_result(i, SMPFOTA_SWAP_PERM, &new_img[i]);
+	check_result(i, SMPFOTA_BOOT_SWAP_PERM, &new_img[i]);
 	CHECK(area_holds(pri(i), &new_img[i]));
 	CHECK(area_holds(sec(i), &old_img[i]));
 	CHECK_TRAILER(pri(i), GOOD, SET, SET);
 	CHECK_TRAILER(sec(i), MUNSET, UNSET, UNSET);
-	CHECK_EQ(trailer(pri(i)).swap_info, SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_SWAP_PERM));
+	CHECK_EQ(trailer(pri(i)).swap_info, SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_BOOT_SWAP_PERM));
 	/* no confirm needed */
 	check_idle_boot();
 	CHECK(area_holds(pri(i), &new_img[i]));
@@ -760,11 +760,11 @@ static void test_both_images(void)
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, true), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(0, SMPFOTA_SWAP_TEST, &new_img[0]);
-	check_result(1, SMPFOTA_SWAP_PERM, &new_img[1]);
+	check_result(0, SMPFOTA_BOOT_SWAP_TEST, &new_img[0]);
+	check_result(1, SMPFOTA_BOOT_SWAP_PERM, &new_img[1]);
 	CHECK_EQ(boot(), 0);
-	check_result(0, SMPFOTA_SWAP_REVERT, &old_img[0]);
-	check_result(1, SMPFOTA_SWAP_NONE, &new_img[1]);
+	check_result(0, SMPFOTA_BOOT_SWAP_REVERT, &old_img[0]);
+	check_result(1, SMPFOTA_BOOT_SWAP_NONE, &new_img[1]);
 	no_violations();
 }
 
@@ -779,11 +779,11 @@ static void invalid_secondary(int i, const struct img *bad, int want_err)
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
 	memcpy(before, mem_of(i) + p->off, p->size);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_SWAP_NONE);
+	CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 	CHECK(tb.res.image[i].secondary_erased);
 	CHECK_EQ(tb.res.image[i].secondary_err, want_err);
-	check_result(i, SMPFOTA_SWAP_NONE, &old_img[i]);
-	CHECK_EQ(smpfota_area_is_erased(sec(i), 0, sec(i)->size), 1);
+	check_result(i, SMPFOTA_BOOT_SWAP_NONE, &old_img[i]);
+	CHECK_EQ(smpfota_flash_area_is_erased(sec(i), 0, sec(i)->size), 1);
 	CHECK_MEM(mem_of(i) + p->off, before, p->size); /* primary untouched, trailer too */
 	check_idle_boot();
 	no_violations();
@@ -818,10 +818,10 @@ static void test_invalid_secondary(void)
 	put_image(sec(1), &tmp_img);
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, false), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(1, SMPFOTA_SWAP_TEST, &tmp_img);
+	check_result(1, SMPFOTA_BOOT_SWAP_TEST, &tmp_img);
 	CHECK(area_holds(sec(1), &old_img[1]));
 	CHECK_EQ(boot(), 0);
-	check_result(1, SMPFOTA_SWAP_REVERT, &old_img[1]);
+	check_result(1, SMPFOTA_BOOT_SWAP_REVERT, &old_img[1]);
 	CHECK(area_holds(sec(1), &tmp_img));
 	no_violations();
 }
@@ -833,10 +833,10 @@ static void test_empty_secondary_request(void)
 	put_image(pri(0), &old_img[0]);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_SWAP_NONE);
+	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 	CHECK(!tb.res.image[0].secondary_erased);
 	CHECK_EQ(trailer(sec(0)).magic, GOOD);
-	check_result(0, SMPFOTA_SWAP_NONE, &old_img[0]);
+	check_result(0, SMPFOTA_BOOT_SWAP_NONE, &old_img[0]);
 	/* a NON_BOOTABLE image is not swapped in, nor erased */
 	struct tu_image_spec s;
 	memset(&s, 0, sizeof(s));
@@ -848,7 +848,7 @@ static void test_empty_secondary_request(void)
 	put_image(sec(0), &tmp_img);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_SWAP_NONE);
+	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 	CHECK(area_holds(sec(0), &tmp_img));
 	no_violations();
 }
@@ -865,9 +865,9 @@ static void test_first_install(void)
 	CHECK(!tb.res.image[1].has_header);
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, false), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(1, SMPFOTA_SWAP_TEST, &new_img[1]);
+	check_result(1, SMPFOTA_BOOT_SWAP_TEST, &new_img[1]);
 	CHECK_EQ(boot(), 0);
-	check_result(1, SMPFOTA_SWAP_NONE, &new_img[1]);
+	check_result(1, SMPFOTA_BOOT_SWAP_NONE, &new_img[1]);
 	no_violations();
 }
 
@@ -880,11 +880,11 @@ static void test_revert_torn_secondary_trailer(void)
 	factory_and_upload(0);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(boot(), 0);
-	check_result(0, SMPFOTA_SWAP_TEST, &new_img[0]);
+	check_result(0, SMPFOTA_BOOT_SWAP_TEST, &new_img[0]);
 	write_magic_raw(sec(0), false);
-	CHECK_EQ(smpfota_boot_swap_type(pri(0), sec(0)), SMPFOTA_SWAP_REVERT);
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_REVERT);
 	CHECK_EQ(boot(), 0);
-	check_result(0, SMPFOTA_SWAP_REVERT, &old_img[0]);
+	check_result(0, SMPFOTA_BOOT_SWAP_REVERT, &old_img[0]);
 	CHECK(area_holds(sec(0), &new_img[0]));
 	CHECK_TRAILER(pri(0), GOOD, SET, SET);
 	CHECK_TRAILER(sec(0), MUNSET, UNSET, UNSET);
@@ -915,7 +915,7 @@ static void test_args(void)
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(smpfota_boot_go(&b, &tb.res), 0);
 	CHECK_EQ(tb.res.n_images, 1);
-	check_result(0, SMPFOTA_SWAP_TEST, &new_img[0]);
+	check_result(0, SMPFOTA_BOOT_SWAP_TEST, &new_img[0]);
 	no_violations();
 }
 
@@ -932,7 +932,7 @@ static void prepare(int i, enum scenario sc)
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, sc == SC_PERM), 0);
 	if (sc == SC_REVERT) {
 		CHECK_EQ(boot(), 0); /* the test swap; the revert is what gets cut */
-		CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_SWAP_TEST);
+		CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_TEST);
 	}
 	memcpy(tb.app_snap, tb.app_mem, APP_SIZE);
 	memcpy(tb.net_snap, tb.net_mem, NET_SIZE);
@@ -966,7 +966,7 @@ static bool check_end_state(int i, enum scenario sc)
 	ok = ok && tb.res.image[i].bootable;
 	/* Whole flash as the uninterrupted run left it. Only a revert may differ, in one
 	 * byte: cut early, it completes as the permanent swap fixup_revert prepared. */
-	if (sc == SC_REVERT && tp.swap_info == SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_SWAP_PERM)) {
+	if (sc == SC_REVERT && tp.swap_info == SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_BOOT_SWAP_PERM)) {
 		uint32_t at = p->off + p->size - SMPFOTA_BOOT_SWAP_INFO_OFF;
 
 		ok = ok && memcmp(m, ref, at) == 0;
@@ -984,8 +984,8 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 	struct smpfota_nor *n = nor_of(i);
 	uint32_t total;
 	unsigned covered = 0, failures = 0;
-	int want = sc == SC_REVERT ? SMPFOTA_SWAP_REVERT
-				   : sc == SC_PERM ? SMPFOTA_SWAP_PERM : SMPFOTA_SWAP_TEST;
+	int want = sc == SC_REVERT ? SMPFOTA_BOOT_SWAP_REVERT
+				   : sc == SC_PERM ? SMPFOTA_BOOT_SWAP_PERM : SMPFOTA_BOOT_SWAP_TEST;
 
 	/* Reference: the clean run and its operation count. */
 	prepare(i, sc);
@@ -1028,7 +1028,7 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 		/* The recovered state behaves: after a test swap the next reset reverts. */
 		if (sc == SC_TEST && (cut % 16U) == 0) {
 			CHECK_EQ(boot(), 0);
-			CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_SWAP_REVERT);
+			CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_REVERT);
 			CHECK(area_holds(pri(i), &old_img[i]));
 			CHECK(area_holds(sec(i), &new_img[i]));
 		}

@@ -6,7 +6,7 @@
 
 #include "check.h"
 #include "smpfota/client.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 #include "smpfota/update.h"
 #include "test_util.h"
@@ -215,7 +215,7 @@ static bool run_upload(const struct smpfota_upload_source *src, struct smpfota_u
 static bool secondary_holds_image(void)
 {
 	static uint8_t tmp[200000];
-	return smpfota_area_read(&images[0].secondary, 0, tmp, img_len) == 0 &&
+	return smpfota_flash_area_read(&images[0].secondary, 0, tmp, img_len) == 0 &&
 	       memcmp(tmp, img, img_len) == 0;
 }
 
@@ -422,7 +422,7 @@ static void test_rejected_and_timeout(void)
 	CHECK(run_upload(&src, &prm, 60000));
 	CHECK_EQ(up_err, SMPFOTA_ERR_REJECTED);
 	CHECK(up_st.has_err && up_st.err.group == 1 &&
-	      up_st.err.rc == SMPFOTA_IMG_ERR_INVALID_IMAGE_TOO_LARGE);
+	      up_st.err.rc == SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE);
 
 	src = make_source(5000, 10);
 	server_down = true;
@@ -478,7 +478,7 @@ static void target_with_factory(uint8_t major)
 		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77});
 	size_t padded = (factory_len + 3) / 4 * 4;
 	memset(factory + factory_len, 0xff, padded - factory_len);
-	CHECK_EQ(smpfota_area_write(&images[0].primary, 0, factory, padded), 0);
+	CHECK_EQ(smpfota_flash_area_write(&images[0].primary, 0, factory, padded), 0);
 	boots = 0;
 }
 
@@ -500,7 +500,7 @@ static int run_update(struct smpfota_upload_source *src, const struct smpfota_up
 static bool primary_runs(const uint8_t *image, size_t len)
 {
 	static uint8_t tmp[200000];
-	return smpfota_area_read(&images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
+	return smpfota_flash_area_read(&images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
 }
 
 static void test_update_workflow(void)
@@ -593,7 +593,7 @@ static void test_update_refusals(void)
 		step();
 		smpfota_update_poll(&upd, now_ms);
 		if (upd.step == SMPFOTA_UPDATE_RESET) {
-			(void)smpfota_area_erase(&images[0].secondary, 0, PAGE);
+			(void)smpfota_flash_area_erase(&images[0].secondary, 0, PAGE);
 		}
 	}
 	CHECK_EQ(upd_err, SMPFOTA_ERR_ROLLED_BACK);

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "smpfota/conn_uri.h"
+#include "posix/conn_uri.h"
 
 static void check_udp(const char *uri, const char *host, unsigned port, const char *canon)
 {

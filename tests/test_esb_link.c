@@ -11,7 +11,7 @@
 #include "check.h"
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 

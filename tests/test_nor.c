@@ -9,7 +9,7 @@
 
 #include "check.h"
 #include "smpfota/flash.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 
 #define PAGE 4096U
 #define PAGES 8U
@@ -154,42 +154,42 @@ static void test_area(void)
 	uint8_t w[8] = {1, 2, 3, 4, 5, 6, 7, 8}, r[8];
 
 	fresh();
-	CHECK_EQ(smpfota_area_write(&a, 0, w, 8), 0);
+	CHECK_EQ(smpfota_flash_area_write(&a, 0, w, 8), 0);
 	CHECK_MEM(mem + 2 * PAGE, w, 8);
-	CHECK_EQ(smpfota_area_read(&a, 4, r, 4), 0);
+	CHECK_EQ(smpfota_flash_area_read(&a, 4, r, 4), 0);
 	CHECK_MEM(r, w + 4, 4);
 	/* bounds, without wrap-around */
-	CHECK_EQ(smpfota_area_read(&a, 2 * PAGE - 4, r, 8), SMPFOTA_ERR_RANGE);
-	CHECK_EQ(smpfota_area_read(&a, 0xfffffffcU, r, 8), SMPFOTA_ERR_RANGE);
-	CHECK_EQ(smpfota_area_write(&a, 2 * PAGE, w, 4), SMPFOTA_ERR_RANGE);
-	CHECK_EQ(smpfota_area_erase(&a, PAGE, (size_t)0xfffff000U), SMPFOTA_ERR_RANGE);
-	CHECK_EQ(smpfota_area_read(&a, 2 * PAGE, r, 0), 0);
-	CHECK_EQ(smpfota_area_read(&a, 2 * PAGE + 1, r, 0), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_read(&a, 2 * PAGE - 4, r, 8), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_read(&a, 0xfffffffcU, r, 8), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_write(&a, 2 * PAGE, w, 4), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_erase(&a, PAGE, (size_t)0xfffff000U), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_read(&a, 2 * PAGE, r, 0), 0);
+	CHECK_EQ(smpfota_flash_area_read(&a, 2 * PAGE + 1, r, 0), SMPFOTA_ERR_RANGE);
 	/* alignment */
-	CHECK_EQ(smpfota_area_write(&a, 2, w, 4), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_write(&a, 4, w, 5), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_erase(&a, 4, PAGE), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_erase(&a, 0, 100), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_write(&a, 2, w, 4), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_write(&a, 4, w, 5), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 4, PAGE), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, 100), SMPFOTA_ERR_INVAL);
 	/* an area offset that is not write aligned makes every write misaligned */
 	struct smpfota_flash_area odd = {&nor.flash, 2 * PAGE + 2, 64};
-	CHECK_EQ(smpfota_area_write(&odd, 10, w, 4), 0);
+	CHECK_EQ(smpfota_flash_area_write(&odd, 10, w, 4), 0);
 	CHECK_MEM(mem + 2 * PAGE + 12, w, 4);
-	CHECK_EQ(smpfota_area_write(&odd, 0, w, 4), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_write(&odd, 0, w, 4), SMPFOTA_ERR_INVAL);
 	/* a bad area or buffer */
-	CHECK_EQ(smpfota_area_read(&bad, 0, r, 1), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_read(NULL, 0, r, 1), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_read(&a, 0, NULL, 1), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_area_write(&a, 0, NULL, 4), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_read(&bad, 0, r, 1), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_read(NULL, 0, r, 1), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_read(&a, 0, NULL, 1), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_flash_area_write(&a, 0, NULL, 4), SMPFOTA_ERR_INVAL);
 	/* is_erased: 1 / 0 / negative */
-	CHECK_EQ(smpfota_area_is_erased(&a, 16, PAGE), 1);
-	CHECK_EQ(smpfota_area_is_erased(&a, 0, PAGE), 0);
-	CHECK_EQ(smpfota_area_is_erased(&a, 7, 1), 0);
-	CHECK_EQ(smpfota_area_is_erased(&a, 12, 4), 0);
-	CHECK_EQ(smpfota_area_is_erased(&a, 8, 0), 1);
-	CHECK_EQ(smpfota_area_is_erased(&a, PAGE, 2 * PAGE), SMPFOTA_ERR_RANGE);
-	CHECK_EQ(smpfota_area_erase(&a, 0, PAGE), 0);
-	CHECK_EQ(smpfota_area_is_erased(&a, 0, 2 * PAGE), 1);
-	CHECK_EQ(smpfota_area_erase(&a, 0, 0), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 16, PAGE), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 0, PAGE), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 7, 1), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 12, 4), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 8, 0), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, PAGE, 2 * PAGE), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, PAGE), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 0, 2 * PAGE), 1);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, 0), 0);
 	CHECK_EQ(nor.violations, 0);
 }
 
@@ -354,8 +354,8 @@ static void test_net_core_geometry(void)
 
 	CHECK_EQ(smpfota_nor_init(&n, net, sizeof(net), 2048, 4), 0);
 	smpfota_nor_erase_all(&n);
-	CHECK_EQ(smpfota_area_erase(&a, 0, 2048), 0);
-	CHECK_EQ(smpfota_area_erase(&a, 0, 4096), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, 2048), 0);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, 4096), SMPFOTA_ERR_RANGE);
 	CHECK_EQ(n.flash.erase(n.flash.ctx, 1024, 2048), SMPFOTA_ERR_INVAL);
 	CHECK_EQ(n.flash.erase(n.flash.ctx, 6144, 2048), 0);
 	CHECK_EQ(n.ops, 2);

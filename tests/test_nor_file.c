@@ -64,10 +64,10 @@ static void test_create_persist_reopen(void)
 	a.flash = &f.nor.flash;
 	a.off = PAGE;
 	a.size = 2 * PAGE;
-	CHECK_EQ(smpfota_area_is_erased(&a, 0, a.size), 1);
-	CHECK_EQ(smpfota_area_write(&a, 16, w, 8), 0);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 0, a.size), 1);
+	CHECK_EQ(smpfota_flash_area_write(&a, 16, w, 8), 0);
 	/* the NOR rules hold on the mapping too */
-	CHECK_EQ(smpfota_area_write(&a, 16, w, 8), SMPFOTA_ERR_IO);
+	CHECK_EQ(smpfota_flash_area_write(&a, 16, w, 8), SMPFOTA_ERR_IO);
 	CHECK_EQ(f.nor.violations, 1);
 	CHECK_EQ(smpfota_nor_file_sync(&f), 0);
 	CHECK(file_region_is(PAGE + 16, 1, 0));
@@ -77,12 +77,12 @@ static void test_create_persist_reopen(void)
 	/* reopen: contents kept, not reformatted */
 	CHECK_EQ(smpfota_nor_file_open(&f, path, SIZE, PAGE, 4), 0);
 	CHECK(!f.created);
-	CHECK_EQ(smpfota_area_read(&a, 16, r, 8), 0);
+	CHECK_EQ(smpfota_flash_area_read(&a, 16, r, 8), 0);
 	CHECK_MEM(r, w, 8);
-	CHECK_EQ(smpfota_area_is_erased(&a, 24, a.size - 24), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(&a, 24, a.size - 24), 1);
 	/* a cut survives in the file exactly as the RAM NOR left it */
 	f.nor.power_cut_at_op = 1;
-	CHECK_EQ(smpfota_area_erase(&a, 0, PAGE), SMPFOTA_ERR_IO);
+	CHECK_EQ(smpfota_flash_area_erase(&a, 0, PAGE), SMPFOTA_ERR_IO);
 	CHECK_EQ(smpfota_nor_file_close(&f), 0);
 	CHECK(file_region_is(PAGE + 16, 8, 0) == false);
 	CHECK(file_region_is(PAGE + 20, 1, 4));

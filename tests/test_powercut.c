@@ -29,7 +29,7 @@
 
 #include "check.h"
 #include "smpfota/boot.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
@@ -142,7 +142,7 @@ static void restore(const struct snap *s)
 static bool area_holds(const struct smpfota_flash_area *a, const struct img *m)
 {
 	static uint8_t r[IMG_CAP];
-	return smpfota_area_read(a, 0, r, m->len) == 0 && memcmp(r, m->data, m->len) == 0;
+	return smpfota_flash_area_read(a, 0, r, m->len) == 0 && memcmp(r, m->data, m->len) == 0;
 }
 
 /* Factory programming of an image (no trailer: confirmed), outside the counted operations. */
@@ -289,7 +289,7 @@ static void server_restart(enum restart how)
 static bool trailer_blank(const struct smpfota_flash_area *a)
 {
 	uint32_t t = smpfota_boot_trailer_size(a);
-	return smpfota_area_is_erased(a, a->size - t, t) == 1;
+	return smpfota_flash_area_is_erased(a, a->size - t, t) == 1;
 }
 
 /* ---- (a) upload ------------------------------------------------------------------------- */
@@ -304,7 +304,7 @@ static bool primary_untouched(void)
 static bool nothing_pending(void)
 {
 	struct smpfota_boot_trailer t;
-	return smpfota_boot_swap_type(pri(), sec()) == SMPFOTA_SWAP_NONE &&
+	return smpfota_boot_read_swap_type(pri(), sec()) == SMPFOTA_BOOT_SWAP_NONE &&
 	       smpfota_boot_read_trailer(sec(), &t) == 0 && t.magic != SMPFOTA_BOOT_MAGIC_GOOD;
 }
 
@@ -345,7 +345,7 @@ static bool upload_with_cut(const struct img *m, uint32_t cut, bool partial, enu
 	EXPECT(nor.violations == 0);
 	/* restart */
 	EXPECT(boot_until_done());
-	EXPECT(boot_res.image[0].swap_type == SMPFOTA_SWAP_NONE);
+	EXPECT(boot_res.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
 	EXPECT(!boot_res.image[0].secondary_erased);
 	EXPECT(memcmp(boot_res.image[0].hash, img_a.hash, 32) == 0);
 	EXPECT(primary_untouched());
@@ -361,14 +361,14 @@ static bool upload_with_cut(const struct img *m, uint32_t cut, bool partial, enu
 		EXPECT(memcmp(mem, end_ref.mem, DEV) == 0);
 	} else {
 		EXPECT(r == R_ERR && err == want_err);
-		EXPECT(smpfota_area_is_erased(sec(), 0, PAGE) == 1); /* scrambled */
+		EXPECT(smpfota_flash_area_is_erased(sec(), 0, PAGE) == 1); /* scrambled */
 	}
 	EXPECT(primary_untouched());
 	EXPECT(nothing_pending());
 	EXPECT(nor.violations == 0);
 	/* and the device still boots the running image */
 	EXPECT(boot_until_done());
-	EXPECT(boot_res.image[0].swap_type == SMPFOTA_SWAP_NONE);
+	EXPECT(boot_res.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
 	EXPECT(primary_untouched());
 	return true;
 }
@@ -424,7 +424,7 @@ static void test_upload_cut_everywhere(void)
 
 static void test_invalid_upload_cut_everywhere(void)
 {
-	upload_scenario(&img_d, SMPFOTA_IMG_ERR_INVALID_HASH, "invalid image");
+	upload_scenario(&img_d, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH, "invalid image");
 }
 
 /* A warm reset (no cut) between any two requests: the upload resumes where it was, and the
@@ -537,7 +537,7 @@ static bool is(const struct smpfota_img_slot_state *e, const struct img *m)
 static bool b_on_test(const struct wf *f)
 {
 	return f->confirmed == &img_a && area_holds(pri(), &img_b) &&
-	       smpfota_boot_swap_type(pri(), sec()) == SMPFOTA_SWAP_REVERT;
+	       smpfota_boot_read_swap_type(pri(), sec()) == SMPFOTA_BOOT_SWAP_REVERT;
 }
 
 static bool wf_restart(struct wf *f)
@@ -606,7 +606,7 @@ static bool wf_state_write(struct wf *f, const uint8_t *hash, bool confirm)
 		uint8_t head[4];
 		EXPECT(hash != NULL && f->cut_seen);
 		EXPECT(smpfota_boot_read_trailer(sec(), &t) == 0 && t.magic == SMPFOTA_BOOT_MAGIC_UNSET);
-		EXPECT(smpfota_area_read(sec(), 0, head, sizeof(head)) == 0 &&
+		EXPECT(smpfota_flash_area_read(sec(), 0, head, sizeof(head)) == 0 &&
 		       (head[0] & head[1] & head[2] & head[3]) == 0xff);
 		struct smpfota_img_upload_rsp last;
 		size_t off = 0;
@@ -656,7 +656,7 @@ static bool run_workflow(struct wf *f)
 			EXPECT(!s0->confirmed);
 			EXPECT(is(s1, &img_a) && s1->confirmed && !s1->pending);
 			EXPECT(area_holds(sec(), &img_a));
-			EXPECT(smpfota_boot_swap_type(pri(), sec()) == SMPFOTA_SWAP_REVERT);
+			EXPECT(smpfota_boot_read_swap_type(pri(), sec()) == SMPFOTA_BOOT_SWAP_REVERT);
 		}
 
 		/* What the client does next. */

@@ -8,7 +8,7 @@
 
 #include "check.h"
 #include "smpfota/boot.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
@@ -126,12 +126,12 @@ static const uint8_t *tlv_hash(const uint8_t *img, size_t len)
 static void provision(int image, const uint8_t *img, size_t len)
 {
 	const struct smpfota_flash_area *a = &images[image].primary;
-	CHECK_EQ(smpfota_area_erase(a, 0, a->size), 0);
+	CHECK_EQ(smpfota_flash_area_erase(a, 0, a->size), 0);
 	size_t padded = (len + 3) / 4 * 4;
 	static uint8_t tmp[20004];
 	memset(tmp, 0xff, padded);
 	memcpy(tmp, img, len);
-	CHECK_EQ(smpfota_area_write(a, 0, tmp, padded), 0);
+	CHECK_EQ(smpfota_flash_area_write(a, 0, tmp, padded), 0);
 }
 
 static void file_sha(const uint8_t *p, size_t n, uint8_t out[32])
@@ -223,7 +223,7 @@ static int state_write(const uint8_t *hash, bool confirm, struct smpfota_img_sta
 static bool slot_holds(const struct smpfota_flash_area *a, const uint8_t *img, size_t len)
 {
 	static uint8_t tmp[20000];
-	return smpfota_area_read(a, 0, tmp, len) == 0 && memcmp(tmp, img, len) == 0;
+	return smpfota_flash_area_read(a, 0, tmp, len) == 0 && memcmp(tmp, img, len) == 0;
 }
 
 /* ---- OS group ------------------------------------------------------------------------ */
@@ -365,26 +365,26 @@ static void test_upload_refusals(void)
 	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 31}, .has_len = true,
 					   .len = (uint32_t)len_b};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER);
 	q.data.len = 100;
 	q.has_len = false;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_LENGTH);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_LENGTH);
 	q.has_len = true;
 	q.data.ptr = img_b + 1;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_IMAGE_HEADER_MAGIC);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER_MAGIC);
 	CHECK_EQ(call_v(SMPFOTA_MSG_IMG_UPLOAD, SMPFOTA_SMP_V1, &q, &u), 0);
 	CHECK_EQ(u.status.rc, SMPFOTA_MGMT_EUNKNOWN); /* as Zephyr's translation table */
 	q.data.ptr = img_b;
 	q.len = SLOT0; /* the trailer needs room: more than max_image_size */
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_IMAGE_TOO_LARGE);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE);
 	q.len = (uint32_t)len_b;
 	q.has_image = true;
 	q.image = 2;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_NO_FREE_SLOT);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT);
 	CHECK_EQ(call_v(SMPFOTA_MSG_IMG_UPLOAD, SMPFOTA_SMP_V1, &q, &u), 0);
 	CHECK_EQ(u.status.rc, SMPFOTA_MGMT_EBADSTATE);
 	/* downgrade with "upgrade": refused; same version too */
@@ -393,14 +393,14 @@ static void test_upload_refusals(void)
 	q.data.ptr = img_a;
 	q.len = (uint32_t)len_a;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_CURRENT_VERSION_IS_NEWER);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER);
 	/* a chunk past the announced length */
 	q = (struct smpfota_img_upload_req){.off = 0, .data = {img_b, 100}, .has_len = true, .len = 150};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK(u.has_off && u.off == 100);
 	q = (struct smpfota_img_upload_req){.off = 100, .data = {img_b + 100, 51}};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_IMAGE_DATA_OVERRUN);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN);
 	/* ...which ends the upload: the next chunk is told to start over at 0 */
 	q.data.len = 10;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
@@ -510,16 +510,16 @@ static void test_life_cycle(void)
 	CHECK_EQ(state_write(hash_b, false, &st), -1);
 	CHECK_FLAGS(st, 0, 1, "-P--");
 	CHECK_EQ(state_write(hash_b, false, &st), -1); /* again: no-op */
-	CHECK_EQ(state_write(hash_a, false, &st), SMPFOTA_IMG_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED);
+	CHECK_EQ(state_write(hash_a, false, &st), SMPFOTA_IMG_MGMT_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED);
 	/* the pending slot can be neither overwritten nor erased */
 	struct smpfota_img_upload_req q = {.off = 0, .data = {img_c, 64}, .has_len = true,
 					   .len = (uint32_t)len_c};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_NO_FREE_SLOT);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT);
 	struct smpfota_img_erase_rsp er;
 	struct smpfota_img_erase_req eq = {0};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_ERASE, &eq, &er), 0);
-	CHECK_EQ(v2err(&er.status), SMPFOTA_IMG_ERR_NO_FREE_SLOT);
+	CHECK_EQ(v2err(&er.status), SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT);
 
 	/* reset: MCUboot swaps; B runs in test mode, A waits in slot 1 */
 	reboot(false);
@@ -529,7 +529,7 @@ static void test_life_cycle(void)
 	CHECK(!memcmp(entry(&st, 0, 0)->hash.ptr, hash_b, 32));
 	CHECK_FLAGS(st, 0, 0, "A---");
 	CHECK_FLAGS(st, 0, 1, "--C-");
-	CHECK_EQ(state_write(hash_a, false, &st), SMPFOTA_IMG_ERR_IMAGE_ALREADY_PENDING);
+	CHECK_EQ(state_write(hash_a, false, &st), SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING);
 
 	/* confirm (no hash = the running image) */
 	CHECK_EQ(state_write(NULL, true, &st), -1);
@@ -570,8 +570,8 @@ static void test_life_cycle(void)
 	CHECK(smpfota_smp_status_ok(&er.status));
 	st = list();
 	CHECK(entry(&st, 0, 1) == NULL);
-	CHECK_EQ(state_write(hash_b, false, &st), SMPFOTA_IMG_ERR_HASH_NOT_FOUND);
-	CHECK_EQ(state_write(NULL, false, &st), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(state_write(hash_b, false, &st), SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
+	CHECK_EQ(state_write(NULL, false, &st), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	CHECK_EQ(nor0.violations, 0);
 }
 
@@ -587,10 +587,10 @@ static void test_invalid_image_not_marked(void)
 	uint8_t hash_bad[32];
 	memcpy(hash_bad, tlv_hash(img_b, len_b), 32);
 	struct smpfota_img_upload_rsp u = upload(0, bad, len_b, 1500, 3);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	struct smpfota_img_state_rsp st = list();
 	CHECK(entry(&st, 0, 1) == NULL);
-	CHECK_EQ(state_write(hash_bad, false, &st), SMPFOTA_IMG_ERR_HASH_NOT_FOUND);
+	CHECK_EQ(state_write(hash_bad, false, &st), SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
 	/* the running image is untouched */
 	CHECK(slot_holds(&images[0].primary, img_a, len_a));
 }
@@ -621,8 +621,8 @@ static void test_unfinished_upload_not_marked(void)
 	CHECK(entry(&st, 0, 1) != NULL);
 	uint8_t h[32];
 	memcpy(h, tlv_hash(img_b, len_b), 32);
-	CHECK_EQ(state_write(h, false, &st), SMPFOTA_IMG_ERR_INVALID_HASH);
-	CHECK_EQ(state_write(h, true, &st), SMPFOTA_IMG_ERR_INVALID_HASH);
+	CHECK_EQ(state_write(h, false, &st), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
+	CHECK_EQ(state_write(h, true, &st), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	struct smpfota_boot_trailer t;
 	CHECK_EQ(smpfota_boot_read_trailer(&images[0].secondary, &t), 0);
 	CHECK_EQ(t.magic, SMPFOTA_BOOT_MAGIC_UNSET);
@@ -649,7 +649,7 @@ static void test_net_core_image(void)
 	/* the running image of another core cannot be confirmed; its update can (permanent) */
 	uint8_t hc[32];
 	memcpy(hc, tlv_hash(img_c, len_c), 32);
-	CHECK_EQ(state_write(hc, true, &st), SMPFOTA_IMG_ERR_IMAGE_CONFIRMATION_DENIED);
+	CHECK_EQ(state_write(hc, true, &st), SMPFOTA_IMG_MGMT_ERR_IMAGE_CONFIRMATION_DENIED);
 	CHECK_EQ(state_write(tlv_hash(net, len_n), true, &st), -1);
 	CHECK_FLAGS(st, 1, 1, "-P-R");
 	CHECK_FLAGS(st, 0, 0, "A-C-");
@@ -668,7 +668,7 @@ static void test_flash_failure(void)
 	reboot(false);
 	nor0.fail_at_op = nor0.ops + 4; /* a write or erase during the upload fails */
 	struct smpfota_img_upload_rsp u = upload(0, img_b, len_b, 900, 1);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_FLASH_WRITE_FAILED);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_FLASH_WRITE_FAILED);
 	nor0.fail_at_op = 0;
 	/* the upload was abandoned: a fresh one works */
 	u = upload(0, img_b, len_b, 900, 1);
@@ -854,10 +854,10 @@ static void test_end_of_upload_refuses_bad_images(void)
 		uint8_t mask;
 		int err;
 	} cases[] = {
-		{tlv_hash_at + 5, 0x01, SMPFOTA_IMG_ERR_INVALID_HASH}, /* the SHA-256 TLV value */
-		{9000, 0x40, SMPFOTA_IMG_ERR_INVALID_HASH},            /* the body */
-		{info.hashed_size, 0x01, SMPFOTA_IMG_ERR_INVALID_HASH}, /* TLV info magic */
-		{9, 0x02, SMPFOTA_IMG_ERR_INVALID_TLV},                /* hdr_size 0: bad header */
+		{tlv_hash_at + 5, 0x01, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH}, /* the SHA-256 TLV value */
+		{9000, 0x40, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH},            /* the body */
+		{info.hashed_size, 0x01, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH}, /* TLV info magic */
+		{9, 0x02, SMPFOTA_IMG_MGMT_ERR_INVALID_TLV},                /* hdr_size 0: bad header */
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		setup();
@@ -868,7 +868,7 @@ static void test_end_of_upload_refuses_bad_images(void)
 		CHECK_EQ(upload_damaged(cases[k].at, cases[k].mask, &sec_reads), cases[k].err);
 		CHECK_EQ(sec_reads, 0);
 		/* scrambled: the first page is erased, nothing is listed, nothing can be marked */
-		CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+		CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
 		struct smpfota_img_state_rsp st = list();
 		CHECK(entry(&st, 0, 1) == NULL);
 		CHECK(slot_holds(&images[0].primary, img_a, len_a));
@@ -941,8 +941,8 @@ static void test_resume_ends_verified(void)
 	q = (struct smpfota_img_upload_req){.off = (uint32_t)(len_b - 37),
 					    .data = {bad + len_b - 37, 37}};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_HASH);
-	CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
+	CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
 
 	/* Retained contexts are covered by the record's checksum: a damaged byte in either one
 	 * and the record is dropped (the client starts over at 0). */
@@ -998,7 +998,7 @@ static void test_reset_inside_a_request(void)
 	nor0.on_op = NULL;
 	nor0.partial_cut = false;
 	CHECK(nor0.power_cut);
-	CHECK(!smpfota_area_is_erased(&images[0].secondary, 5000, 4));
+	CHECK(!smpfota_flash_area_is_erased(&images[0].secondary, 5000, 4));
 	smpfota_nor_power_on(&nor0);
 	memcpy(&srv, &srv_at_cut, sizeof(srv));
 	reboot(true);
@@ -1033,7 +1033,7 @@ static void test_image_check_shortcut_verifies(void)
 		}
 		const struct smpfota_flash_area *sec = &images[0].secondary;
 		uint8_t ok[4] = {0x01, 0xff, 0xff, 0xff};
-		CHECK_EQ(smpfota_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4), 0);
+		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4), 0);
 		if (shortcut) {
 			uint32_t writes = nor0.writes;
 			CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
@@ -1066,11 +1066,11 @@ static void test_image_check_shortcut_verifies(void)
 	{
 		const struct smpfota_flash_area *sec = &images[0].secondary;
 		static const uint8_t half_magic[8] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f};
-		CHECK_EQ(smpfota_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF, half_magic, 8), 0);
+		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF, half_magic, 8), 0);
 		struct smpfota_img_state_rsp st;
 		CHECK(state_write(tlv_hash(img_b, len_b), false, &st) > 0);
 		uint8_t head[4];
-		CHECK_EQ(smpfota_area_read(sec, 0, head, sizeof(head)), 0);
+		CHECK_EQ(smpfota_flash_area_read(sec, 0, head, sizeof(head)), 0);
 		CHECK_EQ(head[0] & head[1] & head[2] & head[3], 0xff); /* erased */
 		u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
 		CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b && u.match);
@@ -1092,15 +1092,15 @@ static void test_image_check_shortcut_verifies(void)
 	bad[len_b - 140] ^= 0x01; /* in the SHA-256 TLV value (then key hash, signature) */
 	size_t padded = (len_b + 3) / 4 * 4;
 	memset(bad + len_b, 0xff, padded - len_b);
-	CHECK_EQ(smpfota_area_erase(&images[0].secondary, 0, 5 * P0), 0);
-	CHECK_EQ(smpfota_area_write(&images[0].secondary, 0, bad, padded), 0);
+	CHECK_EQ(smpfota_flash_area_erase(&images[0].secondary, 0, 5 * P0), 0);
+	CHECK_EQ(smpfota_flash_area_write(&images[0].secondary, 0, bad, padded), 0);
 	uint8_t sha_bad[32];
 	file_sha(bad, len_b, sha_bad);
 	q.data.ptr = bad;
 	q.sha.ptr = sha_bad;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
-	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_ERR_INVALID_HASH);
-	CHECK_EQ(smpfota_area_is_erased(&images[0].secondary, 0, P0), 1);
+	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
+	CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
 	CHECK_EQ(nor0.violations, 0);
 }
 

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
-#include "sim.h"
+#include "sim/sim.h"
 #include "smpfota/update.h"
 #include "test_util.h"
 

@@ -18,10 +18,10 @@
 #include <unistd.h>
 
 #include "cli.h"
-#include "host_transport.h"
+#include "posix/host_transport.h"
 #include "json.h"
 #include "smpfota/client.h"
-#include "smpfota/conn_uri.h"
+#include "posix/conn_uri.h"
 #include "smpfota/smp.h"
 #include "smpfota/update.h"
 

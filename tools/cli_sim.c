@@ -10,7 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
-#include "sim.h"
+#include "sim/sim.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
 

@@ -17,13 +17,13 @@
 #include <time.h>
 
 #include "cli.h"
-#include "nor_file.h"
-#include "pty.h"
+#include "posix/nor_file.h"
+#include "posix/tty.h"
 #include "smpfota/boot.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/serial.h"
 #include "smpfota/server.h"
-#include "udp.h"
+#include "posix/udp.h"
 
 #define APP_PAGE 4096U
 #define NET_PAGE 2048U
@@ -73,7 +73,7 @@ static int provision(struct target *t, int image)
 {
 	const struct smpfota_flash_area *a = &t->img[image].primary;
 	uint8_t head[32];
-	if (smpfota_area_read(a, 0, head, sizeof(head)) != 0) {
+	if (smpfota_flash_area_read(a, 0, head, sizeof(head)) != 0) {
 		return 1;
 	}
 	for (size_t i = 0; i < sizeof(head); i++) {
@@ -101,7 +101,7 @@ static int provision(struct target *t, int image)
 		}
 		size_t padded = (n + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
 		memset(buf + n, 0xff, padded - n);
-		if (smpfota_area_write(a, off, buf, padded) != 0) {
+		if (smpfota_flash_area_write(a, off, buf, padded) != 0) {
 			rc = 1;
 		}
 		off += (uint32_t)padded;

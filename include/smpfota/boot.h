@@ -52,7 +52,7 @@
  *     record wins, which is also what MCUboot does after logging it;
  *   - on resume the image header positions are not re-checked (MCUboot reads the header it
  *     expects mid-swap and gives up on a bad magic); a swap_size or record that is out of
- *     range yields SMPFOTA_SWAP_PANIC for that image and no flash is touched;
+ *     range yields SMPFOTA_BOOT_SWAP_PANIC for that image and no flash is touched;
  *   - MCUboot >= 2.2 swap-move keeps a "fallback trailer" and allows images to reach into
  *     the trailer page; this model keeps the classic rule (see smpfota_boot_max_image_size);
  *   - the decision table is current MCUboot's (shared/spec/mcuboot.md §3.3): the REVERT row
@@ -119,13 +119,13 @@ enum smpfota_boot_flag {
 	SMPFOTA_BOOT_FLAG_UNSET = 3,
 };
 
-enum smpfota_swap_type {
-	SMPFOTA_SWAP_NONE = 1,
-	SMPFOTA_SWAP_TEST = 2,
-	SMPFOTA_SWAP_PERM = 3,
-	SMPFOTA_SWAP_REVERT = 4,
-	SMPFOTA_SWAP_FAIL = 5,
-	SMPFOTA_SWAP_PANIC = 0xff,
+enum smpfota_boot_swap_type {
+	SMPFOTA_BOOT_SWAP_NONE = 1,
+	SMPFOTA_BOOT_SWAP_TEST = 2,
+	SMPFOTA_BOOT_SWAP_PERM = 3,
+	SMPFOTA_BOOT_SWAP_REVERT = 4,
+	SMPFOTA_BOOT_SWAP_FAIL = 5,
+	SMPFOTA_BOOT_SWAP_PANIC = 0xff,
 };
 
 /* A slot's trailer as read from flash. */
@@ -155,15 +155,15 @@ uint8_t smpfota_boot_trailer_swap_type(const struct smpfota_boot_trailer *t);
  *      (any secondary magic, see above)                                        -> REVERT
  *   otherwise                                                                  -> NONE
  */
-int smpfota_boot_swap_type_of(const struct smpfota_boot_trailer *primary,
+int smpfota_boot_decide_swap(const struct smpfota_boot_trailer *primary,
 			      const struct smpfota_boot_trailer *secondary);
 
 /*
  * What the bootloader would decide from the two trailers (boot_swap_type_multi): an enum
- * smpfota_swap_type value, or a negative error when the primary trailer cannot be read. A
+ * smpfota_boot_swap_type value, or a negative error when the primary trailer cannot be read. A
  * secondary that cannot be read counts as empty, as in MCUboot. Does not validate images.
  */
-int smpfota_boot_swap_type(const struct smpfota_flash_area *primary,
+int smpfota_boot_read_swap_type(const struct smpfota_flash_area *primary,
 			   const struct smpfota_flash_area *secondary);
 
 /*

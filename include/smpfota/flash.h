@@ -46,17 +46,17 @@ struct smpfota_flash_area {
  * of write_size, or an erase not aligned to page_size; otherwise what the device returns.
  * len == 0 is a no-op that succeeds (after the range check) and never reaches the device.
  */
-int smpfota_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len);
-int smpfota_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
+int smpfota_flash_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len);
+int smpfota_flash_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
 		       size_t len);
-int smpfota_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len);
+int smpfota_flash_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len);
 
 /*
  * Whether [off, off + len) of the area reads as erased (every byte == erased_val): 1 when it
  * does (also for len == 0), 0 when some byte differs, or a negative error (_RANGE, _INVAL,
  * or the device's read error).
  */
-int smpfota_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, size_t len);
+int smpfota_flash_area_is_erased(const struct smpfota_flash_area *a, uint32_t off, size_t len);
 
 #ifdef __cplusplus
 }

@@ -6,7 +6,7 @@
 #define _XOPEN_SOURCE 700 /* mmap, ftruncate, O_CLOEXEC under -std=c11 */
 #endif
 
-#include "nor_file.h"
+#include "posix/nor_file.h"
 
 #include <fcntl.h>
 #include <string.h>

@@ -11,7 +11,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,5 +1,5 @@
 /* POSIX host port: UDP endpoint (see udp.h). */
-#include "udp.h"
+#include "posix/udp.h"
 
 #include <errno.h>
 #include <netdb.h>

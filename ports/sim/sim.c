@@ -9,7 +9,7 @@
  *
  * Timings: shared/spec/esb-nrf5340.md, "Timing model for the simulator".
  */
-#include "sim.h"
+#include "sim/sim.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -21,7 +21,7 @@
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
 #include "smpfota/image.h"
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 #include "smpfota/server.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
@@ -1140,7 +1140,7 @@ static int write_old_image(struct world *w, uint32_t len)
 	uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
 	memset(img + len, 0xff, padded - len);
 	if (rc == 0) {
-		rc = smpfota_area_write(&w->img.primary, 0, img, padded);
+		rc = smpfota_flash_area_write(&w->img.primary, 0, img, padded);
 	}
 	free(img);
 	if (rc == 0) {
@@ -1642,7 +1642,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->byte_exact = true;
 	for (size_t off = 0; off < len && r->byte_exact; off += sizeof(buf)) {
 		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		if (smpfota_area_read(&w->img.primary, (uint32_t)off, buf, n) != 0 ||
+		if (smpfota_flash_area_read(&w->img.primary, (uint32_t)off, buf, n) != 0 ||
 		    memcmp(buf, image + off, n) != 0) {
 			r->byte_exact = false;
 		}

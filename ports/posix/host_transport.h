@@ -13,10 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "pty.h"
-#include "smpfota/conn_uri.h"
+#include "posix/tty.h"
+#include "posix/conn_uri.h"
 #include "smpfota/serial.h"
-#include "udp.h"
+#include "posix/udp.h"
 
 /* Largest SMP frame in one UDP datagram without IP fragmentation on a 1500-byte link:
  * 1500 - 20 (IPv4) - 8 (UDP); IPv6 headers take 20 bytes more. Zephyr's receive buffer is

@@ -1,5 +1,5 @@
 /* POSIX host port: pseudo-terminal and serial device (see pty.h). */
-#include "pty.h"
+#include "posix/tty.h"
 
 #include <errno.h>
 #include <fcntl.h>

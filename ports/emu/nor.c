@@ -3,7 +3,7 @@
  * model. The device callbacks check their own arguments too, because the NOR may be driven
  * directly (by a test or the simulator) and not only through flash areas.
  */
-#include "smpfota/nor.h"
+#include "emu/nor.h"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -10,8 +10,8 @@
  * Both are raw (no echo, no CR/LF translation, 8N1) and read with a timeout via poll().
  * Returns smpfota error codes; the errno behind an SMPFOTA_ERR_IO is kept in sys_errno.
  */
-#ifndef SMPFOTA_POSIX_PTY_H
-#define SMPFOTA_POSIX_PTY_H
+#ifndef SMPFOTA_POSIX_TTY_H
+#define SMPFOTA_POSIX_TTY_H
 
 #include <stddef.h>
 #include <stdint.h>
@@ -62,4 +62,4 @@ void smpfota_tty_close(struct smpfota_tty *t);
 }
 #endif
 
-#endif /* SMPFOTA_POSIX_PTY_H */
+#endif /* SMPFOTA_POSIX_TTY_H */

@@ -2,7 +2,7 @@
  * Connection string parser: udp:HOST[:PORT] and serial:DEVICE[,baud=N].
  * Pure string handling, so that it is testable with the library (no platform headers).
  */
-#include "smpfota/conn_uri.h"
+#include "posix/conn_uri.h"
 
 #include <stdbool.h>
 #include <string.h>

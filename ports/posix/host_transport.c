@@ -1,5 +1,5 @@
 /* Host side of an SMP connection: UDP or serial console framing (see host_transport.h). */
-#include "host_transport.h"
+#include "posix/host_transport.h"
 
 #include <errno.h>
 #include <stdio.h>

@@ -6,6 +6,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "smpfota/image.h"
+
 /* smpfota image info FILE [--json]; argv[0] is "info". */
 int smpfota_cli_image_info(int argc, char **argv);
 
@@ -31,5 +33,14 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv);
 
 /* Usage text of the client commands, for the top-level help. */
 void smpfota_cli_client_usage(FILE *f);
+
+/* The one version format of every CLI output (cli_version.c): "1.2.3", or "1.2.3+4" when the
+ * build number is not zero. */
+void smpfota_cli_version_str(const struct smpfota_image_version *v,
+			     char buf[SMPFOTA_IMAGE_VERSION_STR_MAX]);
+
+/* A version as a target lists it ("1.2.3" or Zephyr's "1.2.3.4") in that format into buf;
+ * text that is not such a version is copied as it is. */
+void smpfota_cli_version_from_wire(const char *text, size_t len, char *buf, size_t size);
 
 #endif

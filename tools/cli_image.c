@@ -63,7 +63,7 @@ static void print_human(const char *path, const struct smpfota_image_info *in, i
 {
 	const struct smpfota_image_header *h = &in->hdr;
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
-	smpfota_image_version_str(&h->version, ver, sizeof(ver));
+	smpfota_cli_version_str(&h->version, ver);
 
 	printf("image:              %s\n", path);
 	printf("magic:              0x%08x\n", (unsigned)h->magic);
@@ -134,13 +134,8 @@ static int print_json(const char *path, unsigned long long file_size,
 	const struct smpfota_image_header *h = &in->hdr;
 	struct json_writer w;
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
-	char ver4[SMPFOTA_IMAGE_VERSION_STR_MAX];
 
-	smpfota_image_version_str(&h->version, ver, sizeof(ver));
-	/* the four-part form the SMP image list and mcumgr clients use */
-	snprintf(ver4, sizeof(ver4), "%u.%u.%u.%lu", (unsigned)h->version.major,
-		 (unsigned)h->version.minor, (unsigned)h->version.revision,
-		 (unsigned long)h->version.build);
+	smpfota_cli_version_str(&h->version, ver);
 
 	json_init(&w, stdout, 2);
 	json_begin_object(&w);
@@ -175,8 +170,6 @@ static int print_json(const char *path, unsigned long long file_size,
 	}
 	json_end_array(&w);
 	json_key(&w, "version");
-	json_string(&w, ver4);
-	json_key(&w, "version_imgtool");
 	json_string(&w, ver);
 	json_key(&w, "hash");
 	if (in->has_hash) {

@@ -55,7 +55,7 @@ FLAGS = ("bootable", "pending", "confirmed", "active", "permanent")
 class Image:
     path: Path
     data: bytes
-    version: str  # as the server lists it: "1.2.3", or "1.2.3.4" with a build number
+    version: str  # as the CLI shows it: "1.2.3", or "1.2.3+4" with a build number
     hash: str     # SHA256 TLV, lower-case hex
 
 
@@ -75,7 +75,7 @@ def read_image(path: Path) -> Image:
             sha = data[off + 4:off + 4 + n]
         off += 4 + n
     assert sha == hashlib.sha256(data[:hdr_size + img_size + prot_size]).digest()
-    version = f"{major}.{minor}.{rev}" + (f".{build}" if build else "")
+    version = f"{major}.{minor}.{rev}" + (f"+{build}" if build else "")
     return Image(path, data, version, sha.hex())
 
 

@@ -488,7 +488,7 @@ def test_revert_without_confirm(peer, target, images):
 
     peer.reset()  # no confirm: MCUboot swaps back and makes the old image permanent again
     target.wait_boots(3)
-    assert target.last_boot() == f"swap revert, running 1.0.0+0 hash {factory.hash}"
+    assert target.last_boot() == f"swap revert, running 1.0.0 hash {factory.hash}"
     expected = [state(factory, 0, "active", "confirmed"), state(new, 1)]
     check_list(peer, expected)
     f = target.flash()

@@ -1,0 +1,122 @@
+/*
+ * Private to the CLI's client commands (tools/cli_*.c that talk to a target):
+ *   cli_session.c   the link, the client engine, the event loop, image files
+ *   cli_errors.c    the one error line (and its hint) a failed command prints
+ *   cli_progress.c  the upload progress bar or log lines, and the upload figures
+ *   cli_print.c     how each successful answer is printed, as text or JSON
+ *   cli_commands.c  argument parsing and the commands themselves
+ */
+#ifndef SMPFOTA_TOOLS_CLI_CLIENT_H
+#define SMPFOTA_TOOLS_CLI_CLIENT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "cli.h"
+#include "json.h"
+#include "posix/host_transport.h"
+#include "smpfota/client.h"
+#include "smpfota/image.h"
+#include "smpfota/smp.h"
+#include "smpfota/update.h"
+
+struct image_file {
+	const char *path;
+	uint8_t *data;
+	uint32_t size;
+};
+
+/* The state of one command run (one per process). */
+struct cli {
+	struct smpfota_cli_opts o;
+	const char *what;           /* command, for messages: "image list" */
+	struct host_link *link;
+	struct smpfota_client c;
+	uint32_t timeout_ms;
+
+	/* completion of the current request, upload or update */
+	bool done;
+	int err;
+	bool has_status;
+	struct smpfota_smp_status st;
+	char rsn[160];              /* st.rsn copied: the response buffer is gone by then */
+	const char *step;           /* update: the step that failed */
+	uint32_t malformed;         /* frames the engine refused as not SMP */
+	bool reported;              /* the error line is already out */
+
+	/* how the current command prints a successful response */
+	void (*on_ok)(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
+
+	/* os params */
+	bool params_known;
+	uint32_t buf_size, buf_count;
+
+	/* upload / update */
+	struct image_file file;
+	struct smpfota_image_info info;
+	FILE *progress_out;         /* stdout, or stderr with --json */
+	bool bar;                   /* a terminal: redraw one bar line */
+	bool bar_drawn;
+	int last_decile;
+	uint32_t last_bar;
+	bool have_progress;
+	uint32_t first_done;        /* the server's offset at the first report (resume point) */
+	struct smpfota_upload_progress last;
+	bool match;
+	uint32_t up_start, up_end;
+	uint64_t tx_bytes_start;
+	uint32_t tx_frames_start;
+	bool up_summarised;
+};
+
+/* ---- cli_session.c ---- */
+
+/* Monotonic milliseconds, wrapping: the engine's clock. */
+uint32_t cli_now_ms(void);
+/* (Re)initialise the client engine for frames of mtu bytes, starting at sequence seq. */
+int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq);
+/* Run until the current request, upload or update completes (s->done). Returns s->err. */
+int cli_run(struct cli *s, struct smpfota_update *u);
+/* Send one request and wait for its answer (s->on_ok prints it). 0 or an smpfota error. */
+int cli_request(struct cli *s, enum smpfota_smp_msg msg, const void *req);
+/* Keep a copy of a rejection (its rsn points into a response buffer about to go). */
+void cli_save_status(struct cli *s, const struct smpfota_smp_status *st);
+/* Load FILE into s->file, check it as MCUboot would and fill src. 0, or 1 after a message. */
+int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source *src);
+/* os params into s->buf_size/buf_count; on serial, size frames to the server's buffer. */
+int cli_learn_params(struct cli *s);
+
+/* ---- cli_errors.c ---- */
+
+/* One line on stderr naming the error; returns the exit status 1. */
+int cli_fail(struct cli *s, int err);
+/* A usage error of command what; returns the exit status 2. */
+int cli_usage_error(const char *what, const char *msg);
+/* "HASH_NOT_FOUND (image group error 8)", "EINVAL (rc 3): header malformed" */
+void cli_describe_status(const struct smpfota_smp_status *st, char *buf, size_t size);
+
+/* ---- cli_progress.c ---- */
+
+/* Start counting an upload (time, frames, bytes) and choose bar or log lines. */
+void cli_progress_begin(struct cli *s);
+/* smpfota_upload_progress_fn: redraw the bar, or one log line per 10 %. */
+void cli_on_progress(void *user, const struct smpfota_upload_progress *p);
+/* End a drawn bar line, before anything else is printed. */
+void cli_end_bar(struct cli *s);
+/* The upload's figures as one line, or as members of the JSON object w is in. */
+void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match);
+
+/* ---- cli_print.c ---- */
+
+void cli_print_hex(FILE *f, const uint8_t *p, size_t n);
+/* The on_ok of the simple commands: print the answer as text or JSON. */
+void cli_on_ok_print(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
+void cli_print_params(struct cli *s);
+
+/* ---- cli_commands.c ---- */
+
+/* Run the command in argv[0] on an open session. Returns the exit status. */
+int cli_dispatch(struct cli *s, int argc, char **argv);
+
+#endif

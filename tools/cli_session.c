@@ -1,0 +1,286 @@
+/*
+ * The session of a client command: the link to the target, the client engine on it, and
+ * the host event loop that drives the engine (client.h) or the update workflow (update.h):
+ * poll() on the socket or tty until the engine's next deadline, feed every frame that arrived
+ * to smpfota_client_input(), then let the engine act on the time (smpfota_*_poll). Output is
+ * written from the engine's callbacks, while the decoded response is valid.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli_client.h"
+#include "posix/conn_uri.h"
+
+#define DEFAULT_CONN "udp:127.0.0.1"
+#define DEFAULT_TIMEOUT_MS 3000U
+/* Every request is sent at most 1 + RETRIES times: a lost UDP datagram or a garbled serial
+ * line costs one timeout, not the command. */
+#define RETRIES 2
+/* smpfota_client_init() refuses smaller frames (and no upload fits one). */
+#define CLIENT_MIN_FRAME 64U
+/* A guard against an engine that has nothing pending yet never completed. */
+#define STALL_MS 5000U
+
+/* Frame memory of the engine: one buffer per request in flight plus one for upload data,
+ * each large enough for the largest serial frame (a server with 64 KiB buffers). */
+static uint8_t frame_mem[(SMPFOTA_CLIENT_MAX_INFLIGHT + 1) * (size_t)HOST_FRAME_MAX];
+static struct host_link link_state;
+
+uint32_t cli_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	/* truncation is fine: the engine takes a wrapping millisecond clock */
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U);
+}
+
+void cli_save_status(struct cli *s, const struct smpfota_smp_status *st)
+{
+	s->has_status = true;
+	s->st = *st;
+	size_t n = st->rsn.len < sizeof(s->rsn) - 1 ? st->rsn.len : sizeof(s->rsn) - 1;
+	if (n) {
+		memcpy(s->rsn, st->rsn.ptr, n);
+	}
+	s->rsn[n] = '\0';
+	s->st.rsn.ptr = s->rsn;
+	s->st.rsn.len = n;
+}
+
+static void on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct cli *s = user;
+	if (smpfota_client_input(&s->c, frame, len, cli_now_ms()) == SMPFOTA_ERR_PROTO) {
+		s->malformed++;
+	}
+}
+
+/* Run until the current request, upload or update completes (s->done). Returns s->err. */
+int cli_run(struct cli *s, struct smpfota_update *u)
+{
+	bool idle = false;
+	uint32_t idle_since = 0;
+	while (!s->done) {
+		uint32_t now = cli_now_ms();
+		int32_t wait = u ? smpfota_update_next_deadline(u, now)
+				 : smpfota_client_next_deadline(&s->c, now);
+		if (wait < 0) {
+			/* Nothing pending, yet no completion: the engine would wait forever. */
+			if (!idle) {
+				idle = true;
+				idle_since = now;
+			} else if (now - idle_since > STALL_MS) {
+				cli_end_bar(s);
+				fprintf(stderr, "smpfota: %s: internal error: the client engine stopped "
+					"without completing\n", s->what);
+				s->err = SMPFOTA_ERR_INVAL;
+				s->reported = true;
+				return s->err;
+			}
+			wait = 100;
+		} else {
+			idle = false;
+		}
+		struct pollfd p = {.fd = host_link_fd(s->link), .events = POLLIN};
+		int n = poll(&p, 1, (int)wait);
+		if (n < 0 && errno != EINTR) {
+			s->link->sys_errno = errno;
+			s->err = SMPFOTA_ERR_IO;
+			return s->err;
+		}
+		if (n > 0 && (p.revents & (POLLIN | POLLERR | POLLHUP))) {
+			int rc = host_link_receive(s->link, on_frame, s);
+			if (rc < 0 && !s->done) {
+				s->err = rc;
+				return rc;
+			}
+		}
+		now = cli_now_ms();
+		if (u) {
+			smpfota_update_poll(u, now);
+		} else {
+			smpfota_client_poll(&s->c, now);
+		}
+	}
+	return s->err;
+}
+
+int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
+{
+	struct smpfota_client_config cfg = {
+		.tx = {.send = host_link_send, .ctx = s->link, .mtu = mtu},
+		.buf = frame_mem,
+		.buf_size = sizeof(frame_mem),
+		.frame_cap = mtu,
+		.slots = SMPFOTA_CLIENT_MAX_INFLIGHT,
+		.version = SMPFOTA_SMP_V2,
+		.timeout_ms = s->timeout_ms,
+		.retries = RETRIES,
+		.seq = seq,
+	};
+	return smpfota_client_init(&s->c, &cfg);
+}
+
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	struct cli *s = user;
+	s->done = true;
+	if (err != 0) {
+		s->err = err;
+		return;
+	}
+	if (!smpfota_smp_status_ok(&rsp->status)) {
+		cli_save_status(s, &rsp->status);
+		s->err = SMPFOTA_ERR_REJECTED;
+		return;
+	}
+	if (s->on_ok) {
+		s->on_ok(s, msg, rsp);
+	}
+}
+
+/* Send one request and wait for its answer. Returns 0 or an smpfota error. */
+int cli_request(struct cli *s, enum smpfota_smp_msg msg, const void *req)
+{
+	s->done = false;
+	s->err = 0;
+	s->has_status = false;
+	int rc = smpfota_client_send(&s->c, msg, req, 0, on_rsp, s, cli_now_ms());
+	if (rc != 0) {
+		return rc;
+	}
+	return cli_run(s, NULL);
+}
+
+static int file_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+	const struct image_file *f = ctx;
+	if (off > f->size || len > f->size - off) {
+		return SMPFOTA_ERR_IO;
+	}
+	memcpy(buf, f->data + off, len);
+	return 0;
+}
+
+/* Load FILE, check it as MCUboot would (magic, TLVs, SHA-256) and take its file SHA-256 for
+ * the upload session. Returns 0 or prints the error and returns 1. */
+int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source *src)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "smpfota: %s: %s: %s\n", s->what, path, strerror(errno));
+		return 1;
+	}
+	long size = -1;
+	if (fseek(f, 0, SEEK_END) == 0) {
+		size = ftell(f);
+	}
+	if (size < 0 || size > (long)UINT32_MAX - 1 || fseek(f, 0, SEEK_SET) != 0) {
+		fprintf(stderr, "smpfota: %s: %s: cannot read its size\n", s->what, path);
+		fclose(f);
+		return 1;
+	}
+	s->file.path = path;
+	s->file.size = (uint32_t)size;
+	s->file.data = malloc(size ? (size_t)size : 1);
+	if (s->file.data == NULL || fread(s->file.data, 1, (size_t)size, f) != (size_t)size) {
+		fprintf(stderr, "smpfota: %s: %s: %s\n", s->what, path,
+			s->file.data ? "read failed" : "out of memory");
+		fclose(f);
+		return 1;
+	}
+	fclose(f);
+	memset(src, 0, sizeof(*src));
+	src->read = file_read;
+	src->ctx = &s->file;
+	src->size = s->file.size;
+	int rc = smpfota_update_check_image(src, &s->info);
+	if (rc != 0) {
+		fprintf(stderr, "smpfota: %s: %s: %s (%s)\n", s->what, path, smpfota_strerror(rc),
+			smpfota_errname(rc));
+		return 1;
+	}
+	return 0;
+}
+
+/* os params, and on serial the frame size it allows: the server's buffer also holds the
+ * 2-byte length and 2-byte CRC of the console framing (shared/spec/smp.md §2.4). A server
+ * without the command keeps the conservative defaults. */
+int cli_learn_params(struct cli *s)
+{
+	struct smpfota_os_params_req req = {0};
+	void (*saved)(struct cli *, enum smpfota_smp_msg, const union smpfota_smp_rsp *) = s->on_ok;
+	s->on_ok = cli_on_ok_print;
+	int rc = cli_request(s, SMPFOTA_MSG_OS_PARAMS, &req);
+	s->on_ok = saved;
+	if (rc == SMPFOTA_ERR_REJECTED) {
+		s->params_known = false;
+		s->buf_size = s->buf_count = 0;
+		return 0;
+	}
+	if (rc != 0) {
+		return rc;
+	}
+	if (s->link->kind == SMPFOTA_CONN_SERIAL && s->params_known) {
+		uint32_t mtu = s->buf_size > 4 ? s->buf_size - 4 : 0;
+		if (mtu < CLIENT_MIN_FRAME) {
+			cli_end_bar(s);
+			fprintf(stderr, "smpfota: %s: the target's buf_size %" PRIu32 " leaves %" PRIu32
+				" bytes per serial frame; at least %u are needed (NOSPC)\n", s->what,
+				s->buf_size, mtu, CLIENT_MIN_FRAME);
+			s->reported = true;
+			return SMPFOTA_ERR_NOSPC;
+		}
+		s->link->mtu = (uint16_t)(mtu < HOST_FRAME_MAX ? mtu : HOST_FRAME_MAX);
+		rc = cli_client_init(s, s->link->mtu, s->c.seq);
+	}
+	return rc;
+}
+
+int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
+{
+	static struct cli s;
+	memset(&s, 0, sizeof(s));
+	s.o = *o;
+	s.what = argv[0];
+	s.link = &link_state;
+	s.timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
+
+	const char *uri_text = o->conn ? o->conn : DEFAULT_CONN;
+	struct smpfota_conn_uri uri;
+	int rc = smpfota_conn_uri_parse(uri_text, &uri);
+	if (rc != 0) {
+		fprintf(stderr, "smpfota: bad --conn '%s': %s (expected udp:HOST[:PORT] or "
+			"serial:DEVICE[,baud=N])\n", uri_text, smpfota_strerror(rc));
+		return 2;
+	}
+	char err[512];
+	rc = host_link_open(s.link, &uri, err, sizeof(err));
+	if (rc != 0) {
+		fprintf(stderr, "smpfota: %s: %s\n", argv[0], err);
+		return 1;
+	}
+	/* A fresh random-ish first sequence number: answers still in flight to an earlier run
+	 * (a killed upload on the same serial line) cannot match our requests. */
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	uint8_t seq = (uint8_t)((unsigned)ts.tv_nsec ^ (unsigned)getpid() * 97U);
+	rc = cli_client_init(&s, s.link->mtu, seq);
+	if (rc != 0) {
+		fprintf(stderr, "smpfota: %s: client setup failed: %s\n", argv[0], smpfota_strerror(rc));
+		host_link_close(s.link);
+		return 1;
+	}
+	rc = cli_dispatch(&s, argc, argv);
+	host_link_close(s.link);
+	free(s.file.data);
+	return rc;
+}
+
+

@@ -1,0 +1,185 @@
+/*
+ * The master's application core: the update workflow (update.h) on the client engine, the
+ * image read from memory, frames to and from the net core over IPC (or straight to the link
+ * in the naive baseline).
+ */
+#include "sim_priv.h"
+
+#include <string.h>
+
+#include "smpfota/smpfota.h"
+
+static int m_transport_send(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct world *w = ctx;
+	int rc = w->c->naive ? smpfota_esb_link_send(&w->m.link, frame, len)
+			     : sim_ipc_send(w, &w->m.a2n, frame, len);
+	if (rc == 0) {
+		w->st->frames_from_master++;
+	}
+	return rc;
+}
+
+static void on_step(void *user, enum smpfota_update_step step)
+{
+	struct world *w = user;
+	sim_log(w, "%s", smpfota_update_step_name((int)step));
+	if (step == SMPFOTA_UPDATE_UPLOAD && w->upload_start == 0) {
+		w->upload_start = w->now;
+	}
+	if (step == SMPFOTA_UPDATE_VERIFY && w->upload_end == 0) {
+		w->upload_end = w->now;
+		w->st->upload_packets = w->st->packets;
+		w->st->upload_retransmits = w->st->retransmits;
+	}
+}
+
+static void on_progress(void *user, const struct smpfota_upload_progress *p)
+{
+	struct world *w = user;
+	uint32_t pct = p->total ? (uint32_t)((uint64_t)p->done * 100 / p->total) : 0;
+	if (pct / 10 != w->last_pct / 10 || p->done == p->total) {
+		w->last_pct = pct;
+		sim_log(w, "upload %3u%%  %u/%u bytes, window %u", pct, p->done, p->total, p->window);
+	}
+}
+
+static void on_done(void *user, int err, enum smpfota_update_step step,
+		    const struct smpfota_smp_status *st)
+{
+	(void)st;
+	struct world *w = user;
+	w->done = true;
+	w->err = err;
+	w->step = (int)step;
+	if (w->upload_end == 0 && w->upload_start != 0 && step > SMPFOTA_UPDATE_UPLOAD) {
+		w->upload_end = w->now;
+	}
+	sim_log(w, "update %s%s%s", err ? "failed: " : "done", err ? smpfota_errname(err) : "",
+	      err ? "" : "");
+}
+
+int sim_src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+{
+	struct world *w = ctx;
+	if ((uint64_t)off + len > w->len) {
+		return SMPFOTA_ERR_IO;
+	}
+	memcpy(buf, w->image + off, len);
+	return 0;
+}
+
+int sim_master_start(struct world *w)
+{
+	struct smpfota_client_config cfg = {
+		.tx = {.send = m_transport_send, .ctx = w, .mtu = FRAME_MAX},
+		.buf = w->cli_buf,
+		.buf_size = w->cli_buf_size,
+		.frame_cap = FRAME_MAX,
+		.slots = SMPFOTA_CLIENT_MAX_INFLIGHT,
+		.version = SMPFOTA_SMP_V2,
+		.timeout_ms = 2500,
+		.retries = 3,
+		.seq = (uint8_t)sim_rnd(w),
+	};
+	int rc = smpfota_client_init(&w->cli, &cfg);
+	if (rc != 0) {
+		return rc;
+	}
+	struct smpfota_update_params prm = {
+		.window = w->c->naive ? 1 : w->c->window,
+		.force = w->force,
+		.reset_wait_ms = 300000, /* a swap of a full internal slot takes ~40 s */
+		.max_failures = 20,
+	};
+	return smpfota_update_start(&w->upd, &w->cli, &w->src, &w->info, &prm, on_step, on_progress,
+				    on_done, w, sim_ms(w->now));
+}
+
+int sim_master_link_rx(void *user, const uint8_t *frame, size_t len)
+{
+	struct world *w = user;
+	if (!w->c->naive) {
+		return sim_ipc_send(w, &w->m.n2a, frame, len); /* net core -> app core */
+	}
+	if (w->done) {
+		return 0;
+	}
+	w->now += w->c->t.cpu_msg_us * US;
+	(void)smpfota_client_input(&w->cli, frame, len, sim_ms(w->now));
+	smpfota_update_poll(&w->upd, sim_ms(w->now));
+	return 0;
+}
+
+uint64_t sim_master_next(struct world *w)
+{
+	struct board *b = &w->m;
+	if (w->m_restart_at != NEVER) {
+		return w->m_restart_at;
+	}
+	if (w->done) {
+		return NEVER;
+	}
+	uint64_t n = NEVER;
+	if (w->c->naive) {
+		if (b->evt_msg) {
+			n = min64(n, b->evt_ready);
+		}
+		n = min64(n, sim_link_deadline(w, b));
+	} else {
+		n = min64(n, sim_ipc_next(&b->n2a));
+	}
+	if (w->m_kick) {
+		n = w->now;
+	}
+	int32_t d = smpfota_update_next_deadline(&w->upd, sim_ms(w->now));
+	if (d >= 0) {
+		/* the engine's clock is in ms: run at the next whole ms that satisfies it */
+		uint64_t at = ((uint64_t)sim_ms(w->now) + (uint64_t)d) * MS;
+		n = min64(n, at > w->now ? at : w->now);
+	}
+	return n < b->app_free ? b->app_free : n;
+}
+
+void sim_master_step(struct world *w)
+{
+	struct board *b = &w->m;
+	uint64_t t0 = w->now;
+	if (w->m_restart_at != NEVER && w->m_restart_at <= w->now) {
+		w->m_restart_at = NEVER;
+		sim_log(w, "master restarts");
+		w->done = false;
+		if (sim_master_start(w) != 0) {
+			w->done = true;
+			w->err = SMPFOTA_ERR_INVAL;
+		}
+		b->app_free = w->now;
+		return;
+	}
+	if (w->now < b->app_free || w->done) {
+		return;
+	}
+	w->m_kick = false;
+	w->running = b;
+	if (w->c->naive) {
+		if (b->evt_msg && b->evt_ready <= w->now) {
+			b->evt_msg = false;
+			sim_deliver_events(w, b);
+		}
+		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+	} else {
+		struct ipc_msg *m;
+		while (!w->done && (m = sim_ipc_head(&b->n2a, t0)) != NULL) {
+			w->now += w->c->t.cpu_msg_us * US;
+			(void)smpfota_client_input(&w->cli, m->data, m->len, sim_ms(w->now));
+			sim_ipc_pop(&b->n2a);
+			smpfota_update_poll(&w->upd, sim_ms(w->now));
+		}
+	}
+	if (!w->done) {
+		smpfota_update_poll(&w->upd, sim_ms(w->now));
+	}
+	w->running = NULL;
+	b->app_free = w->now;
+	w->now = t0;
+}

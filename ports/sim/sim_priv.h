@@ -1,0 +1,280 @@
+/*
+ * What the parts of the two-board simulator share (sim.h describes the model). Private to
+ * ports/sim/.
+ *
+ * Discrete events in virtual time, nanoseconds. Each part is a small state machine with the
+ * time it next needs to run; the main loop (loop.c) advances virtual time to the earliest of
+ * them and runs every part due then, in a fixed order, so a run is reproducible for a seed.
+ * Cores run their handlers to completion; a handler's cost (flash operations, IPC round
+ * trips, CPU) advances the core's own clock (w->now while it runs), and whatever it emits is
+ * stamped with that clock.
+ *
+ * The parts: radio.c (the air and each board's ESB radio), rpc.c (the radio calls the link
+ * makes: direct on the net core, or RPC round trips in the naive baseline), ipc.c (ICMsg
+ * rings), board.c (each board's network core and what a reset loses), flash.c (flash
+ * timings, operation counting, power cuts, interrupted MCUboot runs), master.c and target.c
+ * (the application cores), loop.c (the event loop and scheduled faults), sim.c (the public
+ * API: defaults, limits, one run).
+ *
+ * Timings: shared/spec/esb-nrf5340.md, "Timing model for the simulator".
+ */
+#ifndef SMPFOTA_SIM_PRIV_H
+#define SMPFOTA_SIM_PRIV_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "emu/nor.h"
+#include "sim/sim.h"
+#include "smpfota/boot.h"
+#include "smpfota/client.h"
+#include "smpfota/esb_link.h"
+#include "smpfota/image.h"
+#include "smpfota/server.h"
+#include "smpfota/update.h"
+
+#define NEVER UINT64_MAX
+#define US 1000ULL /* ns */
+#define MS 1000000ULL
+#define FIFO 8U     /* CONFIG_ESB_TX_FIFO_SIZE / RX_FIFO_SIZE (spec §1.5) */
+#define IPC_MAXQ 512U
+#define IPC_HDR 8U  /* ring bytes per message besides the data (estimate of ICMsg's) */
+#define FRAME_MAX 4096U
+#define HIST FIFO /* a stale packet can only come from the 8-entry TX FIFO */
+#define PAGE 4096U
+#define WRITE_SIZE 4U
+
+enum { EV_TX_OK = 1, EV_TX_FAIL = 2, EV_RX = 4 };
+
+struct fifo {
+	struct smpfota_esb_payload e[FIFO];
+	unsigned head, count;
+};
+
+static inline bool fifo_push(struct fifo *f, const struct smpfota_esb_payload *p)
+{
+	if (f->count == FIFO) {
+		return false;
+	}
+	f->e[(f->head + f->count) % FIFO] = *p;
+	f->count++;
+	return true;
+}
+
+static inline void fifo_pop(struct fifo *f)
+{
+	f->head = (f->head + 1) % FIFO;
+	f->count--;
+}
+
+struct ipc_msg {
+	uint64_t ready;
+	uint16_t len;
+	uint8_t data[FRAME_MAX];
+};
+
+/* One ICMsg direction: a ring of `cap` bytes; a message holds its room until taken. */
+struct ipc {
+	struct ipc_msg *q; /* IPC_MAXQ entries */
+	unsigned head, count;
+	uint32_t used, cap;
+	uint64_t last_ready;
+};
+
+enum ptx_phase { P_IDLE, P_START, P_END, P_ACKED, P_FAILWAIT, P_STOPPED };
+
+struct world;
+struct board;
+
+struct radio {
+	struct world *w;
+	struct board *b;
+	struct fifo tx, rx;
+	unsigned ev;              /* events raised, not yet handled by the link's core */
+	uint8_t pid;
+	/* PTX */
+	enum ptx_phase phase;
+	uint64_t t_next;
+	uint64_t ready_at;        /* earliest start of the next transaction */
+	uint64_t d_time;          /* radio DISABLED after the packet of this attempt */
+	unsigned attempts;
+	struct smpfota_esb_payload ack;
+	/* PRX */
+	bool ack_out;             /* the TX FIFO head went out with the last ACK */
+	bool have_last;
+	struct smpfota_esb_payload last;
+	struct smpfota_esb_payload hist[HIST];
+	unsigned hist_n;
+};
+
+struct flash_dev {
+	struct world *w;
+	bool qspi;
+};
+
+#define RPCQ 64U
+enum { RPC_WRITE, RPC_START, RPC_FLUSH };
+
+struct rpc_op {
+	uint64_t at;
+	int kind;
+	struct smpfota_esb_payload p;
+};
+
+struct board {
+	struct world *w;
+	bool master;
+	struct radio radio;
+	struct smpfota_esb_link link;
+	uint8_t txq[16384];
+	uint8_t rxbuf[FRAME_MAX];
+	struct ipc a2n, n2a;
+	bool a2n_blocked;         /* the link refused the a2n head; retry after link progress */
+	bool evt_msg;             /* naive: an event message is in n2a */
+	uint64_t evt_ready;
+	uint64_t app_free;        /* app core busy until */
+	uint64_t up_at;           /* radio and cores run from this time (after a reset) */
+	bool link_ready;
+	/* a frame the app core could not hand over yet */
+	uint8_t pend[FRAME_MAX];
+	uint16_t pend_len;
+	uint8_t scratch[FRAME_MAX];
+	/* naive: radio calls on their way to the net core */
+	struct rpc_op rpcq[RPCQ];
+	unsigned rq_head, rq_count;
+	unsigned pending_writes;
+};
+
+struct world {
+	const struct smpfota_sim_config *c;
+	uint64_t now;             /* clock of whatever runs now */
+	uint64_t rng;
+	bool charging;            /* flash operations cost time (not during set-up) */
+	struct board *running;    /* naive: the board whose app core runs a handler now */
+
+	struct board m, t;
+
+	/* master */
+	const uint8_t *image;
+	size_t len;
+	struct smpfota_client cli;
+	uint8_t *cli_buf;
+	size_t cli_buf_size;
+	struct smpfota_update upd;
+	struct smpfota_upload_source src;
+	struct smpfota_image_info info;
+	bool force;
+	bool m_kick;              /* a refused send may go now */
+	uint64_t m_restart_at;
+	bool done;
+	int err;
+	int step;
+	uint64_t upload_start, upload_end;
+	uint32_t last_pct;
+
+	/* target */
+	uint8_t *app_mem, *qspi_mem;
+	struct smpfota_nor app_nor, qspi_nor;
+	struct flash_dev dev_app, dev_qspi;
+	struct smpfota_boot_image img;
+	struct smpfota_server_config scfg;
+	struct smpfota_server srv;
+	uint8_t boot_buf[PAGE];
+	uint64_t t_reset_at;
+	bool t_reset_warm;
+	uint8_t old_hash[32];     /* SHA-256 TLV of the image the target ran before */
+
+	bool fault_t_done, fault_m_done;
+
+	/* Target flash operations (writes and erases, every device) since set-up, for power
+	 * cuts "at operation N" and for interrupting an MCUboot run by a reset. */
+	uint32_t g_ops;
+	bool counting;
+	uint32_t cut_at;          /* global operation to cut at; 0 = none */
+	/* The latest MCUboot run: flash before it, and when each of its operations ended. */
+	struct {
+		bool valid, recording;
+		uint32_t g0, n, cap;
+		uint64_t start, end;
+		uint64_t *op_end;
+		uint8_t *app_snap, *qspi_snap;
+		struct smpfota_nor app_nor, qspi_nor;
+	} boot;
+	struct smpfota_sim_stats *st;
+};
+
+static inline uint64_t min64(uint64_t a, uint64_t b)
+{
+	return a < b ? a : b;
+}
+
+/* The engines' clocks are in ms. */
+static inline uint32_t sim_ms(uint64_t ns)
+{
+	return (uint32_t)(ns / MS);
+}
+
+static inline bool board_up(const struct board *b, uint64_t at)
+{
+	return at >= b->up_at;
+}
+
+/* sim.c: the run's random numbers and log */
+uint64_t sim_rnd(struct world *w);
+bool sim_chance(struct world *w, double p);
+void sim_log(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* radio.c: the air and each board's radio */
+uint64_t sim_air_ns(const struct smpfota_sim_timing *t, unsigned len);
+void sim_radio_reset(struct radio *r);
+void sim_ptx_schedule(struct radio *r);
+void sim_ptx_step(struct radio *r);
+
+/* rpc.c: the radio ops the link calls; the naive design's RPC queue */
+struct smpfota_esb_radio sim_radio_ops(struct board *b);
+uint64_t sim_rpc_next(const struct board *b);
+void sim_rpc_step(struct board *b);
+
+/* ipc.c: one ICMsg direction */
+int sim_ipc_send(struct world *w, struct ipc *q, const uint8_t *p, size_t len);
+struct ipc_msg *sim_ipc_head(struct ipc *q, uint64_t now);
+uint64_t sim_ipc_next(const struct ipc *q);
+void sim_ipc_pop(struct ipc *q);
+void sim_ipc_clear(struct ipc *q);
+
+/* board.c: the network cores, the link, resets */
+int sim_link_init(struct world *w, struct board *b);
+void sim_link_stats(struct world *w, const struct smpfota_esb_link *l);
+void sim_board_reset(struct world *w, struct board *b);
+uint64_t sim_link_deadline(const struct world *w, const struct board *b);
+uint64_t sim_net_next(struct world *w, struct board *b);
+void sim_net_step(struct world *w, struct board *b);
+void sim_deliver_events(struct world *w, struct board *b);
+void sim_naive_post_events(struct world *w, struct board *b);
+
+/* flash.c: the target's flash parts */
+void sim_arm_cut(struct world *w);
+void sim_on_flash_op(void *ctx, int kind, uint32_t off, size_t len);
+bool sim_powered_off(const struct world *w);
+void sim_boot_snapshot(struct world *w);
+void sim_boot_interrupt(struct world *w, uint64_t t);
+
+/* master.c: the master's application core */
+int sim_src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len);
+int sim_master_start(struct world *w);
+int sim_master_link_rx(void *user, const uint8_t *frame, size_t len);
+uint64_t sim_master_next(struct world *w);
+void sim_master_step(struct world *w);
+
+/* target.c: the target's application core */
+int sim_target_setup(struct world *w);
+int sim_target_link_rx(void *user, const uint8_t *frame, size_t len);
+void sim_target_boot(struct world *w, bool warm);
+uint64_t sim_target_next(struct world *w);
+void sim_target_step(struct world *w);
+
+/* loop.c */
+void sim_run_loop(struct world *w);
+
+#endif /* SMPFOTA_SIM_PRIV_H */

@@ -1,0 +1,286 @@
+/*
+ * The target's application core: flash set-up with the image it runs before the update, the
+ * SMP server, MCUboot (the boot model) at every reset, frames to and from the net core.
+ */
+#include "sim_priv.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "sha256.h"
+#include "smpfota/smpfota.h"
+
+/* Hand a response to the link (naive) or the net core (IPC); keep it when there is no room. */
+static void t_emit(struct world *w, const uint8_t *p, size_t len)
+{
+	int rc = w->c->naive ? smpfota_esb_link_send(&w->t.link, p, len)
+			     : sim_ipc_send(w, &w->t.a2n, p, len);
+	if (rc == SMPFOTA_ERR_BUSY) {
+		memcpy(w->t.pend, p, len);
+		w->t.pend_len = (uint16_t)len;
+	}
+}
+
+static void target_handle(struct world *w, const uint8_t *frame, size_t len)
+{
+	w->now += w->c->t.cpu_msg_us * US;
+	int n = smpfota_server_handle(&w->srv, frame, len, w->t.scratch, sizeof(w->t.scratch));
+	if (w->app_nor.power_cut || w->qspi_nor.power_cut) {
+		return; /* the device is dead; the main loop restarts it */
+	}
+	if (n > 0) {
+		t_emit(w, w->t.scratch, (size_t)n);
+	}
+	if (smpfota_server_reset_pending(&w->srv) && w->t_reset_at == NEVER) {
+		w->t_reset_at = w->now + w->c->t.reset_delay_us * US;
+		w->t_reset_warm = true;
+	}
+}
+
+int sim_target_link_rx(void *user, const uint8_t *frame, size_t len)
+{
+	struct world *w = user;
+	w->st->frames_to_target++;
+	if (!w->c->naive) {
+		int rc = sim_ipc_send(w, &w->t.n2a, frame, len);
+		if (rc != 0) {
+			w->st->frames_to_target--; /* offered again */
+		}
+		return rc;
+	}
+	if (w->t.pend_len) {
+		w->st->frames_to_target--;
+		return SMPFOTA_ERR_BUSY;
+	}
+	target_handle(w, frame, len);
+	return 0;
+}
+
+/* Reset the target: warm (retained RAM keeps the server's upload state) or after a power
+ * cut (RAM lost). MCUboot runs on the app core, then the net core starts. */
+void sim_target_boot(struct world *w, bool warm)
+{
+	struct board *b = &w->t;
+	w->st->target_resets++;
+	w->st->upload_bytes_written += w->srv.stats.bytes_written;
+	w->srv.stats.bytes_written = 0;
+	sim_board_reset(w, b);
+	b->link_ready = false;
+	w->t_reset_at = NEVER;
+	if (!warm) {
+		memset(&w->srv, 0, sizeof(w->srv));
+	}
+	for (int tries = 0;; tries++) {
+		if (sim_powered_off(w)) {
+			w->st->power_cuts++;
+			smpfota_nor_power_on(&w->app_nor);
+			smpfota_nor_power_on(&w->qspi_nor);
+			w->now += 100 * MS; /* power comes back */
+			memset(&w->srv, 0, sizeof(w->srv));
+			warm = false;
+		}
+		w->now += w->c->t.boot_us * US;
+		struct smpfota_boot bt = {.images = &w->img, .n_images = 1, .buf = w->boot_buf,
+					  .buf_size = sizeof(w->boot_buf)};
+		struct smpfota_boot_result res;
+		sim_boot_snapshot(w);
+		int rc = smpfota_boot_go(&bt, &res);
+		w->boot.recording = false;
+		w->boot.end = w->now;
+		w->boot.valid = rc == 0 && w->boot.n < w->boot.cap;
+		if (rc == 0 || tries > 3) {
+			sim_log(w, "target boot: swap %s, %s", smpfota_boot_swap_type_name(res.image[0].swap_type),
+			      res.image[0].bootable ? "running" : "NOT BOOTABLE");
+			break;
+		}
+	}
+	(void)smpfota_server_init(&w->srv, &w->scfg, warm);
+	w->srv.stats.bytes_written = 0; /* counted in st->upload_bytes_written */
+	b->app_free = w->now;
+	b->up_at = w->now;
+	(void)sim_link_init(w, b);
+}
+
+static void put16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+	put16(p, (uint16_t)v);
+	put16(p + 2, (uint16_t)(v >> 16));
+}
+
+/* The image the target runs before the update: version 0.0.0+0, the same size as the new
+ * one, a SHA-256 TLV as imgtool writes it. */
+static int write_old_image(struct world *w, uint32_t len)
+{
+	const uint32_t hdr = 32, tlv = 4 + 4 + 32;
+	if (len < hdr + tlv + 4) {
+		len = hdr + tlv + 4;
+	}
+	uint8_t *img = calloc(1, len + WRITE_SIZE);
+	if (img == NULL) {
+		return SMPFOTA_ERR_NOMEM;
+	}
+	uint32_t body = len - hdr - tlv;
+	put32(img, SMPFOTA_IMAGE_MAGIC);
+	put16(img + 8, (uint16_t)hdr);
+	put32(img + 12, body);
+	for (uint32_t i = 0; i < body; i++) {
+		img[hdr + i] = (uint8_t)sim_rnd(w);
+	}
+	uint8_t *t = img + hdr + body;
+	put16(t, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
+	put16(t + 2, (uint16_t)tlv);
+	t[4] = 0x10; /* IMAGE_TLV_SHA256 */
+	put16(t + 6, 32);
+	mbedtls_sha256_context sha;
+	mbedtls_sha256_init(&sha);
+	int rc = smpfota_sha256_starts(&sha);
+	rc = rc ? rc : smpfota_sha256_update(&sha, img, hdr + body);
+	rc = rc ? rc : smpfota_sha256_finish(&sha, t + 8);
+	mbedtls_sha256_free(&sha);
+	memcpy(w->old_hash, t + 8, sizeof(w->old_hash));
+	uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
+	memset(img + len, 0xff, padded - len);
+	if (rc == 0) {
+		rc = smpfota_flash_area_write(&w->img.primary, 0, img, padded);
+	}
+	free(img);
+	if (rc == 0) {
+		rc = smpfota_boot_set_confirmed(&w->img.primary);
+	}
+	return rc;
+}
+
+int sim_target_setup(struct world *w)
+{
+	const struct smpfota_sim_config *c = w->c;
+	uint32_t slot = c->slot_size;
+	bool internal = c->scenario == SMPFOTA_SIM_INTERNAL;
+	uint32_t app_size = slot + PAGE + (internal ? slot : 0);
+	w->app_mem = malloc(app_size);
+	w->qspi_mem = internal ? NULL : malloc(slot);
+	if (w->app_mem == NULL || (!internal && w->qspi_mem == NULL)) {
+		return SMPFOTA_ERR_NOMEM;
+	}
+	int rc = smpfota_nor_init(&w->app_nor, w->app_mem, app_size, PAGE, WRITE_SIZE);
+	if (rc != 0) {
+		return rc;
+	}
+	smpfota_nor_erase_all(&w->app_nor);
+	w->dev_app = (struct flash_dev){w, false};
+	w->app_nor.on_op = sim_on_flash_op;
+	w->app_nor.on_op_ctx = &w->dev_app;
+	w->img.primary = (struct smpfota_flash_area){&w->app_nor.flash, 0, slot + PAGE};
+	if (internal) {
+		w->img.secondary = (struct smpfota_flash_area){&w->app_nor.flash, slot + PAGE, slot};
+	} else {
+		rc = smpfota_nor_init(&w->qspi_nor, w->qspi_mem, slot, PAGE, WRITE_SIZE);
+		if (rc != 0) {
+			return rc;
+		}
+		smpfota_nor_erase_all(&w->qspi_nor);
+		w->dev_qspi = (struct flash_dev){w, true};
+		w->qspi_nor.on_op = sim_on_flash_op;
+		w->qspi_nor.on_op_ctx = &w->dev_qspi;
+		w->img.secondary = (struct smpfota_flash_area){&w->qspi_nor.flash, 0, slot};
+	}
+	rc = write_old_image(w, (uint32_t)w->len);
+	if (rc != 0) {
+		return rc;
+	}
+	/* A used secondary slot (old data everywhere) must be erased as the upload goes; the
+	 * radio scenario's slot was erased beforehand. */
+	if (c->scenario != SMPFOTA_SIM_RADIO) {
+		uint8_t *mem = internal ? w->app_mem + slot + PAGE : w->qspi_mem;
+		for (uint32_t i = 0; i < slot; i++) {
+			mem[i] = (uint8_t)(sim_rnd(w) & 0x7f); /* clears bits: not erased */
+		}
+	}
+	w->scfg = (struct smpfota_server_config){
+		.images = &w->img,
+		.n_images = 1,
+		.buf_size = c->buf_size,
+		.buf_count = c->buf_count,
+		.image_check = true,
+		.info = {.kernel = "Zephyr", .node = "smpfota-sim-target",
+			 .release = SMPFOTA_VERSION_STRING, .machine = "arm",
+			 .processor = "cortex-m33", .platform = "nrf5340dk/nrf5340/cpuapp"},
+	};
+	memset(&w->srv, 0, sizeof(w->srv));
+	return 0;
+}
+
+uint64_t sim_target_next(struct world *w)
+{
+	struct board *b = &w->t;
+	uint64_t n = w->t_reset_at;
+	if (!board_up(b, w->now)) {
+		return min64(n, b->up_at);
+	}
+	if (b->pend_len) {
+		n = min64(n, w->now + 100 * US); /* retry the hand-over */
+	} else if (w->c->naive) {
+		if (b->evt_msg) {
+			n = min64(n, b->evt_ready);
+		}
+		n = min64(n, sim_link_deadline(w, b));
+	} else {
+		n = min64(n, sim_ipc_next(&b->n2a));
+	}
+	return n < b->app_free ? b->app_free : n;
+}
+
+void sim_target_step(struct world *w)
+{
+	struct board *b = &w->t;
+	uint64_t t0 = w->now;
+	if (w->now < b->app_free) {
+		return;
+	}
+	if (w->t_reset_at <= w->now) {
+		sim_log(w, "target resets");
+		sim_target_boot(w, w->t_reset_warm);
+		w->now = t0;
+		return;
+	}
+	if (!board_up(b, w->now)) {
+		return;
+	}
+	w->running = b;
+	if (b->pend_len) {
+		uint16_t n = b->pend_len;
+		b->pend_len = 0;
+		t_emit(w, b->pend, n);
+		if (b->pend_len) {
+			w->running = NULL;
+			w->now = t0;
+			return;
+		}
+	}
+	if (w->c->naive) {
+		if (b->evt_msg && b->evt_ready <= w->now) {
+			b->evt_msg = false;
+			sim_deliver_events(w, b);
+		}
+		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+	} else {
+		struct ipc_msg *m = sim_ipc_head(&b->n2a, w->now);
+		if (m != NULL) {
+			target_handle(w, m->data, m->len);
+			sim_ipc_pop(&b->n2a);
+		}
+	}
+	w->running = NULL;
+	w->st->app_busy_us += (w->now - t0) / US;
+	if (sim_powered_off(w)) {
+		sim_log(w, "target power cut at flash operation %u", w->c->f.target_cut_at_op);
+		sim_target_boot(w, false);
+	}
+	b->app_free = w->now;
+	w->now = t0;
+}

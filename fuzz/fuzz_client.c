@@ -40,7 +40,7 @@ static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static int src_read(void *ctx, uint32_t off, uint8_t *out, size_t len)
+static int src_read(void *ctx, uint32_t off, void *out, size_t len)
 {
 	(void)ctx;
 	if ((uint64_t)off + len > IMG) {

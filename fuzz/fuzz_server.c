@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"

@@ -180,17 +180,15 @@ int update_main(struct smpfota_update *u, struct smpfota_client *c,
 EOF
 
 # Target: ESB PRX link feeding the SMP server (image and OS groups on flash areas, MCUboot
-# trailer writes), and the boot model as the bootloader of a non-Zephyr target.
+# trailer writes). Its bootloader is MCUboot itself: the boot model (ports/emu/mcuboot.c) is
+# a test double and not device code.
 cat >"$out/app/target_app.c" <<'EOF'
-#include "smpfota/boot.h"
 #include "smpfota/esb_link.h"
 #include "smpfota/server.h"
 
 struct board {
 	struct smpfota_esb_link link;
 	struct smpfota_server server;
-	struct smpfota_boot boot;
-	struct smpfota_boot_result boot_res;
 	uint8_t rsp[512];
 };
 
@@ -207,11 +205,10 @@ static int on_frame(void *user, const uint8_t *frame, size_t len)
 int target_main(struct board *b, const struct smpfota_esb_radio *radio,
 		const struct smpfota_server_config *cfg, uint8_t *mem, volatile uint32_t *clock)
 {
-	int rc = smpfota_boot_go(&b->boot, &b->boot_res);
 	struct smpfota_esb_link_config lc = {
 		.role = SMPFOTA_ESB_PRX, .radio = *radio, .txq = mem, .txq_size = 1024,
 		.rx_buf = mem + 1024, .rx_size = 512, .rx = on_frame, .user = b};
-	if (rc != 0 || smpfota_esb_link_init(&b->link, &lc, *clock) != 0 ||
+	if (smpfota_esb_link_init(&b->link, &lc, *clock) != 0 ||
 	    smpfota_server_init(&b->server, cfg, true) != 0) {
 		return -1;
 	}
@@ -428,7 +425,7 @@ master, mper = board("master", "master side: client engine, SMP codec, ESB link 
                      "reader, error code")
 update, _ = board("update", "master + optional update workflow (not in the budget)")
 print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
-board("target", "target side: SMP server, boot model, flash areas, ESB link (PRX), SMP codec")
+board("target", "target side: SMP server, MCUboot trailer, flash areas, ESB link (PRX), SMP codec")
 
 sizes = {}
 for line in subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", f"{out}/app/state.o"],

@@ -10,6 +10,7 @@
  * resumes from the server's offset with a halved window.
  */
 #include "smpfota/client.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -20,11 +21,6 @@ enum { REQ_FREE, REQ_QUEUED, REQ_SENT };
 #define FIRST_TIMEOUT_MS 20000U    /* the first chunk may wait for a whole-slot erase */
 #define MAX_FAILURES 10U           /* losses without progress; a window loses more than one */
 #define WRITE_ALIGN 4U             /* flash write block of the nRF5340: whole blocks per chunk */
-
-static bool reached(uint32_t now, uint32_t t)
-{
-	return (int32_t)(now - t) >= 0;
-}
 
 static uint8_t *slot_buf(const struct smpfota_client *c, unsigned i)
 {
@@ -440,7 +436,7 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 			transmit(c, i, now);
 			continue;
 		}
-		if (r->state != REQ_SENT || !reached(now, r->sent_at + r->timeout_ms)) {
+		if (r->state != REQ_SENT || !util_time_reached(now, r->sent_at + r->timeout_ms)) {
 			continue;
 		}
 		if (r->is_chunk) {
@@ -474,8 +470,7 @@ int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t no
 		if (r->state == REQ_QUEUED) {
 			d = 1; /* the transport was busy: try again shortly */
 		} else if (r->state == REQ_SENT) {
-			d = (int32_t)(r->sent_at + r->timeout_ms - now);
-			d = d < 0 ? 0 : d;
+			d = util_time_until(now, r->sent_at + r->timeout_ms);
 		} else {
 			continue;
 		}

@@ -3,6 +3,7 @@
  * failure policy are described in include/smpfota/esb_link.h.
  */
 #include "smpfota/esb_link.h"
+#include "util.h"
 
 #include <string.h>
 
@@ -28,12 +29,6 @@ static void count_err(struct smpfota_esb_link *l, int rc)
 	if (rc < 0) {
 		l->stats.radio_errors++;
 	}
-}
-
-/* Time a is at or after b, on a wrapping 32-bit clock. */
-static bool time_reached(uint32_t a, uint32_t b)
-{
-	return (int32_t)(a - b) >= 0;
 }
 
 /* ---- outgoing ring ------------------------------------------------------------------------ */
@@ -115,7 +110,7 @@ static void build_fragment(struct smpfota_esb_link *l)
  * retransmitted request, would fool it into stopping while an answer is still due. */
 static bool want_poll(const struct smpfota_esb_link *l, uint32_t now)
 {
-	return l->linger && !time_reached(now, l->last_activity + l->cfg.poll_timeout_us);
+	return l->linger && !util_time_reached(now, l->last_activity + l->cfg.poll_timeout_us);
 }
 
 static bool may_poll(const struct smpfota_esb_link *l)
@@ -126,7 +121,7 @@ static bool may_poll(const struct smpfota_esb_link *l)
 	if (l->flowing) {
 		return true;
 	}
-	return time_reached(l->now, l->last_poll + l->cfg.poll_interval_us);
+	return util_time_reached(l->now, l->last_poll + l->cfg.poll_interval_us);
 }
 
 /* Fill the radio's TX FIFO with fragments (PTX packets or PRX ACK payloads); PTX: poll when
@@ -423,7 +418,7 @@ void smpfota_esb_link_poll(struct smpfota_esb_link *l, uint32_t now_us)
 	if (l->rx_stalled) {
 		deliver(l);
 	}
-	if (l->backoff && time_reached(now_us, l->backoff_at)) {
+	if (l->backoff && util_time_reached(now_us, l->backoff_at)) {
 		l->backoff = false;
 		l->stats.tx_restarts++;
 		count_err(l, l->cfg.radio.start_tx(l->cfg.radio.ctx));
@@ -449,7 +444,7 @@ int32_t smpfota_esb_link_next_deadline(const struct smpfota_esb_link *l, uint32_
 	} else {
 		return -1;
 	}
-	return time_reached(now_us, at) ? 0 : (int32_t)(at - now_us);
+	return util_time_until(now_us, at);
 }
 
 bool smpfota_esb_link_tx_idle(const struct smpfota_esb_link *l)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "util.h"
 
 /* The context lives in the reader's opaque union; the union holds a uint64_t. */
 _Static_assert(sizeof(mbedtls_sha256_context) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
@@ -38,17 +39,6 @@ enum {
 #define TLV_AREA_MAX 0xffffU
 
 static const uint8_t magic_le[4] = {0x3d, 0xb8, 0xf3, 0x96};
-
-static uint16_t get_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-static uint32_t get_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
 
 static mbedtls_sha256_context *sha_ctx(struct smpfota_image_reader *r)
 {
@@ -83,16 +73,16 @@ int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_im
 	}
 	struct smpfota_image_header tmp;
 	struct smpfota_image_header *h = hdr ? hdr : &tmp;
-	h->magic = get_le32(buf);
-	h->load_addr = get_le32(buf + 4);
-	h->hdr_size = get_le16(buf + 8);
-	h->protect_tlv_size = get_le16(buf + 10);
-	h->img_size = get_le32(buf + 12);
-	h->flags = get_le32(buf + 16);
+	h->magic = util_get_le32(buf);
+	h->load_addr = util_get_le32(buf + 4);
+	h->hdr_size = util_get_le16(buf + 8);
+	h->protect_tlv_size = util_get_le16(buf + 10);
+	h->img_size = util_get_le32(buf + 12);
+	h->flags = util_get_le32(buf + 16);
 	h->version.major = buf[20];
 	h->version.minor = buf[21];
-	h->version.revision = get_le16(buf + 22);
-	h->version.build = get_le32(buf + 24);
+	h->version.revision = util_get_le16(buf + 22);
+	h->version.build = util_get_le32(buf + 24);
 	if (h->hdr_size < SMPFOTA_IMAGE_HEADER_SIZE) {
 		return SMPFOTA_ERR_BAD_HEADER;
 	}
@@ -184,8 +174,8 @@ static int header_done(struct smpfota_image_reader *r)
 static int info_done(struct smpfota_image_reader *r)
 {
 	struct smpfota_image_info *in = &r->info;
-	uint16_t magic = get_le16(r->scratch);
-	uint16_t tot = get_le16(r->scratch + 2);
+	uint16_t magic = util_get_le16(r->scratch);
+	uint16_t tot = util_get_le16(r->scratch + 2);
 	uint32_t start = r->off - 4;
 
 	if (start < in->hashed_size) {
@@ -207,8 +197,8 @@ static int info_done(struct smpfota_image_reader *r)
 static int tlv_hdr_done(struct smpfota_image_reader *r)
 {
 	struct smpfota_image_info *in = &r->info;
-	uint16_t type = get_le16(r->scratch);
-	uint16_t len = get_le16(r->scratch + 2);
+	uint16_t type = util_get_le16(r->scratch);
+	uint16_t len = util_get_le16(r->scratch + 2);
 	uint32_t tlv_off = r->off - 4;
 
 	if (len > r->tlv_end - r->off) {
@@ -356,7 +346,7 @@ int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_inf
 	return smpfota_image_reader_finish(&r, info);
 }
 
-int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_size,
+int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
 			    struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
@@ -397,12 +387,14 @@ int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_
 	return r.info.has_hash ? 0 : SMPFOTA_ERR_UNSUPPORTED;
 }
 
-int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size)
+static int version_fmt(const struct smpfota_image_version *v, char build_sep, char *buf,
+		       size_t size)
 {
 	const uint32_t parts[4] = {v->major, v->minor, v->revision, v->build};
+	const unsigned count = v->build != 0 ? 4U : 3U;
 	size_t pos = 0;
 
-	for (unsigned i = 0; i < 4; i++) {
+	for (unsigned i = 0; i < count; i++) {
 		char tmp[10];
 		size_t n = 0;
 		uint32_t x = parts[i];
@@ -410,22 +402,32 @@ int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, 
 			tmp[n++] = (char)('0' + x % 10);
 			x /= 10;
 		} while (x);
-		/* the digits, a separator after all but the last part, and the NUL */
-		if (pos + n + (i < 3) >= size) {
+		/* a separator before all but the first part, the digits, and the NUL */
+		if (pos + (i > 0) + n >= size) {
 			if (size) {
 				buf[0] = '\0';
 			}
 			return SMPFOTA_ERR_NOSPC;
 		}
+		if (i > 0) {
+			buf[pos++] = i == 3U ? build_sep : '.';
+		}
 		while (n) {
 			buf[pos++] = tmp[--n];
-		}
-		if (i < 3) {
-			buf[pos++] = "..+"[i];
 		}
 	}
 	buf[pos] = '\0';
 	return (int)pos;
+}
+
+int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size)
+{
+	return version_fmt(v, '+', buf, size);
+}
+
+int smpfota_image_version_wire_str(const struct smpfota_image_version *v, char *buf, size_t size)
+{
+	return version_fmt(v, '.', buf, size);
 }
 
 struct tlv_name {

@@ -10,6 +10,7 @@
 
 #include "sha256.h"
 #include "smpfota/image.h"
+#include "util.h"
 
 #define UPLOAD_MAGIC 0x55504d53U /* "SMPU": upload in progress, record complete */
 #define UPLOAD_BUSY 0x42504d53U  /* "SMPB": a request is changing the record */
@@ -202,29 +203,6 @@ static int vercmp(const struct smpfota_image_version *a, const struct smpfota_im
 	return 0;
 }
 
-/* "1.2.3" or "1.2.3.4" (build number shown when non-zero), as img_mgmt_ver_str(). */
-static size_t ver_str(const struct smpfota_image_version *v, char *out)
-{
-	uint32_t parts[4] = {v->major, v->minor, v->revision, v->build};
-	size_t n = 0;
-	for (int i = 0; i < (v->build ? 4 : 3); i++) {
-		char tmp[10];
-		size_t k = 0;
-		uint32_t x = parts[i];
-		do {
-			tmp[k++] = (char)('0' + x % 10);
-			x /= 10;
-		} while (x);
-		if (i) {
-			out[n++] = '.';
-		}
-		while (k) {
-			out[n++] = tmp[--k];
-		}
-	}
-	return n;
-}
-
 /* ---- image group ----------------------------------------------------------------------- */
 
 #define REPORT_ACTIVE 0x1U
@@ -251,7 +229,8 @@ static void add_slot(const struct smpfota_server *s, struct smpfota_img_state_rs
 	e->image = slot / 2;
 	e->slot = slot % 2;
 	e->version.ptr = sc->ver[i];
-	e->version.len = ver_str(&info.hdr.version, sc->ver[i]);
+	e->version.len = (size_t)smpfota_image_version_wire_str(&info.hdr.version, sc->ver[i],
+								  sizeof(sc->ver[i]));
 	e->has_hash = true;
 	e->hash.ptr = sc->hash[i];
 	e->hash.len = SMPFOTA_IMAGE_HASH_SIZE;
@@ -931,7 +910,7 @@ int smpfota_server_handle(struct smpfota_server *s, const uint8_t *req, size_t r
 		s->stats.malformed++;
 		h.op = req[0] & 0x7U;
 		h.version = (req[0] >> 3) & 0x3U;
-		h.group = (uint16_t)((req[4] << 8) | req[5]);
+		h.group = util_get_be16(req + 4);
 		h.seq = req[6];
 		h.id = req[7];
 		if ((h.op & 1U) || h.op > SMPFOTA_SMP_OP_WRITE || (req[0] & 0xe0U)) {

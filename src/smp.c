@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "smp_internal.h"
+#include "util.h"
 
 /* ---- header ---------------------------------------------------------------------------- */
 
@@ -15,10 +16,8 @@ void smpfota_smp_hdr_encode(const struct smpfota_smp_hdr *hdr, uint8_t out[SMPFO
 {
 	out[0] = (uint8_t)(((hdr->version & 0x3U) << 3) | (hdr->op & 0x7U));
 	out[1] = hdr->flags;
-	out[2] = (uint8_t)(hdr->len >> 8);
-	out[3] = (uint8_t)hdr->len;
-	out[4] = (uint8_t)(hdr->group >> 8);
-	out[5] = (uint8_t)hdr->group;
+	util_put_be16(out + 2, hdr->len);
+	util_put_be16(out + 4, hdr->group);
 	out[6] = hdr->seq;
 	out[7] = hdr->id;
 }
@@ -31,8 +30,8 @@ int smpfota_smp_hdr_decode(const uint8_t *buf, size_t len, struct smpfota_smp_hd
 	hdr->op = buf[0] & 0x7U;
 	hdr->version = (buf[0] >> 3) & 0x3U;
 	hdr->flags = buf[1];
-	hdr->len = (uint16_t)((buf[2] << 8) | buf[3]);
-	hdr->group = (uint16_t)((buf[4] << 8) | buf[5]);
+	hdr->len = util_get_be16(buf + 2);
+	hdr->group = util_get_be16(buf + 4);
 	hdr->seq = buf[6];
 	hdr->id = buf[7];
 	if (hdr->op > SMPFOTA_SMP_OP_WRITE_RSP) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "util.h"
 
 #define RESET_WAIT_MS 30000U
 #define PROBE_MS 500U
@@ -156,7 +157,7 @@ static void on_upload_progress(void *user, const struct smpfota_upload_progress 
  * NCS does not revert them: they are marked permanent instead of test. */
 static bool permanent(const struct smpfota_update *u)
 {
-	return u->prm.image != 0 && !u->prm.no_confirm;
+	return u->prm.upload.image != 0 && !u->prm.no_confirm;
 }
 
 /* Send the request of the current step if it is not out yet. */
@@ -184,11 +185,10 @@ static void kick(struct smpfota_update *u, uint32_t now)
 		}
 		break;
 	case SMPFOTA_UPDATE_UPLOAD: {
-		struct smpfota_upload_params p = {
-			.image = u->prm.image, .upgrade = u->prm.upgrade, .buf_size = u->buf_size,
-			.buf_count = u->buf_count, .window = u->prm.window, .chunk = u->prm.chunk,
-			.first_timeout_ms = u->prm.first_timeout_ms,
-			.max_failures = u->prm.max_failures};
+		struct smpfota_upload_params p = u->prm.upload;
+
+		p.buf_size = u->buf_size;
+		p.buf_count = u->buf_count;
 		rc = smpfota_client_upload(u->c, &u->src, &p, on_upload_progress, on_upload_done, u,
 					   now);
 		break;
@@ -208,7 +208,7 @@ static void kick(struct smpfota_update *u, uint32_t now)
 		break;
 	}
 	case SMPFOTA_UPDATE_WAIT: {
-		if ((int32_t)(now - u->next_probe) < 0) {
+		if (!util_time_reached(now, u->next_probe)) {
 			return;
 		}
 		struct smpfota_os_echo_req q = {.d = {"smpfota", 7}};
@@ -287,7 +287,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 			for (size_t i = 0; i < rsp->slot_info.images_count; i++) {
 				const struct smpfota_img_slot_info_image *e = &rsp->slot_info.images[i];
 				uint32_t max = 0;
-				if (e->image != u->prm.image) {
+				if (e->image != u->prm.upload.image) {
 					continue;
 				}
 				if (e->has_max_image_size) {
@@ -310,7 +310,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	if (rejected(u, err, rsp)) {
 		return;
 	}
-	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
+	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
 	if (run != NULL && has_hash(run, u->img.hash)) {
 		/* Already running this very image. Done only once it is confirmed: a master that
 		 * restarted after the reset must still confirm, or the next reset reverts. */
@@ -321,7 +321,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 		}
 		return;
 	}
-	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, u->prm.image, 1);
+	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, u->prm.upload.image, 1);
 	if (next != NULL && has_hash(next, u->img.hash) && next->pending) {
 		/* Uploaded and marked by an earlier session that never saw the reset: the server
 		 * would refuse a new upload into a pending slot, and none is needed. */
@@ -363,7 +363,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (rejected(u, err, rsp)) {
 			return;
 		}
-		if (!has_hash(find_slot(&rsp->state, u->prm.image, 1), u->img.hash)) {
+		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, 1), u->img.hash)) {
 			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
 			return;
 		}
@@ -398,8 +398,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
-		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
-		const struct smpfota_img_slot_state *other = find_slot(&rsp->state, u->prm.image, 1);
+		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
+		const struct smpfota_img_slot_state *other = find_slot(&rsp->state, u->prm.upload.image, 1);
 		if (has_hash(run, u->img.hash)) {
 			if (u->prm.no_confirm || run->confirmed) {
 				finish(u, 0, NULL);
@@ -423,7 +423,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
-		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.image, 0);
+		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
 		finish(u, has_hash(run, u->img.hash) && run->confirmed ? 0 : SMPFOTA_ERR_ROLLED_BACK,
 		       NULL);
 		break;
@@ -480,8 +480,7 @@ int32_t smpfota_update_next_deadline(const struct smpfota_update *u, uint32_t no
 	}
 	int32_t d = smpfota_client_next_deadline(u->c, now);
 	if (u->step == SMPFOTA_UPDATE_WAIT && !u->busy) {
-		int32_t w = (int32_t)(u->next_probe - now);
-		w = w < 0 ? 0 : w;
+		int32_t w = util_time_until(now, u->next_probe);
 		d = (d < 0 || w < d) ? w : d;
 	}
 	if (!u->busy && u->step != SMPFOTA_UPDATE_WAIT) {

@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "test_util.h"
+#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "smpfota/flash.h"
 #include "smpfota/image.h"

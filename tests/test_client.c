@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/mcuboot.h"
 #include "smpfota/client.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"
@@ -182,7 +183,7 @@ static void on_prog(void *user, const struct smpfota_upload_progress *p)
 
 static uint8_t img[200000];
 static size_t img_len;
-static int src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	(void)ctx;
 	memcpy(buf, img + off, len);

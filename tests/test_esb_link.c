@@ -900,7 +900,7 @@ static void on_echo(void *user, int err, enum smpfota_smp_msg msg,
 	P.echo_ok = err == 0 && rsp->echo.r.len == 5 && memcmp(rsp->echo.r.ptr, "hello", 5) == 0;
 }
 
-static int img_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+static int img_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	(void)ctx;
 	memcpy(buf, P.img + off, len);

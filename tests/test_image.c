@@ -636,8 +636,8 @@ static void test_version_str(void)
 	CHECK(!strcmp(buf, "1.2.3+4"));
 
 	struct smpfota_image_version zero = {0, 0, 0, 0};
-	CHECK_EQ(smpfota_image_version_str(&zero, buf, sizeof(buf)), 7);
-	CHECK(!strcmp(buf, "0.0.0+0"));
+	CHECK_EQ(smpfota_image_version_str(&zero, buf, sizeof(buf)), 5);
+	CHECK(!strcmp(buf, "0.0.0")); /* build 0: not shown, as img_mgmt */
 
 	struct smpfota_image_version max = {255, 255, 65535, 4294967295U};
 	CHECK_EQ(smpfota_image_version_str(&max, buf, sizeof(buf)),
@@ -653,6 +653,11 @@ static void test_version_str(void)
 	for (size_t n = 1; n < 8; n++) {
 		CHECK_EQ(smpfota_image_version_str(&v, buf, n), SMPFOTA_ERR_NOSPC);
 	}
+	/* the wire form a server sends, as img_mgmt_ver_str() */
+	CHECK_EQ(smpfota_image_version_wire_str(&v, buf, sizeof(buf)), 7);
+	CHECK(!strcmp(buf, "1.2.3.4"));
+	CHECK_EQ(smpfota_image_version_wire_str(&zero, buf, sizeof(buf)), 5);
+	CHECK(!strcmp(buf, "0.0.0"));
 }
 
 static void test_names(void)

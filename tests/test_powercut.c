@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"

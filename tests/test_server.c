@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"

@@ -259,8 +259,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		{"json", no_argument, 0, OPT_JSON},
 		{0, 0, 0, 0},
 	};
-	struct smpfota_upload_params up = {.max_failures = CLI_MAX_FAILURES};
-	struct smpfota_update_params prm = {0};
+	struct smpfota_update_params prm = {.upload = {.max_failures = CLI_MAX_FAILURES}};
 	int c;
 	optind = 0;
 	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
@@ -269,7 +268,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		} else if (c == OPT_FORCE) {
 			prm.force = true;
 		} else {
-			int rc = upload_opt(s, c, &up);
+			int rc = upload_opt(s, c, &prm.upload);
 			if (rc) {
 				return rc;
 			}
@@ -278,12 +277,6 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 	if (optind != argc - 1) {
 		return cli_usage_error(s->what, "expected one FILE");
 	}
-	prm.image = up.image;
-	prm.window = up.window;
-	prm.chunk = up.chunk;
-	prm.upgrade = up.upgrade;
-	prm.first_timeout_ms = up.first_timeout_ms;
-	prm.max_failures = up.max_failures;
 	struct smpfota_upload_source src;
 	if (cli_load_image(s, argv[optind], &src) != 0) {
 		return 1;
@@ -315,7 +308,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_init(&w, stdout, 2);
 		json_begin_object(&w);
 		json_key(&w, "image");
-		json_uint(&w, prm.image);
+		json_uint(&w, prm.upload.image);
 		json_key(&w, "version");
 		json_string(&w, ver);
 		json_key(&w, "hash");
@@ -332,7 +325,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_finish(&w);
 	} else {
 		cli_end_bar(s);
-		printf("update: done in %.1f s: image %u runs %s (hash ", sec, (unsigned)prm.image, ver);
+		printf("update: done in %.1f s: image %u runs %s (hash ", sec, (unsigned)prm.upload.image, ver);
 		cli_print_hex(stdout, s->info.hash, sizeof(s->info.hash));
 		printf("), %s\n", prm.no_confirm ? "in test mode: the next reset reverts it unless "
 						   "it is confirmed"

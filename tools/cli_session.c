@@ -158,7 +158,7 @@ int cli_request(struct cli *s, enum smpfota_smp_msg msg, const void *req)
 	return cli_run(s, NULL);
 }
 
-static int file_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+static int file_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	const struct image_file *f = ctx;
 	if (off > f->size || len > f->size - off) {

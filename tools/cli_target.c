@@ -19,6 +19,7 @@
 #include "cli.h"
 #include "posix/nor_file.h"
 #include "posix/tty.h"
+#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
 #include "smpfota/serial.h"

@@ -14,10 +14,6 @@ void smpfota_cli_version_str(const struct smpfota_image_version *v,
 			     char buf[SMPFOTA_IMAGE_VERSION_STR_MAX])
 {
 	(void)smpfota_image_version_str(v, buf, SMPFOTA_IMAGE_VERSION_STR_MAX);
-	char *plus = strchr(buf, '+');
-	if (v->build == 0 && plus != NULL) {
-		*plus = '\0';
-	}
 }
 
 /* One decimal part of at most max, ending at one of the characters in ends or at the end of

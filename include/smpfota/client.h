@@ -73,7 +73,7 @@ typedef void (*smpfota_client_rsp_fn)(void *user, int err, enum smpfota_smp_msg 
 
 /* Where the image comes from: a file on a PC, flash on a device. */
 struct smpfota_upload_source {
-	int (*read)(void *ctx, uint32_t off, uint8_t *buf, size_t len); /* 0 or negative */
+	smpfota_read_fn read; /* 0 or negative; called with len <= the chunk size */
 	void *ctx;
 	uint32_t size;
 	uint8_t sha[32];  /* SHA-256 of the whole file: the server's upload session id */

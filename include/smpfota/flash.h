@@ -19,7 +19,7 @@ extern "C" {
 
 struct smpfota_flash {
 	/* All return 0 or a negative smpfota error (SMPFOTA_ERR_IO on device failure). */
-	int (*read)(void *ctx, uint32_t off, void *buf, size_t len);
+	smpfota_read_fn read;
 	/* off and len are multiples of write_size; NOR: only clears bits of erased cells. */
 	int (*write)(void *ctx, uint32_t off, const void *buf, size_t len);
 	/* off and len are multiples of page_size. */

@@ -196,9 +196,6 @@ int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_i
 /* Whole-buffer convenience: init + feed + finish, with the reader on the stack (~460 B). */
 int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_info *info);
 
-/* Random-access read of an image in storage: 0 or a negative error. */
-typedef int (*smpfota_image_read_fn)(void *ctx, uint32_t off, void *buf, size_t len);
-
 /*
  * What `image list` needs from an image in flash, as Zephyr's img_mgmt_read_info(): header,
  * version, flags, TLVs and the SHA-256 TLV value, read at random offsets without reading or
@@ -206,15 +203,22 @@ typedef int (*smpfota_image_read_fn)(void *ctx, uint32_t off, void *buf, size_t 
  * Returns 0, SMPFOTA_ERR_BAD_MAGIC (e.g. an erased slot), _BAD_HEADER, _TLV_CORRUPT,
  * _TRUNCATED (runs past max_size), _UNSUPPORTED (no SHA-256 TLV) or SMPFOTA_ERR_IO.
  */
-int smpfota_image_read_info(smpfota_image_read_fn read, void *ctx, uint32_t max_size,
+int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
 			    struct smpfota_image_info *info);
 
 /*
- * "major.minor.revision+build" into buf, exactly as `imgtool dumpinfo` prints it (the build
- * number always appears, "1.2.3+0"). Returns the length without the NUL, or
- * SMPFOTA_ERR_NOSPC (buf then holds "" if size > 0). SMPFOTA_IMAGE_VERSION_STR_MAX always fits.
+ * The one version format smpfota prints: "major.minor.revision", then "+build" only when the
+ * build number is not 0 ("1.2.3", "1.2.3+4": imgtool sign --version's syntax). Returns the
+ * length without the NUL, or SMPFOTA_ERR_NOSPC (buf then holds "" if size > 0).
+ * SMPFOTA_IMAGE_VERSION_STR_MAX always fits.
  */
 int smpfota_image_version_str(const struct smpfota_image_version *v, char *buf, size_t size);
+
+/*
+ * The same with "." before the build: what Zephyr's img_mgmt sends in `image list`
+ * (img_mgmt_ver_str(): "1.2.3", "1.2.3.4"), for a server. Same returns.
+ */
+int smpfota_image_version_wire_str(const struct smpfota_image_version *v, char *buf, size_t size);
 
 /* MCUboot name of a TLV type without the IMAGE_TLV_ prefix ("SHA256", "ECDSA_SIG", ...) or NULL. */
 const char *smpfota_image_tlv_name(uint16_t type);

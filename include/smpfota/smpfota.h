@@ -10,6 +10,9 @@
 #ifndef SMPFOTA_SMPFOTA_H
 #define SMPFOTA_SMPFOTA_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -58,6 +61,13 @@ enum smpfota_error {
 	SMPFOTA_ERR_TOO_LARGE = -213,     /* image larger than the target's slot */
 	SMPFOTA_ERR_NOT_FOUND = -214,     /* uploaded image not in the target's image list */
 };
+
+/*
+ * Random-access read of storage (flash, an image file, a partition): len bytes at off into
+ * buf. 0 or a negative error (SMPFOTA_ERR_IO for a device failure). The one read callback
+ * of the library: flash devices, the image reader and upload sources all use it.
+ */
+typedef int (*smpfota_read_fn)(void *ctx, uint32_t off, void *buf, size_t len);
 
 /* Human-readable text for an error code ("image hash mismatch"); never NULL. With
  * SMPFOTA_CONFIG_ERROR_NAMES 0: "success" for 0, else "error". */

@@ -45,14 +45,13 @@ enum smpfota_update_step {
 const char *smpfota_update_step_name(int step);
 
 struct smpfota_update_params {
-	uint8_t image;            /* 0: app core, 1: network core */
+	/*
+	 * The upload step's parameters (image, upgrade, window, chunk, timeouts, failures).
+	 * buf_size and buf_count are ignored: the workflow asks the target (os params).
+	 */
+	struct smpfota_upload_params upload;
 	bool no_confirm;          /* leave the new image in test mode */
 	bool force;               /* allow a downgrade or another build of the same version */
-	bool upgrade;             /* also ask the server to refuse non-newer images */
-	uint8_t window;           /* see smpfota_upload_params */
-	uint16_t chunk;
-	uint32_t first_timeout_ms;
-	uint8_t max_failures;
 	uint32_t reset_wait_ms;   /* how long the target may take to come back; 0 = 30000 */
 	uint32_t probe_ms;        /* echo interval while waiting; 0 = 500 */
 };

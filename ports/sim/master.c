@@ -59,7 +59,7 @@ static void on_done(void *user, int err, enum smpfota_update_step step,
 	      err ? "" : "");
 }
 
-int sim_src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len)
+int sim_src_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	struct world *w = ctx;
 	if ((uint64_t)off + len > w->len) {
@@ -87,10 +87,9 @@ int sim_master_start(struct world *w)
 		return rc;
 	}
 	struct smpfota_update_params prm = {
-		.window = w->c->naive ? 1 : w->c->window,
+		.upload = {.window = w->c->naive ? 1 : w->c->window, .max_failures = 20},
 		.force = w->force,
 		.reset_wait_ms = 300000, /* a swap of a full internal slot takes ~40 s */
-		.max_failures = 20,
 	};
 	return smpfota_update_start(&w->upd, &w->cli, &w->src, &w->info, &prm, on_step, on_progress,
 				    on_done, w, sim_ms(w->now));

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emu/mcuboot.h"
 #include "emu/nor.h"
 #include "sim/sim.h"
 #include "smpfota/boot.h"
@@ -261,7 +262,7 @@ void sim_boot_snapshot(struct world *w);
 void sim_boot_interrupt(struct world *w, uint64_t t);
 
 /* master.c: the master's application core */
-int sim_src_read(void *ctx, uint32_t off, uint8_t *buf, size_t len);
+int sim_src_read(void *ctx, uint32_t off, void *buf, size_t len);
 int sim_master_start(struct world *w);
 int sim_master_link_rx(void *user, const uint8_t *frame, size_t len);
 uint64_t sim_master_next(struct world *w);

@@ -20,7 +20,6 @@ enum { REQ_FREE, REQ_QUEUED, REQ_SENT };
 #define FALLBACK_BUF_SIZE 384U     /* Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE */
 #define FIRST_TIMEOUT_MS 20000U    /* the first chunk may wait for a whole-slot erase */
 #define MAX_FAILURES 10U           /* losses without progress; a window loses more than one */
-#define WRITE_ALIGN 4U             /* flash write block of the nRF5340: whole blocks per chunk */
 
 static uint8_t *slot_buf(const struct smpfota_client *c, unsigned i)
 {
@@ -315,8 +314,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
 		}
 		if (n >= u->src.size - q.off) {
 			n = u->src.size - q.off;
-		} else if (n > WRITE_ALIGN) {
-			n -= n % WRITE_ALIGN; /* whole flash write blocks: no tail buffering */
+		} else if (n > SMPFOTA_CLIENT_CHUNK_ALIGN) {
+			n -= n % SMPFOTA_CLIENT_CHUNK_ALIGN; /* whole flash write blocks (config.h) */
 		}
 		if (u->src.read(u->src.ctx, q.off, chunk_buf(c), n) != 0) {
 			upload_end(c, SMPFOTA_ERR_IO, NULL, false);

@@ -48,17 +48,8 @@ extern "C" {
 /* The fields above: 4 * BOOT_MAX_ALIGN + 16. */
 #define SMPFOTA_BOOT_INFO_SIZE 48U
 
-/* MCUboot's BOOT_MAX_IMG_SECTORS: sizes the status area (and caps the sectors per slot). */
-#ifndef SMPFOTA_BOOT_MAX_IMG_SECTORS
-#define SMPFOTA_BOOT_MAX_IMG_SECTORS 256U
-#endif
 /* Status records per sector for swap-move: 1 move + 2 swap. */
 #define SMPFOTA_BOOT_STATUS_STATE_COUNT 3U
-
-/* Images one smpfota_boot_go() handles (room in struct smpfota_boot_result). */
-#ifndef SMPFOTA_BOOT_MAX_IMAGES
-#define SMPFOTA_BOOT_MAX_IMAGES 2U
-#endif
 
 #define SMPFOTA_BOOT_FLAG_VALUE 0x01U /* what a set image_ok / copy_done holds */
 #define SMPFOTA_BOOT_SWAP_INFO(image, type) ((uint8_t)((((image) & 0x0fU) << 4) | ((type) & 0x0fU)))

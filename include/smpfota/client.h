@@ -32,11 +32,6 @@
 extern "C" {
 #endif
 
-/* Most requests the engine tracks at once (the window can never exceed it). */
-#ifndef SMPFOTA_CLIENT_MAX_INFLIGHT
-#define SMPFOTA_CLIENT_MAX_INFLIGHT 8
-#endif
-
 struct smpfota_client_transport {
 	/* Send one whole SMP frame. 0 on success; SMPFOTA_ERR_BUSY when the transport has no
 	 * room right now (the engine tries again on the next poll); other errors count as a

@@ -68,19 +68,6 @@ enum smpfota_image_tlv_type {
 	SMPFOTA_TLV_UUID_CID = 0x75,
 };
 
-/* How many TLV entries the reader records (it still walks and checks any number). */
-#ifndef SMPFOTA_IMAGE_MAX_TLVS
-#define SMPFOTA_IMAGE_MAX_TLVS 12
-#endif
-
-/*
- * Room for the mbedtls_sha256_context inside the reader (image.c checks it fits). A port whose
- * mbedTLS uses a larger hardware-accelerated context (MBEDTLS_SHA256_ALT) can raise it.
- */
-#ifndef SMPFOTA_IMAGE_SHA_CTX_SIZE
-#define SMPFOTA_IMAGE_SHA_CTX_SIZE 128
-#endif
-
 /* Longest smpfota_image_version_str() output, with its NUL: "255.255.65535+4294967295". */
 #define SMPFOTA_IMAGE_VERSION_STR_MAX 25U
 

@@ -55,12 +55,6 @@ extern "C" {
  * hold the whole CRC. */
 #define SMPFOTA_SERIAL_LINE_MIN 11U
 
-/* Default longest line the decoder accepts, marker and '\n' included. Zephyr and smpclient
- * send at most 127; the margin accepts clients configured for longer lines. */
-#ifndef SMPFOTA_SERIAL_RX_LINE_MAX
-#define SMPFOTA_SERIAL_RX_LINE_MAX 4096U
-#endif
-
 /* Largest SMP payload of one packet: total_len is 16 bits and counts the CRC. */
 #define SMPFOTA_SERIAL_MAX_FRAME 65533U
 

@@ -24,11 +24,6 @@
 extern "C" {
 #endif
 
-/* Largest flash write block the upload path buffers for (nRF5340: 4; QSPI parts: up to 16). */
-#ifndef SMPFOTA_SERVER_MAX_WRITE_SIZE
-#define SMPFOTA_SERVER_MAX_WRITE_SIZE 16
-#endif
-
 /* What `os info` reports (Zephyr's uname-like letters s n r v b m p i o). NULL = "unknown". */
 struct smpfota_server_info {
 	const char *kernel;    /* s: kernel name */

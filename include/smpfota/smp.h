@@ -30,20 +30,7 @@
 extern "C" {
 #endif
 
-/* ---- limits (override at compile time) ------------------------------------------------- */
-
-/* Image/slot entries kept from an image state or slot info response (nRF5340: 2 images x 2). */
-#ifndef SMPFOTA_SMP_MAX_IMAGES
-#define SMPFOTA_SMP_MAX_IMAGES 4
-#endif
-/* Slots kept per image in a slot info response. */
-#ifndef SMPFOTA_SMP_MAX_SLOTS
-#define SMPFOTA_SMP_MAX_SLOTS 2
-#endif
-/* Deepest CBOR nesting accepted (the deepest SMP message, slot info, uses 5 levels). */
-#ifndef SMPFOTA_SMP_MAX_DEPTH
-#define SMPFOTA_SMP_MAX_DEPTH 8
-#endif
+/* Limits (SMPFOTA_SMP_MAX_IMAGES, _MAX_SLOTS, _MAX_DEPTH) are in smpfota/config.h. */
 
 /* ---- header ------------------------------------------------------------------------- */
 

@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smpfota/config.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -21,17 +23,6 @@ extern "C" {
 #define SMPFOTA_VERSION_MINOR 1
 #define SMPFOTA_VERSION_PATCH 0
 #define SMPFOTA_VERSION_STRING "0.1.0"
-
-/*
- * Error names and messages: smpfota_strerror(), smpfota_errname() and
- * smpfota_mgmt_err_name() (smp.h) carry tables of text (about 1.9 KB of flash on a
- * Cortex-M33). 1 (default, and what the host tools use): the tables are built in. 0 (a small
- * device): no tables; smpfota_strerror() says "success" or "error", smpfota_errname() "OK" or
- * "UNKNOWN" and smpfota_mgmt_err_name() NULL, so a log prints the numeric code instead.
- */
-#ifndef SMPFOTA_CONFIG_ERROR_NAMES
-#define SMPFOTA_CONFIG_ERROR_NAMES 1
-#endif
 
 enum smpfota_error {
 	SMPFOTA_OK = 0,

@@ -1,0 +1,125 @@
+/*
+ * smpfota compile-time options: every one of them, its default and why.
+ *
+ * To change one, define it on the compiler command line (-DSMPFOTA_CLIENT_MAX_INFLIGHT=4),
+ * or put your values in a header of your own and name it with SMPFOTA_CONFIG_FILE
+ * (-DSMPFOTA_CONFIG_FILE='"my_smpfota_config.h"'), as littlefs's LFS_CONFIG and nanopb's
+ * pb.h options do. That file is included first, so anything it defines wins; what it leaves
+ * out keeps the default below. The Zephyr module maps its Kconfig symbols onto these.
+ *
+ * Every library header includes this file (through smpfota.h). Build the library and every
+ * file that includes its headers with the same options: several change struct sizes.
+ */
+#ifndef SMPFOTA_CONFIG_H
+#define SMPFOTA_CONFIG_H
+
+#ifdef SMPFOTA_CONFIG_FILE
+#include SMPFOTA_CONFIG_FILE
+#endif
+
+/* ---- errors -------------------------------------------------------------------------- */
+
+/*
+ * Error names and messages: smpfota_strerror(), smpfota_errname() and
+ * smpfota_mgmt_err_name() carry tables of text (about 1.9 KB of flash on a Cortex-M33).
+ * 1 (default, and what the host tools use): built in. 0 (a small device): no tables;
+ * smpfota_strerror() says "success" or "error", smpfota_errname() "OK" or "UNKNOWN" and
+ * smpfota_mgmt_err_name() NULL, so a log prints the numeric code instead.
+ */
+#ifndef SMPFOTA_CONFIG_ERROR_NAMES
+#define SMPFOTA_CONFIG_ERROR_NAMES 1
+#endif
+
+/* ---- SMP codec (smp.h) ------------------------------------------------------------------ */
+
+/* Image/slot entries kept from an image state or slot info response. 4 = the nRF5340's two
+ * images (application and network core) times two slots. Sizes decoded responses. */
+#ifndef SMPFOTA_SMP_MAX_IMAGES
+#define SMPFOTA_SMP_MAX_IMAGES 4
+#endif
+
+/* Slots kept per image in a slot info response: MCUboot has a primary and a secondary. */
+#ifndef SMPFOTA_SMP_MAX_SLOTS
+#define SMPFOTA_SMP_MAX_SLOTS 2
+#endif
+
+/* Deepest CBOR nesting accepted. The deepest SMP message (slot info) uses 5 levels; the
+ * decoder recurses once per level, so this bounds its stack on a device. */
+#ifndef SMPFOTA_SMP_MAX_DEPTH
+#define SMPFOTA_SMP_MAX_DEPTH 8
+#endif
+
+/* ---- image reader (image.h) ------------------------------------------------------------- */
+
+/* TLV entries the reader records for display (it walks and checks any number). imgtool
+ * writes 3 to 8; each entry costs 12 bytes of struct smpfota_image_info. */
+#ifndef SMPFOTA_IMAGE_MAX_TLVS
+#define SMPFOTA_IMAGE_MAX_TLVS 12
+#endif
+
+/* Room for the mbedtls_sha256_context inside the reader (image.c checks that it fits). A
+ * port whose mbedTLS uses a larger hardware-accelerated context (MBEDTLS_SHA256_ALT) raises
+ * it. */
+#ifndef SMPFOTA_IMAGE_SHA_CTX_SIZE
+#define SMPFOTA_IMAGE_SHA_CTX_SIZE 128
+#endif
+
+/* ---- client engine (client.h) ------------------------------------------------------------ */
+
+/* Most requests the engine tracks at once; the window never exceeds it. Each costs one
+ * struct smpfota_client_req (about 20 bytes) plus a frame buffer the caller provides. */
+#ifndef SMPFOTA_CLIENT_MAX_INFLIGHT
+#define SMPFOTA_CLIENT_MAX_INFLIGHT 8
+#endif
+
+/*
+ * Upload chunks carry a multiple of this many data bytes (except the last). A target whose
+ * flash writes in blocks of N bytes then never has to carry a partial block from one
+ * request to the next. 4 = the nRF5340's NVMC word; Zephyr's img_mgmt copes with any size,
+ * so 1 turns it off. A power of two from 1 to 64.
+ */
+#ifndef SMPFOTA_CLIENT_CHUNK_ALIGN
+#define SMPFOTA_CLIENT_CHUNK_ALIGN 4U
+#endif
+
+/* ---- SMP serial (serial.h) ----------------------------------------------------------------- */
+
+/* Longest line the decoder accepts, marker and '\n' included. Zephyr and smpclient send at
+ * most 127 (MCUMGR_SERIAL_MAX_FRAME); the margin accepts clients set for longer lines. */
+#ifndef SMPFOTA_SERIAL_RX_LINE_MAX
+#define SMPFOTA_SERIAL_RX_LINE_MAX 4096U
+#endif
+
+/* ---- target side (server.h, boot.h) -------------------------------------------------------- */
+
+/* Largest flash write block the server's upload path buffers for (nRF5340 NVMC: 4; QSPI
+ * and other parts: up to 16). Sizes struct smpfota_server. */
+#ifndef SMPFOTA_SERVER_MAX_WRITE_SIZE
+#define SMPFOTA_SERVER_MAX_WRITE_SIZE 16
+#endif
+
+/* MCUboot's BOOT_MAX_IMG_SECTORS: sizes the trailer's swap status area, so it must equal
+ * the value the target's MCUboot was built with (256 in NCS for the nRF5340's 1 MB). */
+#ifndef SMPFOTA_BOOT_MAX_IMG_SECTORS
+#define SMPFOTA_BOOT_MAX_IMG_SECTORS 256U
+#endif
+
+/* Images one boot-model run handles (ports/emu/mcuboot.h; room in its result struct). */
+#ifndef SMPFOTA_BOOT_MAX_IMAGES
+#define SMPFOTA_BOOT_MAX_IMAGES 2U
+#endif
+
+/* ---- sanity --------------------------------------------------------------------------- */
+
+#if SMPFOTA_CLIENT_MAX_INFLIGHT < 1 || SMPFOTA_CLIENT_MAX_INFLIGHT > 32
+#error "SMPFOTA_CLIENT_MAX_INFLIGHT must be 1..32"
+#endif
+#if (SMPFOTA_CLIENT_CHUNK_ALIGN) < 1 || (SMPFOTA_CLIENT_CHUNK_ALIGN) > 64 || \
+	((SMPFOTA_CLIENT_CHUNK_ALIGN) & ((SMPFOTA_CLIENT_CHUNK_ALIGN) - 1)) != 0
+#error "SMPFOTA_CLIENT_CHUNK_ALIGN must be a power of two from 1 to 64"
+#endif
+#if SMPFOTA_SMP_MAX_DEPTH < 5
+#error "SMPFOTA_SMP_MAX_DEPTH below 5 cannot decode slot info"
+#endif
+
+#endif /* SMPFOTA_CONFIG_H */

@@ -18,6 +18,36 @@
  * window of chunk requests in flight (auto-sized from the server's buf_count, halved on a
  * loss, grown back by one per window of clean acks), follows the server's `off` (resume,
  * skip ahead, rewind), and checks the final `match`.
+ *
+ * Usage (one request; update.h runs a whole update the same way):
+ *
+ *     static uint8_t bufs[3 * 512];           // 2 requests in flight + 1 read buffer
+ *     static struct smpfota_client cli;
+ *     struct smpfota_client_config cfg = {
+ *         .tx = {.send = my_send, .ctx = &my_uart, .mtu = 512},
+ *         .buf = bufs, .buf_size = sizeof(bufs), .frame_cap = 512, .slots = 2,
+ *         .version = SMPFOTA_SMP_V2, .retries = 2};
+ *     smpfota_client_init(&cli, &cfg);
+ *     struct smpfota_os_echo_req q = {.d = {"hi", 2}};
+ *     smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &q, 0, on_echo, NULL, now_ms());
+ *     while (smpfota_client_pending(&cli) > 0) {
+ *         // feed every received frame: smpfota_client_input(&cli, frame, len, now_ms());
+ *         smpfota_client_poll(&cli, now_ms());
+ *         sleep_or_wait_for_rx(smpfota_client_next_deadline(&cli, now_ms()));
+ *     }
+ *
+ * Lifetimes: smpfota_client_init() copies the config struct, but cfg->buf and the
+ * transport's ctx must outlive the client. A request struct passed to _send() is encoded at
+ * once and may go away on return. An upload source (its ctx, the data it reads) must stay
+ * valid until the upload's done callback, or smpfota_client_cancel().
+ *
+ * Callbacks (response, progress, done) run inside smpfota_client_input() or _poll(). From
+ * them you may call smpfota_client_send(), _send_once(), _upload(), _pending() and
+ * _cancel(); not smpfota_client_input() or _poll() (the engine is mid-update), and not
+ * smpfota_client_init(). The response struct is valid only during the callback. The
+ * transport's send() is called from _send(), _input() and _poll(): it must not call back
+ * into the engine (queue a received frame and feed it from the main loop instead).
+ * Not thread-safe: call everything from one thread or work queue.
  */
 #ifndef SMPFOTA_CLIENT_H
 #define SMPFOTA_CLIENT_H
@@ -162,7 +192,8 @@ struct smpfota_client {
 	union smpfota_smp_rsp rsp; /* decoded response, valid during a callback */
 };
 
-/* Check the config and start idle. SMPFOTA_ERR_INVAL for a bad config. */
+/* Check the config and start idle. SMPFOTA_ERR_INVAL for a bad config. The config is
+ * copied; cfg->buf and cfg->tx.ctx must outlive the client (see the top of this file). */
 int smpfota_client_init(struct smpfota_client *c, const struct smpfota_client_config *cfg);
 
 /* Send a request of kind msg (req points to its struct). timeout_ms 0 = the default.

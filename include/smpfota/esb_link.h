@@ -201,7 +201,17 @@ struct smpfota_esb_link {
 	struct smpfota_esb_payload rx_pl;
 };
 
-/* Check the config and start idle. SMPFOTA_ERR_INVAL for a bad config. */
+/*
+ * Check the config and start idle. SMPFOTA_ERR_INVAL for a bad config.
+ * Lifetimes: the config is copied; cfg->txq, cfg->rx_buf, the radio's ctx and cfg->user must
+ * outlive the link.
+ * Callbacks: cfg->rx runs inside smpfota_esb_link_on_event() and _poll(); the frame it gets
+ * is valid only during the call. From it you may call smpfota_esb_link_send() (a PRX answers
+ * this way), _mtu() and _tx_idle(), and feed the frame to a client or server; not
+ * smpfota_esb_link_on_event() or _poll(). The radio ops are called from every entry point
+ * and must not call back into the link (the port defers ESB events to its own loop).
+ * Not thread-safe: ESB's event handler should only wake the thread that calls the link.
+ */
 int smpfota_esb_link_init(struct smpfota_esb_link *l, const struct smpfota_esb_link_config *cfg,
 			  uint32_t now_us);
 

@@ -157,7 +157,8 @@ struct smpfota_image_reader {
  */
 int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_image_header *hdr);
 
-/* Start reading an image. */
+/* Start reading an image. The reader holds no pointers: the data fed need only live during
+ * each feed, and the struct may be copied or kept in retained RAM between feeds. */
 void smpfota_image_reader_init(struct smpfota_image_reader *r);
 
 /*

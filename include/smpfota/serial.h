@@ -134,7 +134,9 @@ struct smpfota_serial_rx {
 
 /* Start a decoder on a reassembly buffer of cap bytes (the largest SMP payload to accept;
  * buf must not be NULL), with line_max = SMPFOTA_SERIAL_RX_LINE_MAX, SMP frame checking
- * on (raw = false) and stats zeroed. */
+ * on (raw = false) and stats zeroed. buf must outlive the decoder; a frame it delivers
+ * points into buf and is valid until the next feed. The decoder has no callbacks of its own
+ * (smpfota_serial_rx_feed_all's fn may do anything but feed the same decoder). */
 void smpfota_serial_rx_init(struct smpfota_serial_rx *rx, uint8_t *buf, size_t cap);
 
 /* Forget any partial packet and line (e.g. after an idle timeout or a port reopen); a

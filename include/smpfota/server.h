@@ -7,6 +7,30 @@
  *
  * Event-driven and transport-agnostic: the caller hands in one request frame and gets the
  * response frame back. No malloc, no threads; all state in struct smpfota_server.
+ *
+ * Usage (a target's main loop; the image pairs describe its MCUboot slots):
+ *
+ *     static const struct smpfota_boot_image images[] = {
+ *         {.primary = {&flash, 0x00000, 0x80000}, .secondary = {&flash, 0x80000, 0x80000}}};
+ *     static const struct smpfota_server_config cfg = {
+ *         .images = images, .n_images = 1, .buf_size = 1024, .buf_count = 4,
+ *         .image_check = true, .reset = my_reset, .ctx = NULL};
+ *     static struct smpfota_server srv;           // RAM retained over a warm reset: resume
+ *     smpfota_server_init(&srv, &cfg, warm_boot);
+ *     for (;;) {
+ *         size_t n = receive_frame(req, sizeof(req));
+ *         int m = smpfota_server_handle(&srv, req, n, rsp, sizeof(rsp));
+ *         if (m > 0) send_frame(rsp, (size_t)m);
+ *         if (smpfota_server_reset_pending(&srv)) reboot_after_tx_drains();
+ *     }
+ *
+ * Lifetimes: the server keeps a pointer to its config (not a copy), so the config, the image
+ * pairs it points to, their flash devices and the info strings must outlive the server.
+ * Request and response buffers are only used during smpfota_server_handle().
+ *
+ * Callbacks (cfg->reset, cfg->log) run inside smpfota_server_handle() and must not call back
+ * into the server; reset() only records the request (the port restarts after the response
+ * is sent). Not thread-safe: one caller at a time.
  */
 #ifndef SMPFOTA_SERVER_H
 #define SMPFOTA_SERVER_H
@@ -110,7 +134,7 @@ struct smpfota_server {
 };
 
 /*
- * Start a server. If `s` already holds a valid upload record (a port that keeps the
+ * Start a server. cfg is kept by pointer and must outlive s. If `s` already holds a valid upload record (a port that keeps the
  * struct in RAM retained over a warm reset passes resume = true), the upload continues
  * where it stopped; otherwise the server starts idle.
  */

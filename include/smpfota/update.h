@@ -14,6 +14,30 @@
  *
  * Driven like the client: smpfota_update_poll() with the time, frames through
  * smpfota_client_input(). No malloc; all state in struct smpfota_update.
+ *
+ * Usage (the client is set up as in client.h):
+ *
+ *     struct smpfota_upload_source src = {.read = read_image, .ctx = &partition,
+ *                                         .size = image_len};
+ *     static struct smpfota_image_info img;    // ~500 B: keep it off a small stack
+ *     static struct smpfota_update upd;
+ *     if (smpfota_update_check_image(&src, &img) == 0) {
+ *         struct smpfota_update_params prm = {.upload = {.window = 0}};  // 0: defaults
+ *         smpfota_update_start(&upd, &cli, &src, &img, &prm, on_step, on_progress,
+ *                              on_done, NULL, now_ms());
+ *     }
+ *     while (smpfota_update_next_deadline(&upd, now_ms()) >= 0) {
+ *         // feed received frames: smpfota_client_input(&cli, frame, len, now_ms());
+ *         smpfota_update_poll(&upd, now_ms());
+ *         sleep_or_wait_for_rx(smpfota_update_next_deadline(&upd, now_ms()));
+ *     }
+ *
+ * Lifetimes: smpfota_update_start() copies src, img and prm; the client, the source's ctx
+ * and what it reads must outlive the update (until on_done has run).
+ * Callbacks (on_step, on_progress, on_done) run inside smpfota_update_poll() or
+ * smpfota_client_input(). From them you may read the update and the client; do not call
+ * smpfota_update_start(), _poll() or the client's send/input/poll/cancel (the workflow owns
+ * the client until on_done; after on_done it is free again). Not thread-safe.
  */
 #ifndef SMPFOTA_UPDATE_H
 #define SMPFOTA_UPDATE_H

@@ -152,7 +152,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				abort();
 			}
 		} else {
-			smpfota_bridge_post_event(&b, tag & 7U, (uint32_t)len);
+			smpfota_bridge_post_event(&b, tag & 7U, (uint32_t)len, now);
 		}
 		check(&b, ring_size, now);
 	}

@@ -8,6 +8,7 @@
 
 #define DEFAULT_HELLO_INTERVAL_US 100000U
 #define DEFAULT_RETRY_US 1000U
+#define DEFAULT_EVENT_INTERVAL_US 100000U
 #define RING_SKIP 0xffffU
 
 /* Time a is at or after b, on a wrapping 32-bit clock. */
@@ -188,6 +189,13 @@ static void new_epoch(struct smpfota_bridge *b)
 	b->announce = true;
 }
 
+/* Events may go: never sent yet, or event_interval_us passed (unsigned: a long quiet time
+ * that wraps the clock delays them by at most one interval). */
+static bool events_may_go(const struct smpfota_bridge *b, uint32_t now)
+{
+	return !b->ev_sent_once || now - b->ev_sent_at >= b->cfg.event_interval_us;
+}
+
 /* Send whatever control traffic is due, in order: announcement, grant, events. Stops at the
  * first refusal; the rest waits for the next call. */
 static void flush_ctrl(struct smpfota_bridge *b)
@@ -216,6 +224,9 @@ static void flush_ctrl(struct smpfota_bridge *b)
 		}
 		b->stats.grants_tx++;
 	}
+	if (b->ev_pending == 0 || !events_may_go(b, b->now)) {
+		return;
+	}
 	for (unsigned code = 0; b->ev_pending != 0 && code < SMPFOTA_BRIDGE_EVT_COUNT; code++) {
 		if ((b->ev_pending & (1U << code)) == 0) {
 			continue;
@@ -229,6 +240,8 @@ static void flush_ctrl(struct smpfota_bridge *b)
 		}
 		b->ev_pending &= (uint8_t)~(1U << code);
 		b->stats.events_tx++;
+		b->ev_sent_once = true;
+		b->ev_sent_at = b->now;
 	}
 }
 
@@ -252,6 +265,9 @@ int smpfota_bridge_init(struct smpfota_bridge *b, const struct smpfota_bridge_co
 	}
 	if (b->cfg.retry_us == 0) {
 		b->cfg.retry_us = DEFAULT_RETRY_US;
+	}
+	if (b->cfg.event_interval_us == 0) {
+		b->cfg.event_interval_us = DEFAULT_EVENT_INTERVAL_US;
 	}
 	b->now = now_us;
 	b->epoch = (uint8_t)(cfg->first_epoch - 1U);
@@ -436,11 +452,13 @@ void smpfota_bridge_poll(struct smpfota_bridge *b, uint32_t now_us)
 int32_t smpfota_bridge_next_deadline(const struct smpfota_bridge *b, uint32_t now_us)
 {
 	int32_t best = -1;
-	uint32_t at[2] = {b->retry_at, b->hello_at};
+	bool ev = b->ev_pending != 0;
+	bool ev_held = ev && events_may_go(b, now_us); /* due: only the channel held them */
 	/* Control traffic left over means the channel was busy; frames left, the rx callback. */
-	bool want[2] = {b->rx_blocked || b->announce || grant_due(b) || b->ev_pending != 0,
-			!b->synced};
-	for (int i = 0; i < 2; i++) {
+	bool want[3] = {b->rx_blocked || b->announce || grant_due(b) || ev_held, !b->synced,
+			ev && !ev_held};
+	uint32_t at[3] = {b->retry_at, b->hello_at, b->ev_sent_at + b->cfg.event_interval_us};
+	for (int i = 0; i < 3; i++) {
 		if (!want[i]) {
 			continue;
 		}
@@ -452,11 +470,13 @@ int32_t smpfota_bridge_next_deadline(const struct smpfota_bridge *b, uint32_t no
 	return best;
 }
 
-void smpfota_bridge_post_event(struct smpfota_bridge *b, unsigned code, uint32_t value)
+void smpfota_bridge_post_event(struct smpfota_bridge *b, unsigned code, uint32_t value,
+			       uint32_t now_us)
 {
 	if (code >= SMPFOTA_BRIDGE_EVT_COUNT) {
 		return;
 	}
+	b->now = now_us;
 	uint8_t bit = (uint8_t)(1U << code);
 	if ((b->ev_posted & bit) != 0 && b->ev_val[code] == value) {
 		return;
@@ -468,12 +488,12 @@ void smpfota_bridge_post_event(struct smpfota_bridge *b, unsigned code, uint32_t
 }
 
 void smpfota_bridge_post_link_stats(struct smpfota_bridge *b,
-				    const struct smpfota_esb_link_stats *s)
+				    const struct smpfota_esb_link_stats *s, uint32_t now_us)
 {
 	uint32_t drops = s->drop_dup + s->drop_lost + s->drop_orphan + s->drop_malformed +
 			 s->drop_overflow + s->drop_discarded;
-	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_TX_FAILED, s->tx_failed);
-	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_FRAMES_LOST, s->drop_tx_frames);
-	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_RX_DROPS, drops);
-	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_RADIO_ERRORS, s->radio_errors);
+	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_TX_FAILED, s->tx_failed, now_us);
+	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_FRAMES_LOST, s->drop_tx_frames, now_us);
+	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_RX_DROPS, drops, now_us);
+	smpfota_bridge_post_event(b, SMPFOTA_BRIDGE_EVT_RADIO_ERRORS, s->radio_errors, now_us);
 }

@@ -478,27 +478,44 @@ static void test_events(void)
 	s.drop_tx_frames = 1;
 	s.drop_lost = 2;
 	s.drop_dup = 5;
-	smpfota_bridge_post_link_stats(&P.e[0].b, &s);
+	smpfota_bridge_post_link_stats(&P.e[0].b, &s, P.now);
 	settle();
 	CHECK_EQ(P.e[1].ev[SMPFOTA_BRIDGE_EVT_TX_FAILED], 3);
 	CHECK_EQ(P.e[1].ev[SMPFOTA_BRIDGE_EVT_FRAMES_LOST], 1);
 	CHECK_EQ(P.e[1].ev[SMPFOTA_BRIDGE_EVT_RX_DROPS], 7);
 	CHECK_EQ(P.e[1].n_ev, 4); /* radio_errors 0 was posted once too */
 	/* Unchanged counters are not resent. */
-	smpfota_bridge_post_link_stats(&P.e[0].b, &s);
+	smpfota_bridge_post_link_stats(&P.e[0].b, &s, P.now);
 	settle();
 	CHECK_EQ(P.e[1].n_ev, 4);
 	/* A full channel coalesces: only the latest value goes. */
+	P.now += 200000; /* past the event interval */
 	P.e[0].out.cap = 0;
 	for (uint32_t v = 10; v < 20; v++) {
-		smpfota_bridge_post_event(&P.e[0].b, SMPFOTA_BRIDGE_EVT_USER, v);
+		smpfota_bridge_post_event(&P.e[0].b, SMPFOTA_BRIDGE_EVT_USER, v, P.now);
 	}
-	smpfota_bridge_post_event(&P.e[0].b, 99, 1); /* not a code: ignored */
+	smpfota_bridge_post_event(&P.e[0].b, 99, 1, P.now); /* not a code: ignored */
 	CHECK_EQ(smpfota_bridge_next_deadline(&P.e[0].b, P.now), 1000);
 	P.e[0].out.cap = 8192;
 	settle();
 	CHECK_EQ(P.e[1].n_ev, 5);
 	CHECK_EQ(P.e[1].ev[SMPFOTA_BRIDGE_EVT_USER], 19);
+	/* A counter that changes on every radio packet: one event message per interval
+	 * (100 ms by default), and the last value arrives. */
+	uint32_t t0 = P.now;
+	unsigned ev0 = P.e[1].n_ev;
+	for (uint32_t v = 1; v <= 300; v++) {
+		s.drop_dup = v;
+		P.now += 1000; /* one change per ms for 300 ms */
+		smpfota_bridge_post_link_stats(&P.e[0].b, &s, P.now);
+		smpfota_bridge_poll(&P.e[0].b, P.now);
+		carry(0, CH_MSGS);
+	}
+	settle();
+	CHECK(P.now - t0 >= 300000);
+	CHECK(P.e[1].n_ev - ev0 <= 4);
+	CHECK(P.e[1].n_ev - ev0 >= 3);
+	CHECK_EQ(P.e[1].ev[SMPFOTA_BRIDGE_EVT_RX_DROPS], 302);
 }
 
 static void test_malformed(void)

@@ -47,8 +47,10 @@
  * rx callback straight from the channel buffer, without a copy, when the callback takes it.
  *
  * Link events: EVENT carries one of 8 codes and a 32-bit value, latest value wins: posting
- * only marks the code pending, and it goes when the channel has room, so a busy channel
- * coalesces events and never loses the last value. Codes 0-3 carry the ESB link's counters
+ * only marks the code pending, and pending events go together at most once per
+ * event_interval_us and when the channel has room, so frequent changes (a duplicate ACK
+ * payload bumps a counter on every radio packet) and a busy channel are coalesced and the
+ * last value is never lost. Codes 0-3 carry the ESB link's counters
  * (smpfota_bridge_post_link_stats(): the network core reports radio trouble to the
  * application core, which has the log and the shell); 4-7 are free for the application.
  *
@@ -141,6 +143,8 @@ struct smpfota_bridge_config {
 	 * the channel said busy. 0 = defaults 100 000 µs / 1000 µs. */
 	uint32_t hello_interval_us;
 	uint32_t retry_us;
+	/* Events go at most this often. 0 = default 100 000 µs. */
+	uint32_t event_interval_us;
 };
 
 struct smpfota_bridge_stats {
@@ -185,6 +189,8 @@ struct smpfota_bridge {
 	uint32_t ev_val[SMPFOTA_BRIDGE_EVT_COUNT];
 	uint8_t ev_pending;
 	uint8_t ev_posted;         /* codes posted at least once */
+	bool ev_sent_once;
+	uint32_t ev_sent_at;       /* when events last went */
 };
 
 /* Check the config, start a new epoch and say HELLO. Calling it again restarts the bridge
@@ -223,11 +229,12 @@ int32_t smpfota_bridge_next_deadline(const struct smpfota_bridge *b, uint32_t no
 
 /* Post an event (code 0-7; others ignored): sent as soon as the channel has room, coalesced
  * with later posts of the same code; a value equal to the last one posted is not resent. */
-void smpfota_bridge_post_event(struct smpfota_bridge *b, unsigned code, uint32_t value);
+void smpfota_bridge_post_event(struct smpfota_bridge *b, unsigned code, uint32_t value,
+			       uint32_t now_us);
 
 /* Post the ESB link's counters as events 0-3 (only those that changed go). */
 void smpfota_bridge_post_link_stats(struct smpfota_bridge *b,
-				    const struct smpfota_esb_link_stats *s);
+				    const struct smpfota_esb_link_stats *s, uint32_t now_us);
 
 #ifdef __cplusplus
 }

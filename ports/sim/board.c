@@ -1,11 +1,16 @@
 /*
- * Each board's network core: the ESB link (smpfota_esb_link) fed from the a2n ring, handing
- * received frames to its app core; radio events reach the link at once (our design) or as an
- * IPC message to the app core (naive baseline). Also what a reset loses on either board.
+ * Each board's network core: the ESB link (smpfota_esb_link) and the net core's end of the
+ * frame bridge (smpfota_bridge): frames from the app core (a2n) go into the link, frames the
+ * link receives go to the app core (n2a), credit holds either side back when the other is
+ * full, and the link's counters go to the app core as events. Radio events reach the link at
+ * once (our design) or as an IPC message to the app core (naive baseline). Also what a reset
+ * loses on either board.
  */
 #include "sim_priv.h"
 
 #include <string.h>
+
+static int bridge_init(struct world *w, struct board *b);
 
 int sim_link_init(struct world *w, struct board *b)
 {
@@ -22,7 +27,69 @@ int sim_link_init(struct world *w, struct board *b)
 		.user = w,
 	};
 	b->link_ready = true;
-	return smpfota_esb_link_init(&b->link, &cfg, (uint32_t)(w->now / US));
+	int rc = smpfota_esb_link_init(&b->link, &cfg, (uint32_t)(w->now / US));
+	return rc != 0 || w->c->naive ? rc : bridge_init(w, b);
+}
+
+static int chan_a2n(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct board *b = ctx;
+	return sim_ipc_send(b->w, &b->a2n, msg, len);
+}
+
+static int chan_n2a(void *ctx, const uint8_t *msg, size_t len)
+{
+	struct board *b = ctx;
+	return sim_ipc_send(b->w, &b->n2a, msg, len);
+}
+
+/* A frame from the app core into the link; a full link queue keeps it in the bridge (and its
+ * credit: the app core is held back). */
+static int net_rx(void *user, const uint8_t *frame, size_t len)
+{
+	struct board *b = user;
+	int rc = smpfota_esb_link_send(&b->link, frame, len);
+	if (rc == 0 && b->master) {
+		b->w->m_kick = true;
+	}
+	return rc == SMPFOTA_ERR_BUSY ? rc : 0; /* a frame the link can never take is dropped */
+}
+
+/* Both ends of a board's bridge start (with the cores, after a reset). */
+static int bridge_init(struct world *w, struct board *b)
+{
+	uint32_t now = (uint32_t)(w->now / US);
+	struct smpfota_bridge_config app = {
+		.ops = {.send = chan_a2n, .ctx = b},
+		.ring = b->app_ring,
+		.ring_size = sizeof(b->app_ring),
+		.tx_buf = b->app_txb,
+		.tx_buf_size = sizeof(b->app_txb),
+		.max_frame = FRAME_MAX,
+		.first_epoch = (uint8_t)sim_rnd(w),
+		.rx = b->master ? sim_master_app_rx : sim_target_app_rx,
+		.event = sim_app_event,
+		.user = w,
+	};
+	struct smpfota_bridge_config net = {
+		.ops = {.send = chan_n2a, .ctx = b},
+		.ring = b->net_ring,
+		.ring_size = sizeof(b->net_ring),
+		.tx_buf = b->net_txb,
+		.tx_buf_size = sizeof(b->net_txb),
+		.max_frame = FRAME_MAX,
+		.first_epoch = (uint8_t)sim_rnd(w),
+		.rx = net_rx,
+		.user = b,
+	};
+	int rc = smpfota_bridge_init(&b->app_br, &app, now);
+	return rc != 0 ? rc : smpfota_bridge_init(&b->net_br, &net, now);
+}
+
+uint64_t sim_bridge_deadline(const struct world *w, const struct smpfota_bridge *br)
+{
+	int32_t d = smpfota_bridge_next_deadline(br, (uint32_t)(w->now / US));
+	return d < 0 ? NEVER : w->now + (uint64_t)d * US;
 }
 
 void sim_link_stats(struct world *w, const struct smpfota_esb_link *l)
@@ -41,7 +108,6 @@ void sim_board_reset(struct world *w, struct board *b)
 	b->pending_writes = 0;
 	sim_ipc_clear(&b->a2n);
 	sim_ipc_clear(&b->n2a);
-	b->a2n_blocked = false;
 	b->evt_msg = false;
 	b->pend_len = 0;
 	if (b->link_ready) {
@@ -65,9 +131,8 @@ uint64_t sim_net_next(struct world *w, struct board *b)
 		return b->link_ready && !board_up(b, w->now) ? b->up_at : NEVER;
 	}
 	uint64_t n = b->radio.ev ? w->now : NEVER;
-	if (!b->a2n_blocked) {
-		n = min64(n, sim_ipc_next(&b->a2n));
-	}
+	n = min64(n, sim_ipc_next(&b->a2n));
+	n = min64(n, sim_bridge_deadline(w, &b->net_br));
 	return min64(n, sim_link_deadline(w, b));
 }
 
@@ -85,7 +150,6 @@ void sim_deliver_events(struct world *w, struct board *b)
 	if (ev & EV_RX) {
 		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_RX_RECEIVED, now);
 	}
-	b->a2n_blocked = false;
 }
 
 void sim_net_step(struct world *w, struct board *b)
@@ -93,19 +157,17 @@ void sim_net_step(struct world *w, struct board *b)
 	if (b->radio.ev) {
 		sim_deliver_events(w, b);
 	}
+	uint32_t now = (uint32_t)(w->now / US);
+	/* The link may have room now: frames the bridge kept go first, then the ring's
+	 * messages (an ICMsg receiver always takes a message; credit made sure it fits). */
+	smpfota_bridge_poll(&b->net_br, now);
 	struct ipc_msg *m;
-	while (!b->a2n_blocked && (m = sim_ipc_head(&b->a2n, w->now)) != NULL) {
-		int rc = smpfota_esb_link_send(&b->link, m->data, m->len);
-		if (rc == SMPFOTA_ERR_BUSY) {
-			b->a2n_blocked = true;
-			break;
-		}
+	while ((m = sim_ipc_head(&b->a2n, w->now)) != NULL) {
+		smpfota_bridge_input(&b->net_br, m->data, m->len, now);
 		sim_ipc_pop(&b->a2n);
-		if (b->master) {
-			w->m_kick = true;
-		}
 	}
-	smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+	smpfota_esb_link_poll(&b->link, now);
+	smpfota_bridge_post_link_stats(&b->net_br, &b->link.stats, now);
 }
 
 /* Naive design: the link on the app core; radio events reach it as IPC messages. */

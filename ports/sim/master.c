@@ -1,7 +1,7 @@
 /*
  * The master's application core: the update workflow (update.h) on the client engine, the
- * image read from memory, frames to and from the net core over IPC (or straight to the link
- * in the naive baseline).
+ * image read from memory, frames to and from the net core through the bridge over IPC (or
+ * straight to the link in the naive baseline).
  */
 #include "sim_priv.h"
 
@@ -13,7 +13,7 @@ static int m_transport_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct world *w = ctx;
 	int rc = w->c->naive ? smpfota_esb_link_send(&w->m.link, frame, len)
-			     : sim_ipc_send(w, &w->m.a2n, frame, len);
+			     : smpfota_bridge_send(&w->m.app_br, frame, len);
 	if (rc == 0) {
 		w->st->frames_from_master++;
 	}
@@ -99,8 +99,15 @@ int sim_master_link_rx(void *user, const uint8_t *frame, size_t len)
 {
 	struct world *w = user;
 	if (!w->c->naive) {
-		return sim_ipc_send(w, &w->m.n2a, frame, len); /* net core -> app core */
+		return smpfota_bridge_send(&w->m.net_br, frame, len); /* net core -> app core */
 	}
+	return sim_master_app_rx(user, frame, len);
+}
+
+/* A frame reaches the engine (from the bridge, or from the link in the naive baseline). */
+int sim_master_app_rx(void *user, const uint8_t *frame, size_t len)
+{
+	struct world *w = user;
 	if (w->done) {
 		return 0;
 	}
@@ -108,6 +115,16 @@ int sim_master_link_rx(void *user, const uint8_t *frame, size_t len)
 	(void)smpfota_client_input(&w->cli, frame, len, sim_ms(w->now));
 	smpfota_update_poll(&w->upd, sim_ms(w->now));
 	return 0;
+}
+
+/* Events from a net core (its link's counters), as the NCS samples log them. */
+void sim_app_event(void *user, unsigned code, uint32_t value)
+{
+	struct world *w = user;
+	if (code == SMPFOTA_BRIDGE_EVT_FRAMES_LOST && value > 0) {
+		sim_log(w, "%s net core: %u frames given up on the radio",
+			w->running == &w->m ? "master" : "target", value);
+	}
 }
 
 uint64_t sim_master_next(struct world *w)
@@ -127,6 +144,7 @@ uint64_t sim_master_next(struct world *w)
 		n = min64(n, sim_link_deadline(w, b));
 	} else {
 		n = min64(n, sim_ipc_next(&b->n2a));
+		n = min64(n, sim_bridge_deadline(w, &b->app_br));
 	}
 	if (w->m_kick) {
 		n = w->now;
@@ -168,11 +186,10 @@ void sim_master_step(struct world *w)
 		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
 	} else {
 		struct ipc_msg *m;
+		smpfota_bridge_poll(&b->app_br, (uint32_t)(w->now / US));
 		while (!w->done && (m = sim_ipc_head(&b->n2a, t0)) != NULL) {
-			w->now += w->c->t.cpu_msg_us * US;
-			(void)smpfota_client_input(&w->cli, m->data, m->len, sim_ms(w->now));
+			smpfota_bridge_input(&b->app_br, m->data, m->len, (uint32_t)(w->now / US));
 			sim_ipc_pop(&b->n2a);
-			smpfota_update_poll(&w->upd, sim_ms(w->now));
 		}
 	}
 	if (!w->done) {

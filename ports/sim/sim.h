@@ -16,9 +16,11 @@
  *    success (spec §2.3); a lost packet or ACK costs packet + tTXDIS + retransmit delay;
  *    after retransmit_count retries TX_FAILED; the PRX withholds the ACK while its RX FIFO
  *    (8) is full; ACK payloads are queued ahead and popped by the next new packet (§1.8).
- *  - IPC: one message per SMP frame; a message occupies its length rounded to 4 plus an
- *    8-byte header in the ring until the receiver takes it; it becomes visible after
- *    ipc_msg_us + len * ipc_ns_per_byte. A full ring refuses (credits).
+ *  - IPC: one message per SMP frame, through the frame bridge (smpfota/bridge.h, the code
+ *    the NCS samples run): credit from the receiving end's ring, grants, restarts; a
+ *    message occupies its length rounded to 4 plus an 8-byte header in the ring until the
+ *    receiver takes it; it becomes visible after ipc_msg_us + len * ipc_ns_per_byte. A full
+ *    ring refuses (the bridge retries).
  *  - app core: runs one handler at a time; flash operations stall it for the part's time
  *    (internal NVMC or QSPI MX25R64), as does SMP processing (cpu_msg_us). A stalled app
  *    core does not take IPC messages; the net core keeps receiving into the ring.

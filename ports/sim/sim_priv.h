@@ -29,6 +29,7 @@
 #include "emu/nor.h"
 #include "sim/sim.h"
 #include "smpfota/boot.h"
+#include "smpfota/bridge.h"
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
 #include "smpfota/image.h"
@@ -42,6 +43,13 @@
 #define IPC_MAXQ 512U
 #define IPC_HDR 8U  /* ring bytes per message besides the data (estimate of ICMsg's) */
 #define FRAME_MAX 4096U
+/* An IPC message: one bridge message, at most one frame and its header. */
+#define IPC_MSG_MAX (FRAME_MAX + SMPFOTA_BRIDGE_HDR_SIZE)
+/* Bridge receive rings: the app core's holds what the ICMsg ring would (the net core keeps
+ * receiving while the app core writes flash); the net core's, the two largest frames its
+ * 64 KB of RAM can spare beside the link's queue. */
+#define APP_RING (32768U + SMPFOTA_BRIDGE_COST(FRAME_MAX))
+#define NET_RING SMPFOTA_BRIDGE_RING_MIN(FRAME_MAX)
 #define HIST FIFO /* a stale packet can only come from the 8-entry TX FIFO */
 #define PAGE 4096U
 #define WRITE_SIZE 4U
@@ -72,7 +80,7 @@ static inline void fifo_pop(struct fifo *f)
 struct ipc_msg {
 	uint64_t ready;
 	uint16_t len;
-	uint8_t data[FRAME_MAX];
+	uint8_t data[IPC_MSG_MAX];
 };
 
 /* One ICMsg direction: a ring of `cap` bytes; a message holds its room until taken. */
@@ -131,7 +139,11 @@ struct board {
 	uint8_t txq[16384];
 	uint8_t rxbuf[FRAME_MAX];
 	struct ipc a2n, n2a;
-	bool a2n_blocked;         /* the link refused the a2n head; retry after link progress */
+	/* Our design: the frame bridge's two ends, app core (sends on a2n) and net core (sends
+	 * on n2a), the same code as the NCS samples (bridge.h). */
+	struct smpfota_bridge app_br, net_br;
+	uint8_t app_ring[APP_RING], net_ring[NET_RING];
+	uint8_t app_txb[IPC_MSG_MAX], net_txb[IPC_MSG_MAX];
 	bool evt_msg;             /* naive: an event message is in n2a */
 	uint64_t evt_ready;
 	uint64_t app_free;        /* app core busy until */
@@ -244,8 +256,9 @@ uint64_t sim_ipc_next(const struct ipc *q);
 void sim_ipc_pop(struct ipc *q);
 void sim_ipc_clear(struct ipc *q);
 
-/* board.c: the network cores, the link, resets */
+/* board.c: the network cores, the link, the bridge, resets */
 int sim_link_init(struct world *w, struct board *b);
+uint64_t sim_bridge_deadline(const struct world *w, const struct smpfota_bridge *br);
 void sim_link_stats(struct world *w, const struct smpfota_esb_link *l);
 void sim_board_reset(struct world *w, struct board *b);
 uint64_t sim_link_deadline(const struct world *w, const struct board *b);
@@ -265,12 +278,15 @@ void sim_boot_interrupt(struct world *w, uint64_t t);
 int sim_src_read(void *ctx, uint32_t off, void *buf, size_t len);
 int sim_master_start(struct world *w);
 int sim_master_link_rx(void *user, const uint8_t *frame, size_t len);
+int sim_master_app_rx(void *user, const uint8_t *frame, size_t len);
+void sim_app_event(void *user, unsigned code, uint32_t value);
 uint64_t sim_master_next(struct world *w);
 void sim_master_step(struct world *w);
 
 /* target.c: the target's application core */
 int sim_target_setup(struct world *w);
 int sim_target_link_rx(void *user, const uint8_t *frame, size_t len);
+int sim_target_app_rx(void *user, const uint8_t *frame, size_t len);
 void sim_target_boot(struct world *w, bool warm);
 uint64_t sim_target_next(struct world *w);
 void sim_target_step(struct world *w);

@@ -10,11 +10,12 @@
 #include "sha256.h"
 #include "smpfota/smpfota.h"
 
-/* Hand a response to the link (naive) or the net core (IPC); keep it when there is no room. */
+/* Hand a response to the link (naive) or the net core (bridge); keep it when there is no
+ * room. */
 static void t_emit(struct world *w, const uint8_t *p, size_t len)
 {
 	int rc = w->c->naive ? smpfota_esb_link_send(&w->t.link, p, len)
-			     : sim_ipc_send(w, &w->t.a2n, p, len);
+			     : smpfota_bridge_send(&w->t.app_br, p, len);
 	if (rc == SMPFOTA_ERR_BUSY) {
 		memcpy(w->t.pend, p, len);
 		w->t.pend_len = (uint16_t)len;
@@ -42,14 +43,25 @@ int sim_target_link_rx(void *user, const uint8_t *frame, size_t len)
 	struct world *w = user;
 	w->st->frames_to_target++;
 	if (!w->c->naive) {
-		int rc = sim_ipc_send(w, &w->t.n2a, frame, len);
-		if (rc != 0) {
+		int rc = smpfota_bridge_send(&w->t.net_br, frame, len);
+		if (rc == SMPFOTA_ERR_BUSY) {
 			w->st->frames_to_target--; /* offered again */
 		}
-		return rc;
+		return rc == SMPFOTA_ERR_BUSY ? rc : 0;
 	}
-	if (w->t.pend_len) {
+	if (sim_target_app_rx(user, frame, len) != 0) {
 		w->st->frames_to_target--;
+		return SMPFOTA_ERR_BUSY;
+	}
+	return 0;
+}
+
+/* A request reaches the server, unless the last answer still waits for room: then it waits
+ * too (in the bridge, holding its credit, or in the naive link). */
+int sim_target_app_rx(void *user, const uint8_t *frame, size_t len)
+{
+	struct world *w = user;
+	if (w->t.pend_len) {
 		return SMPFOTA_ERR_BUSY;
 	}
 	target_handle(w, frame, len);
@@ -231,6 +243,7 @@ uint64_t sim_target_next(struct world *w)
 		n = min64(n, sim_link_deadline(w, b));
 	} else {
 		n = min64(n, sim_ipc_next(&b->n2a));
+		n = min64(n, sim_bridge_deadline(w, &b->app_br));
 	}
 	return n < b->app_free ? b->app_free : n;
 }
@@ -269,9 +282,11 @@ void sim_target_step(struct world *w)
 		}
 		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
 	} else {
+		/* One message per turn: the app core is busy for what the frame costs. */
+		smpfota_bridge_poll(&b->app_br, (uint32_t)(w->now / US));
 		struct ipc_msg *m = sim_ipc_head(&b->n2a, w->now);
-		if (m != NULL) {
-			target_handle(w, m->data, m->len);
+		if (m != NULL && !sim_powered_off(w)) {
+			smpfota_bridge_input(&b->app_br, m->data, m->len, (uint32_t)(w->now / US));
 			sim_ipc_pop(&b->n2a);
 		}
 	}

@@ -7,6 +7,7 @@
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS each
 #   make size    Cortex-M33 -Os footprint of the device code (size-check: fail over budget)
 #   make analyze static analysis of the library (clang-tidy)
+#   make format  apply .clang-format to the C sources (format-check: list what differs)
 
 BUILD       ?= build
 ASAN_BUILD  ?= build-asan
@@ -20,7 +21,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
 
-.PHONY: all build demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
+.PHONY: format format-check all build demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
 
 all: build
 
@@ -79,3 +80,14 @@ sweep: build
 
 clean:
 	rm -rf $(BUILD)/CMakeFiles $(BUILD)/build.ninja $(ASAN_BUILD) $(FUZZ_BUILD)
+
+# C sources under clang-format (.clang-format); the zcbor/mbedTLS sources are not ours.
+FORMAT_FILES = $(shell git ls-files 'src/*.[ch]' 'include/*.h' 'ports/*.[ch]' 'tools/*.[ch]' \
+	'tests/*.[ch]' 'fuzz/*.c' 'bench/*.c')
+format: $(STAMP)
+	clang-format -i $(FORMAT_FILES)
+
+format-check: $(STAMP)
+	@bad=0; for f in $(FORMAT_FILES); do \
+		clang-format "$$f" | cmp -s "$$f" - || { echo "format: $$f differs"; bad=1; }; \
+	done; exit $$bad

@@ -20,6 +20,7 @@ check "command -v arm-none-eabi-gcc"     gcc-arm-none-eabi
 check "test -d /usr/lib/arm-none-eabi/newlib" libnewlib-arm-none-eabi
 check "command -v clang"                 clang
 check "command -v clang-tidy"            clang-tidy
+check "command -v clang-format"          clang-format
 check "ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
 check "python3 -m venv --help"           python3-venv
 # Headers mcumgrctl (the Rust interop peer, built below with cargo) links against.

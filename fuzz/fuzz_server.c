@@ -15,6 +15,7 @@
 
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
+#include "emu/image.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"
 
@@ -33,32 +34,15 @@ static uint32_t factory_len;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-/* A tiny valid MCUboot image: header, body, SHA-256 TLV (hash computed by the reader). */
-static uint32_t build_factory(uint8_t *buf)
-{
-	uint32_t body = 600, hdr = 32, o;
-	memset(buf, 0, hdr);
-	buf[0] = 0x3d, buf[1] = 0xb8, buf[2] = 0xf3, buf[3] = 0x96;
-	buf[8] = (uint8_t)hdr;
-	buf[12] = (uint8_t)body, buf[13] = (uint8_t)(body >> 8);
-	buf[20] = 1;
-	for (o = hdr; o < hdr + body; o++) {
-		buf[o] = (uint8_t)(o * 7);
-	}
-	struct smpfota_image_info info;
-	/* Hash what MCUboot hashes: the streaming reader computes it for us. */
-	buf[o] = 0x07, buf[o + 1] = 0x69, buf[o + 2] = 40, buf[o + 3] = 0;
-	buf[o + 4] = 0x10, buf[o + 5] = 0, buf[o + 6] = 32, buf[o + 7] = 0;
-	memset(buf + o + 8, 0, 32);
-	(void)smpfota_image_parse(buf, o + 40, &info);
-	memcpy(buf + o + 8, info.computed_hash, 32);
-	return o + 40;
-}
-
 static void setup(void)
 {
+	/* A tiny valid MCUboot image: 32-byte header, 600-byte body, SHA-256 TLV. */
 	static uint8_t img[2048];
-	factory_len = build_factory(img);
+	factory_len = (uint32_t)smpfota_emu_image_build(
+		img, sizeof(img) - 4,
+		&(struct smpfota_emu_image_spec){.hdr_size = 32, .body_size = 600, .ver = {1, 0, 0, 0},
+						 .hash_only = true},
+		NULL);
 	for (int d = 0; d < 2; d++) {
 		smpfota_nor_init(&nor[d], mem[d], DEV, PAGE, 4);
 		smpfota_nor_erase_all(&nor[d]);

@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "test_util.h"
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
@@ -85,7 +86,7 @@ static const struct smpfota_flash_area *sec(int i)
 static void build(struct img *m, uint32_t body, uint8_t major, uint8_t minor, uint32_t seed,
 		  bool prot)
 {
-	struct tu_image_spec s;
+	struct smpfota_emu_image_spec s;
 
 	memset(&s, 0, sizeof(s));
 	s.body_size = body;
@@ -95,7 +96,7 @@ static void build(struct img *m, uint32_t body, uint8_t major, uint8_t minor, ui
 	s.ver.build = seed * 10U;
 	s.seed = seed;
 	s.prot = prot;
-	m->len = tu_build_image(m->data, sizeof(m->data), &s);
+	m->len = smpfota_emu_image_build(m->data, sizeof(m->data), &s, NULL);
 }
 
 /* Fresh blank flashes; layout: secondary first, then the primary (one page larger). */
@@ -839,11 +840,11 @@ static void test_empty_secondary_request(void)
 	CHECK_EQ(trailer(sec(0)).magic, GOOD);
 	check_result(0, SMPFOTA_BOOT_SWAP_NONE, &old_img[0]);
 	/* a NON_BOOTABLE image is not swapped in, nor erased */
-	struct tu_image_spec s;
+	struct smpfota_emu_image_spec s;
 	memset(&s, 0, sizeof(s));
 	s.body_size = 5000;
 	s.flags = SMPFOTA_IMAGE_F_NON_BOOTABLE;
-	tmp_img.len = tu_build_image(tmp_img.data, sizeof(tmp_img.data), &s);
+	tmp_img.len = smpfota_emu_image_build(tmp_img.data, sizeof(tmp_img.data), &s, NULL);
 	bench();
 	put_image(pri(0), &old_img[0]);
 	put_image(sec(0), &tmp_img);

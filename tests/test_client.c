@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "emu/mcuboot.h"
 #include "smpfota/client.h"
 #include "emu/nor.h"
@@ -192,8 +193,8 @@ static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
 
 static struct smpfota_upload_source make_source(uint32_t body, uint32_t seed)
 {
-	img_len = tu_build_image(img, sizeof(img), &(struct tu_image_spec){
-		.body_size = body, .ver = {1, 2, 3, 0}, .seed = seed});
+	img_len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
+		.body_size = body, .ver = {1, 2, 3, 0}, .seed = seed}, NULL);
 	struct smpfota_upload_source src = {.read = src_read, .size = (uint32_t)img_len};
 	tu_sha256(img, img_len, src.sha);
 	return src;
@@ -475,8 +476,8 @@ static void target_with_factory(uint8_t major)
 	net_reset();
 	server_setup(2048, 4);
 	client_setup(4, 1472, 2);
-	factory_len = tu_build_image(factory, sizeof(factory), &(struct tu_image_spec){
-		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77});
+	factory_len = smpfota_emu_image_build(factory, sizeof(factory), &(struct smpfota_emu_image_spec){
+		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77}, NULL);
 	size_t padded = (factory_len + 3) / 4 * 4;
 	memset(factory + factory_len, 0xff, padded - factory_len);
 	CHECK_EQ(smpfota_flash_area_write(&images[0].primary, 0, factory, padded), 0);

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
 #include "emu/nor.h"
@@ -949,8 +950,8 @@ static void test_client_server_over_link(void)
 	}
 	CHECK(P.echo_ok);
 
-	P.img_len = tu_build_image(P.img, sizeof(P.img), &(struct tu_image_spec){
-		.body_size = 20000, .ver = {1, 2, 3, 0}, .seed = 5});
+	P.img_len = smpfota_emu_image_build(P.img, sizeof(P.img), &(struct smpfota_emu_image_spec){
+		.body_size = 20000, .ver = {1, 2, 3, 0}, .seed = 5}, NULL);
 	CHECK(P.img_len > 20000);
 	struct smpfota_upload_source src = {.read = img_read, .size = (uint32_t)P.img_len};
 	tu_sha256(P.img, P.img_len, src.sha);

@@ -28,6 +28,7 @@
 #include <string.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
@@ -100,8 +101,8 @@ static const struct smpfota_flash_area *sec(void)
 static void build(struct img *m, uint32_t body, uint8_t major, uint32_t seed)
 {
 	struct smpfota_image_info info;
-	m->len = tu_build_image(m->data, sizeof(m->data), &(struct tu_image_spec){
-		.body_size = body, .ver = {major, 0, 0, seed}, .seed = seed});
+	m->len = smpfota_emu_image_build(m->data, sizeof(m->data), &(struct smpfota_emu_image_spec){
+		.body_size = body, .ver = {major, 0, 0, seed}, .seed = seed}, NULL);
 	CHECK(m->len > 0);
 	tu_sha256(m->data, m->len, m->sha);
 	CHECK_EQ(smpfota_image_parse(m->data, m->len, &info), 0);

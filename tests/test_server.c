@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
@@ -108,12 +109,12 @@ static size_t len_a, len_b, len_c;
 
 static void make_images(void)
 {
-	len_a = tu_build_image(img_a, sizeof(img_a), &(struct tu_image_spec){
-		.body_size = 9000, .ver = {1, 0, 0, 0}, .seed = 1});
-	len_b = tu_build_image(img_b, sizeof(img_b), &(struct tu_image_spec){
-		.body_size = 15000, .ver = {1, 1, 0, 7}, .seed = 2, .prot = true});
-	len_c = tu_build_image(img_c, sizeof(img_c), &(struct tu_image_spec){
-		.body_size = 3001, .ver = {2, 0, 0, 0}, .seed = 3});
+	len_a = smpfota_emu_image_build(img_a, sizeof(img_a), &(struct smpfota_emu_image_spec){
+		.body_size = 9000, .ver = {1, 0, 0, 0}, .seed = 1}, NULL);
+	len_b = smpfota_emu_image_build(img_b, sizeof(img_b), &(struct smpfota_emu_image_spec){
+		.body_size = 15000, .ver = {1, 1, 0, 7}, .seed = 2, .prot = true}, NULL);
+	len_c = smpfota_emu_image_build(img_c, sizeof(img_c), &(struct smpfota_emu_image_spec){
+		.body_size = 3001, .ver = {2, 0, 0, 0}, .seed = 3}, NULL);
 }
 
 static const uint8_t *tlv_hash(const uint8_t *img, size_t len)
@@ -640,8 +641,8 @@ static void test_net_core_image(void)
 	CHECK_FLAGS(st, 1, 0, "A-C-");
 	/* image 1 goes to slot 3 (secondary of image 1), on the 2 KB-page device */
 	static uint8_t net[12000];
-	size_t len_n = tu_build_image(net, sizeof(net), &(struct tu_image_spec){
-		.body_size = 11000, .ver = {2, 1, 0, 0}, .seed = 9});
+	size_t len_n = smpfota_emu_image_build(net, sizeof(net), &(struct smpfota_emu_image_spec){
+		.body_size = 11000, .ver = {2, 1, 0, 0}, .seed = 9}, NULL);
 	struct smpfota_img_upload_rsp u = upload(1, net, len_n, 500, 8);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
 	CHECK(slot_holds(&images[1].secondary, net, len_n));

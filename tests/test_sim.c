@@ -7,6 +7,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "sim/sim.h"
 #include "smpfota/update.h"
 #include "test_util.h"
@@ -16,8 +17,8 @@ static size_t image_len;
 
 static void make_image(void)
 {
-	struct tu_image_spec s = {.body_size = 120 * 1024, .ver = {1, 2, 3, 4}, .seed = 7};
-	image_len = tu_build_image(image, sizeof(image), &s);
+	struct smpfota_emu_image_spec s = {.body_size = 120 * 1024, .ver = {1, 2, 3, 4}, .seed = 7};
+	image_len = smpfota_emu_image_build(image, sizeof(image), &s, NULL);
 }
 
 static struct smpfota_sim_result run(const struct smpfota_sim_config *c)

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "sha256.h"
+#include "emu/image.h"
 #include "smpfota/smpfota.h"
 
 /* Hand a response to the link (naive) or the net core (bridge); keep it when there is no
@@ -113,54 +113,32 @@ void sim_target_boot(struct world *w, bool warm)
 	(void)sim_link_init(w, b);
 }
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
 /* The image the target runs before the update: version 0.0.0+0, the same size as the new
- * one, a SHA-256 TLV as imgtool writes it. */
+ * one, a body from the run's generator, a SHA-256 TLV as imgtool writes it without a key. */
 static int write_old_image(struct world *w, uint32_t len)
 {
-	const uint32_t hdr = 32, tlv = 4 + 4 + 32;
-	if (len < hdr + tlv + 4) {
-		len = hdr + tlv + 4;
+	struct smpfota_emu_image_spec s = {.hdr_size = 32, .hash_only = true};
+	uint32_t overhead = (uint32_t)smpfota_emu_image_size(&s);
+	if (len < overhead + 4) {
+		len = overhead + 4;
 	}
-	uint8_t *img = calloc(1, len + WRITE_SIZE);
-	if (img == NULL) {
-		return SMPFOTA_ERR_NOMEM;
-	}
-	uint32_t body = len - hdr - tlv;
-	put32(img, SMPFOTA_IMAGE_MAGIC);
-	put16(img + 8, (uint16_t)hdr);
-	put32(img + 12, body);
-	for (uint32_t i = 0; i < body; i++) {
-		img[hdr + i] = (uint8_t)sim_rnd(w);
-	}
-	uint8_t *t = img + hdr + body;
-	put16(t, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
-	put16(t + 2, (uint16_t)tlv);
-	t[4] = 0x10; /* IMAGE_TLV_SHA256 */
-	put16(t + 6, 32);
-	mbedtls_sha256_context sha;
-	mbedtls_sha256_init(&sha);
-	int rc = smpfota_sha256_starts(&sha);
-	rc = rc ? rc : smpfota_sha256_update(&sha, img, hdr + body);
-	rc = rc ? rc : smpfota_sha256_finish(&sha, t + 8);
-	mbedtls_sha256_free(&sha);
-	memcpy(w->old_hash, t + 8, sizeof(w->old_hash));
-	uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
-	memset(img + len, 0xff, padded - len);
+	s.body_size = len - overhead;
+	uint8_t *body = malloc(s.body_size);
+	uint8_t *img = malloc(len + WRITE_SIZE);
+	int rc = body && img ? 0 : SMPFOTA_ERR_NOMEM;
 	if (rc == 0) {
+		for (uint32_t i = 0; i < s.body_size; i++) {
+			body[i] = (uint8_t)sim_rnd(w);
+		}
+		s.body = body;
+		rc = smpfota_emu_image_build(img, len, &s, w->old_hash) == len ? 0 : SMPFOTA_ERR_INVAL;
+	}
+	if (rc == 0) {
+		uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
+		memset(img + len, 0xff, padded - len);
 		rc = smpfota_flash_area_write(&w->img.primary, 0, img, padded);
 	}
+	free(body);
 	free(img);
 	if (rc == 0) {
 		rc = smpfota_boot_set_confirmed(&w->img.primary);

@@ -452,6 +452,9 @@ int smpfota_smp_upload_max_data(const struct smpfota_img_upload_req *req, size_t
 
 /* ---- error names ----------------------------------------------------------------------- */
 
+#define NAME_AT(tab, i) \
+	(((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0])) ? tab[i] : NULL)
+
 #if SMPFOTA_CONFIG_ERROR_NAMES
 
 static const char *const mgmt_names[] = {
@@ -472,9 +475,6 @@ static const char *const img_names[] = {
 static const char *const os_names[] = {
 	"OK", "UNKNOWN", "INVALID_FORMAT", "QUERY_YIELDS_NO_ANSWER", "RTC_NOT_SET",
 	"RTC_COMMAND_FAILED", "QUERY_RESPONSE_VALUE_NOT_VALID"};
-
-#define NAME_AT(tab, i) \
-	(((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0])) ? tab[i] : NULL)
 
 const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
 {
@@ -501,6 +501,17 @@ const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
 }
 
 #endif
+
+/* ---- MCUboot modes ------------------------------------------------------------------------ */
+
+const char *smpfota_mcuboot_mode_name(int32_t mode)
+{
+	static const char *const names[] = {
+		"single slot", "swap using scratch", "overwrite only", "swap using move",
+		"direct-xip", "direct-xip with revert", "RAM load", "firmware loader",
+		"single slot RAM load", "swap using offset"};
+	return NAME_AT(names, mode);
+}
 
 /* ---- tables for tools (smp_internal.h) -------------------------------------------------- */
 

@@ -48,6 +48,11 @@ struct cli {
 	/* how the current command prints a successful response */
 	void (*on_ok)(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
 
+	/* bootloader info: the name and the answer to query "mode" */
+	char bl_name[32];
+	bool bl_has_mode, bl_no_downgrade;
+	int32_t bl_mode;
+
 	/* os params */
 	bool params_known;
 	uint32_t buf_size, buf_count;
@@ -113,6 +118,10 @@ void cli_print_hex(FILE *f, const uint8_t *p, size_t n);
 /* The on_ok of the simple commands: print the answer as text or JSON. */
 void cli_on_ok_print(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
 void cli_print_params(struct cli *s);
+/* on_ok of bootloader info: keeps the name, the mode and no-downgrade in s. */
+void cli_on_bootloader(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
+/* What bootloader info learnt, as text or JSON. */
+void cli_print_bootloader(struct cli *s);
 
 /* ---- cli_commands.c ---- */
 

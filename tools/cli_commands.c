@@ -23,17 +23,20 @@ void smpfota_cli_client_usage(FILE *f)
 		"  image test HASH            boot the image with this hash once (64 hex digits)\n"
 		"  image confirm [HASH]       confirm the running image, or make HASH permanent\n"
 		"  image erase [--slot N]     erase a slot (default: the secondary, 1)\n"
+		"  image slot-info            each image's slots, their sizes and the largest image\n"
 		"  reset [--force]            reset the target\n"
 		"  echo TEXT                  the target echoes TEXT\n"
 		"  params                     the target's SMP buffer size and count\n"
 		"  info [FORMAT]              OS/application info (letters snrvbmpio, a = all)\n"
+		"  bootloader info            the bootloader's name and MCUboot mode\n"
 		"  update FILE [--image N] [--no-confirm] [--force] [--upgrade] [--window N]\n"
 		"              [--chunk N]    check, upload, test, reset, verify, confirm in one go\n");
 }
 
 bool smpfota_cli_is_client_command(int argc, char **argv)
 {
-	static const char *const cmds[] = {"image", "reset", "echo", "params", "info", "update"};
+	static const char *const cmds[] = {"image", "reset", "echo", "params", "info", "bootloader",
+					  "update"};
 	if (argc < 1) {
 		return false;
 	}
@@ -435,10 +438,57 @@ static int cmd_image(struct cli *s, int argc, char **argv)
 		}
 		return simple(s, SMPFOTA_MSG_IMG_ERASE, &req);
 	}
+	if (!strcmp(sub, "slot-info")) {
+		s->what = "image slot-info";
+		int i = flags_only(s, argc, argv, json_only, NULL, 0, "takes no argument");
+		if (i < 0) {
+			return 2;
+		}
+		if (i != argc) {
+			return cli_usage_error(s->what, "takes no argument");
+		}
+		struct smpfota_img_slot_info_req req = {0};
+		return simple(s, SMPFOTA_MSG_IMG_SLOT_INFO, &req);
+	}
 	if (!strcmp(sub, "info")) {
 		return cli_usage_error("image info", "is a local command: smpfota image info FILE");
 	}
 	return cli_usage_error("image", "unknown subcommand");
+}
+
+/* bootloader info: the name (no query), then the mode (query "mode"), as two requests like
+ * mcumgr's. A bootloader that names itself but has no answer for "mode" still prints. */
+static int cmd_bootloader(struct cli *s, int argc, char **argv)
+{
+	static const struct option json_only[] = {{"json", no_argument, 0, OPT_JSON}, {0, 0, 0, 0}};
+	s->what = "bootloader info";
+	if (argc < 2 || strcmp(argv[1], "info") != 0) {
+		return cli_usage_error("bootloader", "expected: bootloader info");
+	}
+	argc--;
+	argv++;
+	int i = flags_only(s, argc, argv, json_only, NULL, 0, "takes no argument");
+	if (i < 0) {
+		return 2;
+	}
+	if (i != argc) {
+		return cli_usage_error(s->what, "takes no argument");
+	}
+	s->on_ok = cli_on_bootloader;
+	struct smpfota_os_bootloader_req req = {0};
+	int rc = cli_request(s, SMPFOTA_MSG_OS_BOOTLOADER, &req);
+	if (rc != 0) {
+		return cli_fail(s, rc);
+	}
+	req.has_query = true;
+	req.query = (struct smpfota_str){"mode", 4};
+	s->has_status = false;
+	rc = cli_request(s, SMPFOTA_MSG_OS_BOOTLOADER, &req);
+	if (rc != 0 && rc != SMPFOTA_ERR_REJECTED) {
+		return cli_fail(s, rc);
+	}
+	cli_print_bootloader(s);
+	return 0;
 }
 
 int cli_dispatch(struct cli *s, int argc, char **argv)
@@ -524,6 +574,9 @@ int cli_dispatch(struct cli *s, int argc, char **argv)
 			req.format.len = strlen(argv[i]);
 		}
 		return simple(s, SMPFOTA_MSG_OS_INFO, &req);
+	}
+	if (!strcmp(cmd, "bootloader")) {
+		return cmd_bootloader(s, argc, argv);
 	}
 	return cli_usage_error(cmd, "unknown command");
 }

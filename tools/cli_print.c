@@ -91,6 +91,122 @@ static void print_images(struct cli *s, const struct smpfota_img_state_rsp *r)
 						  : split == 2 ? "not matching" : "unknown", split);
 }
 
+static void print_slot_info(struct cli *s, const struct smpfota_img_slot_info_rsp *r)
+{
+	struct json_writer w;
+	if (s->o.json) {
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_key(&w, "images");
+		json_begin_array(&w);
+	} else {
+		printf("Images:\n");
+	}
+	for (size_t i = 0; i < r->images_count; i++) {
+		const struct smpfota_img_slot_info_image *e = &r->images[i];
+		if (s->o.json) {
+			json_begin_object(&w);
+			json_key(&w, "image");
+			json_uint(&w, e->image);
+			json_key(&w, "slots");
+			json_begin_array(&w);
+		} else {
+			printf(" image=%" PRIu32 "\n", e->image);
+		}
+		for (size_t k = 0; k < e->slots_count; k++) {
+			const struct smpfota_img_slot_info_slot *sl = &e->slots[k];
+			if (s->o.json) {
+				json_begin_object(&w);
+				json_key(&w, "slot");
+				json_uint(&w, sl->slot);
+				json_key(&w, "size");
+				json_uint(&w, sl->size);
+				if (sl->has_upload_image_id) {
+					json_key(&w, "upload_image_id");
+					json_uint(&w, sl->upload_image_id);
+				}
+				json_end_object(&w);
+			} else {
+				printf("    slot=%" PRIu32 " size: %" PRIu32, sl->slot, sl->size);
+				if (sl->has_upload_image_id) {
+					printf(" upload_image_id: %" PRIu32, sl->upload_image_id);
+				}
+				printf("\n");
+			}
+		}
+		if (s->o.json) {
+			json_end_array(&w);
+			if (e->has_max_image_size) {
+				json_key(&w, "max_image_size");
+				json_uint(&w, e->max_image_size);
+			}
+			json_end_object(&w);
+		} else if (e->has_max_image_size) {
+			printf("    max_image_size: %" PRIu32 "\n", e->max_image_size);
+		}
+	}
+	if (s->o.json) {
+		json_end_array(&w);
+		json_end_object(&w);
+		json_finish(&w);
+	}
+}
+
+void cli_on_bootloader(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	(void)msg;
+	const struct smpfota_os_bootloader_rsp *b = &rsp->bootloader;
+	if (b->has_bootloader) {
+		size_t n = b->bootloader.len < sizeof(s->bl_name) - 1 ? b->bootloader.len
+									: sizeof(s->bl_name) - 1;
+		memcpy(s->bl_name, b->bootloader.ptr, n);
+		s->bl_name[n] = '\0';
+	}
+	if (b->has_mode) {
+		s->bl_has_mode = true;
+		s->bl_mode = b->mode;
+	}
+	if (b->has_no_downgrade) {
+		s->bl_no_downgrade = b->no_downgrade;
+	}
+}
+
+void cli_print_bootloader(struct cli *s)
+{
+	const char *mode = s->bl_has_mode ? smpfota_mcuboot_mode_name(s->bl_mode) : NULL;
+	if (s->o.json) {
+		struct json_writer w;
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_key(&w, "bootloader");
+		json_string(&w, s->bl_name);
+		json_key(&w, "mode");
+		if (s->bl_has_mode) {
+			json_int(&w, s->bl_mode);
+		} else {
+			json_null(&w);
+		}
+		json_key(&w, "mode_name");
+		if (mode != NULL) {
+			json_string(&w, mode);
+		} else {
+			json_null(&w);
+		}
+		json_key(&w, "no_downgrade");
+		json_bool(&w, s->bl_no_downgrade);
+		json_end_object(&w);
+		json_finish(&w);
+		return;
+	}
+	printf("bootloader: %s\n", s->bl_name);
+	if (s->bl_has_mode) {
+		printf("mode: %" PRId32 " (%s)\n", s->bl_mode, mode != NULL ? mode : "unknown");
+	} else {
+		printf("mode: not reported\n");
+	}
+	printf("no-downgrade: %s\n", s->bl_no_downgrade ? "true" : "false");
+}
+
 static void json_one(const char *key, const char *str, size_t len)
 {
 	struct json_writer w;
@@ -124,6 +240,9 @@ void cli_on_ok_print(struct cli *s, enum smpfota_smp_msg msg, const union smpfot
 		} else {
 			printf("%.*s\n", (int)rsp->info.output.len, rsp->info.output.ptr);
 		}
+		break;
+	case SMPFOTA_MSG_IMG_SLOT_INFO:
+		print_slot_info(s, &rsp->slot_info);
 		break;
 	case SMPFOTA_MSG_OS_PARAMS:
 		s->params_known = true;

@@ -228,12 +228,31 @@ struct smpfota_os_info_req { bool has_format; struct smpfota_str format; };
 struct smpfota_os_info_rsp { struct smpfota_smp_status status; struct smpfota_str output; };
 
 struct smpfota_os_bootloader_req { bool has_query; struct smpfota_str query; };
+
+/* MCUboot modes as `bootloader info` numbers them (query "mode"; MCUboot's enum
+ * mcuboot_mode, which Zephyr's os_mgmt sends). */
+enum smpfota_mcuboot_mode {
+	SMPFOTA_MCUBOOT_MODE_UNKNOWN = -1,
+	SMPFOTA_MCUBOOT_MODE_SINGLE_SLOT = 0,
+	SMPFOTA_MCUBOOT_MODE_SWAP_USING_SCRATCH = 1,
+	SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY = 2,      /* overwrite-only: no revert */
+	SMPFOTA_MCUBOOT_MODE_SWAP_USING_MOVE = 3,
+	SMPFOTA_MCUBOOT_MODE_DIRECT_XIP = 4,
+	SMPFOTA_MCUBOOT_MODE_DIRECT_XIP_WITH_REVERT = 5,
+	SMPFOTA_MCUBOOT_MODE_RAM_LOAD = 6,
+	SMPFOTA_MCUBOOT_MODE_FIRMWARE_LOADER = 7,
+	SMPFOTA_MCUBOOT_MODE_SINGLE_SLOT_RAM_LOAD = 8,
+	SMPFOTA_MCUBOOT_MODE_SWAP_USING_OFFSET = 9,
+};
+
+/* "swap using move", "overwrite only", ... for a mode number; NULL if unknown. */
+const char *smpfota_mcuboot_mode_name(int32_t mode);
 struct smpfota_os_bootloader_rsp {
 	struct smpfota_smp_status status;
 	bool has_bootloader;
 	struct smpfota_str bootloader;  /* "MCUboot" */
 	bool has_mode;
-	int32_t mode;                   /* reply to query "mode": -1..6 */
+	int32_t mode;                   /* reply to query "mode": enum smpfota_mcuboot_mode */
 	bool has_no_downgrade;
 	bool no_downgrade;
 };

@@ -200,6 +200,18 @@ def test_commands(transport, targets, tmp_path, images):
     assert ok(c, "info").stdout == "Zephyr\n"
     assert js(c, "info", "nm") == {"output": "smpfota-target arm"}
     failed(smpfota(c, "info", "X"), "REJECTED", "INVALID_FORMAT")
+    assert ok(c, "bootloader", "info").stdout == (
+        "bootloader: MCUboot\nmode: 3 (swap using move)\nno-downgrade: false\n")
+    assert js(c, "bootloader", "info") == {"bootloader": "MCUboot", "mode": 3,
+                                           "mode_name": "swap using move",
+                                           "no_downgrade": False}
+    slots = js(c, "image", "slot-info")["images"]
+    assert [e["slots"] for e in slots] == [[{"slot": 0, "size": SLOT + 4096},
+                                            {"slot": 1, "size": SLOT}]]
+    assert 0 < slots[0]["max_image_size"] < SLOT  # the trailer's room is left out
+    assert ok(c, "image", "slot-info").stdout.startswith(
+        f"Images:\n image=0\n    slot=0 size: {SLOT + 4096}\n    slot=1 size: {SLOT}\n"
+        "    max_image_size: ")
 
     # mcumgr's layout, exactly
     assert ok(c, "image", "list").stdout == (
@@ -260,7 +272,8 @@ def test_usage_and_local_errors(tmp_path, images):
                  ["echo"], ["reset", "now"], ["params", "x"], ["image", "confirm", "1", "2"],
                  ["image", "upload", images["new"].path, "--window", "0"],
                  ["image", "upload", images["new"].path, "--chunk", "x"],
-                 ["image", "erase", "--slot", "-1"], ["frobnicate"]):
+                 ["image", "erase", "--slot", "-1"], ["frobnicate"], ["bootloader"],
+                 ["bootloader", "info", "x"], ["image", "slot-info", "1"]):
         p = smpfota(c, *args)
         assert p.returncode == 2, (args, p.stdout, p.stderr)
     for opts in (["--conn", "tcp:x"], ["--timeout", "0"], ["--timeout", "x"], ["--bogus"]):

@@ -15,10 +15,10 @@
 #include "util.h"
 
 /* The context lives in the reader's opaque union; the union holds a uint64_t. */
-_Static_assert(sizeof(mbedtls_sha256_context) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
+_Static_assert(sizeof(smpfota_sha256_ctx) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
 	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
-_Static_assert(_Alignof(mbedtls_sha256_context) <= _Alignof(uint64_t),
-	       "mbedtls_sha256_context needs more alignment than the reader gives");
+_Static_assert(_Alignof(smpfota_sha256_ctx) <= _Alignof(uint64_t),
+	       "smpfota_sha256_ctx needs more alignment than the reader gives");
 
 enum {
 	ST_HEADER,   /* collecting the 32-byte header */
@@ -40,9 +40,9 @@ enum {
 
 static const uint8_t magic_le[4] = {0x3d, 0xb8, 0xf3, 0x96};
 
-static mbedtls_sha256_context *sha_ctx(struct smpfota_image_reader *r)
+static smpfota_sha256_ctx *sha_ctx(struct smpfota_image_reader *r)
 {
-	return (mbedtls_sha256_context *)(void *)&r->sha;
+	return (smpfota_sha256_ctx *)(void *)&r->sha;
 }
 
 static bool is_sig_type(uint16_t type)
@@ -155,7 +155,7 @@ static int header_done(struct smpfota_image_reader *r)
 	in->hashed_size = (uint32_t)in->hdr.hdr_size + in->hdr.img_size + in->hdr.protect_tlv_size;
 
 	if (!(r->flags & F_NO_HASH)) {
-		mbedtls_sha256_init(sha_ctx(r));
+		smpfota_sha256_init(sha_ctx(r));
 		r->flags |= F_SHA_ACTIVE;
 		if (smpfota_sha256_starts(sha_ctx(r))) {
 			return SMPFOTA_ERR_IO;
@@ -329,7 +329,7 @@ int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_i
 {
 	int rc = finish_status(r);
 	if (r->flags & F_SHA_ACTIVE) {
-		mbedtls_sha256_free(sha_ctx(r));
+		smpfota_sha256_free(sha_ctx(r));
 		r->flags &= (uint8_t)~F_SHA_ACTIVE;
 	}
 	if (info) {

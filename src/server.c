@@ -16,10 +16,10 @@
 #define UPLOAD_BUSY 0x42504d53U  /* "SMPB": a request is changing the record */
 
 /* The file's SHA-256 context lives in the upload record's opaque union. */
-_Static_assert(sizeof(mbedtls_sha256_context) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
+_Static_assert(sizeof(smpfota_sha256_ctx) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
 	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
-_Static_assert(_Alignof(mbedtls_sha256_context) <= _Alignof(uint64_t),
-	       "mbedtls_sha256_context needs more alignment than the upload record gives");
+_Static_assert(_Alignof(smpfota_sha256_ctx) <= _Alignof(uint64_t),
+	       "smpfota_sha256_ctx needs more alignment than the upload record gives");
 
 /* Zephyr's next-boot types (img_mgmt_priv.h) */
 enum next_boot { NEXT_NORMAL, NEXT_TEST, NEXT_REVERT };
@@ -438,16 +438,16 @@ static uint32_t upload_crc(const struct smpfota_server_upload *u)
 	return h;
 }
 
-static mbedtls_sha256_context *file_sha(struct smpfota_server *s)
+static smpfota_sha256_ctx *file_sha(struct smpfota_server *s)
 {
-	return (mbedtls_sha256_context *)(void *)&s->up.file_sha;
+	return (smpfota_sha256_ctx *)(void *)&s->up.file_sha;
 }
 
 /* Forget the upload (releasing its hash contexts). */
 static void upload_reset(struct smpfota_server *s)
 {
 	if (s->up.magic == UPLOAD_MAGIC || s->up.magic == UPLOAD_BUSY) {
-		mbedtls_sha256_free(file_sha(s));
+		smpfota_sha256_free(file_sha(s));
 		(void)smpfota_image_reader_finish(&s->up.reader, NULL);
 	}
 	memset(&s->up, 0, sizeof(s->up));
@@ -476,7 +476,7 @@ static void upload_commit(struct smpfota_server *s)
 static int upload_stream_start(struct smpfota_server *s)
 {
 	smpfota_image_reader_init(&s->up.reader);
-	mbedtls_sha256_init(file_sha(s));
+	smpfota_sha256_init(file_sha(s));
 	return smpfota_sha256_starts(file_sha(s)) == 0 ? 0 : -1;
 }
 

@@ -27,7 +27,7 @@ const char *smpfota_update_step_name(int step)
 int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
-	mbedtls_sha256_context sha;
+	smpfota_sha256_ctx sha;
 	uint8_t buf[256];
 	int rc = 0;
 
@@ -35,7 +35,7 @@ int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota
 		return SMPFOTA_ERR_INVAL;
 	}
 	smpfota_image_reader_init(&r);
-	mbedtls_sha256_init(&sha);
+	smpfota_sha256_init(&sha);
 	if (smpfota_sha256_starts(&sha) != 0) {
 		rc = SMPFOTA_ERR_IO;
 	}
@@ -50,7 +50,7 @@ int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota
 	if (rc == 0 && smpfota_sha256_finish(&sha, src->sha) != 0) {
 		rc = SMPFOTA_ERR_IO;
 	}
-	mbedtls_sha256_free(&sha);
+	smpfota_sha256_free(&sha);
 	int rrc = smpfota_image_reader_finish(&r, info);
 	return rc != 0 ? rc : rrc;
 }

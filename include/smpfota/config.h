@@ -57,9 +57,20 @@
 #define SMPFOTA_IMAGE_MAX_TLVS 12
 #endif
 
-/* Room for the mbedtls_sha256_context inside the reader (image.c checks that it fits). A
- * port whose mbedTLS uses a larger hardware-accelerated context (MBEDTLS_SHA256_ALT) raises
- * it. */
+/*
+ * SHA-256 API. 0 (default): mbedTLS's sha256 module (mbedTLS 2.28 or 3.x; what the host
+ * build and the bare-metal port link). 1: the PSA Crypto API (psa_hash_setup/update/finish),
+ * what nRF Connect SDK 3.x offers: its Mbed TLS 4 keeps the sha256 module private. The Zephyr
+ * module sets it from CONFIG_SMPFOTA_SHA256_PSA.
+ */
+#ifndef SMPFOTA_CONFIG_SHA256_PSA
+#define SMPFOTA_CONFIG_SHA256_PSA 0
+#endif
+
+/* Room for the SHA-256 context inside the reader and the server's upload record (image.c and
+ * server.c check that it fits, at build time). 128 holds mbedtls_sha256_context; a PSA hash
+ * operation holds any hash the build supports (232 bytes with Debian's mbedTLS 2.28), and a
+ * hardware-accelerated context (MBEDTLS_SHA256_ALT) may be larger too: raise it then. */
 #ifndef SMPFOTA_IMAGE_SHA_CTX_SIZE
 #define SMPFOTA_IMAGE_SHA_CTX_SIZE 128
 #endif

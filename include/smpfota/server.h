@@ -109,7 +109,7 @@ struct smpfota_server_upload {
 	uint32_t erased;             /* slot bytes known erased from the start */
 	uint8_t wbuf_len;            /* bytes waiting for a whole write block */
 	uint8_t wbuf[SMPFOTA_SERVER_MAX_WRITE_SIZE];
-	/* mbedtls_sha256_context over the file so far (opaque, as in the image reader). */
+	/* SHA-256 context over the file so far (opaque, as in the image reader). */
 	union {
 		uint64_t align;
 		uint8_t bytes[SMPFOTA_IMAGE_SHA_CTX_SIZE];

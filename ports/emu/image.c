@@ -97,12 +97,12 @@ size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_em
 	put16(tlv + 2, (uint16_t)tlv_size(s));
 	put16(tlv + 4, SMPFOTA_TLV_SHA256);
 	put16(tlv + 6, 32);
-	mbedtls_sha256_context sha;
-	mbedtls_sha256_init(&sha);
+	smpfota_sha256_ctx sha;
+	smpfota_sha256_init(&sha);
 	int rc = smpfota_sha256_starts(&sha);
 	rc = rc ? rc : smpfota_sha256_update(&sha, buf, o);
 	rc = rc ? rc : smpfota_sha256_finish(&sha, tlv + 8);
-	mbedtls_sha256_free(&sha);
+	smpfota_sha256_free(&sha);
 	if (rc != 0) {
 		return 0;
 	}

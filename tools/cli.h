@@ -7,35 +7,72 @@
 #include <stdio.h>
 
 #include "smpfota/image.h"
+#include "smpfota/smp.h"
 
-/* smpfota image info FILE [--json]; argv[0] is "info". */
-int smpfota_cli_image_info(int argc, char **argv);
+/* Exit status of a command stopped by Ctrl-C (SIGINT), as shells report it. */
+#define SMPFOTA_CLI_EXIT_INTERRUPTED 130
 
-/* smpfota target [options]; argv[0] is "target". */
-int smpfota_cli_target(int argc, char **argv);
-
-/* Global options of the commands that talk to a target (before COMMAND). */
+/* Global options, taken by main.c from anywhere before "--". */
 struct smpfota_cli_opts {
-	const char *conn;     /* --conn URI (conn_uri.h); NULL = udp:127.0.0.1 */
+	const char *conn;     /* --conn URI (conn_uri.h), --ip, --port, $SMPFOTA_CONN; NULL = udp:127.0.0.1 */
+	bool conn_from_env;   /* conn came from $SMPFOTA_CONN (error messages say so) */
 	uint32_t timeout_ms;  /* --timeout S: per request attempt; 0 = default */
 	bool json;            /* --json */
 };
 
-/* True when argv[0] (and argv[1]) name a command of smpfota_cli_client(). */
-bool smpfota_cli_is_client_command(int argc, char **argv);
+/* ---- commands (argv[0] is the command word) ---- */
 
-/* The client commands: image list|upload|test|confirm|erase, reset, echo, params, info,
- * update. argv[0] is the command ("image", "reset", ...). */
-int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv);
+/* smpfota image info FILE; argv[0] is "info". */
+int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **argv);
 
-/* smpfota sim [options]: the two-board simulator; argv[0] is "sim". */
+/* smpfota target [options]. */
+int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv);
+
+/* smpfota sim [options]: the two-board simulator. */
 int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv);
 
-/* Usage text of the client commands, for the top-level help. */
-void smpfota_cli_client_usage(FILE *f);
+/* True when argv[0] names a command of smpfota_cli_client(). */
+bool smpfota_cli_is_client_command(int argc, char **argv);
 
-/* The one version format of every CLI output (cli_version.c): "1.2.3", or "1.2.3+4" when the
- * build number is not zero. */
+/* The commands that talk to a target: image list|upload|test|confirm|erase, reset, echo,
+ * params, info, update, and the host-side extras. */
+int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv);
+
+/* ---- help (cli_help.c) ---- */
+
+/* The top-level usage: commands and global options. */
+void smpfota_cli_usage(FILE *f);
+/* Help of the command named by argv[0] (and argv[1]); 0, or -1 for an unknown name. */
+int smpfota_cli_help(FILE *f, int argc, char **argv);
+void smpfota_cli_target_usage(FILE *f);
+void smpfota_cli_sim_usage(FILE *f);
+void smpfota_cli_image_info_usage(FILE *f);
+
+/* ---- errors (cli_errors.c) ---- */
+
+/* A failed command, as it is reported. */
+struct smpfota_cli_error {
+	const char *what;      /* the command, "image upload" */
+	const char *step;      /* update: the step that failed, or NULL */
+	const char *name;      /* "TIMEDOUT", "REJECTED", "USAGE", ... */
+	const char *message;   /* what happened, for a person */
+	const char *hint;      /* what the user can do about it, or NULL */
+	const struct smpfota_smp_status *status; /* the target's answer, when it answered */
+	const char *file;      /* the local file it is about, or NULL */
+};
+
+/* One line on stderr ("smpfota: WHAT[: STEP]: MESSAGE", then "smpfota: hint: HINT") and,
+ * with json, one object on stdout: {"error", "message", "command", "step", "group", "code",
+ * "code_name", "rsn", "hint"}. Returns status. */
+int smpfota_cli_report(bool json, const struct smpfota_cli_error *e, int status);
+
+/* A usage error of command what (exit status 2). */
+int smpfota_cli_usage_error(bool json, const char *what, const char *msg);
+
+/* ---- versions (cli_version.c) ---- */
+
+/* The one version format of every CLI output: "1.2.3", or "1.2.3+4" when the build number is
+ * not zero. */
 void smpfota_cli_version_str(const struct smpfota_image_version *v,
 			     char buf[SMPFOTA_IMAGE_VERSION_STR_MAX]);
 

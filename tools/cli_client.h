@@ -44,6 +44,13 @@ struct cli {
 	const char *step;           /* update: the step that failed */
 	uint32_t malformed;         /* frames the engine refused as not SMP */
 	bool reported;              /* the error line is already out */
+	int exit_status;            /* with reported: the status it called for (0 = 1) */
+	bool padded;                /* the file carries an imgtool --pad trailer */
+	bool in_upload;             /* an upload is running: Ctrl-C says where it stopped */
+	uint16_t chunk_asked;       /* --chunk, 0 if not given */
+	/* refusals (UDP port unreachable) since the last answer: cli_run() fails fast */
+	uint32_t rx_frames_seen, refused_seen, refused_since;
+	bool refusing;
 
 	/* how the current command prints a successful response */
 	void (*on_ok)(struct cli *s, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
@@ -66,7 +73,8 @@ struct cli {
 	int last_decile;
 	uint32_t last_bar;
 	bool have_progress;
-	uint32_t first_done;        /* the server's offset at the first report (resume point) */
+	bool resumed;               /* the target had part of this file from an earlier run */
+	uint32_t resumed_at;        /* then: its offset at the first answer */
 	struct smpfota_upload_progress last;
 	bool match;
 	uint32_t up_start, up_end;
@@ -94,10 +102,15 @@ int cli_learn_params(struct cli *s);
 
 /* ---- cli_errors.c ---- */
 
-/* One line on stderr naming the error; returns the exit status 1. */
+/* Report err (smpfota_cli_report: a line, a hint, JSON); returns the exit status 1 (or the
+ * status of an error already reported). */
 int cli_fail(struct cli *s, int err);
-/* A usage error of command what; returns the exit status 2. */
-int cli_usage_error(const char *what, const char *msg);
+/* Report an error that is not an smpfota code (name "INTERRUPTED", ...); marks it reported
+ * so that a later cli_fail() says nothing more. Returns status. */
+int cli_fail_msg(struct cli *s, const char *name, const char *hint, int status, const char *fmt,
+		 ...) __attribute__((format(printf, 5, 6)));
+/* A usage error of the current command; returns the exit status 2. */
+int cli_usage_error(struct cli *s, const char *msg);
 /* "HASH_NOT_FOUND (image group error 8)", "EINVAL (rc 3): header malformed" */
 void cli_describe_status(const struct smpfota_smp_status *st, char *buf, size_t size);
 
@@ -125,7 +138,28 @@ void cli_print_bootloader(struct cli *s);
 
 /* ---- cli_commands.c ---- */
 
+struct option;
+
 /* Run the command in argv[0] on an open session. Returns the exit status. */
 int cli_dispatch(struct cli *s, int argc, char **argv);
+/* 0 when argv names a command and subcommand; else a usage error's status. */
+int cli_check_command(const struct smpfota_cli_opts *o, int argc, char **argv);
+/* getopt_long over a command's arguments (argv[0] is the command word): the option, -1 at
+ * the end, or -2 after a usage error (unknown option, missing value). */
+int cli_next_opt(struct cli *s, int argc, char **argv, const struct option *opts);
+/* Before the first cli_next_opt() of a command. */
+void cli_opt_reset(void);
+/* A command without options and with min..max operands: index of the first operand, or
+ * -1 after a usage error (expected says what is). */
+int cli_no_options(struct cli *s, int argc, char **argv, int min_args, int max_args,
+		   const char *expected);
+/* Send one request, print its answer with cli_on_ok_print(); the exit status. */
+int cli_simple(struct cli *s, enum smpfota_smp_msg msg, const void *req);
+bool cli_parse_uint(const char *text, unsigned long max, unsigned long *out);
+bool cli_parse_seconds(const char *text, uint32_t *ms);
+bool cli_parse_hash(const char *text, uint8_t out[32]);
+
+/* The host-side extras (cli_extra.c), as entries of cli_commands.c's table. */
+#define CLI_EXTRA_COMMANDS
 
 #endif

@@ -1,7 +1,7 @@
 /*
  * The commands of the smpfota CLI that talk to a target: image list/upload/test/confirm/
  * erase, reset, echo, params, info and the one-call update, over UDP or SMP serial
- * (the session: cli_session.c).
+ * (the session: cli_session.c; the host-side extras: cli_extra.c).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -12,43 +12,7 @@
 
 #include "cli_client.h"
 
-void smpfota_cli_client_usage(FILE *f)
-{
-	fprintf(f,
-		"  image list                 images in the target's slots (as mcumgr shows them)\n"
-		"  image upload FILE [--image N] [--window N] [--chunk N] [--upgrade]\n"
-		"                             [--first-timeout S]\n"
-		"                             upload an MCUboot image to the secondary slot; resumes\n"
-		"                             an interrupted upload of the same file\n"
-		"  image test HASH            boot the image with this hash once (64 hex digits)\n"
-		"  image confirm [HASH]       confirm the running image, or make HASH permanent\n"
-		"  image erase [--slot N]     erase a slot (default: the secondary, 1)\n"
-		"  image slot-info            each image's slots, their sizes and the largest image\n"
-		"  reset [--force]            reset the target\n"
-		"  echo TEXT                  the target echoes TEXT\n"
-		"  params                     the target's SMP buffer size and count\n"
-		"  info [FORMAT]              OS/application info (letters snrvbmpio, a = all)\n"
-		"  bootloader info            the bootloader's name and MCUboot mode\n"
-		"  update FILE [--image N] [--no-confirm] [--force] [--upgrade] [--window N]\n"
-		"              [--chunk N]    check, upload, test, reset, verify, confirm in one go\n");
-}
-
-bool smpfota_cli_is_client_command(int argc, char **argv)
-{
-	static const char *const cmds[] = {"image", "reset", "echo", "params", "info", "bootloader",
-					  "update"};
-	if (argc < 1) {
-		return false;
-	}
-	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
-		if (!strcmp(argv[0], cmds[i])) {
-			return true;
-		}
-	}
-	return false;
-}
-
-static bool parse_uint(const char *text, unsigned long max, unsigned long *out)
+bool cli_parse_uint(const char *text, unsigned long max, unsigned long *out)
 {
 	char *end;
 	errno = 0;
@@ -60,7 +24,7 @@ static bool parse_uint(const char *text, unsigned long max, unsigned long *out)
 	return true;
 }
 
-static bool parse_seconds(const char *text, uint32_t *ms)
+bool cli_parse_seconds(const char *text, uint32_t *ms)
 {
 	char *end;
 	double v = strtod(text, &end);
@@ -71,7 +35,7 @@ static bool parse_seconds(const char *text, uint32_t *ms)
 	return true;
 }
 
-static bool parse_hash(const char *text, uint8_t out[32])
+bool cli_parse_hash(const char *text, uint8_t out[32])
 {
 	if (strlen(text) != 64) {
 		return false;
@@ -97,6 +61,30 @@ static bool parse_hash(const char *text, uint8_t out[32])
 	return true;
 }
 
+
+int cli_next_opt(struct cli *s, int argc, char **argv, const struct option *opts)
+{
+	opterr = 0; /* our own message, in the CLI's format and in JSON */
+	/* ":" first: a missing value is ':', an unknown option '?' */
+	int c = getopt_long(argc, argv, ":", opts, NULL);
+	if (c == '?' || c == ':') {
+		char msg[160];
+		const char *bad = argv[optind - 1];
+		snprintf(msg, sizeof(msg), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
+			 bad);
+		cli_usage_error(s, msg);
+		return -2;
+	}
+	return c;
+}
+
+void cli_opt_reset(void)
+{
+	optind = 0; /* glibc: 0 also re-initialises getopt's internal state */
+}
+
+/* ---- image upload and update ------------------------------------------------------------ */
+
 static void on_upload_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
 {
 	struct cli *s = user;
@@ -111,7 +99,7 @@ static void on_upload_done(void *user, int err, const struct smpfota_smp_status 
 
 enum {
 	OPT_IMAGE = 256, OPT_WINDOW, OPT_CHUNK, OPT_UPGRADE, OPT_FIRST_TIMEOUT, OPT_SLOT,
-	OPT_FORCE, OPT_NO_CONFIRM, OPT_JSON,
+	OPT_FORCE, OPT_NO_CONFIRM,
 };
 
 /* Options shared by upload and update. Returns 0, or 2 after a usage message. */
@@ -120,36 +108,34 @@ static int upload_opt(struct cli *s, int c, struct smpfota_upload_params *prm)
 	unsigned long v;
 	switch (c) {
 	case OPT_IMAGE:
-		if (!parse_uint(optarg, 255, &v)) {
-			return cli_usage_error(s->what, "--image: 0 (app core) or 1 (network core)");
+		if (!cli_parse_uint(optarg, 255, &v)) {
+			return cli_usage_error(s, "--image: 0 (app core) or 1 (network core)");
 		}
 		prm->image = (uint8_t)v;
 		return 0;
 	case OPT_WINDOW:
-		if (!parse_uint(optarg, SMPFOTA_CLIENT_MAX_INFLIGHT, &v) || v == 0) {
-			return cli_usage_error(s->what, "--window: 1..8 requests in flight");
+		if (!cli_parse_uint(optarg, SMPFOTA_CLIENT_MAX_INFLIGHT, &v) || v == 0) {
+			return cli_usage_error(s, "--window: 1..8 requests in flight");
 		}
 		prm->window = (uint8_t)v;
 		return 0;
 	case OPT_CHUNK:
-		if (!parse_uint(optarg, 65535, &v) || v == 0) {
-			return cli_usage_error(s->what, "--chunk: data bytes per cli_request, 1..65535");
+		if (!cli_parse_uint(optarg, 65535, &v) || v == 0) {
+			return cli_usage_error(s, "--chunk: data bytes per request, 1..65535");
 		}
 		prm->chunk = (uint16_t)v;
+		s->chunk_asked = (uint16_t)v;
 		return 0;
 	case OPT_UPGRADE:
 		prm->upgrade = true;
 		return 0;
 	case OPT_FIRST_TIMEOUT:
-		if (!parse_seconds(optarg, &prm->first_timeout_ms)) {
-			return cli_usage_error(s->what, "--first-timeout: seconds");
+		if (!cli_parse_seconds(optarg, &prm->first_timeout_ms)) {
+			return cli_usage_error(s, "--first-timeout: seconds");
 		}
 		return 0;
-	case OPT_JSON:
-		s->o.json = true;
-		return 0;
 	default:
-		return cli_usage_error(s->what, "unknown option");
+		return cli_usage_error(s, "unknown option");
 	}
 }
 
@@ -165,20 +151,19 @@ static int cmd_upload(struct cli *s, int argc, char **argv)
 		{"chunk", required_argument, 0, OPT_CHUNK},
 		{"upgrade", no_argument, 0, OPT_UPGRADE},
 		{"first-timeout", required_argument, 0, OPT_FIRST_TIMEOUT},
-		{"json", no_argument, 0, OPT_JSON},
 		{0, 0, 0, 0},
 	};
 	struct smpfota_upload_params prm = {.max_failures = CLI_MAX_FAILURES};
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		int rc = upload_opt(s, c, &prm);
+	cli_opt_reset();
+	while ((c = cli_next_opt(s, argc, argv, opts)) != -1) {
+		int rc = c == -2 ? 2 : upload_opt(s, c, &prm);
 		if (rc) {
 			return rc;
 		}
 	}
 	if (optind != argc - 1) {
-		return cli_usage_error(s->what, "expected one FILE");
+		return cli_usage_error(s, "expected one FILE");
 	}
 	struct smpfota_upload_source src;
 	if (cli_load_image(s, argv[optind], &src) != 0) {
@@ -191,10 +176,12 @@ static int cmd_upload(struct cli *s, int argc, char **argv)
 	prm.buf_size = s->buf_size;
 	prm.buf_count = s->buf_count;
 	cli_progress_begin(s);
+	s->in_upload = true;
 	s->done = false;
 	s->err = 0;
 	s->has_status = false;
-	rc = smpfota_client_upload(&s->c, &src, &prm, cli_on_progress, on_upload_done, s, cli_now_ms());
+	rc = smpfota_client_upload(&s->c, &src, &prm, cli_on_progress, on_upload_done, s,
+				   cli_now_ms());
 	if (rc == 0) {
 		rc = cli_run(s, NULL);
 	}
@@ -226,6 +213,7 @@ static void on_step(void *user, enum smpfota_update_step step)
 			cli_upload_summary(s, NULL, false);
 		}
 	}
+	s->in_upload = step == SMPFOTA_UPDATE_UPLOAD;
 	if (step == SMPFOTA_UPDATE_UPLOAD) {
 		cli_progress_begin(s);
 	}
@@ -234,6 +222,7 @@ static void on_step(void *user, enum smpfota_update_step step)
 		fprintf(s->o.json ? stderr : stdout, "update: %s\n", smpfota_update_step_name(step));
 		fflush(s->o.json ? stderr : stdout);
 	}
+	s->step = smpfota_update_step_name(step);
 }
 
 static void on_update_done(void *user, int err, enum smpfota_update_step step,
@@ -242,11 +231,9 @@ static void on_update_done(void *user, int err, enum smpfota_update_step step,
 	struct cli *s = user;
 	s->done = true;
 	s->err = err;
-	if (err != 0) {
-		s->step = smpfota_update_step_name(step);
-		if (err == SMPFOTA_ERR_REJECTED && st) {
-			cli_save_status(s, st);
-		}
+	s->step = err != 0 ? smpfota_update_step_name(step) : NULL;
+	if (err == SMPFOTA_ERR_REJECTED && st) {
+		cli_save_status(s, st);
 	}
 }
 
@@ -257,15 +244,18 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		{"window", required_argument, 0, OPT_WINDOW},
 		{"chunk", required_argument, 0, OPT_CHUNK},
 		{"upgrade", no_argument, 0, OPT_UPGRADE},
+		{"first-timeout", required_argument, 0, OPT_FIRST_TIMEOUT},
 		{"no-confirm", no_argument, 0, OPT_NO_CONFIRM},
 		{"force", no_argument, 0, OPT_FORCE},
-		{"json", no_argument, 0, OPT_JSON},
 		{0, 0, 0, 0},
 	};
 	struct smpfota_update_params prm = {.upload = {.max_failures = CLI_MAX_FAILURES}};
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+	cli_opt_reset();
+	while ((c = cli_next_opt(s, argc, argv, opts)) != -1) {
+		if (c == -2) {
+			return 2;
+		}
 		if (c == OPT_NO_CONFIRM) {
 			prm.no_confirm = true;
 		} else if (c == OPT_FORCE) {
@@ -278,7 +268,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		}
 	}
 	if (optind != argc - 1) {
-		return cli_usage_error(s->what, "expected one FILE");
+		return cli_usage_error(s, "expected one FILE");
 	}
 	struct smpfota_upload_source src;
 	if (cli_load_image(s, argv[optind], &src) != 0) {
@@ -321,9 +311,13 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_key(&w, "milliseconds");
 		json_uint(&w, cli_now_ms() - t0);
 		json_key(&w, "upload");
-		json_begin_object(&w);
-		cli_upload_summary(s, &w, false);
-		json_end_object(&w);
+		if (s->have_progress) {
+			json_begin_object(&w);
+			cli_upload_summary(s, &w, false);
+			json_end_object(&w);
+		} else {
+			json_null(&w); /* the target had it already */
+		}
 		json_end_object(&w);
 		json_finish(&w);
 	} else {
@@ -337,142 +331,178 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 	return 0;
 }
 
-static int simple(struct cli *s, enum smpfota_smp_msg msg, const void *req)
+/* ---- the simple commands ---------------------------------------------------------------- */
+
+int cli_simple(struct cli *s, enum smpfota_smp_msg msg, const void *req)
 {
 	s->on_ok = cli_on_ok_print;
 	int rc = cli_request(s, msg, req);
 	return rc ? cli_fail(s, rc) : 0;
 }
 
-/* getopt for commands whose only options are flags; returns the index of the first operand,
- * or -1 after a usage message. */
-static int flags_only(struct cli *s, int argc, char **argv, const struct option *opts,
-		      bool *flag, int flag_val, const char *synopsis)
+int cli_no_options(struct cli *s, int argc, char **argv, int min_args, int max_args,
+		   const char *expected)
 {
+	static const struct option none[] = {{0, 0, 0, 0}};
 	int c;
-	optind = 0;
-	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-		if (c == OPT_JSON) {
-			s->o.json = true;
-		} else if (c == flag_val && flag) {
-			*flag = true;
-		} else {
-			cli_usage_error(s->what, synopsis);
-			return -1;
-		}
+	cli_opt_reset();
+	if ((c = cli_next_opt(s, argc, argv, none)) != -1) {
+		return -1; /* none is known: cli_next_opt said so */
+	}
+	int n = argc - optind;
+	if (n < min_args || n > max_args) {
+		cli_usage_error(s, expected);
+		return -1;
 	}
 	return optind;
 }
 
-static int cmd_image(struct cli *s, int argc, char **argv)
+static int cmd_list(struct cli *s, int argc, char **argv)
 {
-	static const struct option json_only[] = {{"json", no_argument, 0, OPT_JSON}, {0, 0, 0, 0}};
-	if (argc < 2) {
-		return cli_usage_error("image", "expected a subcommand");
+	if (cli_no_options(s, argc, argv, 0, 0, "takes no argument") < 0) {
+		return 2;
 	}
-	const char *sub = argv[1];
-	argc--;
-	argv++;
-	if (!strcmp(sub, "list")) {
-		s->what = "image list";
-		int i = flags_only(s, argc, argv, json_only, NULL, 0, "image list takes no argument");
-		if (i < 0) {
+	struct smpfota_img_state_read_req req = {0};
+	return cli_simple(s, SMPFOTA_MSG_IMG_STATE_READ, &req);
+}
+
+static int cmd_test_confirm(struct cli *s, int argc, char **argv)
+{
+	bool confirm = !strcmp(argv[0], "confirm");
+	int i = cli_no_options(s, argc, argv, confirm ? 0 : 1, 1,
+			       confirm ? "expected [HASH]" : "expected HASH");
+	if (i < 0) {
+		return 2;
+	}
+	uint8_t hash[32];
+	struct smpfota_img_state_write_req req = {.confirm = confirm};
+	if (i < argc) {
+		if (!cli_parse_hash(argv[i], hash)) {
+			return cli_usage_error(s, "HASH must be 64 hex digits (the image hash "
+						  "`image list` shows)");
+		}
+		req.has_hash = true;
+		req.hash.ptr = hash;
+		req.hash.len = sizeof(hash);
+	}
+	return cli_simple(s, SMPFOTA_MSG_IMG_STATE_WRITE, &req);
+}
+
+static int cmd_erase(struct cli *s, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"slot", required_argument, 0, OPT_SLOT},
+		{0, 0, 0, 0},
+	};
+	struct smpfota_img_erase_req req = {0};
+	int c;
+	unsigned long v;
+	cli_opt_reset();
+	while ((c = cli_next_opt(s, argc, argv, opts)) != -1) {
+		if (c == -2) {
 			return 2;
 		}
-		if (i != argc) {
-			return cli_usage_error(s->what, "takes no argument");
+		if (c != OPT_SLOT || !cli_parse_uint(optarg, UINT32_MAX, &v)) {
+			return cli_usage_error(s, "expected [--slot N]");
 		}
-		struct smpfota_img_state_read_req req = {0};
-		return simple(s, SMPFOTA_MSG_IMG_STATE_READ, &req);
+		req.has_slot = true;
+		req.slot = (uint32_t)v;
 	}
-	if (!strcmp(sub, "upload")) {
-		s->what = "image upload";
-		return cmd_upload(s, argc, argv);
+	if (optind != argc) {
+		return cli_usage_error(s, "expected [--slot N]");
 	}
-	if (!strcmp(sub, "test") || !strcmp(sub, "confirm")) {
-		bool confirm = !strcmp(sub, "confirm");
-		s->what = confirm ? "image confirm" : "image test";
-		int i = flags_only(s, argc, argv, json_only, NULL, 0, "unknown option");
-		if (i < 0) {
+	return cli_simple(s, SMPFOTA_MSG_IMG_ERASE, &req);
+}
+
+static int cmd_echo(struct cli *s, int argc, char **argv)
+{
+	int i = cli_no_options(s, argc, argv, 1, argc, "expected TEXT");
+	if (i < 0) {
+		return 2;
+	}
+	/* The words as given, joined as a shell user would expect. */
+	static char text[4096];
+	size_t n = 0;
+	for (int k = i; k < argc; k++) {
+		size_t len = strlen(argv[k]);
+		if (n + len + 1 >= sizeof(text)) {
+			return cli_usage_error(s, "TEXT too long");
+		}
+		if (k > i) {
+			text[n++] = ' ';
+		}
+		memcpy(text + n, argv[k], len);
+		n += len;
+	}
+	struct smpfota_os_echo_req req = {.d = {text, n}};
+	return cli_simple(s, SMPFOTA_MSG_OS_ECHO, &req);
+}
+
+static int cmd_reset(struct cli *s, int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{"force", no_argument, 0, OPT_FORCE},
+		{0, 0, 0, 0},
+	};
+	bool force = false;
+	int c;
+	cli_opt_reset();
+	while ((c = cli_next_opt(s, argc, argv, opts)) != -1) {
+		if (c == -2) {
 			return 2;
 		}
-		uint8_t hash[32];
-		struct smpfota_img_state_write_req req = {.confirm = confirm};
-		if (argc - i > 1 || (!confirm && argc - i != 1)) {
-			return cli_usage_error(s->what, confirm ? "expected [HASH]" : "expected HASH");
-		}
-		if (argc - i == 1) {
-			if (!parse_hash(argv[i], hash)) {
-				return cli_usage_error(s->what, "HASH must be 64 hex digits (the image hash "
-							     "`image list` shows)");
-			}
-			req.has_hash = true;
-			req.hash.ptr = hash;
-			req.hash.len = sizeof(hash);
-		}
-		return simple(s, SMPFOTA_MSG_IMG_STATE_WRITE, &req);
+		force = true;
 	}
-	if (!strcmp(sub, "erase")) {
-		static const struct option opts[] = {
-			{"slot", required_argument, 0, OPT_SLOT},
-			{"json", no_argument, 0, OPT_JSON},
-			{0, 0, 0, 0},
-		};
-		s->what = "image erase";
-		struct smpfota_img_erase_req req = {0};
-		int c;
-		unsigned long v;
-		optind = 0;
-		while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
-			if (c == OPT_JSON) {
-				s->o.json = true;
-			} else if (c == OPT_SLOT && parse_uint(optarg, UINT32_MAX, &v)) {
-				req.has_slot = true;
-				req.slot = (uint32_t)v;
-			} else {
-				return cli_usage_error(s->what, "expected [--slot N]");
-			}
-		}
-		if (optind != argc) {
-			return cli_usage_error(s->what, "expected [--slot N]");
-		}
-		return simple(s, SMPFOTA_MSG_IMG_ERASE, &req);
+	if (optind != argc) {
+		return cli_usage_error(s, "expected [--force]");
 	}
-	if (!strcmp(sub, "slot-info")) {
-		s->what = "image slot-info";
-		int i = flags_only(s, argc, argv, json_only, NULL, 0, "takes no argument");
-		if (i < 0) {
-			return 2;
-		}
-		if (i != argc) {
-			return cli_usage_error(s->what, "takes no argument");
-		}
-		struct smpfota_img_slot_info_req req = {0};
-		return simple(s, SMPFOTA_MSG_IMG_SLOT_INFO, &req);
+	struct smpfota_os_reset_req req = {.has_force = force, .force = force};
+	return cli_simple(s, SMPFOTA_MSG_OS_RESET, &req);
+}
+
+static int cmd_params(struct cli *s, int argc, char **argv)
+{
+	if (cli_no_options(s, argc, argv, 0, 0, "takes no argument") < 0) {
+		return 2;
 	}
-	if (!strcmp(sub, "info")) {
-		return cli_usage_error("image info", "is a local command: smpfota image info FILE");
+	struct smpfota_os_params_req req = {0};
+	int rc = cli_simple(s, SMPFOTA_MSG_OS_PARAMS, &req);
+	if (rc == 0) {
+		cli_print_params(s);
 	}
-	return cli_usage_error("image", "unknown subcommand");
+	return rc;
+}
+
+static int cmd_info(struct cli *s, int argc, char **argv)
+{
+	int i = cli_no_options(s, argc, argv, 0, 1, "expected [FORMAT]");
+	if (i < 0) {
+		return 2;
+	}
+	struct smpfota_os_info_req req = {0};
+	if (i < argc) {
+		req.has_format = true;
+		req.format.ptr = argv[i];
+		req.format.len = strlen(argv[i]);
+	}
+	return cli_simple(s, SMPFOTA_MSG_OS_INFO, &req);
+}
+
+static int cmd_slot_info(struct cli *s, int argc, char **argv)
+{
+	if (cli_no_options(s, argc, argv, 0, 0, "takes no argument") < 0) {
+		return 2;
+	}
+	struct smpfota_img_slot_info_req req = {0};
+	return cli_simple(s, SMPFOTA_MSG_IMG_SLOT_INFO, &req);
 }
 
 /* bootloader info: the name (no query), then the mode (query "mode"), as two requests like
  * mcumgr's. A bootloader that names itself but has no answer for "mode" still prints. */
 static int cmd_bootloader(struct cli *s, int argc, char **argv)
 {
-	static const struct option json_only[] = {{"json", no_argument, 0, OPT_JSON}, {0, 0, 0, 0}};
-	s->what = "bootloader info";
-	if (argc < 2 || strcmp(argv[1], "info") != 0) {
-		return cli_usage_error("bootloader", "expected: bootloader info");
-	}
-	argc--;
-	argv++;
-	int i = flags_only(s, argc, argv, json_only, NULL, 0, "takes no argument");
-	if (i < 0) {
+	if (cli_no_options(s, argc, argv, 0, 0, "takes no argument") < 0) {
 		return 2;
-	}
-	if (i != argc) {
-		return cli_usage_error(s->what, "takes no argument");
 	}
 	s->on_ok = cli_on_bootloader;
 	struct smpfota_os_bootloader_req req = {0};
@@ -491,93 +521,82 @@ static int cmd_bootloader(struct cli *s, int argc, char **argv)
 	return 0;
 }
 
-int cli_dispatch(struct cli *s, int argc, char **argv)
+/* The commands: word, subcommand word (NULL: none), what. */
+static const struct {
+	const char *cmd;
+	const char *sub;
+	int (*fn)(struct cli *s, int argc, char **argv);
+} commands[] = {
+	{"image", "list", cmd_list},
+	{"image", "upload", cmd_upload},
+	{"image", "test", cmd_test_confirm},
+	{"image", "confirm", cmd_test_confirm},
+	{"image", "erase", cmd_erase},
+	{"image", "slot-info", cmd_slot_info},
+	{"reset", NULL, cmd_reset},
+	{"echo", NULL, cmd_echo},
+	{"params", NULL, cmd_params},
+	{"info", NULL, cmd_info},
+	{"bootloader", "info", cmd_bootloader},
+	{"update", NULL, cmd_update},
+	CLI_EXTRA_COMMANDS
+};
+#define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
+
+bool smpfota_cli_is_client_command(int argc, char **argv)
 {
-	static const struct option json_only[] = {{"json", no_argument, 0, OPT_JSON}, {0, 0, 0, 0}};
-	const char *cmd = argv[0];
-	if (!strcmp(cmd, "image")) {
-		return cmd_image(s, argc, argv);
+	for (size_t i = 0; argc >= 1 && i < N_COMMANDS; i++) {
+		if (!strcmp(argv[0], commands[i].cmd)) {
+			return true;
+		}
 	}
-	if (!strcmp(cmd, "update")) {
-		s->what = "update";
-		return cmd_update(s, argc, argv);
-	}
-	if (!strcmp(cmd, "echo")) {
-		s->what = "echo";
-		if (argc < 2) {
-			return cli_usage_error(s->what, "expected TEXT");
-		}
-		/* The words as given, joined as a shell user would expect. */
-		static char text[4096];
-		size_t n = 0;
-		for (int i = 1; i < argc; i++) {
-			size_t k = strlen(argv[i]);
-			if (n + k + 1 >= sizeof(text)) {
-				return cli_usage_error(s->what, "TEXT too long");
-			}
-			if (i > 1) {
-				text[n++] = ' ';
-			}
-			memcpy(text + n, argv[i], k);
-			n += k;
-		}
-		struct smpfota_os_echo_req req = {.d = {text, n}};
-		return simple(s, SMPFOTA_MSG_OS_ECHO, &req);
-	}
-	if (!strcmp(cmd, "reset")) {
-		static const struct option opts[] = {
-			{"force", no_argument, 0, OPT_FORCE},
-			{"json", no_argument, 0, OPT_JSON},
-			{0, 0, 0, 0},
-		};
-		s->what = "reset";
-		bool force = false;
-		int i = flags_only(s, argc, argv, opts, &force, OPT_FORCE, "expected [--force]");
-		if (i < 0) {
-			return 2;
-		}
-		if (i != argc) {
-			return cli_usage_error(s->what, "expected [--force]");
-		}
-		struct smpfota_os_reset_req req = {.has_force = force, .force = force};
-		return simple(s, SMPFOTA_MSG_OS_RESET, &req);
-	}
-	if (!strcmp(cmd, "params")) {
-		s->what = "params";
-		int i = flags_only(s, argc, argv, json_only, NULL, 0, "takes no argument");
-		if (i < 0) {
-			return 2;
-		}
-		if (i != argc) {
-			return cli_usage_error(s->what, "takes no argument");
-		}
-		struct smpfota_os_params_req req = {0};
-		int rc = simple(s, SMPFOTA_MSG_OS_PARAMS, &req);
-		if (rc == 0) {
-			cli_print_params(s);
-		}
-		return rc;
-	}
-	if (!strcmp(cmd, "info")) {
-		s->what = "info";
-		int i = flags_only(s, argc, argv, json_only, NULL, 0, "expected [FORMAT]");
-		if (i < 0) {
-			return 2;
-		}
-		if (argc - i > 1) {
-			return cli_usage_error(s->what, "expected [FORMAT]");
-		}
-		struct smpfota_os_info_req req = {0};
-		if (argc - i == 1) {
-			req.has_format = true;
-			req.format.ptr = argv[i];
-			req.format.len = strlen(argv[i]);
-		}
-		return simple(s, SMPFOTA_MSG_OS_INFO, &req);
-	}
-	if (!strcmp(cmd, "bootloader")) {
-		return cmd_bootloader(s, argc, argv);
-	}
-	return cli_usage_error(cmd, "unknown command");
+	return false;
 }
 
+int cli_check_command(const struct smpfota_cli_opts *o, int argc, char **argv)
+{
+	bool has_subs = false;
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].cmd) != 0) {
+			continue;
+		}
+		if (commands[i].sub == NULL) {
+			return 0;
+		}
+		has_subs = true;
+		if (argc >= 2 && !strcmp(argv[1], commands[i].sub)) {
+			return 0;
+		}
+	}
+	if (has_subs) {
+		char msg[160];
+		if (argc < 2) {
+			snprintf(msg, sizeof(msg), "expected a subcommand (smpfota %s --help lists them)",
+				 argv[0]);
+		} else {
+			snprintf(msg, sizeof(msg), "unknown subcommand '%s'", argv[1]);
+		}
+		return smpfota_cli_usage_error(o->json, argv[0], msg);
+	}
+	return smpfota_cli_usage_error(o->json, argv[0], "unknown command");
+}
+
+int cli_dispatch(struct cli *s, int argc, char **argv)
+{
+	static char what[64];
+	for (size_t i = 0; i < N_COMMANDS; i++) {
+		if (strcmp(argv[0], commands[i].cmd) != 0) {
+			continue;
+		}
+		if (commands[i].sub == NULL) {
+			s->what = commands[i].cmd;
+			return commands[i].fn(s, argc, argv);
+		}
+		if (argc >= 2 && !strcmp(argv[1], commands[i].sub)) {
+			snprintf(what, sizeof(what), "%s %s", commands[i].cmd, commands[i].sub);
+			s->what = what;
+			return commands[i].fn(s, argc - 1, argv + 1);
+		}
+	}
+	return cli_check_command(&s->o, argc, argv);
+}

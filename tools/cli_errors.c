@@ -1,16 +1,96 @@
-/* The one error line a failed client command prints on stderr, and usage errors. */
+/*
+ * How every smpfota command reports a failure: one line on stderr naming the error, a hint
+ * when the user can do something about it, and with --json one object on stdout.
+ */
+#include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "cli_client.h"
 
-static const char *group_name(uint16_t group)
+int smpfota_cli_report(bool json, const struct smpfota_cli_error *e, int status)
 {
-	return group == SMPFOTA_SMP_GROUP_OS ? "os" : group == SMPFOTA_SMP_GROUP_IMAGE ? "image" : NULL;
+	fflush(stdout);
+	fprintf(stderr, "smpfota: %s%s%s: %s\n", e->what, e->step ? ": " : "", e->step ? e->step : "",
+		e->message);
+	if (e->hint) {
+		fprintf(stderr, "smpfota: hint: %s\n", e->hint);
+	}
+	if (!json) {
+		return status;
+	}
+	const struct smpfota_smp_status *st = e->status;
+	struct json_writer w;
+	json_init(&w, stdout, 2);
+	json_begin_object(&w);
+	json_key(&w, "error");
+	json_string(&w, e->name);
+	json_key(&w, "message");
+	json_string(&w, e->message);
+	json_key(&w, "command");
+	json_string(&w, e->what);
+	if (e->file) {
+		json_key(&w, "file");
+		json_string(&w, e->file);
+	}
+	if (e->step) {
+		json_key(&w, "step");
+		json_string(&w, e->step);
+	}
+	if (st) {
+		/* v2 err {group, rc}, or v1 rc (group of the request unknown here: null) */
+		bool v2 = st->has_err && st->err.rc != 0;
+		json_key(&w, "group");
+		if (v2) {
+			json_uint(&w, st->err.group);
+		} else {
+			json_null(&w);
+		}
+		json_key(&w, "code");
+		json_int(&w, v2 ? st->err.rc : st->rc);
+		json_key(&w, "code_name");
+		json_string(&w, v2 ? smpfota_mgmt_err_name(st->err.group, st->err.rc, true)
+				   : smpfota_mgmt_err_name(0, st->rc, false));
+		if (st->rsn.len) {
+			json_key(&w, "rsn");
+			json_string_n(&w, st->rsn.ptr, st->rsn.len);
+		}
+	}
+	json_key(&w, "hint");
+	json_string(&w, e->hint);
+	json_end_object(&w);
+	(void)json_finish(&w);
+	return status;
 }
 
-/* "HASH_NOT_FOUND (image group error 8)", "EINVAL (rc 3): header malformed" */
+int smpfota_cli_usage_error(bool json, const char *what, const char *msg)
+{
+	char hint[96];
+	snprintf(hint, sizeof(hint), "smpfota help%s%s lists the arguments",
+		 strcmp(what, "smpfota") ? " " : "", strcmp(what, "smpfota") ? what : "");
+	struct smpfota_cli_error e = {.what = what, .name = "USAGE", .message = msg, .hint = hint};
+	return smpfota_cli_report(json, &e, 2);
+}
+
+int cli_usage_error(struct cli *s, const char *msg)
+{
+	return smpfota_cli_usage_error(s->o.json, s->what, msg);
+}
+
+static const char *group_name(uint16_t group)
+{
+	switch (group) {
+	case SMPFOTA_SMP_GROUP_OS: return "os";
+	case SMPFOTA_SMP_GROUP_IMAGE: return "image";
+	case 2: return "stat";
+	case 8: return "fs";
+	case 9: return "shell";
+	default: return NULL;
+	}
+}
+
 void cli_describe_status(const struct smpfota_smp_status *st, char *buf, size_t size)
 {
 	int n;
@@ -33,20 +113,60 @@ void cli_describe_status(const struct smpfota_smp_status *st, char *buf, size_t 
 	}
 }
 
-/* One line on stderr naming the error; returns the exit status 1. */
+/* What the user can do about a rejection by the target, or NULL. */
+static const char *status_hint(const struct cli *s, const struct smpfota_smp_status *st)
+{
+	bool img = st->has_err && st->err.group == SMPFOTA_SMP_GROUP_IMAGE;
+	int32_t rc = st->has_err ? st->err.rc : 0;
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT) {
+		return "the other slot holds an image waiting for a test boot, or the running image "
+		       "is not confirmed yet: run `smpfota image confirm` (keep what runs) or "
+		       "`smpfota reset` (boot the pending image) first";
+	}
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN) {
+		return "another client started an upload to this slot meanwhile (or the target "
+		       "restarted it): run the same command again to start over";
+	}
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE) {
+		return s->padded ? "the file was signed with imgtool --pad for another slot size: "
+				   "sign it without --pad (the target writes the trailer itself)"
+				 : "the image is larger than the target's slot";
+	}
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND) {
+		return "no slot holds an image with that hash: `smpfota image list` shows them";
+	}
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING) {
+		return "an image is already marked for test: `smpfota reset` boots it";
+	}
+	if (img && rc == SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER) {
+		return "the target runs a newer version: leave out --upgrade to install it anyway";
+	}
+	if (s->padded) {
+		return "the file was signed with imgtool --pad: sign it without --pad";
+	}
+	return NULL;
+}
+
 int cli_fail(struct cli *s, int err)
 {
 	char detail[512] = "";
+	char msg[700];
+	char hint[640];
+	const char *h = NULL;
 	cli_end_bar(s);
 	if (s->reported) {
-		return 1;
+		return s->exit_status ? s->exit_status : 1;
 	}
 	if (err == SMPFOTA_ERR_REJECTED && s->has_status) {
 		cli_describe_status(&s->st, detail, sizeof(detail));
+		h = status_hint(s, &s->st);
 	} else if (err == SMPFOTA_ERR_TIMEDOUT || err == SMPFOTA_ERR_IO) {
 		char diag[400];
 		host_link_diagnosis(s->link, diag, sizeof(diag));
-		if (err == SMPFOTA_ERR_IO && s->link->sys_errno) {
+		if (err == SMPFOTA_ERR_IO && s->link->sys_errno == ECONNREFUSED) {
+			snprintf(detail, sizeof(detail), "%s: connection refused: nothing listens on "
+				 "that port", s->link->name);
+		} else if (err == SMPFOTA_ERR_IO && s->link->sys_errno) {
 			snprintf(detail, sizeof(detail), "%s: %s", s->link->name,
 				 strerror(s->link->sys_errno));
 		} else if (err == SMPFOTA_ERR_IO) {
@@ -57,20 +177,54 @@ int cli_fail(struct cli *s, int err)
 		} else {
 			snprintf(detail, sizeof(detail), "%s", diag);
 		}
+		if (s->link->stats.rx_refused || s->link->sys_errno == ECONNREFUSED) {
+			snprintf(hint, sizeof(hint), "is the target running, at %s%s? (--conn, --ip or "
+				 "--port choose another)", s->link->name,
+				 s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
+			h = hint;
+		} else if (err == SMPFOTA_ERR_TIMEDOUT && s->link->stats.rx_frames == 0) {
+			snprintf(hint, sizeof(hint), "nothing answered at %s%s: check the connection "
+				 "(--conn), or give a slow target more time (--timeout S)",
+				 s->link->name, s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
+			h = hint;
+		}
 	} else if (err == SMPFOTA_ERR_NOSPC) {
 		snprintf(detail, sizeof(detail), "the request does not fit one %u-byte frame of %s",
 			 (unsigned)s->link->mtu, s->link->name);
 	} else if (err == SMPFOTA_ERR_DOWNGRADE) {
-		snprintf(detail, sizeof(detail), "use --force to install it anyway");
+		h = "use --force to install it anyway";
+	} else if (err == SMPFOTA_ERR_ROLLED_BACK) {
+		h = "the target reverted to the old image: the new one did not boot (is it built "
+		    "for this board and signed with the key MCUboot checks?)";
+	} else if (err == SMPFOTA_ERR_TOO_LARGE) {
+		h = s->padded ? "the file was signed with imgtool --pad: sign it without --pad"
+			      : "the image is larger than the target's slot";
 	}
-	fprintf(stderr, "smpfota: %s%s%s: %s (%s)%s%s\n", s->what, s->step ? ": " : "",
-		s->step ? s->step : "", smpfota_strerror(err), smpfota_errname(err),
-		detail[0] ? ": " : "", detail);
-	return 1;
+	snprintf(msg, sizeof(msg), "%s (%s)%s%s", smpfota_strerror(err), smpfota_errname(err),
+		 detail[0] ? ": " : "", detail);
+	struct smpfota_cli_error e = {
+		.what = s->what,
+		.step = s->step,
+		.name = smpfota_errname(err),
+		.message = msg,
+		.hint = h,
+		.status = err == SMPFOTA_ERR_REJECTED && s->has_status ? &s->st : NULL,
+	};
+	return smpfota_cli_report(s->o.json, &e, 1);
 }
 
-int cli_usage_error(const char *what, const char *msg)
+int cli_fail_msg(struct cli *s, const char *name, const char *hint, int status, const char *fmt,
+		 ...)
 {
-	fprintf(stderr, "smpfota: %s: %s (see smpfota --help)\n", what, msg);
-	return 2;
+	char msg[700];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	cli_end_bar(s);
+	s->reported = true;
+	s->exit_status = status;
+	struct smpfota_cli_error e = {.what = s->what, .step = s->step, .name = name,
+				      .message = msg, .hint = hint};
+	return smpfota_cli_report(s->o.json, &e, status);
 }

@@ -10,7 +10,7 @@
 
 #define CHUNK 4096
 
-static void usage(FILE *f)
+void smpfota_cli_image_info_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: smpfota image info FILE [--json]\n"
@@ -22,12 +22,13 @@ static void usage(FILE *f)
 		"  --json   print one JSON object on stdout instead of text\n"
 		"\n"
 		"Exit status: 0 image valid; 1 bad image or unreadable file; 2 usage error.\n"
-		"A bad image prints one line on stderr: 'smpfota: FILE: <text> (<ERROR_NAME>)'.\n"
+		"A bad image prints one line on stderr: 'smpfota: image info: FILE: <text> (<NAME>)'.\n"
 		"When the whole image could be read but its hash does not match (HASH_MISMATCH) or\n"
 		"cannot be checked (UNSUPPORTED: no SHA256 TLV, encrypted), the details are still\n"
 		"printed on stdout (with --json: the object with \"error\": \"<ERROR_NAME>\"; it is\n"
 		"null for a valid image). For the other errors (BAD_MAGIC, BAD_HEADER, TRUNCATED,\n"
-		"TLV_CORRUPT, unreadable file) stdout stays empty.\n");
+		"TLV_CORRUPT, unreadable file) stdout stays empty, or with --json holds\n"
+		"{\"error\": \"<ERROR_NAME>\", \"message\": ..., \"file\": FILE}.\n");
 }
 
 /* ih_flags bits and their imgtool/MCUboot names. */
@@ -215,41 +216,44 @@ static int print_json(const char *path, unsigned long long file_size,
 	return json_finish(&w);
 }
 
-int smpfota_cli_image_info(int argc, char **argv)
+/* An error about FILE: "smpfota: image info: FILE: MESSAGE", and the JSON object unless the
+ * details object is out already. */
+static int file_error(bool json, const char *path, const char *name, const char *hint,
+		      const char *message)
+{
+	char msg[600];
+	snprintf(msg, sizeof(msg), "%s: %s", path, message);
+	struct smpfota_cli_error e = {.what = "image info", .name = name, .message = msg,
+				      .hint = hint, .file = path};
+	return smpfota_cli_report(json, &e, 1);
+}
+
+int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **argv)
 {
 	const char *path = NULL;
-	bool json = false, options_done = false;
+	bool json = o->json, options_done = false;
 
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!options_done && !strcmp(a, "--json")) {
-			json = true;
-		} else if (!options_done && (!strcmp(a, "-h") || !strcmp(a, "--help"))) {
-			usage(stdout);
-			return 0;
-		} else if (!options_done && !strcmp(a, "--")) {
+		if (!options_done && !strcmp(a, "--")) {
 			options_done = true;
 		} else if (!options_done && a[0] == '-' && a[1] != '\0') {
-			fprintf(stderr, "smpfota: image info: unknown option '%s'\n", a);
-			usage(stderr);
-			return 2;
+			char msg[160];
+			snprintf(msg, sizeof(msg), "unknown option '%s'", a);
+			return smpfota_cli_usage_error(json, "image info", msg);
 		} else if (!path) {
 			path = a;
 		} else {
-			fprintf(stderr, "smpfota: image info: more than one FILE\n");
-			usage(stderr);
-			return 2;
+			return smpfota_cli_usage_error(json, "image info", "more than one FILE");
 		}
 	}
 	if (!path) {
-		usage(stderr);
-		return 2;
+		return smpfota_cli_usage_error(json, "image info", "expected FILE");
 	}
 
 	FILE *f = fopen(path, "rb");
 	if (!f) {
-		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(errno));
-		return 1;
+		return file_error(json, path, "IO", NULL, strerror(errno));
 	}
 
 	static uint8_t buf[CHUNK];
@@ -265,8 +269,7 @@ int smpfota_cli_image_info(int argc, char **argv)
 	if (ferror(f)) {
 		int e = errno;
 		fclose(f);
-		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(e));
-		return 1;
+		return file_error(json, path, "IO", NULL, strerror(e));
 	}
 	fclose(f);
 
@@ -274,7 +277,8 @@ int smpfota_cli_image_info(int argc, char **argv)
 	int rc = smpfota_image_reader_finish(&r, &info);
 
 	/* Details only for images read to the end of their TLV area; see usage(). */
-	if (rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH || rc == SMPFOTA_ERR_UNSUPPORTED) {
+	bool details = rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH || rc == SMPFOTA_ERR_UNSUPPORTED;
+	if (details) {
 		if (json) {
 			if (print_json(path, file_size, &info, rc)) {
 				fprintf(stderr, "smpfota: write error\n");
@@ -289,9 +293,11 @@ int smpfota_cli_image_info(int argc, char **argv)
 		}
 	}
 	if (rc) {
-		fprintf(stderr, "smpfota: %s: %s (%s)\n", path, smpfota_strerror(rc),
-			smpfota_errname(rc));
-		return 1;
+		char msg[200];
+		snprintf(msg, sizeof(msg), "%s (%s)", smpfota_strerror(rc), smpfota_errname(rc));
+		return file_error(json && !details, path, smpfota_errname(rc),
+				  rc == SMPFOTA_ERR_BAD_MAGIC ? "not an MCUboot image: imgtool sign makes one"
+							      : NULL, msg);
 	}
 	return 0;
 }

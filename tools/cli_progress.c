@@ -34,16 +34,27 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 {
 	struct cli *s = user;
 	uint32_t now = cli_now_ms();
-	if (!s->have_progress) {
-		s->first_done = p->done;
+	uint32_t total = p->total ? p->total : 1;
+	unsigned pct = (unsigned)((uint64_t)p->done * 100U / total);
+	if (!s->have_progress && p->skips > 0) {
+		/* The answer to the session-opening chunk sent us ahead: the target kept an
+		 * upload of this file (a run interrupted before). */
+		s->resumed = true;
+		s->resumed_at = p->done;
+		cli_end_bar(s);
+		fprintf(s->progress_out, "upload: resuming at %" PRIu32 " of %" PRIu32 " bytes (%u %%)\n",
+			p->done, p->total, pct);
+		fflush(s->progress_out);
 	}
 	uint32_t prev_done = s->have_progress ? s->last.done : 0;
 	s->have_progress = true;
 	s->last = *p;
-	uint32_t total = p->total ? p->total : 1;
-	unsigned pct = (unsigned)((uint64_t)p->done * 100U / total);
+	/* The rate over what this run sent (the engine's counts a resumed part too). */
+	uint32_t ms = now - s->up_start;
+	uint32_t sent = p->done > s->resumed_at ? p->done - s->resumed_at : 0;
+	double rate = ms ? sent * 1000.0 / ms : 0;
 	char eta[32];
-	fmt_eta(p->eta_ms, eta, sizeof(eta));
+	fmt_eta(rate > 0 ? (uint32_t)((p->total - p->done) * 1000.0 / rate) : 0, eta, sizeof(eta));
 	if (s->bar) {
 		if (p->done != p->total && s->bar_drawn && now - s->last_bar < BAR_PERIOD_MS) {
 			return;
@@ -57,7 +68,7 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 		}
 		bar[WIDTH] = '\0';
 		fprintf(s->progress_out, "\r%3u%% [%s] %7.1f/%.1f kB %7.1f kB/s  ETA %s  w%u\033[K",
-			pct, bar, p->done / 1000.0, p->total / 1000.0, p->rate_Bps / 1000.0, eta,
+			pct, bar, p->done / 1000.0, p->total / 1000.0, rate / 1000.0, eta,
 			(unsigned)p->window);
 		fflush(s->progress_out);
 		s->bar_drawn = true;
@@ -79,7 +90,7 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 	}
 	s->last_decile = decile;
 	fprintf(s->progress_out, "upload: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %.1f kB/s, ETA %s\n",
-		pct, p->done, p->total, p->rate_Bps / 1000.0, eta);
+		pct, p->done, p->total, rate / 1000.0, eta);
 	fflush(s->progress_out);
 }
 
@@ -90,7 +101,8 @@ void cli_progress_begin(struct cli *s)
 	s->bar_drawn = false;
 	s->last_decile = -1;
 	s->have_progress = false;
-	s->first_done = 0;
+	s->resumed = false;
+	s->resumed_at = 0;
 	memset(&s->last, 0, sizeof(s->last));
 	s->up_start = cli_now_ms();
 	s->up_end = 0;
@@ -99,19 +111,47 @@ void cli_progress_begin(struct cli *s)
 	s->up_summarised = false;
 }
 
-/* The upload's figures as one line or as members of the current JSON object. */
+/* The chunk size the upload really used: --chunk as the engine applies it (whole 4-byte
+ * words, the opening chunk at least the 32-byte header), or the largest the target's frames
+ * carry. *lowered: --chunk asked for more than that. */
+static uint32_t real_chunk(const struct cli *s, bool *lowered)
+{
+	uint32_t asked = s->chunk_asked;
+	*lowered = false;
+	if (asked == 0) {
+		return s->last.chunk;
+	}
+	if (asked > 4) {
+		asked -= asked % 4;
+	}
+	if (s->last.chunk < asked && s->file.size - s->resumed_at > asked) {
+		*lowered = true;
+		return s->last.chunk;
+	}
+	return asked < s->last.chunk ? asked : s->last.chunk;
+}
+
 void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 {
 	uint32_t ms = (s->up_end ? s->up_end : cli_now_ms()) - s->up_start;
 	double sec = ms / 1000.0;
-	double kBps = sec > 0 ? s->file.size / 1000.0 / sec : 0;
+	uint32_t bytes = s->file.size - s->resumed_at; /* what this run had to send */
+	double kBps = sec > 0 ? bytes / 1000.0 / sec : 0;
 	uint64_t sent = s->link->stats.tx_bytes - s->tx_bytes_start;
 	uint32_t frames = s->link->stats.tx_frames - s->tx_frames_start;
+	bool lowered;
+	uint32_t chunk = real_chunk(s, &lowered);
 	if (w) {
 		json_key(w, "file");
 		json_string(w, s->file.path);
 		json_key(w, "bytes");
 		json_uint(w, s->file.size);
+		if (s->resumed) {
+			json_key(w, "resumed_at");
+			json_uint(w, s->resumed_at);
+		}
+		json_key(w, "uploaded_bytes");
+		json_uint(w, bytes);
 		json_key(w, "ms");
 		json_uint(w, ms);
 		json_key(w, "kBps");
@@ -119,15 +159,13 @@ void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 		json_key(w, "window");
 		json_uint(w, s->last.window);
 		json_key(w, "chunk");
-		json_uint(w, s->last.chunk);
+		json_uint(w, chunk);
 		json_key(w, "retransmits");
 		json_uint(w, s->last.retransmits);
 		json_key(w, "rewinds");
 		json_uint(w, s->last.rewinds);
 		json_key(w, "skips");
 		json_uint(w, s->last.skips);
-		json_key(w, "resumed_at");
-		json_uint(w, s->first_done);
 		json_key(w, "sent_bytes");
 		json_uint(w, sent);
 		json_key(w, "sent_frames");
@@ -139,15 +177,22 @@ void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 		return;
 	}
 	cli_end_bar(s);
+	if (lowered) {
+		fprintf(s->progress_out, "upload: --chunk %u lowered to %" PRIu32 " bytes, the most one "
+			"request to this target carries\n", (unsigned)s->chunk_asked, chunk);
+	}
 	fprintf(s->progress_out,
-		"upload: %" PRIu32 " bytes in %.2f s, %.1f kB/s, window %u, chunk %u, %" PRIu32
+		"upload: %" PRIu32 " bytes in %.2f s, %.1f kB/s, window %u, chunk %" PRIu32 ", %" PRIu32
 		" retransmits, %" PRIu32 " rewinds (sent %" PRIu64 " bytes in %" PRIu32 " frames)\n",
-		s->file.size, sec, kBps, (unsigned)s->last.window, (unsigned)s->last.chunk,
-		s->last.retransmits, s->last.rewinds, sent, frames);
+		bytes, sec, kBps, (unsigned)s->last.window, chunk, s->last.retransmits,
+		s->last.rewinds, sent, frames);
+	if (s->resumed) {
+		fprintf(s->progress_out, "upload: resumed at %" PRIu32 " of %" PRIu32 " bytes: the "
+			"target had the rest from an earlier run\n", s->resumed_at, s->file.size);
+	}
 	if (with_match && !s->match) {
 		fprintf(s->progress_out, "upload: note: the target did not confirm the SHA-256 of the "
 			"upload (no image check, or a truncated sha in a small buffer)\n");
 	}
 	fflush(s->progress_out);
 }
-

@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <poll.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,8 @@
 #define CLIENT_MIN_FRAME 64U
 /* A guard against an engine that has nothing pending yet never completed. */
 #define STALL_MS 5000U
+/* How long a target that answered before may refuse (restarting) before we give up. */
+#define REFUSED_GRACE_MS 5000U
 
 /* Frame memory of the engine: one buffer per request in flight plus one for upload data,
  * each large enough for the largest serial frame (a server with 64 KiB buffers). */
@@ -62,12 +65,71 @@ static void on_frame(void *user, const uint8_t *frame, size_t len)
 }
 
 /* Run until the current request, upload or update completes (s->done). Returns s->err. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+	(void)sig;
+	interrupted = 1;
+}
+
+/* Ctrl-C: where it stopped and what to do; the exit status 130 through s->exit_status. */
+static int report_interrupt(struct cli *s)
+{
+	s->err = SMPFOTA_ERR_BUSY; /* any error: cli_fail() then returns the reported status */
+	if (s->in_upload && s->have_progress) {
+		uint32_t total = s->last.total ? s->last.total : 1;
+		cli_fail_msg(s, "INTERRUPTED", "run the same command again: the upload resumes from "
+			     "there", SMPFOTA_CLI_EXIT_INTERRUPTED,
+			     "interrupted at %" PRIu32 " of %" PRIu32 " bytes (%u %%)", s->last.done,
+			     s->last.total, (unsigned)((uint64_t)s->last.done * 100U / total));
+	} else if (s->step) {
+		cli_fail_msg(s, "INTERRUPTED", "run the same command again: it checks what the "
+			     "target has and goes on from there", SMPFOTA_CLI_EXIT_INTERRUPTED,
+			     "interrupted");
+	} else {
+		cli_fail_msg(s, "INTERRUPTED", NULL, SMPFOTA_CLI_EXIT_INTERRUPTED, "interrupted");
+	}
+	return s->err;
+}
+
+/* ICMP port unreachable and no answer: nobody listens. Before anything ever answered that
+ * is certain at the first refusal; later the target may be restarting, so it gets a while. */
+static bool refused_for_good(struct cli *s, uint32_t now)
+{
+	const struct host_link_stats *st = &s->link->stats;
+	if (s->link->kind != SMPFOTA_CONN_UDP) {
+		return false;
+	}
+	if (st->rx_frames != s->rx_frames_seen) {
+		s->rx_frames_seen = st->rx_frames;
+		s->refused_seen = st->rx_refused;
+		s->refused_since = 0;
+		s->refusing = false;
+		return false;
+	}
+	if (st->rx_refused == s->refused_seen) {
+		return false;
+	}
+	if (st->rx_frames == 0) {
+		return true;
+	}
+	if (!s->refusing) {
+		s->refusing = true;
+		s->refused_since = now;
+	}
+	return now - s->refused_since > REFUSED_GRACE_MS;
+}
+
 int cli_run(struct cli *s, struct smpfota_update *u)
 {
 	bool idle = false;
 	uint32_t idle_since = 0;
 	while (!s->done) {
 		uint32_t now = cli_now_ms();
+		if (interrupted) {
+			return report_interrupt(s);
+		}
 		int32_t wait = u ? smpfota_update_next_deadline(u, now)
 				 : smpfota_client_next_deadline(&s->c, now);
 		if (wait < 0) {
@@ -76,11 +138,9 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 				idle = true;
 				idle_since = now;
 			} else if (now - idle_since > STALL_MS) {
-				cli_end_bar(s);
-				fprintf(stderr, "smpfota: %s: internal error: the client engine stopped "
-					"without completing\n", s->what);
+				cli_fail_msg(s, "INTERNAL", NULL, 1, "internal error: the client engine "
+					     "stopped without completing");
 				s->err = SMPFOTA_ERR_INVAL;
-				s->reported = true;
 				return s->err;
 			}
 			wait = 100;
@@ -102,6 +162,11 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 			}
 		}
 		now = cli_now_ms();
+		if (!s->done && refused_for_good(s, now)) {
+			s->link->sys_errno = ECONNREFUSED;
+			s->err = SMPFOTA_ERR_IO;
+			return s->err;
+		}
 		if (u) {
 			smpfota_update_poll(u, now);
 		} else {
@@ -168,32 +233,27 @@ static int file_read(void *ctx, uint32_t off, void *buf, size_t len)
 	return 0;
 }
 
-/* Load FILE, check it as MCUboot would (magic, TLVs, SHA-256) and take its file SHA-256 for
- * the upload session. Returns 0 or prints the error and returns 1. */
 int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source *src)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		fprintf(stderr, "smpfota: %s: %s: %s\n", s->what, path, strerror(errno));
-		return 1;
+		return cli_fail_msg(s, "IO", NULL, 1, "%s: %s", path, strerror(errno));
 	}
 	long size = -1;
 	if (fseek(f, 0, SEEK_END) == 0) {
 		size = ftell(f);
 	}
 	if (size < 0 || size > (long)UINT32_MAX - 1 || fseek(f, 0, SEEK_SET) != 0) {
-		fprintf(stderr, "smpfota: %s: %s: cannot read its size\n", s->what, path);
 		fclose(f);
-		return 1;
+		return cli_fail_msg(s, "IO", NULL, 1, "%s: cannot read its size", path);
 	}
 	s->file.path = path;
 	s->file.size = (uint32_t)size;
 	s->file.data = malloc(size ? (size_t)size : 1);
 	if (s->file.data == NULL || fread(s->file.data, 1, (size_t)size, f) != (size_t)size) {
-		fprintf(stderr, "smpfota: %s: %s: %s\n", s->what, path,
-			s->file.data ? "read failed" : "out of memory");
 		fclose(f);
-		return 1;
+		return cli_fail_msg(s, "IO", NULL, 1, "%s: %s", path,
+				    s->file.data ? "read failed" : "out of memory");
 	}
 	fclose(f);
 	memset(src, 0, sizeof(*src));
@@ -202,10 +262,18 @@ int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source
 	src->size = s->file.size;
 	int rc = smpfota_update_check_image(src, &s->info);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: %s: %s: %s (%s)\n", s->what, path, smpfota_strerror(rc),
-			smpfota_errname(rc));
-		return 1;
+		return cli_fail_msg(s, smpfota_errname(rc),
+				    rc == SMPFOTA_ERR_BAD_MAGIC ? "is it an MCUboot image? imgtool sign "
+				    "makes one (README: sign your first image)" : NULL, 1,
+				    "%s: %s (%s)", path, smpfota_strerror(rc), smpfota_errname(rc));
 	}
+	/* imgtool sign --pad: the file runs to the end of a slot and ends with the trailer's
+	 * magic (MCUboot bootutil: boot_img_magic) */
+	static const uint8_t boot_magic[16] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f,
+					       0x35, 0x52, 0x50, 0x0f, 0x2c, 0xb6, 0x79, 0x80};
+	s->padded = s->file.size >= s->info.image_size + sizeof(boot_magic) &&
+		    !memcmp(s->file.data + s->file.size - sizeof(boot_magic), boot_magic,
+			    sizeof(boot_magic));
 	return 0;
 }
 
@@ -230,11 +298,9 @@ int cli_learn_params(struct cli *s)
 	if (s->link->kind == SMPFOTA_CONN_SERIAL && s->params_known) {
 		uint32_t mtu = s->buf_size > 4 ? s->buf_size - 4 : 0;
 		if (mtu < CLIENT_MIN_FRAME) {
-			cli_end_bar(s);
-			fprintf(stderr, "smpfota: %s: the target's buf_size %" PRIu32 " leaves %" PRIu32
-				" bytes per serial frame; at least %u are needed (NOSPC)\n", s->what,
-				s->buf_size, mtu, CLIENT_MIN_FRAME);
-			s->reported = true;
+			cli_fail_msg(s, "NOSPC", NULL, 1, "the target's buf_size %" PRIu32 " leaves %"
+				     PRIu32 " bytes per serial frame; at least %u are needed (NOSPC)",
+				     s->buf_size, mtu, CLIENT_MIN_FRAME);
 			return SMPFOTA_ERR_NOSPC;
 		}
 		s->link->mtu = (uint16_t)(mtu < HOST_FRAME_MAX ? mtu : HOST_FRAME_MAX);
@@ -252,19 +318,24 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	s.link = &link_state;
 	s.timeout_ms = o->timeout_ms ? o->timeout_ms : DEFAULT_TIMEOUT_MS;
 
+	int rc = cli_check_command(o, argc, argv);
+	if (rc != 0) {
+		return rc;
+	}
 	const char *uri_text = o->conn ? o->conn : DEFAULT_CONN;
 	struct smpfota_conn_uri uri;
-	int rc = smpfota_conn_uri_parse(uri_text, &uri);
+	rc = smpfota_conn_uri_parse(uri_text, &uri);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: bad --conn '%s': %s (expected udp:HOST[:PORT] or "
-			"serial:DEVICE[,baud=N])\n", uri_text, smpfota_strerror(rc));
-		return 2;
+		char msg[400];
+		snprintf(msg, sizeof(msg), "bad connection '%s'%s: %s (expected udp:HOST[:PORT] or "
+			 "serial:DEVICE[,baud=N])", uri_text,
+			 o->conn_from_env ? " (from $SMPFOTA_CONN)" : "", smpfota_strerror(rc));
+		return smpfota_cli_usage_error(o->json, argv[0], msg);
 	}
 	char err[512];
 	rc = host_link_open(s.link, &uri, err, sizeof(err));
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: %s: %s\n", argv[0], err);
-		return 1;
+		return cli_fail_msg(&s, smpfota_errname(rc), NULL, 1, "%s", err);
 	}
 	/* A fresh random-ish first sequence number: answers still in flight to an earlier run
 	 * (a killed upload on the same serial line) cannot match our requests. */
@@ -273,14 +344,18 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	uint8_t seq = (uint8_t)((unsigned)ts.tv_nsec ^ (unsigned)getpid() * 97U);
 	rc = cli_client_init(&s, s.link->mtu, seq);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: %s: client setup failed: %s\n", argv[0], smpfota_strerror(rc));
 		host_link_close(s.link);
-		return 1;
+		return cli_fail_msg(&s, smpfota_errname(rc), NULL, 1, "client setup failed: %s",
+				    smpfota_strerror(rc));
 	}
+	/* No SA_RESTART: poll() returns at once, and the loop reports where it stopped. */
+	struct sigaction sa;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_sigint;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
 	rc = cli_dispatch(&s, argc, argv);
 	host_link_close(s.link);
 	free(s.file.data);
 	return rc;
 }
-
-

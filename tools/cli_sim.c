@@ -28,7 +28,7 @@ static const struct {
 };
 #undef T
 
-static void usage(FILE *f)
+void smpfota_cli_sim_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: smpfota sim --image FILE [options]\n"
@@ -307,12 +307,12 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 'q': quiet = true; break;
 		case 'j': json = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': smpfota_cli_sim_usage(stdout); return 0;
+		default: smpfota_cli_sim_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || image == NULL) {
-		usage(stderr);
+		smpfota_cli_sim_usage(stderr);
 		return 2;
 	}
 	c.scenario = (enum smpfota_sim_scenario)scenario;

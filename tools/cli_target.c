@@ -298,7 +298,7 @@ static uint32_t parse_size(const char *s, const char *what)
 	return (uint32_t)v;
 }
 
-static void usage(FILE *f)
+void smpfota_cli_target_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: smpfota target [--udp HOST:PORT | --serial-pty] [--flash FILE]\n"
@@ -320,8 +320,9 @@ static void usage(FILE *f)
 		"  --verbose-errors  add \"rsn\" to v1 error responses\n");
 }
 
-int smpfota_cli_target(int argc, char **argv)
+int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 {
+	(void)o;
 	static struct target t;
 	const char *udp = NULL;
 	bool pty = false;
@@ -363,15 +364,15 @@ int smpfota_cli_target(int argc, char **argv)
 		case 'b': t.cfg.buf_size = parse_size(optarg, "--buf-size"); break;
 		case 'c': t.cfg.buf_count = parse_size(optarg, "--buf-count"); break;
 		case 'v': t.cfg.verbose_err = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
+		case 'h': smpfota_cli_target_usage(stdout); return 0;
+		default: smpfota_cli_target_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || (udp && pty) || t.images < 1 || t.images > 2 ||
 	    t.slot[0] % APP_PAGE || t.slot[1] % NET_PAGE || t.slot[0] < 4 * APP_PAGE ||
 	    t.slot[1] < 4 * NET_PAGE || t.cfg.buf_size < 64 || t.cfg.buf_size > 65535 ||
 	    t.cfg.buf_count < 1) {
-		usage(stderr);
+		smpfota_cli_target_usage(stderr);
 		return 2;
 	}
 	if (t.images < 2 && t.primary_path[1]) {

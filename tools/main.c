@@ -1,41 +1,19 @@
-/* smpfota — host CLI. Dispatches to the sub-command implementations in tools/cli_*.c. */
+/*
+ * smpfota — host CLI. Takes the global options out of the command line wherever they are
+ * (before or after the command, up to "--"), then dispatches to tools/cli_*.c.
+ */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli.h"
+#include "json.h"
 #include "smpfota/smpfota.h"
 
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"usage: smpfota [--conn URI] [--timeout S] [--json] COMMAND [ARGS]\n"
-		"\n"
-		"global options (before COMMAND):\n"
-		"  --conn URI     udp:HOST[:PORT] (port 1337 by default) or serial:DEVICE[,baud=N];\n"
-		"                 default udp:127.0.0.1\n"
-		"  --timeout S    seconds to wait for each answer before sending again (default 3;\n"
-		"                 each request is sent 3 times at most)\n"
-		"  --json         machine-readable output on stdout\n"
-		"\n"
-		"commands that talk to a target:\n");
-	smpfota_cli_client_usage(f);
-	fprintf(f,
-		"\n"
-		"local commands:\n"
-		"  image info FILE [--json]   show an MCUboot image's header, version, hash, TLVs\n"
-		"  target [OPTIONS]           run a simulated target (MCUboot + SMP server) on UDP\n"
-		"                             or a serial PTY; see smpfota target --help\n"
-		"  sim --image FILE [OPTIONS] a master board updating a target board over simulated\n"
-		"                             ESB in virtual time; see smpfota sim --help\n"
-		"  version                    print the smpfota version\n"
-		"\n"
-		"Exit status: 0 success, 1 failure (one line on stderr names the error), 2 usage.\n");
-}
-
-/* Value of a global option given as "--opt VALUE" or "--opt=VALUE"; advances *i. */
-static const char *opt_value(int argc, char **argv, int *i, const char *name)
+/* Value of "--opt VALUE" or "--opt=VALUE" at argv[*i]; advances *i past it. *missing is set
+ * when the option is there without its value. */
+static const char *opt_value(int argc, char **argv, int *i, const char *name, bool *missing)
 {
 	size_t n = strlen(name);
 	if (strncmp(argv[*i], name, n) != 0) {
@@ -44,83 +22,173 @@ static const char *opt_value(int argc, char **argv, int *i, const char *name)
 	if (argv[*i][n] == '=') {
 		return argv[*i] + n + 1;
 	}
-	if (argv[*i][n] == '\0' && *i + 1 < argc) {
+	if (argv[*i][n] != '\0') {
+		return NULL;
+	}
+	if (*i + 1 < argc) {
 		return argv[++*i];
 	}
+	*missing = true;
 	return NULL;
+}
+
+static int print_version(bool json)
+{
+	if (json) {
+		struct json_writer w;
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_key(&w, "version");
+		json_string(&w, SMPFOTA_VERSION_STRING);
+		json_end_object(&w);
+		return json_finish(&w) ? 1 : 0;
+	}
+	printf("smpfota %s\n", SMPFOTA_VERSION_STRING);
+	return 0;
+}
+
+/* The connection the options name: --conn, else --ip/--port (smpmgr's), else none. */
+static int pick_conn(struct smpfota_cli_opts *o, const char *ip, const char *port,
+		     const char *baud, char *buf, size_t size)
+{
+	int given = (o->conn != NULL) + (ip != NULL) + (port != NULL);
+	if (given > 1) {
+		return smpfota_cli_usage_error(o->json, "smpfota",
+					       "give one of --conn, --ip and --port");
+	}
+	if (baud && !port) {
+		return smpfota_cli_usage_error(o->json, "smpfota", "--baudrate goes with --port");
+	}
+	if (ip) {
+		snprintf(buf, size, "udp:%s", ip);
+		o->conn = buf;
+	} else if (port) {
+		if (baud) {
+			snprintf(buf, size, "serial:%s,baud=%s", port, baud);
+		} else {
+			snprintf(buf, size, "serial:%s", port);
+		}
+		o->conn = buf;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
 {
 	struct smpfota_cli_opts o = {0};
+	const char *ip = NULL, *port = NULL, *baud = NULL, *timeout = NULL;
+	bool help = false, version = false;
+	static char conn_buf[600];
+	/* What is left for the command: its words and options, then "--" and what follows. */
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	int n = 0;
+	if (rest == NULL) {
+		fprintf(stderr, "smpfota: out of memory\n");
+		return 1;
+	}
 	int i = 1;
-	for (; i < argc && argv[i][0] == '-'; i++) {
+	for (; i < argc; i++) {
+		const char *a = argv[i];
 		const char *v;
-		if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			usage(stdout);
-			return 0;
+		bool missing = false;
+		if (!strcmp(a, "--")) {
+			break;
 		}
-		if (!strcmp(argv[i], "--version")) {
-			printf("smpfota %s\n", SMPFOTA_VERSION_STRING);
-			return 0;
-		}
-		if (!strcmp(argv[i], "--json")) {
+		if (!strcmp(a, "--json")) {
 			o.json = true;
-		} else if ((v = opt_value(argc, argv, &i, "--conn")) != NULL) {
+		} else if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			help = true;
+		} else if (!strcmp(a, "-V") || !strcmp(a, "--version")) {
+			version = true;
+		} else if ((v = opt_value(argc, argv, &i, "--conn", &missing)) != NULL) {
 			o.conn = v;
-		} else if ((v = opt_value(argc, argv, &i, "--timeout")) != NULL) {
-			char *end;
-			double s = strtod(v, &end);
-			/* 0.001 s .. 1 day: a timeout of 0 would retransmit in a busy loop */
-			if (end == v || *end || !isfinite(s) || s < 0.001 || s > 86400) {
-				fprintf(stderr, "smpfota: bad --timeout: %s (seconds, e.g. 2.5)\n", v);
-				return 2;
-			}
-			o.timeout_ms = (uint32_t)(s * 1000 + 0.5);
+		} else if ((v = opt_value(argc, argv, &i, "--ip", &missing)) != NULL) {
+			ip = v;
+		} else if ((v = opt_value(argc, argv, &i, "--port", &missing)) != NULL) {
+			port = v;
+		} else if ((v = opt_value(argc, argv, &i, "--baudrate", &missing)) != NULL) {
+			baud = v;
+		} else if ((v = opt_value(argc, argv, &i, "--timeout", &missing)) != NULL) {
+			timeout = v;
+		} else if (missing) {
+			char msg[128];
+			snprintf(msg, sizeof(msg), "%s needs a value", a);
+			return smpfota_cli_usage_error(o.json, "smpfota", msg);
 		} else {
-			fprintf(stderr, "smpfota: unknown or incomplete option '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
+			rest[n++] = argv[i];
 		}
 	}
-	argc -= i;
-	argv += i;
-	if (argc < 1) {
-		usage(stderr);
-		return 2;
+	if (i < argc) {
+		/* "--" and the rest, as they are: the command's getopt stops there too */
+		for (; i < argc; i++) {
+			rest[n++] = argv[i];
+		}
 	}
-	if (!strcmp(argv[0], "version")) {
-		printf("smpfota %s\n", SMPFOTA_VERSION_STRING);
+	rest[n] = NULL;
+
+	if (version && !help) {
+		return print_version(o.json);
+	}
+	/* "help [CMD]", "CMD --help" and "--help": the help of what is named before "--" */
+	bool help_cmd = n > 0 && !strcmp(rest[0], "help");
+	if (help || help_cmd) {
+		int words = 0;
+		char **w = help_cmd ? rest + 1 : rest;
+		int avail = help_cmd ? n - 1 : n;
+		while (words < avail && words < 2 && w[words][0] != '-') {
+			words++;
+		}
+		if (smpfota_cli_help(stdout, words, w) != 0) {
+			char msg[160];
+			snprintf(msg, sizeof(msg), "no help for '%s%s%s': unknown command", w[0],
+				 words > 1 ? " " : "", words > 1 ? w[1] : "");
+			return smpfota_cli_usage_error(o.json, "help", msg);
+		}
 		return 0;
 	}
-	if (!strcmp(argv[0], "sim")) {
-		return smpfota_cli_sim(&o, argc, argv);
-	}
-	if (!strcmp(argv[0], "target")) {
-		return smpfota_cli_target(argc, argv);
-	}
-	if (!strcmp(argv[0], "image") && argc >= 2 && !strcmp(argv[1], "info")) {
-		if (!o.json) {
-			return smpfota_cli_image_info(argc - 1, argv + 1);
+	if (timeout) {
+		char *end;
+		double s = strtod(timeout, &end);
+		/* 0.001 s .. 1 day: a timeout of 0 would retransmit in a busy loop */
+		if (end == timeout || *end || !isfinite(s) || s < 0.001 || s > 86400) {
+			return smpfota_cli_usage_error(o.json, "smpfota",
+						       "bad --timeout: seconds, e.g. 2.5");
 		}
-		/* global --json: the same as image info's own */
-		static char json_flag[] = "--json";
-		char *args[64];
-		if (argc + 1 > (int)(sizeof(args) / sizeof(args[0]))) {
-			fprintf(stderr, "smpfota: too many arguments\n");
-			return 2;
-		}
-		for (int k = 1; k < argc; k++) {
-			args[k - 1] = argv[k];
-		}
-		args[argc - 1] = json_flag;
-		args[argc] = NULL;
-		return smpfota_cli_image_info(argc, args);
+		o.timeout_ms = (uint32_t)(s * 1000 + 0.5);
 	}
-	if (smpfota_cli_is_client_command(argc, argv)) {
-		return smpfota_cli_client(&o, argc, argv);
+	int rc = pick_conn(&o, ip, port, baud, conn_buf, sizeof(conn_buf));
+	if (rc != 0) {
+		return rc;
 	}
-	fprintf(stderr, "smpfota: unknown command '%s'\n", argv[0]);
-	usage(stderr);
-	return 2;
+	if (o.conn == NULL) {
+		const char *env = getenv("SMPFOTA_CONN");
+		o.conn = env && env[0] ? env : NULL;
+		o.conn_from_env = o.conn != NULL;
+	}
+
+	if (n < 1) {
+		smpfota_cli_usage(stderr);
+		return 2;
+	}
+	if (!strcmp(rest[0], "version")) {
+		if (n > 1) {
+			return smpfota_cli_usage_error(o.json, "version", "takes no argument");
+		}
+		return print_version(o.json);
+	}
+	if (!strcmp(rest[0], "sim")) {
+		return smpfota_cli_sim(&o, n, rest);
+	}
+	if (!strcmp(rest[0], "target")) {
+		return smpfota_cli_target(&o, n, rest);
+	}
+	if (!strcmp(rest[0], "image") && n >= 2 && !strcmp(rest[1], "info")) {
+		return smpfota_cli_image_info(&o, n - 1, rest + 1);
+	}
+	if (smpfota_cli_is_client_command(n, rest)) {
+		return smpfota_cli_client(&o, n, rest);
+	}
+	char msg[160];
+	snprintf(msg, sizeof(msg), "unknown command '%s' (smpfota help lists them)", rest[0]);
+	return smpfota_cli_usage_error(o.json, "smpfota", msg);
 }

@@ -146,10 +146,13 @@ def js(conn: str, *args, **kw):
 
 
 def failed(p: subprocess.CompletedProcess, name: str, *more: str) -> str:
-    """Exit 1 and one line on stderr naming the error; returns that line."""
+    """Exit 1 and one line on stderr naming the error (then at most a hint line); returns
+    that line."""
     assert p.returncode == 1, f"exit {p.returncode}\n{p.stdout}{p.stderr}"
     lines = [l for l in p.stderr.splitlines() if l.strip()]
-    assert len(lines) == 1 and lines[0].startswith("smpfota: "), p.stderr
+    hints = [l for l in lines[1:] if l.startswith("smpfota: hint: ")]
+    assert len(lines) == 1 + len(hints) and len(hints) <= 1, p.stderr
+    assert lines[0].startswith("smpfota: "), p.stderr
     assert f"({name})" in lines[0], lines[0]
     for m in more:
         assert m in lines[0], lines[0]
@@ -296,8 +299,10 @@ def test_nobody_listening():
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()  # a port with nobody behind it: ICMP port unreachable
-    p = smpfota(f"udp:127.0.0.1:{port}", "echo", "hi", opts=("--timeout", "0.2"))
-    failed(p, "TIMEDOUT", "refused")
+    # It fails at the first refusal: with 60 s per attempt a timeout could not end in time.
+    p = smpfota(f"udp:127.0.0.1:{port}", "echo", "hi", opts=("--timeout", "60"))
+    failed(p, "IO", "connection refused")
+    assert "smpfota: hint: is the target running" in p.stderr
 
 
 # ------------------------------------------------------------------------------------------

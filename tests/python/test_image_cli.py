@@ -278,15 +278,19 @@ def good(tmp_path_factory):
 
 
 def expect_error(path, name, *, stdout_empty=True):
-    """Exit 1, exactly one stderr line naming the error, for text and --json output."""
+    """Exit 1, one stderr line naming the error (and maybe a hint), for text and --json
+    output; with --json one object on stdout names it too."""
     for extra in ((), ("--json",)):
         r = run_info(path, *extra)
         assert r.returncode == 1, (extra, r.stdout, r.stderr)
         lines = r.stderr.splitlines()
-        assert len(lines) == 1, r.stderr
-        assert lines[0].startswith(f"smpfota: {path}: ")
+        assert len(lines) == 1 or (len(lines) == 2 and lines[1].startswith("smpfota: hint: ")), \
+            r.stderr
+        assert lines[0].startswith(f"smpfota: image info: {path}: ")
         assert lines[0].endswith(f"({name})")
-        if stdout_empty:
+        if extra:
+            assert json.loads(r.stdout)["error"] == name, r.stdout
+        elif stdout_empty:
             assert r.stdout == ""
     return r
 
@@ -456,7 +460,7 @@ def test_missing_file(tmp_path):
     r = run_info(f)
     assert r.returncode == 1
     assert r.stdout == ""
-    assert r.stderr.splitlines() == [f"smpfota: {f}: No such file or directory"]
+    assert r.stderr.splitlines() == [f"smpfota: image info: {f}: No such file or directory"]
 
 
 def test_directory(tmp_path):
@@ -470,7 +474,8 @@ def test_usage_errors(args):
     r = subprocess.run([str(SMPFOTA), "image", "info", *args], capture_output=True, text=True)
     assert r.returncode == 2
     assert r.stdout == ""
-    assert "usage: smpfota image info" in r.stderr
+    assert r.stderr.startswith("smpfota: image info: ")
+    assert "smpfota help image info" in r.stderr  # where the usage is
 
 
 def test_help():

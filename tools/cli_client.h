@@ -50,6 +50,7 @@ struct cli {
 	uint16_t chunk_asked;       /* --chunk, 0 if not given */
 	/* refusals (UDP port unreachable) since the last answer: cli_run() fails fast */
 	uint32_t rx_frames_seen, refused_seen, refused_since;
+	uint32_t last_rx, last_probe;
 	bool refusing;
 
 	/* how the current command prints a successful response */

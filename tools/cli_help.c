@@ -119,7 +119,7 @@ static void print_one(FILE *f, const struct help *h)
 
 int smpfota_cli_help(FILE *f, int argc, char **argv)
 {
-	if (argc < 1 || !strcmp(argv[0], "help")) {
+	if (argc < 1) {
 		smpfota_cli_usage(f);
 		return 0;
 	}

@@ -9,6 +9,7 @@
 #include <inttypes.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,7 +29,9 @@
 /* A guard against an engine that has nothing pending yet never completed. */
 #define STALL_MS 5000U
 /* How long a target that answered before may refuse (restarting) before we give up. */
-#define REFUSED_GRACE_MS 5000U
+#define REFUSED_GRACE_MS 2000U
+/* UDP: silence after which a zero-length datagram checks whether anyone still listens. */
+#define PROBE_MS 500U
 
 /* Frame memory of the engine: one buffer per request in flight plus one for upload data,
  * each large enough for the largest serial frame (a server with 64 KiB buffers). */
@@ -59,6 +62,7 @@ void cli_save_status(struct cli *s, const struct smpfota_smp_status *st)
 static void on_frame(void *user, const uint8_t *frame, size_t len)
 {
 	struct cli *s = user;
+	s->last_rx = cli_now_ms();
 	if (smpfota_client_input(&s->c, frame, len, cli_now_ms()) == SMPFOTA_ERR_PROTO) {
 		s->malformed++;
 	}
@@ -91,6 +95,22 @@ static int report_interrupt(struct cli *s)
 		cli_fail_msg(s, "INTERRUPTED", NULL, SMPFOTA_CLI_EXIT_INTERRUPTED, "interrupted");
 	}
 	return s->err;
+}
+
+/* UDP, requests pending and the target silent: a datagram without payload costs a server
+ * nothing (no SMP header: dropped unread) and, if nothing listens on the port any more,
+ * brings back the ICMP port unreachable that says so, long before a retransmission would. */
+static void probe(struct cli *s, uint32_t now)
+{
+	if (s->link->kind != SMPFOTA_CONN_UDP || s->link->stats.rx_frames == 0 ||
+	    smpfota_client_pending(&s->c) == 0 || now - s->last_rx < PROBE_MS ||
+	    now - s->last_probe < PROBE_MS) {
+		return;
+	}
+	s->last_probe = now;
+	if (send(host_link_fd(s->link), "", 0, 0) < 0 && errno == ECONNREFUSED) {
+		s->link->stats.rx_refused++;
+	}
 }
 
 /* ICMP port unreachable and no answer: nobody listens. Before anything ever answered that
@@ -147,6 +167,9 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 		} else {
 			idle = false;
 		}
+		if (s->link->kind == SMPFOTA_CONN_UDP && wait > (int32_t)PROBE_MS) {
+			wait = PROBE_MS; /* wake up to probe a silent target (probe()) */
+		}
 		struct pollfd p = {.fd = host_link_fd(s->link), .events = POLLIN};
 		int n = poll(&p, 1, (int)wait);
 		if (n < 0 && errno != EINTR) {
@@ -162,7 +185,12 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 			}
 		}
 		now = cli_now_ms();
-		if (!s->done && refused_for_good(s, now)) {
+		/* not while an update waits for a target to come back from its reset */
+		bool watch = u == NULL || s->in_upload;
+		if (watch) {
+			probe(s, now);
+		}
+		if (!s->done && watch && refused_for_good(s, now)) {
 			s->link->sys_errno = ECONNREFUSED;
 			s->err = SMPFOTA_ERR_IO;
 			return s->err;

@@ -133,8 +133,9 @@ int main(int argc, char **argv)
 	bool help_cmd = n > 0 && !strcmp(rest[0], "help");
 	if (help || help_cmd) {
 		int words = 0;
-		char **w = help_cmd ? rest + 1 : rest;
-		int avail = help_cmd ? n - 1 : n;
+		/* "help CMD" names CMD; "help --help" names help itself */
+		char **w = help_cmd && !help ? rest + 1 : rest;
+		int avail = help_cmd && !help ? n - 1 : n;
 		while (words < avail && words < 2 && w[words][0] != '-') {
 			words++;
 		}

@@ -71,12 +71,8 @@ int smpfota_cli_usage_error(bool json, const char *what, const char *msg);
 
 /* ---- versions (cli_version.c) ---- */
 
-/* The one version format of every CLI output: "1.2.3", or "1.2.3+4" when the build number is
- * not zero. */
-void smpfota_cli_version_str(const struct smpfota_image_version *v,
-			     char buf[SMPFOTA_IMAGE_VERSION_STR_MAX]);
-
-/* A version as a target lists it ("1.2.3" or Zephyr's "1.2.3.4") in that format into buf;
+/* A version as a target lists it ("1.2.3" or Zephyr's "1.2.3.4") in the format of
+ * smpfota_image_version_str() into buf;
  * text that is not such a version is copied as it is. */
 void smpfota_cli_version_from_wire(const char *text, size_t len, char *buf, size_t size);
 

@@ -294,7 +294,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		return cli_fail(s, rc);
 	}
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
-	smpfota_cli_version_str(&s->info.hdr.version, ver);
+	(void)smpfota_image_version_str(&s->info.hdr.version, ver, sizeof(ver));
 	double sec = (cli_now_ms() - t0) / 1000.0;
 	if (s->o.json) {
 		struct json_writer w;

@@ -64,7 +64,7 @@ static void print_human(const char *path, const struct smpfota_image_info *in, i
 {
 	const struct smpfota_image_header *h = &in->hdr;
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
-	smpfota_cli_version_str(&h->version, ver);
+	(void)smpfota_image_version_str(&h->version, ver, sizeof(ver));
 
 	printf("image:              %s\n", path);
 	printf("magic:              0x%08x\n", (unsigned)h->magic);
@@ -136,7 +136,7 @@ static int print_json(const char *path, unsigned long long file_size,
 	struct json_writer w;
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
 
-	smpfota_cli_version_str(&h->version, ver);
+	(void)smpfota_image_version_str(&h->version, ver, sizeof(ver));
 
 	json_init(&w, stdout, 2);
 	json_begin_object(&w);

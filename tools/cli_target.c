@@ -133,7 +133,7 @@ static int boot(struct target *t, bool warm)
 		char ver[SMPFOTA_IMAGE_VERSION_STR_MAX] = "-";
 		if (r->has_header) {
 			hex(r->hash, 32, hash);
-			smpfota_cli_version_str(&r->version, ver);
+			(void)smpfota_image_version_str(&r->version, ver, sizeof(ver));
 		}
 		fprintf(stderr, "target: boot %u image %zu: swap %s%s, %s %s hash %s\n", t->boots, i,
 			smpfota_boot_swap_type_name(r->swap_type), r->resumed ? " (resumed)" : "",

@@ -1,7 +1,6 @@
 /*
- * The one version format of every smpfota CLI output: "1.2.3", or "1.2.3+4" when the build
- * number is not zero (imgtool sign --version's syntax, semver's build metadata). README
- * "Versions" says why.
+ * Versions as targets list them, shown in the one format of every smpfota output
+ * (smpfota_image_version_str(): "1.2.3", "1.2.3+4"; README "Versions" says why).
  */
 #include <stdbool.h>
 #include <stdio.h>
@@ -9,12 +8,6 @@
 #include <string.h>
 
 #include "cli.h"
-
-void smpfota_cli_version_str(const struct smpfota_image_version *v,
-			     char buf[SMPFOTA_IMAGE_VERSION_STR_MAX])
-{
-	(void)smpfota_image_version_str(v, buf, SMPFOTA_IMAGE_VERSION_STR_MAX);
-}
 
 /* One decimal part of at most max, ending at one of the characters in ends or at the end of
  * the text (strchr finds the NUL too); *p moves past it. */
@@ -54,7 +47,7 @@ void smpfota_cli_version_from_wire(const char *text, size_t len, char *buf, size
 							  .revision = (uint16_t)rev,
 							  .build = (uint32_t)build};
 			char out[SMPFOTA_IMAGE_VERSION_STR_MAX];
-			smpfota_cli_version_str(&v, out);
+			(void)smpfota_image_version_str(&v, out, sizeof(out));
 			snprintf(buf, size, "%s", out);
 			return;
 		}

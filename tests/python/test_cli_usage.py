@@ -33,7 +33,8 @@ SLOT = 0x40000
 # Every command and subcommand, as `smpfota help` lists them.
 COMMANDS = [["image", "list"], ["image", "upload"], ["image", "test"], ["image", "confirm"],
             ["image", "erase"], ["image", "info"], ["reset"], ["echo"], ["params"], ["info"],
-            ["update"], ["target"], ["sim"], ["version"], ["help"]]
+            ["image", "slot-info"], ["bootloader", "info"], ["update"], ["target"], ["sim"],
+            ["version"], ["help"]]
 
 
 def run(*args, env=None, timeout=TIMEOUT) -> subprocess.CompletedProcess:

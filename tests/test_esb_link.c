@@ -1,10 +1,11 @@
 /*
- * ESB link layer tests: a PTX link and a PRX link over an in-memory fake radio pair with
- * NCS ESB semantics (spec esb-nrf5340.md §1): TX FIFO 8 and RX FIFO 8 per side, AUTO TX mode,
- * retransmits up to retransmit_count then TX_FAILED (head kept), 2-bit PID with PRX
- * duplicate detection (PID + content), ACK payloads queued ahead and popped only when the
- * next *new* packet arrives, ACK withheld while the PRX RX FIFO is full. Packet loss and
- * ACK loss are seeded. Virtual time: one radio transaction per 50 µs step.
+ * ESB link layer tests: a PTX link and a PRX link over a pair of fake radios
+ * (ports/emu/esb_radio.h) with NCS ESB semantics (spec esb-nrf5340.md §1): TX FIFO 8 and RX
+ * FIFO 8 per side, AUTO TX mode, retransmits up to retransmit_count then TX_FAILED (head
+ * kept), 2-bit PID with PRX duplicate detection (PID + content), ACK payloads queued ahead
+ * and popped only when the next *new* packet arrives, ACK withheld while the PRX RX FIFO is
+ * full. Packet loss and ACK loss are seeded. Virtual time: one radio transaction per 50 µs
+ * step.
  */
 #include <stdlib.h>
 
@@ -12,57 +13,23 @@
 #include "emu/image.h"
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
+#include "emu/esb_radio.h"
 #include "emu/nor.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
 /* ---- fake radio pair ----------------------------------------------------------------------- */
 
-#define FIFO 8
-
-struct fifo {
-	struct smpfota_esb_payload e[FIFO];
-	unsigned head, count;
-};
-
-static bool fifo_push(struct fifo *f, const struct smpfota_esb_payload *p)
-{
-	if (f->count == FIFO) {
-		return false;
-	}
-	f->e[(f->head + f->count) % FIFO] = *p;
-	f->count++;
-	return true;
-}
-
-static void fifo_pop(struct fifo *f)
-{
-	f->head = (f->head + 1) % FIFO;
-	f->count--;
-}
-
-enum { EV_TX_OK = 1, EV_TX_FAIL = 2, EV_RX = 4 };
-
+/* Two ports/emu/esb_radio.h radios and the air between them: one PTX transaction per step. */
 struct air {
 	uint32_t rng;
 	unsigned loss_pct, ack_loss_pct;
 	unsigned retransmit_count;
-	bool no_dedup;          /* PRX without PID check: link-level duplicates reach the link */
 	bool dead;              /* nothing gets through */
-	/* PTX */
-	struct fifo ptx_tx, ptx_rx;
-	bool ptx_active;
-	unsigned attempts;
-	uint8_t pid;
-	unsigned ptx_ev;
-	/* PRX */
-	struct fifo prx_rx, prx_ack;
-	bool ack_pending;       /* head ACK payload went out; popped on the next new packet */
-	bool have_last;
-	struct smpfota_esb_payload last;
-	unsigned prx_ev;
-	/* counters */
-	unsigned withheld, ptx_rx_overflow, dups_passed;
+	struct smpfota_emu_esb ptx, prx;
+	bool ptx_active;        /* AUTO mode: sending until the TX FIFO is empty or TX fails */
+	unsigned attempts;      /* of the TX FIFO head */
+	unsigned ack_refused;   /* ACK payloads the PTX's RX FIFO had no room for */
 };
 
 struct end {
@@ -87,42 +54,27 @@ static int f_write(void *ctx, const struct smpfota_esb_payload *p)
 {
 	struct end *e = ctx;
 	struct air *a = e->air;
-	struct smpfota_esb_payload c = *p;
-	if (p->length == 0) {
-		return SMPFOTA_ERR_MSGSIZE;
+	if (!e->ptx) {
+		return smpfota_emu_esb_write(&a->prx, p); /* an ACK payload */
 	}
-	if (e->ptx) {
-		if (a->ptx_tx.count == FIFO) {
-			return SMPFOTA_ERR_NOMEM;
-		}
-		a->pid = (uint8_t)((a->pid + 1U) & 3U);
-		c.pid = a->pid;
-		fifo_push(&a->ptx_tx, &c);
-		if (!a->ptx_active) {
-			a->ptx_active = true; /* AUTO mode: a write starts an idle PTX */
-			a->attempts = 0;
-		}
-		return 0;
+	int rc = smpfota_emu_esb_write(&a->ptx, p);
+	if (rc == 0 && !a->ptx_active) {
+		a->ptx_active = true; /* AUTO mode: a write starts an idle PTX */
+		a->attempts = 0;
 	}
-	return fifo_push(&a->prx_ack, &c) ? 0 : SMPFOTA_ERR_NOMEM;
+	return rc;
 }
 
 static int f_read(void *ctx, struct smpfota_esb_payload *p)
 {
 	struct end *e = ctx;
-	struct fifo *f = e->ptx ? &e->air->ptx_rx : &e->air->prx_rx;
-	if (f->count == 0) {
-		return 0;
-	}
-	*p = f->e[f->head];
-	fifo_pop(f);
-	return p->length;
+	return smpfota_emu_esb_read(e->ptx ? &e->air->ptx : &e->air->prx, p);
 }
 
 static int f_start_tx(void *ctx)
 {
 	struct end *e = ctx;
-	if (e->air->ptx_tx.count) {
+	if (e->air->ptx.tx.count) {
 		e->air->ptx_active = true;
 		e->air->attempts = 0;
 	}
@@ -132,7 +84,7 @@ static int f_start_tx(void *ctx)
 static int f_flush_tx(void *ctx)
 {
 	struct end *e = ctx;
-	e->air->ptx_tx.count = 0;
+	smpfota_emu_esb_flush_tx(&e->air->ptx);
 	e->air->ptx_active = false;
 	return 0;
 }
@@ -143,69 +95,35 @@ static bool f_is_idle(void *ctx)
 	return !e->air->ptx_active;
 }
 
-static bool same_packet(const struct smpfota_esb_payload *a, const struct smpfota_esb_payload *b)
-{
-	return a->pid == b->pid && a->length == b->length &&
-	       memcmp(a->data, b->data, a->length) == 0;
-}
-
 /* One PTX transaction (one attempt of the FIFO head). */
 static void air_step(struct air *a)
 {
-	const struct smpfota_esb_payload *p;
-	const struct smpfota_esb_payload *ackp = NULL;
+	struct smpfota_esb_payload ack;
 	bool acked = false;
 
-	if (!a->ptx_active || a->ptx_tx.count == 0) {
+	if (!a->ptx_active || a->ptx.tx.count == 0) {
 		a->ptx_active = false;
 		return;
 	}
-	p = &a->ptx_tx.e[a->ptx_tx.head];
 	a->attempts++;
 	if (!a->dead && !chance(a, a->loss_pct)) {
-		if (a->prx_rx.count == FIFO) {
-			a->withheld++; /* esb.c: RX FIFO full, restart RX without ACK */
-		} else {
-			bool dup = a->have_last && same_packet(&a->last, p);
-			if (dup && a->no_dedup) {
-				a->dups_passed++;
-			}
-			if (!dup || a->no_dedup) {
-				if (a->ack_pending) {
-					fifo_pop(&a->prx_ack);
-					a->ack_pending = false;
-					a->prx_ev |= EV_TX_OK;
-				}
-				fifo_push(&a->prx_rx, p);
-				a->prx_ev |= EV_RX;
-				a->last = *p;
-				a->have_last = true;
-			}
-			if (a->prx_ack.count) {
-				ackp = &a->prx_ack.e[a->prx_ack.head];
-				a->ack_pending = true;
-			}
-			acked = true;
-		}
+		acked = smpfota_emu_esb_prx_receive(&a->prx, &a->ptx.tx.e[a->ptx.tx.head], &ack) >= 0;
 	}
 	if (acked && chance(a, a->ack_loss_pct)) {
 		acked = false;
 	}
+	if (acked && !smpfota_emu_esb_ptx_ack_fits(&a->ptx, ack.length)) {
+		a->ack_refused++; /* as if the ACK was lost */
+		acked = false;
+	}
 	if (acked) {
-		if (ackp) {
-			if (!fifo_push(&a->ptx_rx, ackp)) {
-				a->ptx_rx_overflow++;
-			}
-			a->ptx_ev |= EV_RX;
-		}
-		fifo_pop(&a->ptx_tx);
+		smpfota_emu_esb_ptx_acked(&a->ptx, &ack);
 		a->attempts = 0;
-		a->ptx_ev |= EV_TX_OK;
-		if (a->ptx_tx.count == 0) {
+		if (a->ptx.tx.count == 0) {
 			a->ptx_active = false;
 		}
 	} else if (a->attempts > a->retransmit_count) {
-		a->ptx_ev |= EV_TX_FAIL; /* head stays in the FIFO, TX stops */
+		a->ptx.ev |= SMPFOTA_EMU_ESB_EV_TX_FAILED; /* head stays in the FIFO, TX stops */
 		a->ptx_active = false;
 	}
 }
@@ -311,6 +229,8 @@ static void sim_init(struct sim *s, uint8_t max_payload, uint32_t seed)
 	memset(s, 0, sizeof(*s));
 	s->air.rng = seed ? seed : 1;
 	s->air.retransmit_count = 3;
+	smpfota_emu_esb_init(&s->air.ptx, true);
+	smpfota_emu_esb_init(&s->air.prx, false);
 	s->pe = (struct end){&s->air, true};
 	s->re = (struct end){&s->air, false};
 	s->now = 1000;
@@ -340,15 +260,7 @@ static void dispatch(struct smpfota_esb_link *l, unsigned *ev, uint32_t now)
 {
 	unsigned e = *ev;
 	*ev = 0;
-	if (e & EV_TX_OK) {
-		smpfota_esb_link_on_event(l, SMPFOTA_ESB_EVT_TX_SUCCESS, now);
-	}
-	if (e & EV_TX_FAIL) {
-		smpfota_esb_link_on_event(l, SMPFOTA_ESB_EVT_TX_FAILED, now);
-	}
-	if (e & EV_RX) {
-		smpfota_esb_link_on_event(l, SMPFOTA_ESB_EVT_RX_RECEIVED, now);
-	}
+	smpfota_emu_esb_deliver(l, e, now);
 }
 
 static void sim_step(struct sim *s)
@@ -368,8 +280,8 @@ static void sim_step(struct sim *s)
 		s->sent++;
 	}
 	air_step(&s->air);
-	dispatch(&s->ptx, &s->air.ptx_ev, s->now);
-	dispatch(&s->prx, &s->air.prx_ev, s->now);
+	dispatch(&s->ptx, &s->air.ptx.ev, s->now);
+	dispatch(&s->prx, &s->air.prx.ev, s->now);
 	smpfota_esb_link_poll(&s->ptx, s->now);
 	smpfota_esb_link_poll(&s->prx, s->now);
 }
@@ -439,7 +351,7 @@ static void echo_case(uint8_t max_payload, unsigned loss, unsigned ack_loss, uin
 	CHECK_EQ(smpfota_esb_link_next_deadline(&s->ptx, s->now), -1);
 	CHECK_EQ(s->bad, 0);
 	CHECK_EQ(smpfota_esb_link_next_deadline(&s->prx, s->now), -1);
-	CHECK_EQ(s->air.ptx_rx_overflow, 0);
+	CHECK_EQ(s->air.ack_refused, 0);
 	if (loss || ack_loss) {
 		CHECK(s->ptx.stats.tx_failed > 0); /* ESB gave up at times: the link recovered */
 		CHECK(s->ptx.stats.tx_restarts > 0);
@@ -516,13 +428,13 @@ static void test_duplicates_dropped(void)
 	sim_init(s, 32, 21);
 	mixed_random(s, 21);
 	s->air.ack_loss_pct = 30;
-	s->air.no_dedup = true;
+	s->air.prx.no_dedup = true;
 	s->n_frames = NSIZES;
 	sim_run(s, 3000000);
 	CHECK_EQ(s->bad, 0);
 	CHECK_EQ(s->prx_got, s->n_frames);
 	CHECK_EQ(s->prx.stats.frames_rx, s->n_frames); /* each frame exactly once */
-	CHECK(s->air.dups_passed > 0);
+	CHECK(s->air.prx.stats.repeats > 0);
 	CHECK(s->prx.stats.drop_dup > 0);
 	CHECK_EQ(s->prx.stats.drop_lost, 0);
 }
@@ -561,7 +473,7 @@ static void test_flow_control(void)
 	CHECK_EQ(s->prx_got, s->n_frames);
 	CHECK_EQ(s->ptx_got, s->n_frames);
 	CHECK(s->prx.stats.rx_busy > 0);
-	CHECK(s->air.withheld > 0);
+	CHECK(s->air.prx.stats.withheld > 0);
 	CHECK(s->ptx.stats.tx_failed > 0);
 	CHECK_EQ(s->ptx.stats.drop_tx_frames, 0);
 	CHECK_EQ(s->prx.stats.drop_dup + s->prx.stats.drop_lost, 0);

@@ -130,7 +130,7 @@ uint64_t sim_net_next(struct world *w, struct board *b)
 	if (w->c->naive || !board_up(b, w->now) || !b->link_ready) {
 		return b->link_ready && !board_up(b, w->now) ? b->up_at : NEVER;
 	}
-	uint64_t n = b->radio.ev ? w->now : NEVER;
+	uint64_t n = b->radio.esb.ev ? w->now : NEVER;
 	n = min64(n, sim_ipc_next(&b->a2n));
 	n = min64(n, sim_bridge_deadline(w, &b->net_br));
 	return min64(n, sim_link_deadline(w, b));
@@ -138,23 +138,14 @@ uint64_t sim_net_next(struct world *w, struct board *b)
 
 void sim_deliver_events(struct world *w, struct board *b)
 {
-	unsigned ev = b->radio.ev;
-	b->radio.ev = 0;
-	uint32_t now = (uint32_t)(w->now / US);
-	if (ev & EV_TX_FAIL) {
-		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_TX_FAILED, now);
-	}
-	if (ev & EV_TX_OK) {
-		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_TX_SUCCESS, now);
-	}
-	if (ev & EV_RX) {
-		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_RX_RECEIVED, now);
-	}
+	unsigned ev = b->radio.esb.ev;
+	b->radio.esb.ev = 0;
+	smpfota_emu_esb_deliver(&b->link, ev, (uint32_t)(w->now / US));
 }
 
 void sim_net_step(struct world *w, struct board *b)
 {
-	if (b->radio.ev) {
+	if (b->radio.esb.ev) {
 		sim_deliver_events(w, b);
 	}
 	uint32_t now = (uint32_t)(w->now / US);
@@ -173,7 +164,7 @@ void sim_net_step(struct world *w, struct board *b)
 /* Naive design: the link on the app core; radio events reach it as IPC messages. */
 void sim_naive_post_events(struct world *w, struct board *b)
 {
-	if (w->c->naive && b->radio.ev && !b->evt_msg && board_up(b, w->now)) {
+	if (w->c->naive && b->radio.esb.ev && !b->evt_msg && board_up(b, w->now)) {
 		b->evt_msg = true;
 		b->evt_ready = w->now + w->c->t.ipc_msg_us * US;
 		w->st->ipc_msgs++;

@@ -46,65 +46,47 @@ void sim_radio_reset(struct radio *r)
 {
 	struct world *w = r->w;
 	struct board *b = r->b;
+	struct smpfota_emu_esb esb = r->esb;
 	memset(r, 0, sizeof(*r));
 	r->w = w;
 	r->b = b;
+	r->esb = esb;
+	smpfota_emu_esb_reset(&r->esb); /* keeps the role, the replay hook and the counters */
 	r->phase = P_IDLE;
 	r->t_next = NEVER;
 }
 
-static void radio_raise(struct radio *r, unsigned ev)
+/* Fault (esb_radio.h stale hook): a stale data packet the PID check did not catch arrives
+ * ahead of a new one. */
+static bool replay(void *ctx, const struct smpfota_esb_payload *p, bool room,
+		   struct smpfota_esb_payload *out)
 {
-	r->ev |= ev;
+	struct radio *r = ctx;
+	struct world *w = r->w;
+	bool pick = r->hist_n > 0 && sim_chance(w, w->c->f.replay) && room;
+	if (pick) {
+		*out = r->hist[sim_rnd(w) % (r->hist_n < HIST ? r->hist_n : HIST)];
+	}
+	if (p->length > SMPFOTA_ESB_HDR_SIZE) {
+		r->hist[r->hist_n % HIST] = *p;
+		r->hist_n++;
+	}
+	return pick;
 }
 
-/* A packet reaches the PRX. Returns -1 when no ACK is sent, else the ACK payload length
- * (0..252) copied into *ack. */
-static int prx_receive(struct radio *r, const struct smpfota_esb_payload *p,
-		       struct smpfota_esb_payload *ack)
+void sim_radio_init(struct radio *r, struct world *w, struct board *b)
 {
-	struct world *w = r->w;
-	if (r->rx.count == FIFO) {
-		w->st->withheld++; /* esb.c on_radio_disabled_rx: RX FIFO full, no ACK (§1.8) */
-		return -1;
-	}
-	bool dup = r->have_last && r->last.pid == p->pid && r->last.length == p->length &&
-		   memcmp(r->last.data, p->data, p->length) == 0;
-	if (!dup) {
-		/* Fault: a stale packet the PID check did not catch arrives first. */
-		if (r->hist_n > 0 && sim_chance(w, w->c->f.replay) && r->rx.count < FIFO - 1) {
-			struct smpfota_esb_payload old = r->hist[sim_rnd(w) % (r->hist_n < HIST ? r->hist_n : HIST)];
-			(void)fifo_push(&r->rx, &old);
-			w->st->replays++;
-		}
-		(void)fifo_push(&r->rx, p);
-		radio_raise(r, EV_RX);
-		r->last = *p;
-		r->have_last = true;
-		if (p->length > SMPFOTA_ESB_HDR_SIZE) {
-			r->hist[r->hist_n % HIST] = *p;
-			r->hist_n++;
-		}
-		if (r->ack_out) {
-			fifo_pop(&r->tx); /* delivered, as far as ESB knows */
-			r->ack_out = false;
-			radio_raise(r, EV_TX_OK);
-		}
-		if (r->tx.count > 0) {
-			r->ack_out = true;
-		}
-	}
-	if (!r->ack_out) {
-		ack->length = 0;
-		return 0;
-	}
-	*ack = r->tx.e[r->tx.head];
-	return ack->length;
+	r->w = w;
+	r->b = b;
+	smpfota_emu_esb_init(&r->esb, b->master);
+	r->esb.stale = replay;
+	r->esb.stale_ctx = r;
+	sim_radio_reset(r);
 }
 
 void sim_ptx_schedule(struct radio *r)
 {
-	if (r->phase == P_IDLE && r->tx.count > 0) {
+	if (r->phase == P_IDLE && r->esb.tx.count > 0) {
 		r->phase = P_START;
 		r->t_next = r->ready_at > r->w->now ? r->ready_at : r->w->now;
 	}
@@ -115,7 +97,7 @@ void sim_ptx_step(struct radio *r)
 	struct world *w = r->w;
 	const struct smpfota_sim_timing *t = &w->c->t;
 	uint64_t now = r->t_next;
-	struct smpfota_esb_payload *p = &r->tx.e[r->tx.head];
+	struct smpfota_esb_payload *p = &r->esb.tx.e[r->esb.tx.head];
 
 	switch (r->phase) {
 	case P_START:
@@ -140,7 +122,7 @@ void sim_ptx_step(struct radio *r)
 		} else if (board_up(pb, now)) {
 			uint64_t save = w->now;
 			w->now = now;
-			acklen = prx_receive(&pb->radio, p, &r->ack);
+			acklen = smpfota_emu_esb_prx_receive(&pb->radio.esb, p, &r->ack);
 			w->now = save;
 		}
 		bool ok = acklen >= 0;
@@ -151,7 +133,7 @@ void sim_ptx_step(struct radio *r)
 			w->st->crc_errors++;
 			ok = false;
 		}
-		if (ok && acklen > 0 && r->rx.count == FIFO) {
+		if (ok && !smpfota_emu_esb_ptx_ack_fits(&r->esb, (unsigned)acklen)) {
 			ok = false; /* nowhere to put the ACK payload: as if lost */
 		}
 		if (ok) {
@@ -170,12 +152,7 @@ void sim_ptx_step(struct radio *r)
 		return;
 	}
 	case P_ACKED:
-		if (r->ack.length > 0) {
-			(void)fifo_push(&r->rx, &r->ack);
-			radio_raise(r, EV_RX);
-		}
-		fifo_pop(&r->tx);
-		radio_raise(r, EV_TX_OK);
+		smpfota_emu_esb_ptx_acked(&r->esb, &r->ack);
 		r->attempts = 0;
 		r->ready_at = now + t->t_sw_us * US;
 		r->phase = P_IDLE;
@@ -188,7 +165,7 @@ void sim_ptx_step(struct radio *r)
 		}
 		return;
 	case P_FAILWAIT:
-		radio_raise(r, EV_TX_FAIL);
+		r->esb.ev |= SMPFOTA_EMU_ESB_EV_TX_FAILED; /* the head stays in the TX FIFO */
 		w->st->tx_failed++;
 		r->phase = P_STOPPED;
 		r->t_next = NEVER;

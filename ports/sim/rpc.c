@@ -39,12 +39,7 @@ static void rpc_queue(struct board *b, uint64_t at, int kind, const struct smpfo
 static void apply_write(struct board *b, const struct smpfota_esb_payload *p)
 {
 	struct radio *r = &b->radio;
-	struct smpfota_esb_payload q = *p;
-	if (b->master) {
-		q.pid = r->pid;
-		r->pid = (uint8_t)((r->pid + 1) & 3);
-	}
-	(void)fifo_push(&r->tx, &q);
+	(void)smpfota_emu_esb_write(&r->esb, p); /* the caller made sure it fits */
 	if (b->master) {
 		sim_ptx_schedule(r);
 	}
@@ -63,7 +58,7 @@ static void apply_start_tx(struct board *b)
 static void apply_flush_tx(struct board *b)
 {
 	struct radio *r = &b->radio;
-	r->tx.count = 0;
+	smpfota_emu_esb_flush_tx(&r->esb);
 	r->attempts = 0;
 	r->phase = P_IDLE;
 	r->t_next = NEVER;
@@ -96,14 +91,14 @@ static int op_write(void *ctx, const struct smpfota_esb_payload *p)
 {
 	struct board *b = ctx;
 	if (!rpc(b)) {
-		if (b->radio.tx.count == FIFO) {
+		if (b->radio.esb.tx.count == FIFO) {
 			return SMPFOTA_ERR_NOMEM;
 		}
 		apply_write(b, p);
 		return 0;
 	}
 	uint64_t at = rpc_cost(b, p->length);
-	if (b->radio.tx.count + b->pending_writes >= FIFO || b->rq_count == RPCQ) {
+	if (b->radio.esb.tx.count + b->pending_writes >= FIFO || b->rq_count == RPCQ) {
 		return SMPFOTA_ERR_NOMEM;
 	}
 	b->pending_writes++;
@@ -116,14 +111,9 @@ static int op_read(void *ctx, struct smpfota_esb_payload *p)
 	struct board *b = ctx;
 	struct radio *r = &b->radio;
 	if (rpc(b)) {
-		(void)rpc_cost(b, r->rx.count ? r->rx.e[r->rx.head].length : 0);
+		(void)rpc_cost(b, r->esb.rx.count ? r->esb.rx.e[r->esb.rx.head].length : 0);
 	}
-	if (r->rx.count == 0) {
-		return 0;
-	}
-	*p = r->rx.e[r->rx.head];
-	fifo_pop(&r->rx);
-	return p->length;
+	return smpfota_emu_esb_read(&r->esb, p);
 }
 
 /* A command without data: carried out now, or queued on its way to the net core. */
@@ -156,7 +146,7 @@ static bool op_is_idle(void *ctx)
 	if (rpc(b)) {
 		(void)rpc_cost(b, 0);
 	}
-	return r->tx.count == 0 && b->pending_writes == 0 &&
+	return r->esb.tx.count == 0 && b->pending_writes == 0 &&
 	       (r->phase == P_IDLE || r->phase == P_STOPPED);
 }
 

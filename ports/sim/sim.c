@@ -154,9 +154,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 		bs[i]->a2n.q = calloc(IPC_MAXQ, sizeof(struct ipc_msg));
 		bs[i]->n2a.q = calloc(IPC_MAXQ, sizeof(struct ipc_msg));
 		bs[i]->a2n.cap = bs[i]->n2a.cap = c->t.ipc_ring;
-		bs[i]->radio.w = w;
-		bs[i]->radio.b = bs[i];
-		sim_radio_reset(&bs[i]->radio);
+		sim_radio_init(&bs[i]->radio, w, bs[i]);
 	}
 	if (w->cli_buf == NULL || !w->m.a2n.q || !w->m.n2a.q || !w->t.a2n.q || !w->t.n2a.q) {
 		rc = SMPFOTA_ERR_NOMEM;
@@ -232,6 +230,10 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
 	sim_link_stats(w, &w->m.link);
 	sim_link_stats(w, &w->t.link);
+	for (int i = 0; i < 2; i++) {
+		r->stats.withheld += bs[i]->radio.esb.stats.withheld;
+		r->stats.replays += bs[i]->radio.esb.stats.stale;
+	}
 	r->stats.upload_bytes_written += w->srv.stats.bytes_written;
 	rc = 0;
 out:

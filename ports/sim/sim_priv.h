@@ -26,6 +26,7 @@
 #include <stdint.h>
 
 #include "emu/mcuboot.h"
+#include "emu/esb_radio.h"
 #include "emu/nor.h"
 #include "sim/sim.h"
 #include "smpfota/boot.h"
@@ -39,7 +40,7 @@
 #define NEVER UINT64_MAX
 #define US 1000ULL /* ns */
 #define MS 1000000ULL
-#define FIFO 8U     /* CONFIG_ESB_TX_FIFO_SIZE / RX_FIFO_SIZE (spec §1.5) */
+#define FIFO SMPFOTA_EMU_ESB_FIFO /* CONFIG_ESB_TX_FIFO_SIZE / RX_FIFO_SIZE (spec §1.5) */
 #define IPC_MAXQ 512U
 #define IPC_HDR 8U  /* ring bytes per message besides the data (estimate of ICMsg's) */
 #define FRAME_MAX 4096U
@@ -53,29 +54,6 @@
 #define HIST FIFO /* a stale packet can only come from the 8-entry TX FIFO */
 #define PAGE 4096U
 #define WRITE_SIZE 4U
-
-enum { EV_TX_OK = 1, EV_TX_FAIL = 2, EV_RX = 4 };
-
-struct fifo {
-	struct smpfota_esb_payload e[FIFO];
-	unsigned head, count;
-};
-
-static inline bool fifo_push(struct fifo *f, const struct smpfota_esb_payload *p)
-{
-	if (f->count == FIFO) {
-		return false;
-	}
-	f->e[(f->head + f->count) % FIFO] = *p;
-	f->count++;
-	return true;
-}
-
-static inline void fifo_pop(struct fifo *f)
-{
-	f->head = (f->head + 1) % FIFO;
-	f->count--;
-}
 
 struct ipc_msg {
 	uint64_t ready;
@@ -99,20 +77,16 @@ struct board;
 struct radio {
 	struct world *w;
 	struct board *b;
-	struct fifo tx, rx;
-	unsigned ev;              /* events raised, not yet handled by the link's core */
-	uint8_t pid;
-	/* PTX */
+	/* FIFOs, PIDs, the PRX's ACK payloads; events not yet handled by the link's core */
+	struct smpfota_emu_esb esb;
+	/* PTX: the transaction in the air */
 	enum ptx_phase phase;
 	uint64_t t_next;
 	uint64_t ready_at;        /* earliest start of the next transaction */
 	uint64_t d_time;          /* radio DISABLED after the packet of this attempt */
 	unsigned attempts;
 	struct smpfota_esb_payload ack;
-	/* PRX */
-	bool ack_out;             /* the TX FIFO head went out with the last ACK */
-	bool have_last;
-	struct smpfota_esb_payload last;
+	/* PRX: data packets received, for replays */
 	struct smpfota_esb_payload hist[HIST];
 	unsigned hist_n;
 };
@@ -240,6 +214,7 @@ void sim_log(struct world *w, const char *fmt, ...) __attribute__((format(printf
 
 /* radio.c: the air and each board's radio */
 uint64_t sim_air_ns(const struct smpfota_sim_timing *t, unsigned len);
+void sim_radio_init(struct radio *r, struct world *w, struct board *b);
 void sim_radio_reset(struct radio *r);
 void sim_ptx_schedule(struct radio *r);
 void sim_ptx_step(struct radio *r);

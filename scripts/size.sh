@@ -17,7 +17,8 @@
 #    is shown on its own line, so the totals are exact.
 #
 # --check: fail (exit 1) when the master side (client engine, SMP codec, ESB link, image
-# reader, error code; zcbor, libc and the optional update workflow apart) exceeds
+# reader, error code; zcbor, libc and the optional update workflow apart), or the same
+# master over BLE (the GATT link instead of the ESB link), exceeds
 # SMPFOTA_MASTER_FLASH_MAX (8192) bytes of flash or SMPFOTA_MASTER_RAM_MAX (1024) bytes of
 # static RAM. State structs are the caller's and are listed, not counted.
 set -euo pipefail
@@ -158,6 +159,94 @@ int master_main(struct board *b, const struct smpfota_esb_radio *radio,
 }
 EOF
 
+# Master over BLE (a central talking to a stock Zephyr smp_svr): the same client and image
+# reader on the GATT link instead of the ESB link. Same budget.
+cat >"$out/app/master_ble_app.c" <<'EOF'
+#include "smpfota/client.h"
+#include "smpfota/gatt.h"
+#include "smpfota/image.h"
+
+struct board {
+	struct smpfota_gatt link;
+	struct smpfota_client client;
+	struct smpfota_image_reader reader;
+	struct smpfota_image_info info;
+	void (*log)(const char *what, int code, const char *name);
+};
+
+int master_ble_main(struct board *b, const struct smpfota_gatt_ops *ops,
+		    const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock,
+		    const uint8_t *volatile *note, volatile size_t *note_len);
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct board *b = user;
+	return smpfota_client_input(&b->client, frame, len, *(volatile uint32_t *)b->log);
+}
+
+static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	struct board *b = user;
+	b->log(smpfota_strerror(err), err, smpfota_errname(err));
+	if (rsp != NULL && rsp->status.has_err) {
+		b->log(NULL, (int)msg, smpfota_mgmt_err_name(rsp->status.err.group,
+							      rsp->status.err.rc, true));
+	}
+}
+
+static void on_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
+{
+	struct board *b = user;
+	b->log(smpfota_strerror(err), match, smpfota_mgmt_err_name(0, st->rc, false));
+}
+
+int master_ble_main(struct board *b, const struct smpfota_gatt_ops *ops,
+		    const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock,
+		    const uint8_t *volatile *note, volatile size_t *note_len)
+{
+	struct smpfota_gatt_config lc = {
+		.ops = *ops, .tx_buf = mem, .tx_size = 512, .rx_buf = mem + 512, .rx_size = 512,
+		.rx = on_frame, .user = b, .peer_reassembles = true};
+	if (smpfota_gatt_init(&b->link, &lc) != 0 || smpfota_gatt_set_mtu(&b->link, 247) != 0) {
+		return -1;
+	}
+	struct smpfota_client_config cc = {
+		.tx = {.send = smpfota_gatt_transport_send, .ctx = &b->link,
+		       .mtu = (uint16_t)smpfota_gatt_mtu(&b->link)},
+		.buf = mem + 1024, .buf_size = 4 * 512, .frame_cap = 512, .slots = 3,
+		.version = SMPFOTA_SMP_V2, .retries = 2};
+	if (smpfota_client_init(&b->client, &cc) != 0) {
+		return -1;
+	}
+	smpfota_image_reader_init(&b->reader);
+	(void)smpfota_image_reader_feed(&b->reader, mem, 4096);
+	int rc = smpfota_image_reader_finish(&b->reader, &b->info);
+	b->log(smpfota_strerror(rc), b->info.hdr.version.major, smpfota_errname(rc));
+
+	struct smpfota_os_params_req params = {0};
+	(void)smpfota_client_send(&b->client, SMPFOTA_MSG_OS_PARAMS, &params, 0, on_rsp, b, *clock);
+	struct smpfota_upload_params up = {.buf_size = 512, .buf_count = 4};
+	(void)smpfota_client_upload(&b->client, src, &up, NULL, on_done, b, *clock);
+	while (smpfota_client_pending(&b->client) > 0) {
+		if (*note_len == 0) {
+			smpfota_gatt_disconnected(&b->link);
+		}
+		smpfota_gatt_on_piece(&b->link, *note, *note_len, *clock);
+		smpfota_gatt_poll(&b->link, *clock);
+		smpfota_client_poll(&b->client, *clock);
+		if (smpfota_client_next_deadline(&b->client, *clock) < 0 &&
+		    smpfota_gatt_tx_idle(&b->link)) {
+			break;
+		}
+	}
+	struct smpfota_os_reset_req reset = {0};
+	(void)smpfota_client_send_once(&b->client, SMPFOTA_MSG_OS_RESET, &reset, 0, on_rsp, b,
+				       *clock);
+	smpfota_client_cancel(&b->client);
+	return rc;
+}
+EOF
+
 # Master with the optional update workflow on top (params, check, upload, test, reset,
 # confirm), to report what it adds.
 cat >"$out/app/update_app.c" <<'EOF'
@@ -220,7 +309,7 @@ int target_main(struct board *b, const struct smpfota_esb_radio *radio,
 }
 EOF
 
-for a in platform master_app update_app target_app; do
+for a in platform master_app master_ble_app update_app target_app; do
 	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$out/app/$a.c" -o "$out/app/$a.o"
 done
 rm -f "$out"/app/*.su
@@ -234,6 +323,7 @@ link() { # link NAME ENTRY APP_OBJ...
 		"$@" "$out/app/platform.o" "${objs[@]}" -o "$out/$name.elf"
 }
 link master master_main "$out/app/master_app.o"
+link master_ble master_ble_main "$out/app/master_ble_app.o"
 link update update_main "$out/app/master_app.o" "$out/app/update_app.o" -Wl,-u,master_main
 link target target_main "$out/app/target_app.o"
 
@@ -241,11 +331,13 @@ link target target_main "$out/app/target_app.o"
 cat >"$out/app/state.c" <<'EOF'
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
+#include "smpfota/gatt.h"
 #include "smpfota/image.h"
 #include "smpfota/server.h"
 #include "smpfota/update.h"
 #define SZ(t) const char sizeof_##t[sizeof(struct t)];
-SZ(smpfota_client) SZ(smpfota_esb_link) SZ(smpfota_image_reader) SZ(smpfota_update)
+SZ(smpfota_client) SZ(smpfota_esb_link) SZ(smpfota_gatt) SZ(smpfota_image_reader)
+SZ(smpfota_update)
 SZ(smpfota_server)
 EOF
 arm-none-eabi-gcc "${CFLAGS[@]}" -fcommon -c "$out/app/state.c" -o "$out/app/state.o"
@@ -423,6 +515,10 @@ print("== board images: app object + every object, linked with --gc-sections; th
 print("   map gives each object's share (mbedTLS and the app itself not counted)")
 master, mper = board("master", "master side: client engine, SMP codec, ESB link (PTX), image "
                      "reader, error code")
+master_ble, bper = board("master_ble", "master side over BLE: client engine, SMP codec, GATT "
+                         "link (central), image reader, error code")
+print(f"   GATT link (gatt.c): {bper['gatt.c'][0]} B flash, {bper['gatt.c'][1]} B RAM "
+      f"(the ESB link it replaces: {mper['esb_link.c'][0]} B)")
 update, _ = board("update", "master + optional update workflow (not in the budget)")
 print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
 board("target", "target side: SMP server, MCUboot trailer, flash areas, ESB link (PRX), SMP codec")
@@ -437,10 +533,13 @@ print()
 print("== caller-provided state (the application's RAM, default limits; buffers extra)")
 print("   " + ", ".join(f"struct {k} {v}" for k, v in sizes.items()))
 
-ok = master[0] <= flash_max and master[1] <= ram_max
+ok = True
 print()
-print(f"== budget, master side: flash {master[0]} / {flash_max} B, static RAM "
-      f"{master[1]} / {ram_max} B: {'OK' if ok else 'OVER BUDGET'}")
+for what, m in (("master side (ESB)", master), ("master side (BLE)", master_ble)):
+    fits = m[0] <= flash_max and m[1] <= ram_max
+    ok = ok and fits
+    print(f"== budget, {what}: flash {m[0]} / {flash_max} B, static RAM "
+          f"{m[1]} / {ram_max} B: {'OK' if fits else 'OVER BUDGET'}")
 if check and not ok:
     sys.exit(1)
 EOF

@@ -1,0 +1,183 @@
+/*
+ * SMP over GATT: frames cut into ATT pieces and put back together from the SMP header's
+ * length. The rules are in include/smpfota/gatt.h.
+ */
+#include "smpfota/gatt.h"
+#include "util.h"
+
+#include <string.h>
+
+#define SMP_HDR 8U
+#define DEFAULT_RX_TIMEOUT_MS 5000U
+
+int smpfota_gatt_init(struct smpfota_gatt *g, const struct smpfota_gatt_config *cfg)
+{
+	if (g == NULL || cfg == NULL || cfg->ops.send == NULL || cfg->tx_buf == NULL ||
+	    cfg->tx_size < SMP_HDR || cfg->rx_buf == NULL || cfg->rx_size < SMP_HDR ||
+	    cfg->rx == NULL) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	memset(g, 0, sizeof(*g));
+	g->cfg = *cfg;
+	if (g->cfg.tx_size > SMPFOTA_GATT_MAX_FRAME) {
+		g->cfg.tx_size = SMPFOTA_GATT_MAX_FRAME;
+	}
+	if (g->cfg.rx_timeout_ms == 0) {
+		g->cfg.rx_timeout_ms = DEFAULT_RX_TIMEOUT_MS;
+	}
+	g->att_mtu = SMPFOTA_GATT_MTU_MIN;
+	return 0;
+}
+
+int smpfota_gatt_set_mtu(struct smpfota_gatt *g, uint16_t att_mtu)
+{
+	if (att_mtu < SMPFOTA_GATT_MTU_MIN || att_mtu > SMPFOTA_GATT_MTU_MAX) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	g->att_mtu = att_mtu;
+	return 0;
+}
+
+size_t smpfota_gatt_mtu(const struct smpfota_gatt *g)
+{
+	size_t piece = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
+	if (!g->cfg.peer_reassembles && piece < g->cfg.tx_size) {
+		return piece;
+	}
+	return g->cfg.tx_size;
+}
+
+/* Hand the stack as many pieces of the current frame as it takes. */
+static void pump(struct smpfota_gatt *g)
+{
+	while (g->tx_off < g->tx_len) {
+		size_t n = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
+		if (n > (size_t)(g->tx_len - g->tx_off)) {
+			n = (size_t)(g->tx_len - g->tx_off);
+		}
+		int rc = g->cfg.ops.send(g->cfg.ops.ctx, g->cfg.tx_buf + g->tx_off, n);
+		if (rc == SMPFOTA_ERR_BUSY) {
+			g->stats.busy++;
+			return;
+		}
+		if (rc < 0) {
+			g->stats.send_errors++;
+			g->tx_len = 0;
+			return;
+		}
+		g->stats.pieces_tx++;
+		g->tx_off += (uint32_t)n;
+	}
+	if (g->tx_len != 0) {
+		g->stats.frames_tx++;
+		g->tx_len = 0;
+	}
+}
+
+int smpfota_gatt_send(struct smpfota_gatt *g, const uint8_t *frame, size_t len)
+{
+	if (frame == NULL || len == 0) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	if (len > smpfota_gatt_mtu(g)) {
+		return SMPFOTA_ERR_MSGSIZE;
+	}
+	if (g->tx_len != 0) {
+		return SMPFOTA_ERR_BUSY;
+	}
+	memcpy(g->cfg.tx_buf, frame, len);
+	g->tx_len = (uint32_t)len;
+	g->tx_off = 0;
+	pump(g);
+	return 0;
+}
+
+int smpfota_gatt_transport_send(void *ctx, const uint8_t *frame, size_t len)
+{
+	return smpfota_gatt_send(ctx, frame, len);
+}
+
+/* A piece that must begin a frame. */
+static void rx_first(struct smpfota_gatt *g, const uint8_t *d, size_t len)
+{
+	uint32_t total;
+
+	if (len < SMP_HDR) {
+		g->stats.drop_short++;
+		return;
+	}
+	total = SMP_HDR + util_get_be16(d + 2);
+	if ((d[0] & 0x07U) > 3U || len > total || (g->cfg.whole_pieces && len != total)) {
+		g->stats.drop_malformed++;
+		return;
+	}
+	if (total > g->cfg.rx_size) {
+		g->stats.drop_overflow++;
+		g->rx_skip = true; /* its other pieces are data, not headers */
+	} else {
+		memcpy(g->cfg.rx_buf, d, len);
+	}
+	g->rx_len = (uint32_t)len;
+	g->rx_total = total;
+}
+
+void smpfota_gatt_on_piece(struct smpfota_gatt *g, const uint8_t *data, size_t len, uint32_t now_ms)
+{
+	if (data == NULL || len == 0) {
+		return;
+	}
+	g->stats.pieces_rx++;
+	g->rx_at = now_ms;
+	if (g->rx_len == 0) {
+		rx_first(g, data, len);
+	} else if (len > g->rx_total - g->rx_len) {
+		if (!g->rx_skip) {
+			g->stats.drop_truncated++;
+		}
+		g->rx_skip = false;
+		g->rx_len = 0;
+		rx_first(g, data, len);
+	} else {
+		if (!g->rx_skip) {
+			memcpy(g->cfg.rx_buf + g->rx_len, data, len);
+		}
+		g->rx_len += (uint32_t)len;
+	}
+	if (g->rx_len != 0 && g->rx_len == g->rx_total) {
+		g->rx_len = 0;
+		if (g->rx_skip) {
+			g->rx_skip = false;
+			return;
+		}
+		g->stats.frames_rx++;
+		(void)g->cfg.rx(g->cfg.user, g->cfg.rx_buf, g->rx_total);
+	}
+}
+
+void smpfota_gatt_poll(struct smpfota_gatt *g, uint32_t now_ms)
+{
+	if (g->rx_len != 0 && util_time_reached(now_ms, g->rx_at + g->cfg.rx_timeout_ms)) {
+		if (!g->rx_skip) {
+			g->stats.drop_timeout++;
+		}
+		g->rx_len = 0;
+		g->rx_skip = false;
+	}
+	pump(g);
+}
+
+void smpfota_gatt_disconnected(struct smpfota_gatt *g)
+{
+	if ((g->rx_len != 0 && !g->rx_skip) || g->tx_len != 0) {
+		g->stats.drop_reset++;
+	}
+	g->rx_len = 0;
+	g->rx_skip = false;
+	g->tx_len = 0;
+	g->att_mtu = SMPFOTA_GATT_MTU_MIN;
+}
+
+bool smpfota_gatt_tx_idle(const struct smpfota_gatt *g)
+{
+	return g->tx_len == 0;
+}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 
 #include "check.h"
+#include "emu/image.h"
 #include "emu/nor.h"
 #include "smpfota/client.h"
 #include "smpfota/gatt.h"
@@ -491,9 +492,9 @@ static void run_engine_over_gatt(uint16_t mtu, bool reassembly)
 		CHECK(P.echo_ok);
 	}
 
-	P.img_len = tu_build_image(
-		P.img, sizeof(P.img),
-		&(struct tu_image_spec){.body_size = 20000, .ver = {1, 2, 3, 0}, .seed = 5});
+	struct smpfota_emu_image_spec spec = {.body_size = 20000, .ver = {1, 2, 3, 0}, .seed = 5};
+	P.img_len = smpfota_emu_image_build(P.img, sizeof(P.img), &spec, NULL);
+	CHECK(P.img_len > 20000);
 	struct smpfota_upload_source src = {.read = img_read, .size = (uint32_t)P.img_len};
 	tu_sha256(P.img, P.img_len, src.sha);
 	struct smpfota_upload_params prm = {.buf_size = 2048, .buf_count = 4};

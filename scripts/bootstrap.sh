@@ -18,6 +18,8 @@ check "command -v git"                   git
 check "test -f /usr/include/mbedtls/sha256.h" libmbedtls-dev
 check "command -v arm-none-eabi-gcc"     gcc-arm-none-eabi
 check "test -d /usr/lib/arm-none-eabi/newlib" libnewlib-arm-none-eabi
+check "command -v qemu-system-arm"       qemu-system-arm
+check "command -v dpkg-source"           dpkg-dev
 check "command -v clang"                 clang
 check "command -v clang-tidy"            clang-tidy
 check "command -v clang-format"          clang-format
@@ -63,4 +65,6 @@ else
 		"$cargo" install -q mcumgrctl --version "$mcumgrctl_version" --locked --root "$cargo_root"
 	fi
 fi
+# mbedTLS sources for the bare-metal firmware (Debian's source package; ports/baremetal).
+"$here/fetch_mbedtls_src.sh" "$(dirname "$venv")/deps/mbedtls"
 echo "bootstrap: done"

@@ -77,7 +77,7 @@ void sim_on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 
 bool sim_powered_off(const struct world *w)
 {
-	return w->app_nor.power_cut || w->qspi_nor.power_cut;
+	return smpfota_emu_target_power_cut(&w->tgt);
 }
 
 /* Remember the flash before an MCUboot run, so that a reset while it runs can be replayed
@@ -126,13 +126,9 @@ void sim_boot_interrupt(struct world *w, uint64_t t)
 	sim_arm_cut(w);
 	bool charging = w->charging;
 	w->charging = false;
-	struct smpfota_boot bt = {.images = &w->img, .n_images = 1, .buf = w->boot_buf,
-				  .buf_size = sizeof(w->boot_buf)};
-	struct smpfota_boot_result res;
-	(void)smpfota_boot_go(&bt, &res);
+	(void)smpfota_emu_target_boot(&w->tgt);
 	w->charging = charging;
-	smpfota_nor_power_on(&w->app_nor);
-	smpfota_nor_power_on(&w->qspi_nor);
+	smpfota_emu_target_power_on(&w->tgt);
 	w->cut_at = saved > w->g_ops ? saved : 0;
 	sim_arm_cut(w);
 	sim_log(w, "target reset interrupted MCUboot at flash operation %u of %u", k + 1, w->boot.n);

@@ -214,17 +214,17 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->byte_exact = true;
 	for (size_t off = 0; off < len && r->byte_exact; off += sizeof(buf)) {
 		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		if (smpfota_flash_area_read(&w->img.primary, (uint32_t)off, buf, n) != 0 ||
+		if (smpfota_flash_area_read(&w->tgt.images[0].primary, (uint32_t)off, buf, n) != 0 ||
 		    memcmp(buf, image + off, n) != 0) {
 			r->byte_exact = false;
 		}
 	}
 	struct smpfota_boot_trailer tr;
-	r->confirmed = smpfota_boot_read_trailer(&w->img.primary, &tr) == 0 &&
+	r->confirmed = smpfota_boot_read_trailer(&w->tgt.images[0].primary, &tr) == 0 &&
 		       ((tr.magic == SMPFOTA_BOOT_MAGIC_GOOD && tr.image_ok == SMPFOTA_BOOT_FLAG_SET) ||
 			tr.magic == SMPFOTA_BOOT_MAGIC_UNSET);
 	struct smpfota_image_info pi;
-	bool valid = smpfota_boot_slot_image(&w->img.primary, &pi) == 0 && pi.hash_valid;
+	bool valid = smpfota_boot_slot_image(&w->tgt.images[0].primary, &pi) == 0 && pi.hash_valid;
 	r->target_runs = !valid ? "invalid" : r->byte_exact ? "new"
 			 : memcmp(pi.hash, w->old_hash, sizeof(pi.hash)) == 0 ? "old" : "invalid";
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
@@ -234,7 +234,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 		r->stats.withheld += bs[i]->radio.esb.stats.withheld;
 		r->stats.replays += bs[i]->radio.esb.stats.stale;
 	}
-	r->stats.upload_bytes_written += w->srv.stats.bytes_written;
+	r->stats.upload_bytes_written += w->tgt.srv.stats.bytes_written;
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {

@@ -28,6 +28,7 @@
 #include "emu/mcuboot.h"
 #include "emu/esb_radio.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "sim/sim.h"
 #include "smpfota/boot.h"
 #include "smpfota/bridge.h"
@@ -164,10 +165,7 @@ struct world {
 	uint8_t *app_mem, *qspi_mem;
 	struct smpfota_nor app_nor, qspi_nor;
 	struct flash_dev dev_app, dev_qspi;
-	struct smpfota_boot_image img;
-	struct smpfota_server_config scfg;
-	struct smpfota_server srv;
-	uint8_t boot_buf[PAGE];
+	struct smpfota_emu_target tgt; /* slots on those parts, MCUboot, the server */
 	uint64_t t_reset_at;
 	bool t_reset_warm;
 	uint8_t old_hash[32];     /* SHA-256 TLV of the image the target ran before */

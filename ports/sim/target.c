@@ -25,14 +25,14 @@ static void t_emit(struct world *w, const uint8_t *p, size_t len)
 static void target_handle(struct world *w, const uint8_t *frame, size_t len)
 {
 	w->now += w->c->t.cpu_msg_us * US;
-	int n = smpfota_server_handle(&w->srv, frame, len, w->t.scratch, sizeof(w->t.scratch));
+	int n = smpfota_server_handle(&w->tgt.srv, frame, len, w->t.scratch, sizeof(w->t.scratch));
 	if (w->app_nor.power_cut || w->qspi_nor.power_cut) {
 		return; /* the device is dead; the main loop restarts it */
 	}
 	if (n > 0) {
 		t_emit(w, w->t.scratch, (size_t)n);
 	}
-	if (smpfota_server_reset_pending(&w->srv) && w->t_reset_at == NEVER) {
+	if (smpfota_server_reset_pending(&w->tgt.srv) && w->t_reset_at == NEVER) {
 		w->t_reset_at = w->now + w->c->t.reset_delay_us * US;
 		w->t_reset_warm = true;
 	}
@@ -74,40 +74,35 @@ void sim_target_boot(struct world *w, bool warm)
 {
 	struct board *b = &w->t;
 	w->st->target_resets++;
-	w->st->upload_bytes_written += w->srv.stats.bytes_written;
-	w->srv.stats.bytes_written = 0;
+	struct smpfota_server *srv = &w->tgt.srv;
+	w->st->upload_bytes_written += srv->stats.bytes_written;
+	srv->stats.bytes_written = 0;
 	sim_board_reset(w, b);
 	b->link_ready = false;
 	w->t_reset_at = NEVER;
-	if (!warm) {
-		memset(&w->srv, 0, sizeof(w->srv));
-	}
 	for (int tries = 0;; tries++) {
 		if (sim_powered_off(w)) {
 			w->st->power_cuts++;
-			smpfota_nor_power_on(&w->app_nor);
-			smpfota_nor_power_on(&w->qspi_nor);
+			smpfota_emu_target_power_on(&w->tgt);
 			w->now += 100 * MS; /* power comes back */
-			memset(&w->srv, 0, sizeof(w->srv));
 			warm = false;
 		}
 		w->now += w->c->t.boot_us * US;
-		struct smpfota_boot bt = {.images = &w->img, .n_images = 1, .buf = w->boot_buf,
-					  .buf_size = sizeof(w->boot_buf)};
-		struct smpfota_boot_result res;
 		sim_boot_snapshot(w);
-		int rc = smpfota_boot_go(&bt, &res);
+		int rc = smpfota_emu_target_boot(&w->tgt);
+		const struct smpfota_boot_result *res = &w->tgt.boot;
 		w->boot.recording = false;
 		w->boot.end = w->now;
 		w->boot.valid = rc == 0 && w->boot.n < w->boot.cap;
 		if (rc == 0 || tries > 3) {
-			sim_log(w, "target boot: swap %s, %s", smpfota_boot_swap_type_name(res.image[0].swap_type),
-			      res.image[0].bootable ? "running" : "NOT BOOTABLE");
+			sim_log(w, "target boot: swap %s, %s",
+				smpfota_boot_swap_type_name(res->image[0].swap_type),
+				res->image[0].bootable ? "running" : "NOT BOOTABLE");
 			break;
 		}
 	}
-	(void)smpfota_server_init(&w->srv, &w->scfg, warm);
-	w->srv.stats.bytes_written = 0; /* counted in st->upload_bytes_written */
+	(void)smpfota_emu_target_start(&w->tgt, warm); /* cold: RAM lost */
+	srv->stats.bytes_written = 0; /* counted in st->upload_bytes_written */
 	b->app_free = w->now;
 	b->up_at = w->now;
 	(void)sim_link_init(w, b);
@@ -124,7 +119,7 @@ static int write_old_image(struct world *w, uint32_t len)
 	}
 	s.body_size = len - overhead;
 	uint8_t *body = malloc(s.body_size);
-	uint8_t *img = malloc(len + WRITE_SIZE);
+	uint8_t *img = malloc(len);
 	int rc = body && img ? 0 : SMPFOTA_ERR_NOMEM;
 	if (rc == 0) {
 		for (uint32_t i = 0; i < s.body_size; i++) {
@@ -134,14 +129,12 @@ static int write_old_image(struct world *w, uint32_t len)
 		rc = smpfota_emu_image_build(img, len, &s, w->old_hash) == len ? 0 : SMPFOTA_ERR_INVAL;
 	}
 	if (rc == 0) {
-		uint32_t padded = (len + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
-		memset(img + len, 0xff, padded - len);
-		rc = smpfota_flash_area_write(&w->img.primary, 0, img, padded);
+		rc = smpfota_emu_target_provision(&w->tgt, 0, img, len);
 	}
 	free(body);
 	free(img);
 	if (rc == 0) {
-		rc = smpfota_boot_set_confirmed(&w->img.primary);
+		rc = smpfota_boot_set_confirmed(&w->tgt.images[0].primary);
 	}
 	return rc;
 }
@@ -165,9 +158,10 @@ int sim_target_setup(struct world *w)
 	w->dev_app = (struct flash_dev){w, false};
 	w->app_nor.on_op = sim_on_flash_op;
 	w->app_nor.on_op_ctx = &w->dev_app;
-	w->img.primary = (struct smpfota_flash_area){&w->app_nor.flash, 0, slot + PAGE};
+	smpfota_emu_target_init(&w->tgt);
 	if (internal) {
-		w->img.secondary = (struct smpfota_flash_area){&w->app_nor.flash, slot + PAGE, slot};
+		rc = smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->app_nor, slot + PAGE,
+						  slot);
 	} else {
 		rc = smpfota_nor_init(&w->qspi_nor, w->qspi_mem, slot, PAGE, WRITE_SIZE);
 		if (rc != 0) {
@@ -177,7 +171,10 @@ int sim_target_setup(struct world *w)
 		w->dev_qspi = (struct flash_dev){w, true};
 		w->qspi_nor.on_op = sim_on_flash_op;
 		w->qspi_nor.on_op_ctx = &w->dev_qspi;
-		w->img.secondary = (struct smpfota_flash_area){&w->qspi_nor.flash, 0, slot};
+		rc = smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->qspi_nor, 0, slot);
+	}
+	if (rc != 0) {
+		return rc;
 	}
 	rc = write_old_image(w, (uint32_t)w->len);
 	if (rc != 0) {
@@ -191,17 +188,15 @@ int sim_target_setup(struct world *w)
 			mem[i] = (uint8_t)(sim_rnd(w) & 0x7f); /* clears bits: not erased */
 		}
 	}
-	w->scfg = (struct smpfota_server_config){
-		.images = &w->img,
-		.n_images = 1,
-		.buf_size = c->buf_size,
-		.buf_count = c->buf_count,
-		.image_check = true,
-		.info = {.kernel = "Zephyr", .node = "smpfota-sim-target",
-			 .release = SMPFOTA_VERSION_STRING, .machine = "arm",
-			 .processor = "cortex-m33", .platform = "nrf5340dk/nrf5340/cpuapp"},
-	};
-	memset(&w->srv, 0, sizeof(w->srv));
+	struct smpfota_server_config *cfg = &w->tgt.cfg;
+	cfg->buf_size = c->buf_size;
+	cfg->buf_count = c->buf_count;
+	cfg->image_check = true;
+	cfg->info = (struct smpfota_server_info){
+		.kernel = "Zephyr", .node = "smpfota-sim-target", .release = SMPFOTA_VERSION_STRING,
+		.machine = "arm", .processor = "cortex-m33",
+		.platform = "nrf5340dk/nrf5340/cpuapp"};
+	w->tgt.boot_buf_size = PAGE; /* MCUboot's sector buffer: one page */
 	return 0;
 }
 

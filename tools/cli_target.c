@@ -22,6 +22,7 @@
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/serial.h"
 #include "smpfota/server.h"
 #include "posix/udp.h"
@@ -50,11 +51,7 @@ struct target {
 
 	struct smpfota_nor_file file;
 	struct smpfota_nor net_nor;
-	struct smpfota_boot_image img[2];
-	struct smpfota_server_config cfg;
-	struct smpfota_server srv; /* survives a warm reset, like retained RAM */
-	uint8_t boot_buf[APP_PAGE];
-	uint32_t boots;
+	struct smpfota_emu_target b; /* slots, MCUboot, the server (kept by a warm reset) */
 };
 
 static void log_line(void *ctx, const char *msg)
@@ -72,7 +69,7 @@ static void hex(const uint8_t *p, size_t n, char *out)
 
 static int provision(struct target *t, int image)
 {
-	const struct smpfota_flash_area *a = &t->img[image].primary;
+	const struct smpfota_flash_area *a = &t->b.images[image].primary;
 	uint8_t head[32];
 	if (smpfota_flash_area_read(a, 0, head, sizeof(head)) != 0) {
 		return 1;
@@ -89,28 +86,21 @@ static int provision(struct target *t, int image)
 		fprintf(stderr, "smpfota: %s: %s\n", t->primary_path[image], strerror(errno));
 		return 1;
 	}
-	uint8_t buf[4096];
-	uint32_t off = 0;
-	size_t n;
-	int rc = 0;
-	while (rc == 0 && (n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		if (off + n > a->size) {
-			fprintf(stderr, "smpfota: %s: larger than slot %d\n", t->primary_path[image],
-				2 * image);
-			rc = 1;
-			break;
-		}
-		size_t padded = (n + WRITE_SIZE - 1) / WRITE_SIZE * WRITE_SIZE;
-		memset(buf + n, 0xff, padded - n);
-		if (smpfota_flash_area_write(a, off, buf, padded) != 0) {
-			rc = 1;
-		}
-		off += (uint32_t)padded;
-	}
+	uint8_t *buf = malloc((size_t)a->size + 1);
+	size_t n = buf ? fread(buf, 1, (size_t)a->size + 1, f) : 0;
+	int rc = buf == NULL || ferror(f) ? 1 : 0;
 	fclose(f);
+	if (rc == 0 && n > a->size) {
+		fprintf(stderr, "smpfota: %s: larger than slot %d\n", t->primary_path[image], 2 * image);
+		rc = 1;
+	}
+	if (rc == 0 && smpfota_emu_target_provision(&t->b, (size_t)image, buf, n) != 0) {
+		rc = 1;
+	}
+	free(buf);
 	if (rc == 0) {
-		fprintf(stderr, "target: provisioned %s into slot %d (%u bytes)\n",
-			t->primary_path[image], 2 * image, off);
+		fprintf(stderr, "target: provisioned %s into slot %d (%zu bytes)\n",
+			t->primary_path[image], 2 * image, n);
 	}
 	return rc;
 }
@@ -118,29 +108,25 @@ static int provision(struct target *t, int image)
 /* Power-on or warm reset: MCUboot, then the application's SMP server. */
 static int boot(struct target *t, bool warm)
 {
-	struct smpfota_boot b = {.images = t->img, .n_images = t->images, .buf = t->boot_buf,
-				 .buf_size = sizeof(t->boot_buf)};
-	struct smpfota_boot_result res;
-	int rc = smpfota_boot_go(&b, &res);
+	int rc = smpfota_emu_target_boot(&t->b);
 	if (rc != 0) {
 		fprintf(stderr, "target: boot failed: %s\n", smpfota_strerror(rc));
 		return rc;
 	}
-	t->boots++;
-	for (size_t i = 0; i < res.n_images; i++) {
-		const struct smpfota_boot_image_result *r = &res.image[i];
+	for (size_t i = 0; i < t->b.boot.n_images; i++) {
+		const struct smpfota_boot_image_result *r = &t->b.boot.image[i];
 		char hash[65] = "-";
 		char ver[SMPFOTA_IMAGE_VERSION_STR_MAX] = "-";
 		if (r->has_header) {
 			hex(r->hash, 32, hash);
 			(void)smpfota_image_version_str(&r->version, ver, sizeof(ver));
 		}
-		fprintf(stderr, "target: boot %u image %zu: swap %s%s, %s %s hash %s\n", t->boots, i,
+		fprintf(stderr, "target: boot %u image %zu: swap %s%s, %s %s hash %s\n", t->b.boots, i,
 			smpfota_boot_swap_type_name(r->swap_type), r->resumed ? " (resumed)" : "",
 			r->bootable ? "running" : "NOT BOOTABLE", ver, hash);
 	}
 	(void)smpfota_nor_file_sync(&t->file);
-	return smpfota_server_init(&t->srv, &t->cfg, warm);
+	return smpfota_emu_target_start(&t->b, warm);
 }
 
 static void sleep_ms(int ms)
@@ -151,7 +137,7 @@ static void sleep_ms(int ms)
 
 static int after_response(struct target *t)
 {
-	if (!smpfota_server_reset_pending(&t->srv)) {
+	if (!smpfota_server_reset_pending(&t->b.srv)) {
 		return 0;
 	}
 	sleep_ms(RESET_DELAY_MS);
@@ -192,15 +178,15 @@ static int serve_udp(struct target *t, const char *host, uint16_t port)
 			}
 			continue;
 		}
-		if ((uint32_t)n > t->cfg.buf_size) {
+		if ((uint32_t)n > t->b.cfg.buf_size) {
 			/* Zephyr: no netbuf holds it, the datagram is dropped */
 			fprintf(stderr, "target: dropped %d-byte datagram (buf_size %u)\n", n,
-				t->cfg.buf_size);
+				t->b.cfg.buf_size);
 			continue;
 		}
 		for (size_t off = 0; off < (size_t)n;) {
 			size_t len = next_frame(req + off, (size_t)n - off);
-			int m = smpfota_server_handle(&t->srv, req + off, len, rsp, t->cfg.buf_size);
+			int m = smpfota_server_handle(&t->b.srv, req + off, len, rsp, t->b.cfg.buf_size);
 			if (m > 0) {
 				(void)smpfota_udp_send(&u, rsp, (size_t)m);
 			} else if (m == 0) {
@@ -228,8 +214,8 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 	static uint8_t line[100000];
 	for (size_t off = 0; off < len;) {
 		size_t flen = next_frame(frame + off, len - off);
-		int m = smpfota_server_handle(&c->t->srv, frame + off, flen, rsp,
-					      c->t->cfg.buf_size - 4);
+		int m = smpfota_server_handle(&c->t->b.srv, frame + off, flen, rsp,
+					      c->t->b.cfg.buf_size - 4);
 		if (m > 0) {
 			int k = smpfota_serial_encode(rsp, (size_t)m, 0, line, sizeof(line));
 			if (k > 0) {
@@ -253,7 +239,7 @@ static int serve_pty(struct target *t)
 	static uint8_t frame[65536];
 	struct smpfota_serial_rx rx;
 	/* Serial: length and CRC share the netbuf with the frame (shared/spec/smp.md §2.4). */
-	smpfota_serial_rx_init(&rx, frame, t->cfg.buf_size - 4);
+	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4);
 	struct serial_ctx ctx = {t, &tty};
 	struct smpfota_serial_stats last = {0};
 	uint8_t buf[4096];
@@ -273,7 +259,7 @@ static int serve_pty(struct target *t)
 			}
 		}
 		last = rx.stats;
-		if (smpfota_server_reset_pending(&t->srv)) {
+		if (smpfota_server_reset_pending(&t->b.srv)) {
 			if (after_response(t) != 0) {
 				break;
 			}
@@ -343,12 +329,13 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	};
 
 	memset(&t, 0, sizeof(t));
+	smpfota_emu_target_init(&t.b);
 	t.flash_path = "smpfota-flash.bin";
 	t.slot[0] = DEFAULT_SLOT;
 	t.slot[1] = DEFAULT_NET_SLOT;
 	t.images = 2;
-	t.cfg.buf_size = 2048;
-	t.cfg.buf_count = 4;
+	t.b.cfg.buf_size = 2048;
+	t.b.cfg.buf_count = 4;
 	optind = 1;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -361,17 +348,17 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		case 'i': t.images = parse_size(optarg, "--images"); break;
 		case 's': t.slot[0] = parse_size(optarg, "--slot-size"); break;
 		case 'S': t.slot[1] = parse_size(optarg, "--net-slot-size"); break;
-		case 'b': t.cfg.buf_size = parse_size(optarg, "--buf-size"); break;
-		case 'c': t.cfg.buf_count = parse_size(optarg, "--buf-count"); break;
-		case 'v': t.cfg.verbose_err = true; break;
+		case 'b': t.b.cfg.buf_size = parse_size(optarg, "--buf-size"); break;
+		case 'c': t.b.cfg.buf_count = parse_size(optarg, "--buf-count"); break;
+		case 'v': t.b.cfg.verbose_err = true; break;
 		case 'h': smpfota_cli_target_usage(stdout); return 0;
 		default: smpfota_cli_target_usage(stderr); return 2;
 		}
 	}
 	if (optind != argc || (udp && pty) || t.images < 1 || t.images > 2 ||
 	    t.slot[0] % APP_PAGE || t.slot[1] % NET_PAGE || t.slot[0] < 4 * APP_PAGE ||
-	    t.slot[1] < 4 * NET_PAGE || t.cfg.buf_size < 64 || t.cfg.buf_size > 65535 ||
-	    t.cfg.buf_count < 1) {
+	    t.slot[1] < 4 * NET_PAGE || t.b.cfg.buf_size < 64 || t.b.cfg.buf_size > 65535 ||
+	    t.b.cfg.buf_count < 1) {
 		smpfota_cli_target_usage(stderr);
 		return 2;
 	}
@@ -391,15 +378,13 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	}
 	/* One file, two devices: the app core's (4 KB pages) and the network core's (2 KB). */
 	smpfota_nor_init(&t.file.nor, t.file.map, app_dev, APP_PAGE, WRITE_SIZE);
-	t.img[0].primary = (struct smpfota_flash_area){&t.file.nor.flash, 0, t.slot[0] + APP_PAGE};
-	t.img[0].secondary = (struct smpfota_flash_area){&t.file.nor.flash, t.slot[0] + APP_PAGE,
-							 t.slot[0]};
+	(void)smpfota_emu_target_add_image(&t.b, &t.file.nor, 0, &t.file.nor, t.slot[0] + APP_PAGE,
+					   t.slot[0]);
 	if (t.images > 1) {
 		smpfota_nor_init(&t.net_nor, (uint8_t *)t.file.map + app_dev, net_dev, NET_PAGE,
 				 WRITE_SIZE);
-		t.img[1].primary = (struct smpfota_flash_area){&t.net_nor.flash, 0, t.slot[1] + NET_PAGE};
-		t.img[1].secondary = (struct smpfota_flash_area){&t.net_nor.flash,
-								 t.slot[1] + NET_PAGE, t.slot[1]};
+		(void)smpfota_emu_target_add_image(&t.b, &t.net_nor, 0, &t.net_nor,
+						   t.slot[1] + NET_PAGE, t.slot[1]);
 	}
 	for (uint32_t i = 0; i < t.images; i++) {
 		if (t.primary_path[i] && provision(&t, (int)i) != 0) {
@@ -408,17 +393,15 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		}
 	}
 
-	t.cfg.images = t.img;
-	t.cfg.n_images = t.images;
-	t.cfg.active_image = 0;
-	t.cfg.image_check = true;
-	t.cfg.allow_confirm_secondary = true;
-	t.cfg.log = log_line;
-	t.cfg.info = (struct smpfota_server_info){
+	t.b.cfg.active_image = 0;
+	t.b.cfg.image_check = true;
+	t.b.cfg.allow_confirm_secondary = true;
+	t.b.cfg.log = log_line;
+	t.b.cfg.info = (struct smpfota_server_info){
 		.kernel = "Zephyr", .node = "smpfota-target", .release = SMPFOTA_VERSION_STRING,
 		.version = "smpfota-sim", .machine = "arm", .processor = "cortex-m33",
 		.platform = "nrf5340dk/nrf5340/cpuapp", .os = "smpfota"};
-	memset(&t.srv, 0, sizeof(t.srv));
+	t.b.boot_buf_size = APP_PAGE;
 	if (boot(&t, false) != 0) {
 		smpfota_nor_file_close(&t.file);
 		return 1;

@@ -1,0 +1,344 @@
+/*
+ * smpfota master: updates a target nRF5340 over ESB with the image stored in the MX25R64
+ * partition "smpfota-image" (docs/ncs.md says how to put it there).
+ *
+ * The client engine and the update workflow (src/client.c, src/update.c) make every
+ * decision: parameters, version check, pipelined resumable upload, test, reset, wait,
+ * confirm. They are driven here exactly as in the simulator and the host CLI: frames in
+ * through smpfota_client_input(), time through smpfota_update_poll() at
+ * smpfota_update_next_deadline(). Frames go out through the frame bridge to the network
+ * core (one IPC message per frame), which runs the ESB link as PTX.
+ *
+ * Threads: the bridge's work item (system work queue) polls the workflow; the ICMsg work
+ * queue feeds frames; the shell and the button start or stop. All of them take the bridge's
+ * lock before touching the client, the workflow or the bridge.
+ *
+ * Shell: smpfota update [force] [noconfirm] | list | image | status | stop. Button 1: update.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include <dk_buttons_and_leds.h>
+#include <zephyr/devicetree.h>
+#include <zephyr/kernel.h>
+#include <zephyr/logging/log.h>
+#include <zephyr/shell/shell.h>
+#include <zephyr/storage/flash_map.h>
+#include <zephyr/sys/atomic.h>
+
+#include "smpfota/client.h"
+#include "smpfota/image.h"
+#include "smpfota/update.h"
+#include "smpfota_zephyr/ipc_bridge.h"
+
+LOG_MODULE_REGISTER(smpfota_master, LOG_LEVEL_INF);
+
+#define IMAGE_PARTITION_ID FIXED_PARTITION_ID(smpfota_image_partition)
+
+static struct smpfota_zipc zipc;
+static struct smpfota_client cli;
+static uint8_t cli_buf[(CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT + 1) * CONFIG_SMPFOTA_FRAME_MAX];
+static struct smpfota_update upd;
+static struct smpfota_image_info img;
+static struct smpfota_upload_source src;
+static const struct flash_area *fa;
+/* An update owns the client from start to on_done; starting is refused meanwhile. */
+static atomic_t busy;
+static uint32_t last_pct = 101;
+
+static uint32_t now_ms(void)
+{
+	return k_uptime_get_32();
+}
+
+static int fa_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	return flash_area_read(ctx, off, buf, len) == 0 ? 0 : SMPFOTA_ERR_IO;
+}
+
+/* ---- frames and events from the network core (ICMsg work queue, under the lock) ---------- */
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	ARG_UNUSED(user);
+	(void)smpfota_client_input(&cli, frame, len, now_ms());
+	return 0;
+}
+
+static void on_event(void *user, unsigned code, uint32_t value)
+{
+	ARG_UNUSED(user);
+	switch (code) {
+	case SMPFOTA_BRIDGE_EVT_PEER_RESTART:
+		LOG_INF("network core up (frames up to %u bytes)", value);
+		break;
+	case SMPFOTA_BRIDGE_EVT_FRAMES_LOST:
+		LOG_WRN("radio: %u frames given up (target out of range or off?)", value);
+		break;
+	case SMPFOTA_BRIDGE_EVT_TX_FAILED:
+		LOG_DBG("radio: %u ESB TX_FAILED", value);
+		break;
+	default:
+		break;
+	}
+}
+
+/* ---- the work item's share: time for the workflow (or a lone request) ---------------------- */
+
+static int32_t pump(void *user, uint32_t now_us)
+{
+	ARG_UNUSED(user);
+	ARG_UNUSED(now_us);
+	uint32_t now = now_ms();
+	int32_t ms;
+
+	if (atomic_get(&busy)) {
+		smpfota_update_poll(&upd, now);
+		ms = smpfota_update_next_deadline(&upd, now);
+	} else {
+		smpfota_client_poll(&cli, now);
+		ms = smpfota_client_next_deadline(&cli, now);
+	}
+	return ms < 0 ? -1 : (int32_t)MIN((int64_t)ms * 1000, INT32_MAX);
+}
+
+/* ---- workflow callbacks (under the lock): progress in the log ----------------------------- */
+
+static void on_step(void *user, enum smpfota_update_step step)
+{
+	ARG_UNUSED(user);
+	LOG_INF("step: %s", smpfota_update_step_name((int)step));
+}
+
+static void on_progress(void *user, const struct smpfota_upload_progress *p)
+{
+	ARG_UNUSED(user);
+	uint32_t pct = p->total ? (uint32_t)((uint64_t)p->done * 100U / p->total) : 0U;
+
+	if (pct / 10U != last_pct / 10U || p->done == p->total) {
+		last_pct = pct;
+		LOG_INF("upload %u%% (%u/%u bytes, window %u)", pct, p->done, p->total, p->window);
+	}
+}
+
+static void on_done(void *user, int err, enum smpfota_update_step step,
+		    const struct smpfota_smp_status *st)
+{
+	ARG_UNUSED(user);
+	ARG_UNUSED(st);
+	if (err == 0) {
+		LOG_INF("update done: the target runs the new image");
+	} else {
+		LOG_ERR("update failed at %s: %s (%d)", smpfota_update_step_name((int)step),
+			smpfota_errname(err), err);
+	}
+	atomic_set(&busy, 0);
+}
+
+/* ---- starting ----------------------------------------------------------------------------- */
+
+/* Check the stored image (outside the lock: it reads the whole partition), then start. */
+static int start_update(bool force, bool confirm)
+{
+	int rc;
+
+	if (!atomic_cas(&busy, 0, 1)) {
+		return -EBUSY;
+	}
+	rc = smpfota_image_read_info(fa_read, (void *)fa, (uint32_t)fa->fa_size, &img);
+	if (rc == 0) {
+		src = (struct smpfota_upload_source){
+			.read = fa_read, .ctx = (void *)fa, .size = img.image_size};
+		rc = smpfota_update_check_image(&src, &img);
+	}
+	if (rc != 0) {
+		LOG_ERR("no valid MCUboot image in smpfota-image: %s (%d)", smpfota_errname(rc), rc);
+		atomic_set(&busy, 0);
+		return -ENOENT;
+	}
+
+	struct smpfota_update_params prm = {.force = force, .no_confirm = !confirm};
+
+	last_pct = 101;
+	smpfota_zipc_lock(&zipc);
+	smpfota_client_cancel(&cli); /* a lone request (list) must not hold a slot */
+	rc = smpfota_update_start(&upd, &cli, &src, &img, &prm, on_step, on_progress, on_done,
+				  NULL, now_ms());
+	smpfota_zipc_unlock(&zipc);
+	if (rc != 0) {
+		LOG_ERR("update start: %d", rc);
+		atomic_set(&busy, 0);
+		return -EINVAL;
+	}
+	LOG_INF("update: %u bytes to the target", (unsigned)img.image_size);
+	smpfota_zipc_kick(&zipc);
+	return 0;
+}
+
+static void button_work_fn(struct k_work *w)
+{
+	ARG_UNUSED(w);
+	(void)start_update(false, true);
+}
+
+static K_WORK_DEFINE(button_work, button_work_fn);
+
+static void on_button(uint32_t state, uint32_t changed)
+{
+	if (state & changed & DK_BTN1_MSK) {
+		k_work_submit(&button_work);
+	}
+}
+
+/* ---- shell -------------------------------------------------------------------------------- */
+
+static void on_list(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	ARG_UNUSED(user);
+	ARG_UNUSED(msg);
+	if (err != 0) {
+		LOG_ERR("image list: %s (%d)", smpfota_errname(err), err);
+		return;
+	}
+	for (size_t i = 0; i < rsp->state.images_count; i++) {
+		const struct smpfota_img_slot_state *s = &rsp->state.images[i];
+
+		LOG_INF("image %u slot %u: %.*s%s%s%s%s", s->has_image ? s->image : 0U, s->slot,
+			(int)s->version.len, s->version.ptr, s->active ? " active" : "",
+			s->confirmed ? " confirmed" : "", s->pending ? " pending" : "",
+			s->bootable ? " bootable" : "");
+	}
+}
+
+static int cmd_update(const struct shell *sh, size_t argc, char **argv)
+{
+	bool force = false, confirm = true;
+
+	for (size_t i = 1; i < argc; i++) {
+		force = force || strcmp(argv[i], "force") == 0;
+		confirm = confirm && strcmp(argv[i], "noconfirm") != 0;
+	}
+	int rc = start_update(force, confirm);
+
+	if (rc == -EBUSY) {
+		shell_error(sh, "an update is running (smpfota stop)");
+	} else if (rc == 0) {
+		shell_print(sh, "started; progress in the log");
+	}
+	return rc;
+}
+
+static int cmd_list(const struct shell *sh, size_t argc, char **argv)
+{
+	ARG_UNUSED(argc);
+	ARG_UNUSED(argv);
+	if (atomic_get(&busy)) {
+		shell_error(sh, "an update is running");
+		return -EBUSY;
+	}
+	struct smpfota_img_state_read_req req = {0};
+
+	smpfota_zipc_lock(&zipc);
+	int rc = smpfota_client_send(&cli, SMPFOTA_MSG_IMG_STATE_READ, &req, 0, on_list, NULL,
+				     now_ms());
+	smpfota_zipc_unlock(&zipc);
+	smpfota_zipc_kick(&zipc);
+	if (rc != 0) {
+		shell_error(sh, "send: %d", rc);
+	}
+	return rc;
+}
+
+static int cmd_image(const struct shell *sh, size_t argc, char **argv)
+{
+	ARG_UNUSED(argc);
+	ARG_UNUSED(argv);
+	static struct smpfota_image_info info; /* ~500 B: off the shell's stack */
+	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
+	int rc = smpfota_image_read_info(fa_read, (void *)fa, (uint32_t)fa->fa_size, &info);
+
+	if (rc != 0) {
+		shell_error(sh, "no MCUboot image in smpfota-image: %d", rc);
+		return rc;
+	}
+	(void)smpfota_image_version_str(&info.hdr.version, ver, sizeof(ver));
+	shell_print(sh, "version %s, %u bytes", ver, (unsigned)info.image_size);
+	return 0;
+}
+
+static int cmd_status(const struct shell *sh, size_t argc, char **argv)
+{
+	ARG_UNUSED(argc);
+	ARG_UNUSED(argv);
+	smpfota_zipc_lock(&zipc);
+	bool ready = smpfota_bridge_ready(&zipc.br);
+	struct smpfota_bridge_stats s = zipc.br.stats;
+	enum smpfota_update_step step = upd.step;
+	smpfota_zipc_unlock(&zipc);
+
+	shell_print(sh, "network core %s; update %s", ready ? "up" : "not heard",
+		    atomic_get(&busy) ? smpfota_update_step_name((int)step) : "idle");
+	shell_print(sh, "frames to/from the network core %u/%u, no credit %u, channel busy %u",
+		    s.frames_tx, s.frames_rx, s.no_credit, s.chan_busy);
+	return 0;
+}
+
+static int cmd_stop(const struct shell *sh, size_t argc, char **argv)
+{
+	ARG_UNUSED(argc);
+	ARG_UNUSED(argv);
+	smpfota_zipc_lock(&zipc);
+	smpfota_client_cancel(&cli);
+	memset(&upd, 0, sizeof(upd));
+	smpfota_zipc_unlock(&zipc);
+	atomic_set(&busy, 0);
+	shell_print(sh, "stopped (a later update resumes the upload where the target has it)");
+	return 0;
+}
+
+SHELL_STATIC_SUBCMD_SET_CREATE(smpfota_cmds,
+	SHELL_CMD_ARG(update, NULL, "Update the target: [force] [noconfirm]", cmd_update, 1, 2),
+	SHELL_CMD(list, NULL, "The target's image list (in the log)", cmd_list),
+	SHELL_CMD(image, NULL, "The image stored in smpfota-image", cmd_image),
+	SHELL_CMD(status, NULL, "Network core and update state", cmd_status),
+	SHELL_CMD(stop, NULL, "Stop the update", cmd_stop),
+	SHELL_SUBCMD_SET_END);
+SHELL_CMD_REGISTER(smpfota, &smpfota_cmds, "smpfota master", NULL);
+
+int main(void)
+{
+	int rc = flash_area_open(IMAGE_PARTITION_ID, &fa);
+
+	if (rc != 0) {
+		LOG_ERR("flash_area_open(smpfota-image): %d", rc);
+		return 0;
+	}
+	struct smpfota_client_config cfg = {
+		.tx = {.send = smpfota_bridge_transport_send, .ctx = &zipc.br,
+		       .mtu = CONFIG_SMPFOTA_FRAME_MAX},
+		.buf = cli_buf,
+		.buf_size = sizeof(cli_buf),
+		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
+		.slots = CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT,
+		.version = SMPFOTA_SMP_V2,
+		.retries = 3,
+		.seq = (uint8_t)k_cycle_get_32(),
+	};
+	rc = smpfota_client_init(&cli, &cfg);
+	if (rc != 0) {
+		LOG_ERR("client init: %d", rc);
+		return 0;
+	}
+	rc = smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)), on_frame, on_event, NULL,
+				pump, NULL, NULL);
+	if (rc != 0) {
+		LOG_ERR("IPC bridge: %d", rc);
+		return 0;
+	}
+	rc = dk_buttons_init(on_button);
+	if (rc != 0) {
+		LOG_WRN("buttons: %d (the shell still works)", rc);
+	}
+	LOG_INF("smpfota master: press button 1 or type 'smpfota update'");
+	return 0;
+}

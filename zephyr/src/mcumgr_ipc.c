@@ -1,0 +1,110 @@
+/*
+ * mcumgr SMP transport over the smpfota frame bridge (CONFIG_SMPFOTA_MCUMGR_TRANSPORT_IPC):
+ * Zephyr's own img_mgmt, os_mgmt... answer the SMP frames the network core receives over ESB.
+ * One IPC message per frame, credit-based (src/bridge.c): a request waits in the bridge,
+ * holding its credit, while mcumgr has no net_buf free, so the network core stops reading the
+ * radio rather than dropping frames. Starts by itself at boot.
+ */
+#include <zephyr/devicetree.h>
+#include <zephyr/init.h>
+#include <zephyr/kernel.h>
+#include <zephyr/logging/log.h>
+#include <zephyr/mgmt/mcumgr/smp/smp.h>
+#include <zephyr/mgmt/mcumgr/transport/smp.h>
+#include <zephyr/net_buf.h>
+
+#include <mgmt/mcumgr/transport/smp_internal.h>
+
+#include "smpfota_zephyr/ipc_bridge.h"
+
+LOG_MODULE_DECLARE(smpfota, CONFIG_SMPFOTA_LOG_LEVEL);
+
+/* The ipc_service instance: the devicetree chosen node "smpfota,ipc", else ipc0. */
+#if DT_HAS_CHOSEN(smpfota_ipc)
+#define SMPFOTA_IPC_NODE DT_CHOSEN(smpfota_ipc)
+#else
+#define SMPFOTA_IPC_NODE DT_NODELABEL(ipc0)
+#endif
+
+static struct smp_transport smpt;
+static struct smpfota_zipc zipc;
+/* Responses waiting for credit, oldest first (mcumgr's output must consume its buffer). */
+static struct k_fifo out_q;
+
+/* A request from the network core (under the bridge lock). */
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+	ARG_UNUSED(user);
+	struct net_buf *nb = smp_packet_alloc();
+
+	if (nb == NULL) {
+		return SMPFOTA_ERR_BUSY; /* kept by the bridge, offered again shortly */
+	}
+	if (len > net_buf_tailroom(nb)) {
+		/* Larger than CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE: mcumgr could never take it. */
+		LOG_WRN("request of %u bytes dropped (netbuf %u)", (unsigned)len,
+			(unsigned)net_buf_tailroom(nb));
+		smp_packet_free(nb);
+		return 0;
+	}
+	net_buf_add_mem(nb, frame, len);
+	smp_rx_req(&smpt, nb);
+	return 0;
+}
+
+/* Send queued responses while there is credit (under the lock). */
+static int32_t drain(void *user, uint32_t now_us)
+{
+	ARG_UNUSED(user);
+	ARG_UNUSED(now_us);
+	struct net_buf *nb;
+
+	while ((nb = k_fifo_peek_head(&out_q)) != NULL) {
+		int rc = smpfota_bridge_send(&zipc.br, nb->data, nb->len);
+
+		if (rc == SMPFOTA_ERR_BUSY) {
+			/* Credit comes with input (which kicks); a full channel needs a retry. */
+			return 1000;
+		}
+		if (rc != 0) {
+			LOG_WRN("response of %u bytes dropped: %d", nb->len, rc);
+		}
+		(void)k_fifo_get(&out_q, K_NO_WAIT);
+		smp_packet_free(nb);
+	}
+	return -1;
+}
+
+/* mcumgr's output (its work queue): queue the response and let the bridge's work send it. */
+static int smp_ipc_output(struct net_buf *nb)
+{
+	k_fifo_put(&out_q, nb);
+	smpfota_zipc_kick(&zipc);
+	return 0;
+}
+
+static uint16_t smp_ipc_get_mtu(const struct net_buf *nb)
+{
+	ARG_UNUSED(nb);
+	size_t mtu = smpfota_bridge_mtu(&zipc.br); /* 0 until the network core is heard */
+
+	return (uint16_t)MIN(mtu, UINT16_MAX);
+}
+
+static int smp_ipc_init(void)
+{
+	int rc;
+
+	k_fifo_init(&out_q);
+	smpt.functions.output = smp_ipc_output;
+	smpt.functions.get_mtu = smp_ipc_get_mtu;
+	rc = smp_transport_init(&smpt);
+	if (rc != 0) {
+		LOG_ERR("smp_transport_init: %d", rc);
+		return rc;
+	}
+	return smpfota_zipc_start(&zipc, DEVICE_DT_GET(SMPFOTA_IPC_NODE), on_frame, NULL, NULL,
+				  drain, NULL, NULL);
+}
+
+SYS_INIT(smp_ipc_init, APPLICATION, CONFIG_SMPFOTA_MCUMGR_TRANSPORT_IPC_INIT_PRIORITY);

@@ -291,8 +291,14 @@ static int check_revert(void)
 	line("revert: ", "resetting the target");
 	(void)request(SMPFOTA_MSG_OS_RESET, &reset, 0, true); /* may go down before answering */
 
-	/* Wait for it to come back (MCUboot swaps the slots back first). */
+	/* Zephyr answers first and resets 250 ms later: an echo before then would be answered
+	 * by the image about to go. Then wait for it to come back (MCUboot swaps back first). */
 	uint32_t since = smpfota_bm_now_ms();
+	while (smpfota_bm_now_ms() - since < 1000U) {
+		(void)smpfota_bm_serial_link_poll(&m.link);
+		smpfota_client_poll(&m.client, smpfota_bm_now_ms());
+		idle();
+	}
 	struct smpfota_os_echo_req echo = {.d = {"smpfota", 7}};
 	int rc;
 	do {

@@ -6,9 +6,9 @@
 
 #include "check.h"
 #include "emu/image.h"
-#include "emu/mcuboot.h"
 #include "smpfota/client.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/server.h"
 #include "smpfota/update.h"
 #include "test_util.h"
@@ -19,9 +19,7 @@
 
 static uint8_t mem[DEV];
 static struct smpfota_nor nor;
-static struct smpfota_boot_image images[1];
-static struct smpfota_server_config scfg;
-static struct smpfota_server srv;
+static struct smpfota_emu_target tb; /* the target board */
 
 /* ---- network ------------------------------------------------------------------------- */
 
@@ -106,12 +104,12 @@ static void server_setup(uint32_t buf_size, uint32_t buf_count)
 {
 	smpfota_nor_init(&nor, mem, DEV, PAGE, 4);
 	smpfota_nor_erase_all(&nor);
-	images[0].primary = (struct smpfota_flash_area){&nor.flash, 0, SLOT + PAGE};
-	images[0].secondary = (struct smpfota_flash_area){&nor.flash, SLOT + PAGE, SLOT};
-	scfg = (struct smpfota_server_config){.images = images, .n_images = 1, .buf_size = buf_size,
-					      .buf_count = buf_count, .image_check = true};
-	memset(&srv, 0, sizeof(srv));
-	CHECK_EQ(smpfota_server_init(&srv, &scfg, false), 0);
+	smpfota_emu_target_init(&tb);
+	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor, 0, &nor, SLOT + PAGE, SLOT), 0);
+	tb.cfg.buf_size = buf_size;
+	tb.cfg.buf_count = buf_count;
+	tb.cfg.image_check = true;
+	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
 }
 
 /* Deliver what is due, let the engine act, advance virtual time to the next event. */
@@ -127,20 +125,17 @@ static void step(void)
 		any = true;
 		p->used = false;
 		if (p->to_server) {
-			if (server_down || p->len > scfg.buf_size) {
+			if (server_down || p->len > tb.cfg.buf_size) {
 				continue; /* Zephyr drops what no netbuf holds */
 			}
-			int n = smpfota_server_handle(&srv, p->data, p->len, rsp, scfg.buf_size);
+			int n = smpfota_server_handle(&tb.srv, p->data, p->len, rsp, tb.cfg.buf_size);
 			if (n > 0) {
 				enqueue(false, rsp, (size_t)n);
 			}
-			if (smpfota_server_reset_pending(&srv)) {
-				/* the target reboots: MCUboot, then the server (warm: RAM kept) */
-				struct smpfota_boot b = {.images = images, .n_images = 1};
-				CHECK_EQ(smpfota_boot_go(&b, NULL), 0);
-				CHECK_EQ(smpfota_server_init(&srv, &scfg, true), 0);
-				boots++;
-			}
+			/* os reset: the target reboots, MCUboot then the server (warm: RAM kept) */
+			int r = smpfota_emu_target_reset_if_pending(&tb);
+			CHECK(r >= 0);
+			boots += r == 1;
 		} else {
 			(void)smpfota_client_input(&cli, p->data, p->len, now_ms);
 		}
@@ -217,7 +212,7 @@ static bool run_upload(const struct smpfota_upload_source *src, struct smpfota_u
 static bool secondary_holds_image(void)
 {
 	static uint8_t tmp[200000];
-	return smpfota_flash_area_read(&images[0].secondary, 0, tmp, img_len) == 0 &&
+	return smpfota_flash_area_read(&tb.images[0].secondary, 0, tmp, img_len) == 0 &&
 	       memcmp(tmp, img, img_len) == 0;
 }
 
@@ -403,8 +398,7 @@ static void test_restart_after_server_forgets(void)
 	while (last_prog.done < img_len / 3) {
 		step();
 	}
-	memset(&srv, 0, sizeof(srv));
-	CHECK_EQ(smpfota_server_init(&srv, &scfg, false), 0);
+	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0); /* the server restarts cold */
 	while (up_err == 99) {
 		step();
 	}
@@ -478,9 +472,7 @@ static void target_with_factory(uint8_t major)
 	client_setup(4, 1472, 2);
 	factory_len = smpfota_emu_image_build(factory, sizeof(factory), &(struct smpfota_emu_image_spec){
 		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77}, NULL);
-	size_t padded = (factory_len + 3) / 4 * 4;
-	memset(factory + factory_len, 0xff, padded - factory_len);
-	CHECK_EQ(smpfota_flash_area_write(&images[0].primary, 0, factory, padded), 0);
+	CHECK_EQ(smpfota_emu_target_provision(&tb, 0, factory, factory_len), 0);
 	boots = 0;
 }
 
@@ -502,7 +494,7 @@ static int run_update(struct smpfota_upload_source *src, const struct smpfota_up
 static bool primary_runs(const uint8_t *image, size_t len)
 {
 	static uint8_t tmp[200000];
-	return smpfota_flash_area_read(&images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
+	return smpfota_flash_area_read(&tb.images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
 }
 
 static void test_update_workflow(void)
@@ -516,7 +508,7 @@ static void test_update_workflow(void)
 	CHECK_EQ(boots, 1);
 	CHECK(primary_runs(img, img_len));
 	struct smpfota_boot_trailer t;
-	CHECK_EQ(smpfota_boot_read_trailer(&images[0].primary, &t), 0);
+	CHECK_EQ(smpfota_boot_read_trailer(&tb.images[0].primary, &t), 0);
 	CHECK_EQ(t.image_ok, SMPFOTA_BOOT_FLAG_SET); /* confirmed */
 	/* the same image again: already running, nothing sent */
 	CHECK_EQ(run_update(&src, &prm), 0);
@@ -537,8 +529,7 @@ static void test_update_workflow(void)
 	prm.no_confirm = true;
 	CHECK_EQ(run_update(&src, &prm), 0);
 	CHECK(primary_runs(img, img_len));
-	struct smpfota_boot b = {.images = images, .n_images = 1};
-	CHECK_EQ(smpfota_boot_go(&b, NULL), 0);
+	CHECK_EQ(smpfota_emu_target_boot(&tb), 0);
 	CHECK(primary_runs(factory, factory_len));
 }
 
@@ -595,7 +586,7 @@ static void test_update_refusals(void)
 		step();
 		smpfota_update_poll(&upd, now_ms);
 		if (upd.step == SMPFOTA_UPDATE_RESET) {
-			(void)smpfota_flash_area_erase(&images[0].secondary, 0, PAGE);
+			(void)smpfota_flash_area_erase(&tb.images[0].secondary, 0, PAGE);
 		}
 	}
 	CHECK_EQ(upd_err, SMPFOTA_ERR_ROLLED_BACK);

@@ -8,9 +8,9 @@
 
 #include "check.h"
 #include "emu/image.h"
-#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
@@ -25,10 +25,7 @@
 
 static uint8_t mem0[DEV0], mem1[DEV1];
 static struct smpfota_nor nor0, nor1;
-static struct smpfota_boot_image images[2];
-static struct smpfota_server_config cfg;
-static struct smpfota_server srv;
-static uint8_t boot_buf[512];
+static struct smpfota_emu_target tb; /* the target board */
 static uint8_t seq;
 static int resets_seen;
 
@@ -46,30 +43,27 @@ static void setup(void)
 	smpfota_nor_init(&nor1, mem1, DEV1, P1, 4);
 	smpfota_nor_erase_all(&nor0);
 	smpfota_nor_erase_all(&nor1);
-	images[0].primary = (struct smpfota_flash_area){&nor0.flash, 0, SLOT0 + P0};
-	images[0].secondary = (struct smpfota_flash_area){&nor0.flash, SLOT0 + P0, SLOT0};
-	images[1].primary = (struct smpfota_flash_area){&nor1.flash, 0, SLOT1 + P1};
-	images[1].secondary = (struct smpfota_flash_area){&nor1.flash, SLOT1 + P1, SLOT1};
-	cfg = (struct smpfota_server_config){
-		.images = images, .n_images = 2, .active_image = 0,
+	smpfota_emu_target_init(&tb);
+	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor0, 0, &nor0, SLOT0 + P0, SLOT0), 0);
+	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor1, 0, &nor1, SLOT1 + P1, SLOT1), 0);
+	tb.cfg = (struct smpfota_server_config){
+		.images = tb.images, .n_images = 2, .active_image = 0,
 		.buf_size = 2048, .buf_count = 4,
 		.info = {.kernel = "smpfota", .node = "target"},
 		.image_check = true, .allow_confirm_secondary = true,
 		.reset = on_reset};
-	memset(&srv, 0, sizeof(srv));
-	CHECK_EQ(smpfota_server_init(&srv, &cfg, false), 0);
+	tb.boot_buf_size = 512;
+	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
 }
 
 /* A reset: MCUboot runs, then the application (server) starts again. */
 static void reboot(bool warm)
 {
-	struct smpfota_boot b = {.images = images, .n_images = 2, .buf = boot_buf,
-				 .buf_size = sizeof(boot_buf)};
-	CHECK_EQ(smpfota_boot_go(&b, NULL), 0);
+	CHECK_EQ(smpfota_emu_target_boot(&tb), 0);
 	if (!warm) {
-		memset(&srv, 0xa5, sizeof(srv)); /* RAM noise after power-up */
+		memset(&tb.srv, 0xa5, sizeof(tb.srv)); /* RAM noise after power-up */
 	}
-	CHECK_EQ(smpfota_server_init(&srv, &cfg, true), 0);
+	CHECK_EQ(smpfota_emu_target_start(&tb, true), 0); /* the server must see through noise */
 }
 
 static uint8_t rsp_frame[4096];
@@ -81,7 +75,7 @@ static int call_v(enum smpfota_smp_msg m, uint8_t version, const void *req, void
 	uint8_t frame[4096];
 	int n = smpfota_smp_encode_req(m, version, ++seq, req, frame, sizeof(frame));
 	CHECK(n > 0);
-	int r = smpfota_server_handle(&srv, frame, (size_t)n, rsp_frame, sizeof(rsp_frame));
+	int r = smpfota_server_handle(&tb.srv, frame, (size_t)n, rsp_frame, sizeof(rsp_frame));
 	CHECK(r > 0);
 	if (r <= 0) {
 		return -1;
@@ -127,7 +121,7 @@ static const uint8_t *tlv_hash(const uint8_t *img, size_t len)
 /* Factory programming: an image straight into a primary slot. */
 static void provision(int image, const uint8_t *img, size_t len)
 {
-	const struct smpfota_flash_area *a = &images[image].primary;
+	const struct smpfota_flash_area *a = &tb.images[image].primary;
 	CHECK_EQ(smpfota_flash_area_erase(a, 0, a->size), 0);
 	size_t padded = (len + 3) / 4 * 4;
 	static uint8_t tmp[20004];
@@ -273,10 +267,10 @@ static void test_os_group(void)
 
 	struct smpfota_os_reset_rsp r;
 	struct smpfota_os_reset_req rq = {0};
-	CHECK(!smpfota_server_reset_pending(&srv));
+	CHECK(!smpfota_server_reset_pending(&tb.srv));
 	CHECK_EQ(call(SMPFOTA_MSG_OS_RESET, &rq, &r), 0);
 	CHECK(smpfota_smp_status_ok(&r.status));
-	CHECK(smpfota_server_reset_pending(&srv));
+	CHECK(smpfota_server_reset_pending(&tb.srv));
 	CHECK_EQ(resets_seen, 1);
 }
 
@@ -287,46 +281,46 @@ static void test_bad_frames(void)
 	struct smpfota_os_reset_rsp r;
 	/* unknown group (9, shell), unknown image command (2): ENOTSUP in v1 form */
 	uint8_t shell[] = {0x0a, 0, 0, 1, 0, 9, 1, 0, 0xa0};
-	int n = smpfota_server_handle(&srv, shell, sizeof(shell), out, sizeof(out));
+	int n = smpfota_server_handle(&tb.srv, shell, sizeof(shell), out, sizeof(out));
 	CHECK(n > 8);
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_ENOTSUP);
 	CHECK_EQ(out[6], 1); /* seq echoed */
 	uint8_t corelist[] = {0x08, 0, 0, 1, 0, 1, 2, 3, 0xa0};
-	n = smpfota_server_handle(&srv, corelist, sizeof(corelist), out, sizeof(out));
+	n = smpfota_server_handle(&tb.srv, corelist, sizeof(corelist), out, sizeof(out));
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_ENOTSUP);
 	/* reserved version 2: too new */
 	uint8_t v3[] = {0x12, 0, 0, 1, 0, 0, 1, 0, 0xa0};
-	n = smpfota_server_handle(&srv, v3, sizeof(v3), out, sizeof(out));
+	n = smpfota_server_handle(&tb.srv, v3, sizeof(v3), out, sizeof(out));
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_UNSUPPORTED_TOO_NEW);
 	/* malformed CBOR: EINVAL */
 	uint8_t bad[] = {0x0a, 0, 0, 2, 0, 0, 1, 0, 0xa1, 0x61};
-	n = smpfota_server_handle(&srv, bad, sizeof(bad), out, sizeof(out));
+	n = smpfota_server_handle(&tb.srv, bad, sizeof(bad), out, sizeof(out));
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_EINVAL);
 	/* length past the data: ECORRUPT */
 	uint8_t corrupt[] = {0x0a, 0, 0, 9, 0, 0, 1, 0, 0xa0};
-	n = smpfota_server_handle(&srv, corrupt, sizeof(corrupt), out, sizeof(out));
+	n = smpfota_server_handle(&tb.srv, corrupt, sizeof(corrupt), out, sizeof(out));
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)n - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_ECORRUPT);
 	/* an invalid op (6) with a bad length: no answer rather than a malformed one */
 	uint8_t badop[] = {0x0e, 0, 0, 9, 0, 0, 1, 0, 0xa0};
-	CHECK_EQ(smpfota_server_handle(&srv, badop, sizeof(badop), out, sizeof(out)), 0);
+	CHECK_EQ(smpfota_server_handle(&tb.srv, badop, sizeof(badop), out, sizeof(out)), 0);
 	/* responses and fragments get no answer */
 	uint8_t rsp[] = {0x0b, 0, 0, 1, 0, 0, 1, 0, 0xa0};
-	CHECK_EQ(smpfota_server_handle(&srv, rsp, sizeof(rsp), out, sizeof(out)), 0);
-	CHECK_EQ(smpfota_server_handle(&srv, rsp, 5, out, sizeof(out)), 0);
+	CHECK_EQ(smpfota_server_handle(&tb.srv, rsp, sizeof(rsp), out, sizeof(out)), 0);
+	CHECK_EQ(smpfota_server_handle(&tb.srv, rsp, 5, out, sizeof(out)), 0);
 	/* a response buffer too small for the answer: EMSGSIZE, or nothing at all */
 	struct smpfota_os_echo_req eq = {.d = {"0123456789012345678901234567890123456789", 40}};
 	uint8_t frame[128];
 	n = smpfota_smp_encode_req(SMPFOTA_MSG_OS_ECHO, 1, 7, &eq, frame, sizeof(frame));
-	int m = smpfota_server_handle(&srv, frame, (size_t)n, out, 20);
+	int m = smpfota_server_handle(&tb.srv, frame, (size_t)n, out, 20);
 	CHECK(m > 0);
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_OS_RESET, out + 8, (size_t)m - 8, &r), 0);
 	CHECK_EQ(r.status.rc, SMPFOTA_MGMT_EMSGSIZE);
-	CHECK(smpfota_server_handle(&srv, frame, (size_t)n, out, 8) < 0);
+	CHECK(smpfota_server_handle(&tb.srv, frame, (size_t)n, out, 8) < 0);
 }
 
 /* ---- image group --------------------------------------------------------------------- */
@@ -353,7 +347,7 @@ static void test_factory_list(void)
 	CHECK_EQ(si.images[0].slots[1].size, SLOT0);
 	CHECK_EQ(si.images[1].slots[0].size, SLOT1 + P1);
 	CHECK(si.images[0].has_max_image_size);
-	CHECK(si.images[0].max_image_size <= SLOT0 - smpfota_boot_trailer_size(&images[0].secondary));
+	CHECK(si.images[0].max_image_size <= SLOT0 - smpfota_boot_trailer_size(&tb.images[0].secondary));
 	CHECK(si.images[0].max_image_size > 0);
 }
 
@@ -448,7 +442,7 @@ static void test_upload_offsets_and_resume(void)
 	}
 	CHECK_EQ(u.off, len_b);
 	CHECK(u.has_match && u.match);
-	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].secondary, img_b, len_b));
 	CHECK_EQ(nor0.violations, 0);
 
 	/* the same file again (e.g. the last answer was lost): the slot already holds it,
@@ -485,7 +479,7 @@ static void test_unaligned_chunks(void)
 		struct smpfota_img_upload_rsp u = upload(0, img_c, len_c, max == 1 ? 7 : max * 97, (uint32_t)max);
 		CHECK(smpfota_smp_status_ok(&u.status));
 		CHECK_EQ(u.off, len_c);
-		CHECK(slot_holds(&images[0].secondary, img_c, len_c));
+		CHECK(slot_holds(&tb.images[0].secondary, img_c, len_c));
 		CHECK_EQ(nor0.violations, 0);
 	}
 }
@@ -525,8 +519,8 @@ static void test_life_cycle(void)
 
 	/* reset: MCUboot swaps; B runs in test mode, A waits in slot 1 */
 	reboot(false);
-	CHECK(slot_holds(&images[0].primary, img_b, len_b));
-	CHECK(slot_holds(&images[0].secondary, img_a, len_a));
+	CHECK(slot_holds(&tb.images[0].primary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].secondary, img_a, len_a));
 	st = list();
 	CHECK(!memcmp(entry(&st, 0, 0)->hash.ptr, hash_b, 32));
 	CHECK_FLAGS(st, 0, 0, "A---");
@@ -554,7 +548,7 @@ static void test_life_cycle(void)
 	st = list();
 	CHECK(!memcmp(entry(&st, 0, 0)->hash.ptr, hash_b, 32));
 	CHECK_FLAGS(st, 0, 0, "A-C-");
-	CHECK(slot_holds(&images[0].primary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].primary, img_b, len_b));
 
 	/* permanent: confirm with the hash of the secondary -> pending + permanent */
 	CHECK_EQ(state_write(tlv_hash(img_c, len_c), true, &st), -1);
@@ -594,7 +588,7 @@ static void test_invalid_image_not_marked(void)
 	CHECK(entry(&st, 0, 1) == NULL);
 	CHECK_EQ(state_write(hash_bad, false, &st), SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
 	/* the running image is untouched */
-	CHECK(slot_holds(&images[0].primary, img_a, len_a));
+	CHECK(slot_holds(&tb.images[0].primary, img_a, len_a));
 }
 
 static void test_unfinished_upload_not_marked(void)
@@ -626,7 +620,7 @@ static void test_unfinished_upload_not_marked(void)
 	CHECK_EQ(state_write(h, false, &st), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	CHECK_EQ(state_write(h, true, &st), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 	struct smpfota_boot_trailer t;
-	CHECK_EQ(smpfota_boot_read_trailer(&images[0].secondary, &t), 0);
+	CHECK_EQ(smpfota_boot_read_trailer(&tb.images[0].secondary, &t), 0);
 	CHECK_EQ(t.magic, SMPFOTA_BOOT_MAGIC_UNSET);
 }
 
@@ -645,7 +639,7 @@ static void test_net_core_image(void)
 		.body_size = 11000, .ver = {2, 1, 0, 0}, .seed = 9}, NULL);
 	struct smpfota_img_upload_rsp u = upload(1, net, len_n, 500, 8);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
-	CHECK(slot_holds(&images[1].secondary, net, len_n));
+	CHECK(slot_holds(&tb.images[1].secondary, net, len_n));
 	st = list();
 	CHECK_STR(entry(&st, 1, 1)->version, "2.1.0");
 	/* the running image of another core cannot be confirmed; its update can (permanent) */
@@ -675,7 +669,7 @@ static void test_flash_failure(void)
 	/* the upload was abandoned: a fresh one works */
 	u = upload(0, img_b, len_b, 900, 1);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b);
-	CHECK(slot_holds(&images[0].primary, img_a, len_a));
+	CHECK(slot_holds(&tb.images[0].primary, img_a, len_a));
 }
 
 static void test_retained_record(void)
@@ -690,12 +684,12 @@ static void test_retained_record(void)
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(u.off, 400);
 	/* a record damaged in RAM is not trusted */
-	srv.up.off = 12;
-	CHECK_EQ(smpfota_server_init(&srv, &cfg, true), 0);
+	tb.srv.up.off = 12;
+	CHECK_EQ(smpfota_server_init(&tb.srv, &tb.cfg, true), 0);
 	struct smpfota_img_upload_req c = {.off = 400, .data = {img_b + 400, 10}};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &c, &u), 0);
 	CHECK_EQ(u.off, 0);
-	CHECK_EQ(smpfota_server_init(&srv, NULL, true), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_server_init(&tb.srv, NULL, true), SMPFOTA_ERR_INVAL);
 }
 
 /* ---- streaming verification at the end of an upload ---------------------------------- */
@@ -706,7 +700,7 @@ static void count_sec0_reads(void *ctx, int kind, uint32_t off, size_t len)
 {
 	(void)ctx;
 	(void)len;
-	const struct smpfota_flash_area *a = &images[0].secondary;
+	const struct smpfota_flash_area *a = &tb.images[0].secondary;
 	if (kind == SMPFOTA_NOR_OP_READ && off >= a->off && off < a->off + a->size) {
 		sec0_reads++;
 	}
@@ -778,10 +772,10 @@ static void test_end_of_upload_reads_nothing(void)
 	CHECK(u.has_match && u.match);
 	CHECK_EQ(reads, 0);
 	CHECK_EQ(sec_reads, 0);
-	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].secondary, img_b, len_b));
 	/* the streamed verdict is the one MCUboot reaches from flash */
 	struct smpfota_image_info info;
-	CHECK_EQ(smpfota_boot_slot_image(&images[0].secondary, &info), 0);
+	CHECK_EQ(smpfota_boot_slot_image(&tb.images[0].secondary, &info), 0);
 	CHECK(info.hash_valid);
 	struct smpfota_img_state_rsp st;
 	CHECK_EQ(state_write(tlv_hash(img_b, len_b), false, &st), -1);
@@ -813,18 +807,18 @@ static void test_end_of_upload_match(void)
 		CHECK(u.has_match);
 		CHECK_EQ(u.match, k == 0);
 		CHECK_EQ(sec_reads, 0);
-		CHECK(slot_holds(&images[0].secondary, img_c, len_c));
+		CHECK(slot_holds(&tb.images[0].secondary, img_c, len_c));
 	}
 	/* without image_check the answer has no match at all */
 	setup();
-	cfg.image_check = false;
+	tb.cfg.image_check = false;
 	make_images();
 	provision(0, img_a, len_a);
 	reboot(false);
 	struct smpfota_img_upload_rsp u = upload_split(img_c, len_c, 512, 100, sha, &reads,
 						       &sec_reads);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_c && !u.has_match);
-	cfg.image_check = true;
+	tb.cfg.image_check = true;
 }
 
 /* Upload a damaged copy of img_b; returns the v2 error of the last answer. */
@@ -870,10 +864,10 @@ static void test_end_of_upload_refuses_bad_images(void)
 		CHECK_EQ(upload_damaged(cases[k].at, cases[k].mask, &sec_reads), cases[k].err);
 		CHECK_EQ(sec_reads, 0);
 		/* scrambled: the first page is erased, nothing is listed, nothing can be marked */
-		CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
+		CHECK_EQ(smpfota_flash_area_is_erased(&tb.images[0].secondary, 0, P0), 1);
 		struct smpfota_img_state_rsp st = list();
 		CHECK(entry(&st, 0, 1) == NULL);
-		CHECK(slot_holds(&images[0].primary, img_a, len_a));
+		CHECK(slot_holds(&tb.images[0].primary, img_a, len_a));
 		/* the upload is over: a next chunk is told to start at 0 */
 		struct smpfota_img_upload_rsp u;
 		struct smpfota_img_upload_req c = {.off = 1000, .data = {img_b + 1000, 10}};
@@ -924,7 +918,7 @@ static void test_resume_ends_verified(void)
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(nor0.reads, reads);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.off == len_b && u.has_match && u.match);
-	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].secondary, img_b, len_b));
 
 	/* A byte damaged before the reset is still caught after it: the image reader's state
 	 * crossed the reset. */
@@ -944,7 +938,7 @@ static void test_resume_ends_verified(void)
 					    .data = {bad + len_b - 37, 37}};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
-	CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(&tb.images[0].secondary, 0, P0), 1);
 
 	/* Retained contexts are covered by the record's checksum: a damaged byte in either one
 	 * and the record is dropped (the client starts over at 0). */
@@ -955,11 +949,11 @@ static void test_resume_ends_verified(void)
 		reboot(false);
 		send_b(0, 5000, img_b, sha);
 		if (which == 0) {
-			srv.up.file_sha.bytes[40] ^= 1;
+			tb.srv.up.file_sha.bytes[40] ^= 1;
 		} else {
-			((uint8_t *)&srv.up.reader)[sizeof(srv.up.reader) - 9] ^= 1;
+			((uint8_t *)&tb.srv.up.reader)[sizeof(tb.srv.up.reader) - 9] ^= 1;
 		}
-		CHECK_EQ(smpfota_server_init(&srv, &cfg, true), 0);
+		CHECK_EQ(smpfota_server_init(&tb.srv, &tb.cfg, true), 0);
 		q = (struct smpfota_img_upload_req){.off = 5000, .data = {img_b + 5000, 1000}};
 		CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 		CHECK(smpfota_smp_status_ok(&u.status) && u.off == 0);
@@ -976,7 +970,7 @@ static void snapshot_at_cut(void *ctx, int kind, uint32_t off, size_t len)
 	(void)off;
 	(void)len;
 	if (nor0.power_cut) {
-		memcpy(&srv_at_cut, &srv, sizeof(srv));
+		memcpy(&srv_at_cut, &tb.srv, sizeof(tb.srv));
 	}
 }
 
@@ -1000,15 +994,15 @@ static void test_reset_inside_a_request(void)
 	nor0.on_op = NULL;
 	nor0.partial_cut = false;
 	CHECK(nor0.power_cut);
-	CHECK(!smpfota_flash_area_is_erased(&images[0].secondary, 5000, 4));
+	CHECK(!smpfota_flash_area_is_erased(&tb.images[0].secondary, 5000, 4));
 	smpfota_nor_power_on(&nor0);
-	memcpy(&srv, &srv_at_cut, sizeof(srv));
+	memcpy(&tb.srv, &srv_at_cut, sizeof(tb.srv));
 	reboot(true);
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.off == 0);
 	/* the client starts over and the upload ends verified, NOR rules kept */
 	send_b(0, len_b, img_b, sha);
-	CHECK(slot_holds(&images[0].secondary, img_b, len_b));
+	CHECK(slot_holds(&tb.images[0].secondary, img_b, len_b));
 	CHECK_EQ(nor0.violations, 0);
 }
 
@@ -1033,7 +1027,7 @@ static void test_image_check_shortcut_verifies(void)
 			u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
 			CHECK(u.match);
 		}
-		const struct smpfota_flash_area *sec = &images[0].secondary;
+		const struct smpfota_flash_area *sec = &tb.images[0].secondary;
 		uint8_t ok[4] = {0x01, 0xff, 0xff, 0xff};
 		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4), 0);
 		if (shortcut) {
@@ -1053,7 +1047,7 @@ static void test_image_check_shortcut_verifies(void)
 		CHECK_FLAGS(st, 0, 1, "-P--");
 		reboot(false);
 		reboot(false); /* not confirmed: reverts */
-		CHECK(slot_holds(&images[0].primary, img_a, len_a));
+		CHECK(slot_holds(&tb.images[0].primary, img_a, len_a));
 	}
 
 	/* A trailer magic torn by a power cut during `image test` makes the request fail and,
@@ -1066,7 +1060,7 @@ static void test_image_check_shortcut_verifies(void)
 	u = upload_split(img_b, len_b, 1000, 37, sha, &reads, &sec_reads);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
 	{
-		const struct smpfota_flash_area *sec = &images[0].secondary;
+		const struct smpfota_flash_area *sec = &tb.images[0].secondary;
 		static const uint8_t half_magic[8] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f};
 		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF, half_magic, 8), 0);
 		struct smpfota_img_state_rsp st;
@@ -1094,15 +1088,15 @@ static void test_image_check_shortcut_verifies(void)
 	bad[len_b - 140] ^= 0x01; /* in the SHA-256 TLV value (then key hash, signature) */
 	size_t padded = (len_b + 3) / 4 * 4;
 	memset(bad + len_b, 0xff, padded - len_b);
-	CHECK_EQ(smpfota_flash_area_erase(&images[0].secondary, 0, 5 * P0), 0);
-	CHECK_EQ(smpfota_flash_area_write(&images[0].secondary, 0, bad, padded), 0);
+	CHECK_EQ(smpfota_flash_area_erase(&tb.images[0].secondary, 0, 5 * P0), 0);
+	CHECK_EQ(smpfota_flash_area_write(&tb.images[0].secondary, 0, bad, padded), 0);
 	uint8_t sha_bad[32];
 	file_sha(bad, len_b, sha_bad);
 	q.data.ptr = bad;
 	q.sha.ptr = sha_bad;
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
-	CHECK_EQ(smpfota_flash_area_is_erased(&images[0].secondary, 0, P0), 1);
+	CHECK_EQ(smpfota_flash_area_is_erased(&tb.images[0].secondary, 0, P0), 1);
 	CHECK_EQ(nor0.violations, 0);
 }
 

@@ -13,10 +13,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/image.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/server.h"
 
 #define PAGE 1024U
@@ -27,9 +27,7 @@
 static uint8_t mem[2][DEV];
 static uint8_t pristine[2][DEV];
 static struct smpfota_nor nor[2];
-static struct smpfota_boot_image images[2];
-static struct smpfota_server_config cfg;
-static struct smpfota_server srv;
+static struct smpfota_emu_target tgt; /* two images, one device each */
 static uint32_t factory_len;
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -39,27 +37,28 @@ static void setup(void)
 	/* A tiny valid MCUboot image: 32-byte header, 600-byte body, SHA-256 TLV. */
 	static uint8_t img[2048];
 	factory_len = (uint32_t)smpfota_emu_image_build(
-		img, sizeof(img) - 4,
+		img, sizeof(img),
 		&(struct smpfota_emu_image_spec){.hdr_size = 32, .body_size = 600, .ver = {1, 0, 0, 0},
 						 .hash_only = true},
 		NULL);
+	smpfota_emu_target_init(&tgt);
 	for (int d = 0; d < 2; d++) {
 		smpfota_nor_init(&nor[d], mem[d], DEV, PAGE, 4);
 		smpfota_nor_erase_all(&nor[d]);
 		memset(mem[d], 0x5a, GUARD); /* guards: never erased, never written */
 		memset(mem[d] + DEV - GUARD, 0x5a, GUARD);
-		images[d].primary = (struct smpfota_flash_area){&nor[d].flash, GUARD, SLOT + PAGE};
-		images[d].secondary = (struct smpfota_flash_area){&nor[d].flash, GUARD + SLOT + PAGE, SLOT};
-		uint32_t padded = (factory_len + 3) / 4 * 4;
-		memset(img + factory_len, 0xff, padded - factory_len);
-		if (smpfota_flash_area_write(&images[d].primary, 0, img, padded) != 0) {
+		if (smpfota_emu_target_add_image(&tgt, &nor[d], GUARD, &nor[d], GUARD + SLOT + PAGE,
+						 SLOT) != 0 ||
+		    smpfota_emu_target_provision(&tgt, (size_t)d, img, factory_len) != 0) {
 			abort();
 		}
 		memcpy(pristine[d], mem[d], DEV);
 	}
-	cfg = (struct smpfota_server_config){
-		.images = images, .n_images = 2, .active_image = 0, .buf_size = 1024,
-		.buf_count = 2, .image_check = true, .allow_confirm_secondary = true};
+	tgt.cfg.active_image = 0;
+	tgt.cfg.buf_size = 1024;
+	tgt.cfg.buf_count = 2;
+	tgt.cfg.image_check = true;
+	tgt.cfg.allow_confirm_secondary = true;
 }
 
 static void check_invariants(void)
@@ -72,10 +71,10 @@ static void check_invariants(void)
 			abort();
 		}
 		struct smpfota_boot_trailer t;
-		if (smpfota_boot_read_trailer(&images[d].secondary, &t) == 0 &&
+		if (smpfota_boot_read_trailer(&tgt.images[d].secondary, &t) == 0 &&
 		    t.magic == SMPFOTA_BOOT_MAGIC_GOOD) {
 			struct smpfota_image_info info;
-			if (smpfota_boot_slot_image(&images[d].secondary, &info) != 0 || !info.hash_valid) {
+			if (smpfota_boot_slot_image(&tgt.images[d].secondary, &info) != 0 || !info.hash_valid) {
 				abort();
 			}
 		}
@@ -88,8 +87,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static uint8_t frame[1100];
 
 	setup(); /* fresh flash with the factory image for every input */
-	memset(&srv, 0, sizeof(srv));
-	if (smpfota_server_init(&srv, &cfg, false) != 0) {
+	if (smpfota_emu_target_start(&tgt, false) != 0) {
 		abort();
 	}
 	if (size < 1) {
@@ -111,7 +109,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ver_override && len > 0) {
 			frame[0] = (uint8_t)((frame[0] & ~0x18U) | 0x08U); /* claim v2 */
 		}
-		int n = smpfota_server_handle(&srv, frame, len, rsp, sizeof(rsp));
+		int n = smpfota_server_handle(&tgt.srv, frame, len, rsp, sizeof(rsp));
 		if (n > 0) {
 			struct smpfota_smp_hdr h;
 			if (smpfota_smp_hdr_decode(rsp, (size_t)n, &h) != n || !(h.op & 1U) ||
@@ -120,10 +118,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			}
 		}
 		check_invariants();
-		if (smpfota_server_reset_pending(&srv)) {
-			struct smpfota_boot b = {.images = images, .n_images = 2};
-			(void)smpfota_boot_go(&b, NULL);
-			(void)smpfota_server_init(&srv, &cfg, true);
+		if (smpfota_emu_target_reset_if_pending(&tgt) != 0) {
 			/* after a swap the "running image" is whatever MCUboot put in slot 0 */
 			for (int d = 0; d < 2; d++) {
 				memcpy(pristine[d] + GUARD, mem[d] + GUARD, factory_len);

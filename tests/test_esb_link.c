@@ -15,6 +15,7 @@
 #include "smpfota/esb_link.h"
 #include "emu/esb_radio.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
@@ -766,10 +767,8 @@ static void test_config_checks(void)
 
 struct smp_pair {
 	struct smpfota_client cli;
-	struct smpfota_server srv;
-	struct smpfota_server_config scfg;
+	struct smpfota_emu_target tb; /* the target board */
 	struct smpfota_nor nor;
-	struct smpfota_boot_image images[1];
 	uint8_t mem[DEV];
 	uint8_t cbuf[5 * 2048];
 	uint8_t rsp[2048];
@@ -790,7 +789,7 @@ static int srv_rx(void *user, const uint8_t *f, size_t len)
 	if (s->prx.cfg.txq_size - s->prx.tx_used < 2 + sizeof(P.rsp)) {
 		return SMPFOTA_ERR_BUSY; /* no room for the answer yet */
 	}
-	int n = smpfota_server_handle(&P.srv, f, len, P.rsp, sizeof(P.rsp));
+	int n = smpfota_server_handle(&P.tb.srv, f, len, P.rsp, sizeof(P.rsp));
 	if (n > 0) {
 		CHECK_EQ(smpfota_esb_link_send(&s->prx, P.rsp, (size_t)n), 0);
 	}
@@ -841,12 +840,12 @@ static void test_client_server_over_link(void)
 
 	smpfota_nor_init(&P.nor, P.mem, DEV, PAGE, 4);
 	smpfota_nor_erase_all(&P.nor);
-	P.images[0].primary = (struct smpfota_flash_area){&P.nor.flash, 0, SLOT + PAGE};
-	P.images[0].secondary = (struct smpfota_flash_area){&P.nor.flash, SLOT + PAGE, SLOT};
-	P.scfg = (struct smpfota_server_config){.images = P.images, .n_images = 1,
-						.buf_size = 2048, .buf_count = 4,
-						.image_check = true};
-	CHECK_EQ(smpfota_server_init(&P.srv, &P.scfg, false), 0);
+	smpfota_emu_target_init(&P.tb);
+	CHECK_EQ(smpfota_emu_target_add_image(&P.tb, &P.nor, 0, &P.nor, SLOT + PAGE, SLOT), 0);
+	P.tb.cfg.buf_size = 2048;
+	P.tb.cfg.buf_count = 4;
+	P.tb.cfg.image_check = true;
+	CHECK_EQ(smpfota_emu_target_start(&P.tb, false), 0);
 	struct smpfota_client_config cc = {
 		.tx = {.send = smpfota_esb_link_transport_send, .ctx = &s->ptx, .mtu = 2048},
 		.buf = P.cbuf, .buf_size = sizeof(P.cbuf), .frame_cap = 2048, .slots = 4,
@@ -879,7 +878,7 @@ static void test_client_server_over_link(void)
 	uint8_t back[256];
 	for (uint32_t off = 0; off < P.img_len; off += sizeof(back)) {
 		size_t n = P.img_len - off < sizeof(back) ? P.img_len - off : sizeof(back);
-		CHECK_EQ(P.nor.flash.read(P.nor.flash.ctx, SLOT + PAGE + off, back, n), 0);
+		CHECK_EQ(smpfota_flash_area_read(&P.tb.images[0].secondary, off, back, n), 0);
 		CHECK_MEM(back, P.img + off, n);
 	}
 }

@@ -29,9 +29,9 @@
 
 #include "check.h"
 #include "emu/image.h"
-#include "emu/mcuboot.h"
 #include "smpfota/boot.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/server.h"
 #include "test_util.h"
 
@@ -53,11 +53,7 @@ struct img {
 
 static uint8_t mem[DEV];
 static struct smpfota_nor nor;
-static struct smpfota_boot_image images[1];
-static struct smpfota_server_config cfg;
-static struct smpfota_server srv;
-static uint8_t boot_buf[1024];
-static struct smpfota_boot_result boot_res;
+static struct smpfota_emu_target tb; /* the target board; tb.srv is its RAM */
 static uint8_t seq;
 
 /* A, running and confirmed; B, the update; C, an older file left in the secondary; D, B with
@@ -90,12 +86,12 @@ static unsigned violations;
 
 static const struct smpfota_flash_area *pri(void)
 {
-	return &images[0].primary;
+	return &tb.images[0].primary;
 }
 
 static const struct smpfota_flash_area *sec(void)
 {
-	return &images[0].secondary;
+	return &tb.images[0].secondary;
 }
 
 static void build(struct img *m, uint32_t body, uint8_t major, uint32_t seed)
@@ -116,7 +112,7 @@ static void on_op(void *ctx, int kind, uint32_t off, size_t len)
 	(void)off;
 	(void)len;
 	if (nor.power_cut && !srv_at_cut_taken) {
-		memcpy(&srv_at_cut, &srv, sizeof(srv));
+		memcpy(&srv_at_cut, &tb.srv, sizeof(tb.srv));
 		srv_at_cut_taken = true;
 	}
 }
@@ -125,7 +121,7 @@ static void take(struct snap *s)
 {
 	memcpy(s->mem, mem, DEV);
 	s->nor = nor;
-	memcpy(&s->srv, &srv, sizeof(srv));
+	memcpy(&s->srv, &tb.srv, sizeof(tb.srv));
 }
 
 /* Back to a snapshot; operation numbers start again at 1. */
@@ -133,7 +129,7 @@ static void restore(const struct snap *s)
 {
 	memcpy(mem, s->mem, DEV);
 	nor = s->nor;
-	memcpy(&srv, &s->srv, sizeof(srv));
+	memcpy(&tb.srv, &s->srv, sizeof(tb.srv));
 	smpfota_nor_power_on(&nor);
 	smpfota_nor_reset_counters(&nor);
 	nor.partial_cut = false;
@@ -172,13 +168,14 @@ static void bench(void)
 	}
 	CHECK_EQ(smpfota_nor_init(&nor, mem, DEV, PAGE, 4), 0);
 	smpfota_nor_erase_all(&nor);
-	images[0].secondary = (struct smpfota_flash_area){&nor.flash, 0, SEC_SIZE};
-	images[0].primary = (struct smpfota_flash_area){&nor.flash, SEC_SIZE, PRI_SIZE};
-	cfg = (struct smpfota_server_config){
-		.images = images, .n_images = 1, .active_image = 0,
-		.buf_size = 2048, .buf_count = 4, .image_check = true};
-	memset(&srv, 0, sizeof(srv));
-	CHECK_EQ(smpfota_server_init(&srv, &cfg, false), 0);
+	smpfota_emu_target_init(&tb);
+	/* the secondary first, then the primary (one page larger) */
+	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor, SEC_SIZE, &nor, 0, SEC_SIZE), 0);
+	tb.cfg.buf_size = 2048;
+	tb.cfg.buf_count = 4;
+	tb.cfg.image_check = true;
+	tb.boot_buf_size = 1024;
+	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
 }
 
 /* ---- client side ------------------------------------------------------------------------ */
@@ -192,7 +189,7 @@ static int call(enum smpfota_smp_msg m, const void *req, void *rsp)
 	if (n <= 0) {
 		return -1;
 	}
-	int r = smpfota_server_handle(&srv, frame, (size_t)n, rsp_frame, sizeof(rsp_frame));
+	int r = smpfota_server_handle(&tb.srv, frame, (size_t)n, rsp_frame, sizeof(rsp_frame));
 	struct smpfota_smp_hdr h;
 	if (r <= 0 || smpfota_smp_hdr_decode(rsp_frame, (size_t)r, &h) != r || h.seq != seq) {
 		return -1;
@@ -258,13 +255,11 @@ static bool boot_until_done(void)
 	int rc = -1;
 	smpfota_nor_power_on(&nor);
 	nor.partial_cut = false;
-	struct smpfota_boot b = {.images = images, .n_images = 1, .buf = boot_buf,
-				 .buf_size = sizeof(boot_buf)};
 	for (int i = 0; i < 4 && rc != 0; i++) {
-		rc = smpfota_boot_go(&b, &boot_res);
+		rc = smpfota_emu_target_boot(&tb);
 	}
 	EXPECT(rc == 0);
-	EXPECT(boot_res.image[0].bootable);
+	EXPECT(tb.boot.image[0].bootable);
 	return true;
 }
 
@@ -277,15 +272,15 @@ static void server_restart(enum restart how)
 	bool resume = true;
 	if (how == WARM) {
 		if (srv_at_cut_taken) {
-			memcpy(&srv, &srv_at_cut, sizeof(srv));
+			memcpy(&tb.srv, &srv_at_cut, sizeof(tb.srv));
 		}
 	} else if (how == COLD_ZERO) {
-		memset(&srv, 0, sizeof(srv));
+		memset(&tb.srv, 0, sizeof(tb.srv));
 		resume = false;
 	} else {
-		memset(&srv, 0xa5, sizeof(srv));
+		memset(&tb.srv, 0xa5, sizeof(tb.srv));
 	}
-	CHECK_EQ(smpfota_server_init(&srv, &cfg, resume), 0);
+	CHECK_EQ(smpfota_server_init(&tb.srv, &tb.cfg, resume), 0);
 }
 
 static bool trailer_blank(const struct smpfota_flash_area *a)
@@ -347,9 +342,9 @@ static bool upload_with_cut(const struct img *m, uint32_t cut, bool partial, enu
 	EXPECT(nor.violations == 0);
 	/* restart */
 	EXPECT(boot_until_done());
-	EXPECT(boot_res.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
-	EXPECT(!boot_res.image[0].secondary_erased);
-	EXPECT(memcmp(boot_res.image[0].hash, img_a.hash, 32) == 0);
+	EXPECT(tb.boot.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
+	EXPECT(!tb.boot.image[0].secondary_erased);
+	EXPECT(memcmp(tb.boot.image[0].hash, img_a.hash, 32) == 0);
 	EXPECT(primary_untouched());
 	server_restart(how);
 	/* the client carries on from its offset; the server says where to continue */
@@ -370,7 +365,7 @@ static bool upload_with_cut(const struct img *m, uint32_t cut, bool partial, enu
 	EXPECT(nor.violations == 0);
 	/* and the device still boots the running image */
 	EXPECT(boot_until_done());
-	EXPECT(boot_res.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
+	EXPECT(tb.boot.image[0].swap_type == SMPFOTA_BOOT_SWAP_NONE);
 	EXPECT(primary_untouched());
 	return true;
 }
@@ -460,7 +455,7 @@ static void test_upload_warm_reset_between_requests(void)
 		if (!boot_until_done()) {
 			continue;
 		}
-		server_restart(WARM); /* srv itself is the retained RAM */
+		server_restart(WARM); /* tb.srv itself is the retained RAM */
 		unsigned after = 0;
 		int r = client_upload(&img_b, &off, &last, &err, &after);
 		points++;
@@ -562,15 +557,13 @@ static bool wf_reset(struct wf *f)
 	struct smpfota_os_reset_rsp r;
 	EXPECT(call(SMPFOTA_MSG_OS_RESET, &q, &r) == 0 && v2err(&r.status) == 0);
 	uint32_t before = nor.ops;
-	struct smpfota_boot b = {.images = images, .n_images = 1, .buf = boot_buf,
-				 .buf_size = sizeof(boot_buf)};
-	int rc = smpfota_boot_go(&b, &boot_res);
+	int rc = smpfota_emu_target_boot(&tb);
 	note_ops(before, ACT_BOOT);
 	if (nor.power_cut) {
 		EXPECT(rc == SMPFOTA_ERR_IO);
 		EXPECT(wf_restart(f));
 	} else {
-		EXPECT(rc == 0 && boot_res.image[0].bootable);
+		EXPECT(rc == 0 && tb.boot.image[0].bootable);
 		server_restart(COLD_NOISE);
 	}
 	/* a test image gets one boot: whatever happened during this one, it has reverted */

@@ -2,7 +2,8 @@
  * Fuzz the MCUboot image reader. Input: one selector byte, then the image bytes.
  *
  * Property: the result does not depend on how the image is chunked. The image is parsed
- * whole, then fed in chunks whose sizes come from a small PRNG seeded by the selector (the
+ * whole (which hashes again with SHA-384/512 when the hash TLV says so), then, with the
+ * algorithm the whole parse ended with, fed in chunks whose sizes come from a small PRNG seeded by the selector (the
  * selector's low bits also cap the chunk size, so 1-byte feeds are common), and for small
  * inputs byte by byte. Return code, hash_valid, image_size and the other findings must agree.
  * Plus sanity: success implies a matching hash inside the input, errors are known codes.
@@ -14,7 +15,7 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static int feed_chunks(const uint8_t *data, size_t size, uint8_t sel,
+static int feed_chunks(const uint8_t *data, size_t size, uint8_t sel, uint16_t algo,
 		       struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
@@ -23,7 +24,9 @@ static int feed_chunks(const uint8_t *data, size_t size, uint8_t sel,
 	if (sel & 0x40) {
 		cap *= 64;
 	}
-	smpfota_image_reader_init(&r);
+	if (smpfota_image_reader_init_hash(&r, algo) != 0) {
+		abort();
+	}
 	for (size_t off = 0; off < size;) {
 		x ^= x << 13;
 		x ^= x >> 17;
@@ -45,10 +48,13 @@ static int feed_chunks(const uint8_t *data, size_t size, uint8_t sel,
 	return smpfota_image_reader_finish(&r, info);
 }
 
-static int feed_bytes(const uint8_t *data, size_t size, struct smpfota_image_info *info)
+static int feed_bytes(const uint8_t *data, size_t size, uint16_t algo,
+		      struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
-	smpfota_image_reader_init(&r);
+	if (smpfota_image_reader_init_hash(&r, algo) != 0) {
+		abort();
+	}
 	for (size_t i = 0; i < size; i++) {
 		(void)smpfota_image_reader_feed(&r, data + i, 1);
 	}
@@ -61,6 +67,7 @@ static void same(int rc_a, const struct smpfota_image_info *a, int rc_b,
 	if (rc_a != rc_b || a->hash_valid != b->hash_valid || a->image_size != b->image_size ||
 	    a->header_valid != b->header_valid || a->hashed_size != b->hashed_size ||
 	    a->has_hash != b->has_hash || a->tlv_count != b->tlv_count ||
+	    a->hash_type != b->hash_type || a->computed_type != b->computed_type ||
 	    a->sig_type != b->sig_type || a->sig_len != b->sig_len || a->key_type != b->key_type ||
 	    (a->has_hash && memcmp(a->hash, b->hash, sizeof(a->hash)))) {
 		abort();
@@ -80,7 +87,9 @@ static void sane(int rc, const struct smpfota_image_info *in, size_t size)
 	switch (rc) {
 	case 0:
 		if (!in->hash_valid || !in->has_hash || in->image_size > size ||
-		    memcmp(in->hash, in->computed_hash, sizeof(in->hash))) {
+		    in->hash_type != in->computed_type ||
+		    smpfota_image_hash_len(in->hash_type) != in->hash_len ||
+		    memcmp(in->hash, in->computed_hash, in->hash_len)) {
 			abort();
 		}
 		break;
@@ -117,11 +126,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int rc_whole = smpfota_image_parse(data, size, &whole);
 	sane(rc_whole, &whole, size);
 
-	int rc_chunked = feed_chunks(data, size, sel, &chunked);
+	int rc_chunked = feed_chunks(data, size, sel, whole.computed_type, &chunked);
 	same(rc_whole, &whole, rc_chunked, &chunked);
 
 	if (size <= 4096) {
-		int rc_bytes = feed_bytes(data, size, &bytes);
+		int rc_bytes = feed_bytes(data, size, whole.computed_type, &bytes);
 		same(rc_whole, &whole, rc_bytes, &bytes);
 	}
 	return 0;

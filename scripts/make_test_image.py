@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 from typing import Iterable, Sequence
 
-KEY_TYPES = ("ecdsa-p256", "ed25519", "rsa-2048")
+KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048")
 # nRF5340 application slot in NCS (mcuboot_primary_app); large enough for any test payload.
 DEFAULT_SLOT_SIZE = 0xE0000
 

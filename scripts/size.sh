@@ -42,6 +42,7 @@ ln -sfn /usr/include/mbedtls "$out/inc/mbedtls"  # headers only; never -I/usr/in
 ARCH=(-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16)
 CFLAGS=("${ARCH[@]}" -Os -std=c11 -ffunction-sections -fdata-sections -fstack-usage
 	 -Wall -Wextra -Werror -DZCBOR_CANONICAL -DSMPFOTA_CONFIG_ERROR_NAMES=0
+	 -DSMPFOTA_CONFIG_IMAGE_SHA512=0
 	-Iinclude -Isrc -I"$out/inc" -isystem "$zcbor/include")
 
 ours=(src/*.c)  # every library source is device code
@@ -56,7 +57,7 @@ done
 
 # ---- the board "apps": what firmware on each board calls --------------------------------
 cat >"$out/app/platform.c" <<'EOF'
-/* The platform's SHA-256 (mbedTLS, or the CC310 through it): stubs, not counted. */
+/* The platform's SHA-256/512 (mbedTLS, or the CC310 through it): stubs, not counted. */
 #include <mbedtls/sha256.h>
 #include <mbedtls/version.h>
 void mbedtls_sha256_init(mbedtls_sha256_context *c) { (void)c; }
@@ -70,6 +71,14 @@ int RET(mbedtls_sha256_starts)(mbedtls_sha256_context *c, int is224) { (void)c; 
 int RET(mbedtls_sha256_update)(mbedtls_sha256_context *c, const unsigned char *p, size_t n)
 { (void)c; (void)p; return (int)n; }
 int RET(mbedtls_sha256_finish)(mbedtls_sha256_context *c, unsigned char o[32])
+{ (void)c; return o[0]; }
+#include <mbedtls/sha512.h>
+void mbedtls_sha512_init(mbedtls_sha512_context *c) { (void)c; }
+void mbedtls_sha512_free(mbedtls_sha512_context *c) { (void)c; }
+int RET(mbedtls_sha512_starts)(mbedtls_sha512_context *c, int is384) { (void)c; return is384; }
+int RET(mbedtls_sha512_update)(mbedtls_sha512_context *c, const unsigned char *p, size_t n)
+{ (void)c; (void)p; return (int)n; }
+int RET(mbedtls_sha512_finish)(mbedtls_sha512_context *c, unsigned char o[64])
 { (void)c; return o[0]; }
 EOF
 
@@ -324,6 +333,20 @@ link() { # link NAME ENTRY APP_OBJ...
 }
 link master master_main "$out/app/master_app.o"
 link master_ble master_ble_main "$out/app/master_ble_app.o"
+# The master again with SHA-384/512 images (SMPFOTA_CONFIG_IMAGE_SHA512=1), to report the cost.
+mkdir -p "$out/sha512"
+arm-none-eabi-gcc "${CFLAGS[@]}" -USMPFOTA_CONFIG_IMAGE_SHA512 -DSMPFOTA_CONFIG_IMAGE_SHA512=1 \
+	-c src/image.c -o "$out/sha512/image.o"
+arm-none-eabi-gcc "${CFLAGS[@]}" -USMPFOTA_CONFIG_IMAGE_SHA512 -DSMPFOTA_CONFIG_IMAGE_SHA512=1 \
+	-c "$out/app/master_app.c" -o "$out/sha512/master_app.o"
+rm -f "$out"/sha512/*.su
+objs_all=("${objs[@]}")
+objs=("$out/sha512/image.o")
+for o in "${objs_all[@]}"; do
+	[ "$(basename "$o")" = image.o ] || objs+=("$o")
+done
+link master512 master_main "$out/sha512/master_app.o"
+objs=("${objs_all[@]}")
 link update update_main "$out/app/master_app.o" "$out/app/update_app.o" -Wl,-u,master_main
 link target target_main "$out/app/target_app.o"
 
@@ -451,7 +474,7 @@ def linked(mapfile):
 def kind(f):
     if f == "(merged strings)":
         return "ours"
-    if "/app/" in f:
+    if "/app/" in f or f.endswith("/sha512/master_app.o"):
         return "app"
     if f.startswith("("):
         return "align"
@@ -459,13 +482,14 @@ def kind(f):
         return "zcbor"
     if ".a(" in f:
         return "libc"
-    if f.startswith(f"{out}/obj/"):
+    if f.startswith(f"{out}/obj/") or f.startswith(f"{out}/sha512/image"):
         return "ours"
     return "other"  # linker-made sections (veneers, stubs), none so far
 
 mods = sorted(glob.glob(f"{out}/obj/*.o"))
 print(f"== smpfota device code: {gcc}")
-print("   -mcpu=cortex-m33 -mthumb -Os, -DSMPFOTA_CONFIG_ERROR_NAMES=0 (errors print as numbers)")
+print("   -mcpu=cortex-m33 -mthumb -Os, -DSMPFOTA_CONFIG_ERROR_NAMES=0 (errors print as numbers),")
+print("   -DSMPFOTA_CONFIG_IMAGE_SHA512=0 (SHA-256 images only; the cost of 1 is shown below)")
 print()
 print("== per module (whole object; flash = text+rodata+data, RAM = data+bss; worst frame)")
 print(f"   {'module':<16}{'flash':>7}{'RAM':>6}{'stack':>7}  worst function")
@@ -519,6 +543,10 @@ master_ble, bper = board("master_ble", "master side over BLE: client engine, SMP
                          "link (central), image reader, error code")
 print(f"   GATT link (gatt.c): {bper['gatt.c'][0]} B flash, {bper['gatt.c'][1]} B RAM "
       f"(the ESB link it replaces: {mper['esb_link.c'][0]} B)")
+m512 = sum(fl for f, (fl, _) in linked(f"{out}/master512.map").items() if kind(f) == "ours")
+m256 = sum(fl for f, (fl, _) in linked(f"{out}/master.map").items() if kind(f) == "ours")
+print(f"   with SMPFOTA_CONFIG_IMAGE_SHA512=1 (SHA-384/512 images): {m512} B flash, "
+      f"{m512 - m256:+d} B (mbedTLS's sha512 not counted)")
 update, _ = board("update", "master + optional update workflow (not in the budget)")
 print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
 board("target", "target side: SMP server, MCUboot trailer, flash areas, ESB link (PRX), SMP codec")

@@ -373,13 +373,27 @@ int smpfota_boot_image_extent(const struct smpfota_flash_area *a, struct smpfota
  * off by the slot end). Returns the reader's verdict (0: hash checks) or a flash error;
  * *empty when the header is erased; *info as far as known.
  */
+struct area_src {
+	const struct smpfota_flash_area *a;
+	int err; /* the first flash error: the caller must tell it from a verdict */
+};
+
+static int area_src_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	struct area_src *src = ctx;
+	int rc = smpfota_flash_area_read(src->a, off, buf, len);
+	if (rc != 0 && src->err == 0) {
+		src->err = rc;
+	}
+	return rc;
+}
+
 int smpfota_boot_stream_image(const struct smpfota_flash_area *a, uint32_t limit, uint8_t *buf,
 			size_t buf_size, struct smpfota_image_info *info, bool *empty,
 			int *flash_err)
 {
-	struct smpfota_image_reader r;
 	struct smpfota_image_header hdr;
-	uint32_t total, off = 0;
+	uint32_t total;
 	int rc;
 
 	*flash_err = 0;
@@ -396,22 +410,11 @@ int smpfota_boot_stream_image(const struct smpfota_flash_area *a, uint32_t limit
 	if (rc != 0 || total > limit) {
 		total = limit;
 	}
-	smpfota_image_reader_init(&r);
-	while (off < total) {
-		size_t n = total - off < buf_size ? total - off : buf_size;
-
-		rc = smpfota_flash_area_read(a, off, buf, n);
-		if (rc != 0) {
-			*flash_err = rc;
-			(void)smpfota_image_reader_finish(&r, info);
-			return rc;
-		}
-		if (smpfota_image_reader_feed(&r, buf, n) != 0) {
-			break; /* sticky: finish reports it */
-		}
-		off += (uint32_t)n;
-	}
-	return smpfota_image_reader_finish(&r, info);
+	/* Hashed with the image's own algorithm (a second pass for SHA-384/512 images). */
+	struct area_src src = {a, 0};
+	rc = smpfota_image_check(area_src_read, &src, total, 0, buf, buf_size, info);
+	*flash_err = src.err;
+	return rc;
 }
 
 int smpfota_boot_slot_image(const struct smpfota_flash_area *a, struct smpfota_image_info *info)

@@ -13,12 +13,21 @@
 
 #include "sha256.h"
 #include "util.h"
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+#include "sha512.h"
+#endif
 
 /* The context lives in the reader's opaque union; the union holds a uint64_t. */
 _Static_assert(sizeof(smpfota_sha256_ctx) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
 	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
 _Static_assert(_Alignof(smpfota_sha256_ctx) <= _Alignof(uint64_t),
 	       "smpfota_sha256_ctx needs more alignment than the reader gives");
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+_Static_assert(sizeof(smpfota_sha512_ctx) <= SMPFOTA_IMAGE_SHA_CTX_SIZE,
+	       "raise SMPFOTA_IMAGE_SHA_CTX_SIZE for this mbedTLS");
+_Static_assert(_Alignof(smpfota_sha512_ctx) <= _Alignof(uint64_t),
+	       "smpfota_sha512_ctx needs more alignment than the reader gives");
+#endif
 
 enum {
 	ST_HEADER,   /* collecting the 32-byte header */
@@ -33,6 +42,8 @@ enum {
 	F_SHA_ACTIVE = 0x01,   /* context started and not yet freed */
 	F_HASH_CONFLICT = 0x02, /* a second SHA-256 TLV differs from the first */
 	F_NO_HASH = 0x04,       /* smpfota_image_read_info(): TLVs only, body skipped */
+	F_TLV_KEEP = 0x08,      /* the hash TLV being read becomes info->hash */
+	F_TLV_CMP = 0x10,       /* the hash TLV being read is compared with info->hash */
 };
 
 /* Header sizes must leave room for the largest unprotected TLV area in 32-bit offsets. */
@@ -43,6 +54,73 @@ static const uint8_t magic_le[4] = {0x3d, 0xb8, 0xf3, 0x96};
 static smpfota_sha256_ctx *sha_ctx(struct smpfota_image_reader *r)
 {
 	return (smpfota_sha256_ctx *)(void *)&r->sha;
+}
+
+/* The hash of the reader's algorithm (r->algo): sha256.h or sha512.h. */
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+static smpfota_sha512_ctx *sha512_ctx(struct smpfota_image_reader *r)
+{
+	return (smpfota_sha512_ctx *)(void *)&r->sha;
+}
+
+static int hash_start(struct smpfota_image_reader *r)
+{
+	if (r->algo != SMPFOTA_TLV_SHA256) {
+		smpfota_sha512_init(sha512_ctx(r));
+		return smpfota_sha512_starts(sha512_ctx(r), r->algo == SMPFOTA_TLV_SHA384);
+	}
+	smpfota_sha256_init(sha_ctx(r));
+	return smpfota_sha256_starts(sha_ctx(r));
+}
+
+static int hash_update(struct smpfota_image_reader *r, const uint8_t *p, size_t n)
+{
+	return r->algo != SMPFOTA_TLV_SHA256 ? smpfota_sha512_update(sha512_ctx(r), p, n)
+					     : smpfota_sha256_update(sha_ctx(r), p, n);
+}
+
+static int hash_finish(struct smpfota_image_reader *r, uint8_t *out)
+{
+	return r->algo != SMPFOTA_TLV_SHA256 ? smpfota_sha512_finish(sha512_ctx(r), out)
+					     : smpfota_sha256_finish(sha_ctx(r), out);
+}
+
+static void hash_free(struct smpfota_image_reader *r)
+{
+	if (r->algo != SMPFOTA_TLV_SHA256) {
+		smpfota_sha512_free(sha512_ctx(r));
+	} else {
+		smpfota_sha256_free(sha_ctx(r));
+	}
+}
+#else
+static int hash_start(struct smpfota_image_reader *r)
+{
+	smpfota_sha256_init(sha_ctx(r));
+	return smpfota_sha256_starts(sha_ctx(r));
+}
+
+#define hash_update(r, p, n) smpfota_sha256_update(sha_ctx(r), (p), (n))
+#define hash_finish(r, out) smpfota_sha256_finish(sha_ctx(r), (out))
+#define hash_free(r) smpfota_sha256_free(sha_ctx(r))
+#endif
+
+/* 32, 48, 64 for the hash TLVs this build checks, else 0 (inlined in the reader). */
+static unsigned hash_len_of(uint16_t hash_tlv)
+{
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+	if (hash_tlv >= SMPFOTA_TLV_SHA256 && hash_tlv <= SMPFOTA_TLV_SHA512) {
+		return 32U + 16U * (unsigned)(hash_tlv - SMPFOTA_TLV_SHA256);
+	}
+	return 0;
+#else
+	return hash_tlv == SMPFOTA_TLV_SHA256 ? 32U : 0U;
+#endif
+}
+
+unsigned smpfota_image_hash_len(uint16_t hash_tlv)
+{
+	return hash_len_of(hash_tlv);
 }
 
 static bool is_sig_type(uint16_t type)
@@ -98,6 +176,25 @@ void smpfota_image_reader_init(struct smpfota_image_reader *r)
 	memset(r, 0, sizeof(*r));
 	r->state = ST_HEADER;
 	r->need = SMPFOTA_IMAGE_HEADER_SIZE;
+	r->algo = SMPFOTA_TLV_SHA256;
+	r->info.computed_type = SMPFOTA_TLV_SHA256;
+#if !SMPFOTA_CONFIG_IMAGE_SHA512
+	r->info.hash_type = SMPFOTA_TLV_SHA256; /* the only one this build knows */
+	r->info.hash_len = 32U;
+#endif
+}
+
+int smpfota_image_reader_init_hash(struct smpfota_image_reader *r, uint16_t hash_tlv)
+{
+	smpfota_image_reader_init(r);
+	if (smpfota_image_hash_len(hash_tlv) == 0) {
+		return hash_tlv >= SMPFOTA_TLV_SHA256 && hash_tlv <= SMPFOTA_TLV_SHA512
+			       ? SMPFOTA_ERR_UNSUPPORTED
+			       : SMPFOTA_ERR_INVAL;
+	}
+	r->algo = hash_tlv;
+	r->info.computed_type = hash_tlv;
+	return 0;
 }
 
 /* Hash the part of [r->off, r->off + n) below hashed_size, then advance r->off. */
@@ -106,10 +203,10 @@ static int consume(struct smpfota_image_reader *r, const uint8_t *p, uint32_t n)
 	uint32_t hashed = r->info.hashed_size;
 	if (r->off < hashed && !(r->flags & F_NO_HASH)) {
 		uint32_t h = hashed - r->off < n ? hashed - r->off : n;
-		if (smpfota_sha256_update(sha_ctx(r), p, h)) {
+		if (hash_update(r, p, h)) {
 			return SMPFOTA_ERR_IO; /* only a hardware SHA engine can fail */
 		}
-		if (r->off + h == hashed && smpfota_sha256_finish(sha_ctx(r), r->info.computed_hash)) {
+		if (r->off + h == hashed && hash_finish(r, r->info.computed_hash)) {
 			return SMPFOTA_ERR_IO;
 		}
 	}
@@ -155,9 +252,8 @@ static int header_done(struct smpfota_image_reader *r)
 	in->hashed_size = (uint32_t)in->hdr.hdr_size + in->hdr.img_size + in->hdr.protect_tlv_size;
 
 	if (!(r->flags & F_NO_HASH)) {
-		smpfota_sha256_init(sha_ctx(r));
 		r->flags |= F_SHA_ACTIVE;
-		if (smpfota_sha256_starts(sha_ctx(r))) {
+		if (hash_start(r)) {
 			return SMPFOTA_ERR_IO;
 		}
 	}
@@ -213,8 +309,27 @@ static int tlv_hdr_done(struct smpfota_image_reader *r)
 	}
 	in->tlv_count++;
 
-	if (type == SMPFOTA_TLV_SHA256 && len != SMPFOTA_IMAGE_HASH_SIZE) {
-		return SMPFOTA_ERR_TLV_CORRUPT;
+	/* A hash TLV: kept when it is the first, or the first of the algorithm being computed
+	 * (MCUboot checks only its own); compared when another of the kept type follows. */
+	unsigned hl = hash_len_of(type);
+	r->flags &= (uint8_t)~(F_TLV_KEEP | F_TLV_CMP);
+	if (hl != 0) {
+		if (len != hl) {
+			return SMPFOTA_ERR_TLV_CORRUPT;
+		}
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+		if (!in->has_hash || (type == r->algo && in->hash_type != r->algo)) {
+			r->flags = (uint8_t)((r->flags & ~F_HASH_CONFLICT) | F_TLV_KEEP);
+			in->has_hash = false;
+			in->hash_type = type;
+			in->hash_len = (uint8_t)hl;
+		} else if (type == in->hash_type) {
+			r->flags |= F_TLV_CMP;
+		}
+#else
+		/* One algorithm: hash_type and hash_len are fixed from init. */
+		r->flags |= in->has_hash ? F_TLV_CMP : F_TLV_KEEP;
+#endif
 	}
 	/* SIG_PURE is a 1-byte marker before the real signature: let that one replace it. */
 	if (is_sig_type(type) && (in->sig_type == 0 || in->sig_type == SMPFOTA_TLV_SIG_PURE)) {
@@ -233,17 +348,14 @@ static int tlv_hdr_done(struct smpfota_image_reader *r)
 	return 0;
 }
 
-/* A piece of a TLV value: keep the first SHA-256 TLV, compare any later one with it. */
+/* A piece of a TLV value: keep or compare a hash TLV (tlv_hdr_done decided which). */
 static void tlv_data(struct smpfota_image_reader *r, const uint8_t *p, uint32_t n)
 {
 	struct smpfota_image_info *in = &r->info;
-	if (r->cur_type != SMPFOTA_TLV_SHA256) {
-		return;
-	}
 	uint32_t at = r->cur_len - r->need; /* need not yet reduced by n */
-	if (!in->has_hash) {
+	if (r->flags & F_TLV_KEEP) {
 		memcpy(in->hash + at, p, n);
-	} else if (memcmp(in->hash + at, p, n) != 0) {
+	} else if ((r->flags & F_TLV_CMP) && memcmp(in->hash + at, p, n) != 0) {
 		r->flags |= F_HASH_CONFLICT;
 	}
 }
@@ -283,7 +395,7 @@ static int step(struct smpfota_image_reader *r, const uint8_t *p, size_t len, ui
 	case ST_TLV_HDR:
 		return tlv_hdr_done(r);
 	default: /* ST_TLV_DATA (feed() stops before calling us in ST_DONE) */
-		if (r->cur_type == SMPFOTA_TLV_SHA256) {
+		if (r->flags & F_TLV_KEEP) {
 			r->info.has_hash = true;
 		}
 		return next_in_area(r);
@@ -313,14 +425,20 @@ static int finish_status(struct smpfota_image_reader *r)
 	if (r->state != ST_DONE) {
 		return SMPFOTA_ERR_TRUNCATED;
 	}
-	in->hash_valid = in->has_hash && !(r->flags & F_HASH_CONFLICT) &&
-			 !memcmp(in->hash, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+	bool same_algo = in->has_hash && in->hash_type == r->algo;
+#else
+	bool same_algo = in->has_hash;
+#endif
+	size_t hl = SMPFOTA_IMAGE_HASH_MAX > 32U ? in->hash_len : 32U;
+	in->hash_valid = same_algo && !(r->flags & F_HASH_CONFLICT) &&
+			 !memcmp(in->hash, in->computed_hash, hl);
 	/* MCUboot hashes the plaintext of an encrypted body; we only see ciphertext. */
 	if (in->hdr.flags & (SMPFOTA_IMAGE_F_ENCRYPTED_AES128 | SMPFOTA_IMAGE_F_ENCRYPTED_AES256)) {
 		return SMPFOTA_ERR_UNSUPPORTED;
 	}
-	if (!in->has_hash) {
-		return SMPFOTA_ERR_UNSUPPORTED;
+	if (!same_algo) {
+		return SMPFOTA_ERR_UNSUPPORTED; /* no hash TLV, or of another algorithm */
 	}
 	return in->hash_valid ? 0 : SMPFOTA_ERR_HASH_MISMATCH;
 }
@@ -329,7 +447,7 @@ int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_i
 {
 	int rc = finish_status(r);
 	if (r->flags & F_SHA_ACTIVE) {
-		smpfota_sha256_free(sha_ctx(r));
+		hash_free(r);
 		r->flags &= (uint8_t)~F_SHA_ACTIVE;
 	}
 	if (info) {
@@ -338,12 +456,65 @@ int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_i
 	return rc;
 }
 
+/* Another pass is worth it when the image's hash TLV is of an algorithm this build checks
+ * but the pass did not compute. */
+static bool other_algo(int rc, const struct smpfota_image_info *in)
+{
+	return rc == SMPFOTA_ERR_UNSUPPORTED && in->has_hash && in->hash_type != in->computed_type;
+}
+
 int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
-	smpfota_image_reader_init(&r);
-	(void)smpfota_image_reader_feed(&r, buf, len); /* sticky: finish reports it */
-	return smpfota_image_reader_finish(&r, info);
+	struct smpfota_image_info tmp;
+	struct smpfota_image_info *in = info ? info : &tmp;
+	uint16_t algo = SMPFOTA_TLV_SHA256;
+	int rc = 0;
+
+	for (int pass = 0; pass < 2; pass++) {
+		(void)smpfota_image_reader_init_hash(&r, algo);
+		(void)smpfota_image_reader_feed(&r, buf, len); /* sticky: finish reports it */
+		rc = smpfota_image_reader_finish(&r, in);
+		if (!other_algo(rc, in)) {
+			break;
+		}
+		algo = in->hash_type;
+	}
+	return rc;
+}
+
+int smpfota_image_check(smpfota_read_fn read, void *ctx, uint32_t size, uint16_t hash_tlv,
+			uint8_t *buf, size_t buf_size, struct smpfota_image_info *info)
+{
+	struct smpfota_image_reader r;
+	struct smpfota_image_info tmp;
+	struct smpfota_image_info *in = info ? info : &tmp;
+	uint16_t algo = hash_tlv;
+	int rc = 0;
+
+	if (read == NULL || buf == NULL || buf_size == 0) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	for (int pass = 0; pass < 2; pass++) {
+		/* An unknown first guess (0) leaves the reader on SHA-256. */
+		(void)smpfota_image_reader_init_hash(&r, algo);
+		for (uint32_t off = 0; off < size && r.state != ST_DONE && !r.err;) {
+			size_t n = size - off < buf_size ? size - off : buf_size;
+			rc = read(ctx, off, buf, n);
+			if (rc != 0) {
+				(void)smpfota_image_reader_finish(&r, in);
+				return rc;
+			}
+			(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
+			off += (uint32_t)n;
+		}
+		rc = smpfota_image_reader_finish(&r, in);
+		if (!other_algo(rc, in)) {
+			break;
+		}
+		algo = in->hash_type;
+	}
+	return rc;
 }
 
 int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
@@ -384,7 +555,7 @@ int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
 	if (r.err) {
 		return r.err;
 	}
-	return r.info.has_hash ? 0 : SMPFOTA_ERR_UNSUPPORTED;
+	return r.info.has_hash ? 0 : SMPFOTA_ERR_UNSUPPORTED; /* no hash TLV this build knows */
 }
 
 static int version_fmt(const struct smpfota_image_version *v, char build_sep, char *buf,

@@ -212,7 +212,7 @@ static int vercmp(const struct smpfota_image_version *a, const struct smpfota_im
 
 struct state_scratch {
 	char ver[SMPFOTA_SMP_MAX_IMAGES][SMPFOTA_IMAGE_VERSION_STR_MAX];
-	uint8_t hash[SMPFOTA_SMP_MAX_IMAGES][SMPFOTA_IMAGE_HASH_SIZE];
+	uint8_t hash[SMPFOTA_SMP_MAX_IMAGES][SMPFOTA_IMAGE_HASH_MAX];
 };
 
 static void add_slot(const struct smpfota_server *s, struct smpfota_img_state_rsp *rsp,
@@ -224,7 +224,7 @@ static void add_slot(const struct smpfota_server *s, struct smpfota_img_state_rs
 	}
 	size_t i = rsp->images_count++;
 	struct smpfota_img_slot_state *e = &rsp->images[i];
-	memcpy(sc->hash[i], info.hash, SMPFOTA_IMAGE_HASH_SIZE);
+	memcpy(sc->hash[i], info.hash, info.hash_len);
 	e->has_image = s->cfg->n_images > 1;
 	e->image = slot / 2;
 	e->slot = slot % 2;
@@ -233,7 +233,7 @@ static void add_slot(const struct smpfota_server *s, struct smpfota_img_state_rs
 								  sizeof(sc->ver[i]));
 	e->has_hash = true;
 	e->hash.ptr = sc->hash[i];
-	e->hash.len = SMPFOTA_IMAGE_HASH_SIZE;
+	e->hash.len = info.hash_len; /* Zephyr: 32, or 64 with SHA-512; ours: the image's */
 	e->bootable = !(info.hdr.flags & SMPFOTA_IMAGE_F_NON_BOOTABLE);
 	e->pending = flags & REPORT_PENDING;
 	e->confirmed = flags & REPORT_CONFIRMED;
@@ -330,12 +330,12 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 	return rc == 0 ? 0 : boot_err_to_img(rc);
 }
 
-static int find_by_hash(const struct smpfota_server *s, const uint8_t *hash)
+static int find_by_hash(const struct smpfota_server *s, struct smpfota_bytes hash)
 {
 	for (uint32_t slot = 0; slot < 2 * s->cfg->n_images; slot++) {
 		struct smpfota_image_info info;
-		if (slot_info(s, slot, &info) == 0 &&
-		    memcmp(info.hash, hash, SMPFOTA_IMAGE_HASH_SIZE) == 0) {
+		if (slot_info(s, slot, &info) == 0 && info.hash_len == hash.len &&
+		    memcmp(info.hash, hash.ptr, hash.len) == 0) {
 			return (int)slot;
 		}
 	}
@@ -352,10 +352,10 @@ static int img_state_write(struct smpfota_server *s, struct reply *r,
 			return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
 		}
 		slot = 2 * s->cfg->active_image;
-	} else if (q->hash.len != SMPFOTA_IMAGE_HASH_SIZE) {
-		r->rsn = "hash is not 32 bytes";
+	} else if (q->hash.len != 32 && q->hash.len != 48 && q->hash.len != 64) {
+		r->rsn = "hash is not 32, 48 or 64 bytes";
 		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
-	} else if ((slot = find_by_hash(s, q->hash.ptr)) < 0) {
+	} else if ((slot = find_by_hash(s, q->hash)) < 0) {
 		r->rsn = "no image with this hash";
 		return reply_err(s, r, SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
 	}
@@ -513,9 +513,17 @@ static int clear_trailer(struct smpfota_server *s, const struct smpfota_flash_ar
 }
 
 /* What a complete file gets, from the reader's verdict on it: 0 when MCUboot would take the
- * image, else INVALID_TLV (no usable header) or INVALID_HASH (anything wrong after it). */
-static int image_verdict(int rc, const struct smpfota_image_info *info, const char **why)
+ * image, else INVALID_TLV (no usable header) or INVALID_HASH (anything wrong after it).
+ * The stream is hashed with SHA-256: an image whose hash TLV is SHA-384 or SHA-512 is hashed
+ * again from the slot, now that it is all there, with its own algorithm. */
+static int image_verdict(const struct smpfota_flash_area *a, int rc,
+			 struct smpfota_image_info *info, const char **why)
 {
+	if (info->has_hash && info->hash_type != info->computed_type) {
+		uint8_t buf[64];
+		rc = smpfota_image_check(area_read_fn, (void *)a, info->image_size, info->hash_type,
+					 buf, sizeof(buf), info);
+	}
 	if (rc == 0) {
 		return 0;
 	}
@@ -621,8 +629,8 @@ static bool slot_has_file(struct smpfota_server *s, const struct smpfota_flash_a
 	bool same = rc == 0 && smpfota_sha256_finish(file_sha(s), digest) == 0 &&
 		    memcmp(digest, q->sha.ptr, sizeof(digest)) == 0;
 	if (same) {
-		*img_err = image_verdict(smpfota_image_reader_finish(&s->up.reader, &info), &info,
-					 why);
+		*img_err = image_verdict(a, smpfota_image_reader_finish(&s->up.reader, &info),
+					 &info, why);
 	}
 	upload_reset(s);
 	return same;
@@ -657,7 +665,7 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 		 memcmp(digest, s->up.sha, sizeof(digest)) == 0;
 
 	/* An image MCUboot would refuse is scrambled now, so it can never be marked. */
-	int err = image_verdict(smpfota_image_reader_finish(&s->up.reader, &info), &info, why);
+	int err = image_verdict(a, smpfota_image_reader_finish(&s->up.reader, &info), &info, why);
 	if (err != 0) {
 		(void)smpfota_flash_area_erase(a, 0, a->flash->page_size);
 	}

@@ -26,15 +26,22 @@ const char *smpfota_update_step_name(int step)
 
 int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota_image_info *info)
 {
-	struct smpfota_image_reader r;
 	smpfota_sha256_ctx sha;
 	uint8_t buf[256];
-	int rc = 0;
 
-	if (src == NULL || src->read == NULL) {
+	if (src == NULL || src->read == NULL || info == NULL) {
 		return SMPFOTA_ERR_INVAL;
 	}
-	smpfota_image_reader_init(&r);
+	int rrc = smpfota_image_check(src->read, src->ctx, src->size, 0, buf, sizeof(buf), info);
+	if (rrc != 0 && info->image_size == 0) {
+		return rrc == SMPFOTA_ERR_INVAL ? SMPFOTA_ERR_IO : rrc;
+	}
+	/* imgtool --pad fills the slot up to a trailer; the target wants the image only (the
+	 * trailer is its own to write): send up to the end of the TLVs. */
+	if (info->image_size != 0 && info->image_size < src->size) {
+		src->size = info->image_size;
+	}
+	int rc = 0;
 	smpfota_sha256_init(&sha);
 	if (smpfota_sha256_starts(&sha) != 0) {
 		rc = SMPFOTA_ERR_IO;
@@ -43,15 +50,12 @@ int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota
 		size_t n = src->size - off < sizeof(buf) ? src->size - off : sizeof(buf);
 		if (src->read(src->ctx, off, buf, n) != 0 || smpfota_sha256_update(&sha, buf, n) != 0) {
 			rc = SMPFOTA_ERR_IO;
-			break;
 		}
-		(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
 	}
 	if (rc == 0 && smpfota_sha256_finish(&sha, src->sha) != 0) {
 		rc = SMPFOTA_ERR_IO;
 	}
 	smpfota_sha256_free(&sha);
-	int rrc = smpfota_image_reader_finish(&r, info);
 	return rc != 0 ? rc : rrc;
 }
 
@@ -136,10 +140,12 @@ static const struct smpfota_img_slot_state *find_slot(const struct smpfota_img_s
 	return NULL;
 }
 
-static bool has_hash(const struct smpfota_img_slot_state *e, const uint8_t *hash)
+/* Does the slot hold our image? Its hash TLV is SHA-256, -384 or -512: the target lists
+ * that TLV's value, so the lengths must agree too. */
+static bool has_hash(const struct smpfota_img_slot_state *e, const struct smpfota_image_info *img)
 {
-	return e != NULL && e->has_hash && e->hash.len == SMPFOTA_IMAGE_HASH_SIZE &&
-	       memcmp(e->hash.ptr, hash, SMPFOTA_IMAGE_HASH_SIZE) == 0;
+	return e != NULL && e->has_hash && e->hash.len == img->hash_len &&
+	       memcmp(e->hash.ptr, img->hash, img->hash_len) == 0;
 }
 
 static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
@@ -195,7 +201,7 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	}
 	case SMPFOTA_UPDATE_TEST: {
 		struct smpfota_img_state_write_req q = {
-			.has_hash = true, .hash = {u->img.hash, SMPFOTA_IMAGE_HASH_SIZE},
+			.has_hash = true, .hash = {u->img.hash, u->img.hash_len},
 			.confirm = permanent(u)};
 		rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_WRITE, &q, 0, on_rsp, u, now);
 		break;
@@ -311,7 +317,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 		return;
 	}
 	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
-	if (run != NULL && has_hash(run, u->img.hash)) {
+	if (run != NULL && has_hash(run, &u->img)) {
 		/* Already running this very image. Done only once it is confirmed: a master that
 		 * restarted after the reset must still confirm, or the next reset reverts. */
 		if (u->prm.no_confirm || run->confirmed) {
@@ -322,7 +328,7 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 		return;
 	}
 	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, u->prm.upload.image, 1);
-	if (next != NULL && has_hash(next, u->img.hash) && next->pending) {
+	if (next != NULL && has_hash(next, &u->img) && next->pending) {
 		/* Uploaded and marked by an earlier session that never saw the reset: the server
 		 * would refuse a new upload into a pending slot, and none is needed. */
 		set_step(u, SMPFOTA_UPDATE_RESET);
@@ -363,7 +369,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (rejected(u, err, rsp)) {
 			return;
 		}
-		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, 1), u->img.hash)) {
+		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, 1), &u->img)) {
 			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
 			return;
 		}
@@ -400,13 +406,13 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		}
 		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
 		const struct smpfota_img_slot_state *other = find_slot(&rsp->state, u->prm.upload.image, 1);
-		if (has_hash(run, u->img.hash)) {
+		if (has_hash(run, &u->img)) {
 			if (u->prm.no_confirm || run->confirmed) {
 				finish(u, 0, NULL);
 			} else {
 				set_step(u, SMPFOTA_UPDATE_CONFIRM);
 			}
-		} else if (has_hash(other, u->img.hash) && other->pending) {
+		} else if (has_hash(other, &u->img) && other->pending) {
 			/* Still pending a second after the reset was answered: the target did not
 			 * reset (the request was lost on the way). Sending it again is safe now. */
 			if (++u->resets >= MAX_RESETS) {
@@ -424,7 +430,7 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 			return;
 		}
 		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
-		finish(u, has_hash(run, u->img.hash) && run->confirmed ? 0 : SMPFOTA_ERR_ROLLED_BACK,
+		finish(u, has_hash(run, &u->img) && run->confirmed ? 0 : SMPFOTA_ERR_ROLLED_BACK,
 		       NULL);
 		break;
 	}

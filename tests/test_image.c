@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include <mbedtls/sha256.h>
+#include <mbedtls/sha512.h>
 #include <mbedtls/version.h>
 
 #include "check.h"
@@ -15,8 +16,10 @@
 
 #if MBEDTLS_VERSION_MAJOR >= 3
 #define sha256(p, n, out) mbedtls_sha256((p), (n), (out), 0)
+#define sha512(p, n, out, is384) mbedtls_sha512((p), (n), (out), (is384))
 #else
 #define sha256(p, n, out) mbedtls_sha256_ret((p), (n), (out), 0)
+#define sha512(p, n, out, is384) mbedtls_sha512_ret((p), (n), (out), (is384))
 #endif
 
 #define IMG_CAP 8192
@@ -28,7 +31,9 @@ struct spec {
 	uint32_t flags;
 	struct smpfota_image_version ver;
 	bool prot;                /* protected area: SEC_CNT + a vendor TLV */
-	bool no_hash;             /* SHA512 TLV instead of SHA256 */
+	bool no_hash;             /* a vendor TLV instead of the hash TLV */
+	uint16_t hash_tlv;        /* 0 -> SHA256; SHA384, SHA512: a real hash of that kind */
+	bool sha384_too;          /* a SHA384 TLV after the first hash TLV */
 	bool two_hashes;          /* a second, identical SHA256 TLV */
 	bool pure_marker;         /* a 1-byte SIG_PURE TLV before the key and signature */
 	bool no_sig;              /* no signature TLV */
@@ -42,10 +47,12 @@ struct built {
 	size_t len;        /* with trailing bytes */
 	size_t image_size; /* without */
 	uint32_t hashed;
-	uint32_t sha_off;  /* where the SHA256 TLV value is */
+	uint32_t sha_off;  /* where the hash TLV value is */
 	uint32_t prot_off; /* where the protected TLV info is (0 if none) */
 	uint32_t info_off; /* where the 0x6907 TLV info is */
-	uint8_t hash[32];
+	uint8_t hash[64];  /* of the hash_tlv's kind */
+	uint8_t hash384[64]; /* 48 used: mbedTLS writes SHA-384 into a 64-byte buffer */
+	uint16_t hash_len;
 };
 
 static struct built img; /* the image under test; rebuilt by each case */
@@ -105,21 +112,34 @@ static void build_image(const struct spec *s)
 		put16(b + 10, prot_size);
 	}
 	img.hashed = (uint32_t)o;
-	sha256(b, o, img.hash);
+	uint16_t type = s->hash_tlv ? s->hash_tlv : SMPFOTA_TLV_SHA256;
+	img.hash_len = (uint16_t)(32U + 16U * (unsigned)(type - SMPFOTA_TLV_SHA256));
+	if (type == SMPFOTA_TLV_SHA256) {
+		sha256(b, o, img.hash);
+	} else {
+		sha512(b, o, img.hash, type == SMPFOTA_TLV_SHA384);
+	}
+	sha512(b, o, img.hash384, 1);
 
 	img.info_off = (uint32_t)o;
 	size_t start = o;
 	o += 4;
 	if (s->no_hash) {
-		o += put_tlv(b + o, SMPFOTA_TLV_SHA512, 64, 0x12);
+		o += put_tlv(b + o, 0x00a7, 64, 0x12);
 	} else {
-		uint16_t sha_len = s->sha_len ? s->sha_len : 32;
-		put16(b + o, SMPFOTA_TLV_SHA256);
+		uint16_t sha_len = s->sha_len ? s->sha_len : img.hash_len;
+		put16(b + o, type);
 		put16(b + o + 2, sha_len);
 		img.sha_off = (uint32_t)o + 4;
 		memset(b + o + 4, 0xee, sha_len);
-		memcpy(b + o + 4, img.hash, sha_len < 32 ? sha_len : 32);
+		memcpy(b + o + 4, img.hash, sha_len < img.hash_len ? sha_len : img.hash_len);
 		o += 4U + sha_len;
+	}
+	if (s->sha384_too) {
+		put16(b + o, SMPFOTA_TLV_SHA384);
+		put16(b + o + 2, 48);
+		memcpy(b + o + 4, img.hash384, 48);
+		o += 4U + 48U;
 	}
 	if (s->two_hashes) {
 		put16(b + o, SMPFOTA_TLV_SHA256);
@@ -145,11 +165,11 @@ static void build_image(const struct spec *s)
 }
 
 /* Feed buf[0..len) in chunks from sizes[] (cycled), then finish. */
-static int parse_chunked(const uint8_t *buf, size_t len, const size_t *sizes, size_t nsizes,
-			 struct smpfota_image_info *info)
+static int parse_chunked_algo(const uint8_t *buf, size_t len, const size_t *sizes, size_t nsizes,
+			      uint16_t algo, struct smpfota_image_info *info)
 {
 	struct smpfota_image_reader r;
-	smpfota_image_reader_init(&r);
+	CHECK_EQ(smpfota_image_reader_init_hash(&r, algo), 0);
 	size_t off = 0, i = 0;
 	while (off < len) {
 		size_t n = sizes[i++ % nsizes];
@@ -167,14 +187,28 @@ static int parse_chunked(const uint8_t *buf, size_t len, const size_t *sizes, si
 	return smpfota_image_reader_finish(&r, info);
 }
 
+/* As smpfota_image_parse(): SHA-256 first, again with the image's algorithm if it differs. */
+static int parse_chunked(const uint8_t *buf, size_t len, const size_t *sizes, size_t nsizes,
+			 struct smpfota_image_info *info)
+{
+	int rc = parse_chunked_algo(buf, len, sizes, nsizes, SMPFOTA_TLV_SHA256, info);
+	if (rc == SMPFOTA_ERR_UNSUPPORTED && info->has_hash &&
+	    info->hash_type != SMPFOTA_TLV_SHA256) {
+		rc = parse_chunked_algo(buf, len, sizes, nsizes, info->hash_type, info);
+	}
+	return rc;
+}
+
 static bool info_equal(const struct smpfota_image_info *a, const struct smpfota_image_info *b)
 {
 	bool eq = a->header_valid == b->header_valid && a->hashed_size == b->hashed_size &&
 		  a->image_size == b->image_size && a->has_hash == b->has_hash &&
 		  a->hash_valid == b->hash_valid && a->sig_type == b->sig_type &&
 		  a->sig_len == b->sig_len && a->key_type == b->key_type &&
-		  a->tlv_count == b->tlv_count && !memcmp(a->hash, b->hash, 32) &&
-		  !memcmp(a->computed_hash, b->computed_hash, 32) &&
+		  a->tlv_count == b->tlv_count && !memcmp(a->hash, b->hash, sizeof(a->hash)) &&
+		  !memcmp(a->computed_hash, b->computed_hash, sizeof(a->hash)) &&
+		  a->hash_type == b->hash_type && a->hash_len == b->hash_len &&
+		  a->computed_type == b->computed_type &&
 		  !memcmp(&a->hdr.version, &b->hdr.version, sizeof(a->hdr.version)) &&
 		  a->hdr.img_size == b->hdr.img_size && a->hdr.hdr_size == b->hdr.hdr_size;
 	size_t n = a->tlv_count < SMPFOTA_IMAGE_MAX_TLVS ? a->tlv_count : SMPFOTA_IMAGE_MAX_TLVS;
@@ -540,7 +574,7 @@ static void test_unsupported(void)
 {
 	struct smpfota_image_info info;
 
-	/* only a SHA-512 TLV */
+	/* no hash TLV at all */
 	struct spec s = {.body_size = 40, .no_hash = true};
 	build_image(&s);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_UNSUPPORTED);
@@ -548,7 +582,7 @@ static void test_unsupported(void)
 	CHECK(!info.hash_valid);
 	CHECK_EQ(info.image_size, img.image_size); /* info still complete */
 	CHECK_EQ(info.tlv_count, 3);
-	CHECK_EQ(info.tlvs[0].type, SMPFOTA_TLV_SHA512);
+	CHECK_EQ(info.tlvs[0].type, 0x00a7);
 	CHECK_EQ(info.sig_type, SMPFOTA_TLV_ECDSA_SIG);
 	CHECK_MEM(info.computed_hash, img.hash, 32);
 
@@ -580,6 +614,132 @@ static void test_two_hash_tlvs(void)
 	img.buf[img.sha_off + 32 + 4 + 5] ^= 0x01;
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_HASH_MISMATCH);
 	CHECK_MEM(info.hash, img.hash, 32); /* the first is reported */
+}
+
+/* Feed the whole buffer to a reader set for one algorithm. */
+static int parse_algo(uint16_t algo, struct smpfota_image_info *info)
+{
+	struct smpfota_image_reader r;
+	CHECK_EQ(smpfota_image_reader_init_hash(&r, algo), 0);
+	(void)smpfota_image_reader_feed(&r, img.buf, img.len);
+	return smpfota_image_reader_finish(&r, info);
+}
+
+static void test_sha384_sha512(void)
+{
+	static const uint16_t types[] = {SMPFOTA_TLV_SHA384, SMPFOTA_TLV_SHA512};
+	struct smpfota_image_info info;
+
+	for (size_t t = 0; t < 2; t++) {
+		struct spec s = {.body_size = 3000, .prot = true, .hash_tlv = types[t]};
+		build_image(&s);
+		CHECK_EQ(smpfota_image_hash_len(types[t]), img.hash_len);
+		/* whole buffer: a second pass with the image's own algorithm */
+		CHECK_EQ(parse_both(img.buf, img.len, &info), 0);
+		CHECK(info.has_hash && info.hash_valid);
+		CHECK_EQ(info.hash_type, types[t]);
+		CHECK_EQ(info.computed_type, types[t]);
+		CHECK_EQ(info.hash_len, img.hash_len);
+		CHECK_MEM(info.hash, img.hash, img.hash_len);
+		CHECK_MEM(info.computed_hash, img.hash, img.hash_len);
+		/* a stream hashed with SHA-256 says which algorithm it needed */
+		CHECK_EQ(parse_algo(SMPFOTA_TLV_SHA256, &info), SMPFOTA_ERR_UNSUPPORTED);
+		CHECK(info.has_hash && !info.hash_valid);
+		CHECK_EQ(info.hash_type, types[t]);
+		CHECK_EQ(info.computed_type, SMPFOTA_TLV_SHA256);
+		CHECK_EQ(parse_algo(types[t], &info), 0);
+		/* one flipped body bit */
+		img.buf[100] ^= 0x04;
+		CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_HASH_MISMATCH);
+		CHECK(info.hash_type == types[t] && !info.hash_valid);
+		img.buf[100] ^= 0x04;
+		/* the length must be the algorithm's */
+		struct spec bad = {.body_size = 30, .hash_tlv = types[t], .sha_len = 32};
+		build_image(&bad);
+		CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
+	}
+	/* a SHA-256 TLV with 48 bytes is no SHA-384 either */
+	struct spec bad = {.body_size = 30, .sha_len = 48};
+	build_image(&bad);
+	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
+
+	/* Two hash TLVs of different kinds: each reader checks its own, MCUboot's way. */
+	struct spec two = {.body_size = 500, .sha384_too = true};
+	build_image(&two);
+	CHECK_EQ(parse_algo(SMPFOTA_TLV_SHA256, &info), 0);
+	CHECK_EQ(info.hash_type, SMPFOTA_TLV_SHA256);
+	CHECK_MEM(info.hash, img.hash, 32);
+	CHECK_EQ(parse_algo(SMPFOTA_TLV_SHA384, &info), 0);
+	CHECK_EQ(info.hash_type, SMPFOTA_TLV_SHA384);
+	CHECK_MEM(info.hash, img.hash384, 48);
+	CHECK_EQ(parse_algo(SMPFOTA_TLV_SHA512, &info), SMPFOTA_ERR_UNSUPPORTED);
+	CHECK_EQ(info.hash_type, SMPFOTA_TLV_SHA256); /* the first, when none is of ours */
+
+	/* what init_hash takes */
+	struct smpfota_image_reader r;
+	CHECK_EQ(smpfota_image_reader_init_hash(&r, SMPFOTA_TLV_ECDSA_SIG), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_image_reader_init_hash(&r, 0), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_image_hash_len(SMPFOTA_TLV_SHA256), 32);
+	CHECK_EQ(smpfota_image_hash_len(SMPFOTA_TLV_KEYHASH), 0);
+}
+
+struct counting_src {
+	const struct built *b;
+	size_t bytes, calls;
+};
+
+static int counting_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	struct counting_src *c = ctx;
+	if (off > c->b->len || len > c->b->len - off) {
+		return SMPFOTA_ERR_IO;
+	}
+	memcpy(buf, c->b->buf + off, len);
+	c->bytes += len;
+	c->calls++;
+	return 0;
+}
+
+static int failing_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	(void)ctx;
+	(void)off;
+	(void)buf;
+	(void)len;
+	return SMPFOTA_ERR_RANGE;
+}
+
+static void test_check_from_source(void)
+{
+	uint8_t chunk[100];
+	struct smpfota_image_info info;
+	struct counting_src c = {&img, 0, 0};
+
+	/* a padded image: nothing after the TLVs is read */
+	struct spec s = {.body_size = 2000, .trailing = 4000};
+	build_image(&s);
+	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, 0, chunk, sizeof(chunk),
+				     &info), 0);
+	CHECK(info.hash_valid);
+	CHECK(c.bytes >= img.image_size && c.bytes < img.image_size + sizeof(chunk));
+	/* SHA-512: read twice unless the caller says so first */
+	struct spec s512 = {.body_size = 2000, .hash_tlv = SMPFOTA_TLV_SHA512};
+	build_image(&s512);
+	c.bytes = 0;
+	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, 0, chunk, sizeof(chunk),
+				     &info), 0);
+	CHECK_EQ(c.bytes, 2 * img.len);
+	CHECK_EQ(info.hash_type, SMPFOTA_TLV_SHA512);
+	c.bytes = 0;
+	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, SMPFOTA_TLV_SHA512, chunk,
+				     sizeof(chunk), &info), 0);
+	CHECK_EQ(c.bytes, img.len);
+	/* the read error comes back as it is; bad arguments */
+	CHECK_EQ(smpfota_image_check(failing_read, NULL, (uint32_t)img.len, 0, chunk, sizeof(chunk),
+				     &info), SMPFOTA_ERR_RANGE);
+	CHECK_EQ(smpfota_image_check(NULL, NULL, 10, 0, chunk, sizeof(chunk), &info),
+		 SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_image_check(counting_read, &c, 10, 0, chunk, 0, &info), SMPFOTA_ERR_INVAL);
 }
 
 static void test_many_tlvs(void)
@@ -742,6 +902,8 @@ int main(void)
 	RUN(test_tlv_corrupt);
 	RUN(test_unsupported);
 	RUN(test_two_hash_tlvs);
+	RUN(test_sha384_sha512);
+	RUN(test_check_from_source);
 	RUN(test_many_tlvs);
 	RUN(test_signature_kinds);
 	RUN(test_feed_args);

@@ -1100,6 +1100,57 @@ static void test_image_check_shortcut_verifies(void)
 	CHECK_EQ(nor0.violations, 0);
 }
 
+/* SHA-384 and SHA-512 images: the stream is hashed with SHA-256, the verdict comes from the
+ * slot with the image's own algorithm; `image list` shows that hash, test takes it. */
+static void test_sha384_sha512_images(void)
+{
+	static const uint16_t kinds[] = {SMPFOTA_TLV_SHA384, SMPFOTA_TLV_SHA512};
+	static uint8_t img[20000];
+	uint8_t hash[64];
+	for (size_t k = 0; k < 2; k++) {
+		setup();
+		provision(0, img_a, len_a);
+		reboot(false);
+		struct smpfota_emu_image_spec sp = {.body_size = 11000, .ver = {1, 2, 0, 0},
+						    .seed = 9, .hash_tlv = kinds[k]};
+		size_t len = smpfota_emu_image_build(img, sizeof(img), &sp, hash);
+		size_t hl = k == 0 ? 48 : 64;
+		CHECK(len > 0);
+		struct smpfota_img_upload_rsp up = upload(0, img, len, 700, 5);
+		CHECK(smpfota_smp_status_ok(&up.status));
+		CHECK(up.has_match && up.match);
+		struct smpfota_img_state_rsp st = list();
+		const struct smpfota_img_slot_state *e = entry(&st, 0, 1);
+		CHECK(e != NULL && e->hash.len == hl && memcmp(e->hash.ptr, hash, hl) == 0);
+		/* a 32-byte prefix of the hash is not the image's hash */
+		CHECK_EQ(state_write(hash, false, &st), SMPFOTA_IMG_MGMT_ERR_HASH_NOT_FOUND);
+		struct smpfota_img_state_write_req q = {.has_hash = true, .hash = {hash, hl}};
+		CHECK_EQ(call(SMPFOTA_MSG_IMG_STATE_WRITE, &q, &st), 0);
+		CHECK(smpfota_smp_status_ok(&st.status));
+		CHECK_FLAGS(st, 0, 1, "-P--");
+		reboot(true);
+		st = list();
+		e = entry(&st, 0, 0);
+		CHECK(e != NULL && e->hash.len == hl && memcmp(e->hash.ptr, hash, hl) == 0);
+		CHECK_FLAGS(st, 0, 0, "A---");
+
+		/* a flipped body byte is found at the end of the upload, as for SHA-256 */
+		setup();
+		provision(0, img_a, len_a);
+		reboot(false);
+		img[0x200 + 77] ^= 0x10;
+		up = upload(0, img, len, 900, 6);
+		CHECK_EQ(v2err(&up.status), SMPFOTA_IMG_MGMT_ERR_INVALID_HASH);
+		img[0x200 + 77] ^= 0x10;
+		/* a padded file (imgtool --pad): the padding is not part of the image */
+		static uint8_t padded[20000];
+		memset(padded, 0xff, sizeof(padded));
+		memcpy(padded, img, len);
+		up = upload(0, padded, len + 3000, 900, 7);
+		CHECK(smpfota_smp_status_ok(&up.status));
+	}
+}
+
 int main(void)
 {
 	RUN(test_os_group);
@@ -1120,6 +1171,7 @@ int main(void)
 	RUN(test_resume_ends_verified);
 	RUN(test_reset_inside_a_request);
 	RUN(test_image_check_shortcut_verifies);
+	RUN(test_sha384_sha512_images);
 	printf("sizeof(struct smpfota_server) = %zu\n", sizeof(struct smpfota_server));
 	return CHECK_SUMMARY();
 }

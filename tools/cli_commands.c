@@ -305,7 +305,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_key(&w, "version");
 		json_string(&w, ver);
 		json_key(&w, "hash");
-		json_hex(&w, s->info.hash, sizeof(s->info.hash));
+		json_hex(&w, s->info.hash, s->info.hash_len);
 		json_key(&w, "confirmed");
 		json_bool(&w, !prm.no_confirm);
 		json_key(&w, "milliseconds");
@@ -323,7 +323,7 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 	} else {
 		cli_end_bar(s);
 		printf("update: done in %.1f s: image %u runs %s (hash ", sec, (unsigned)prm.upload.image, ver);
-		cli_print_hex(stdout, s->info.hash, sizeof(s->info.hash));
+		cli_print_hex(stdout, s->info.hash, s->info.hash_len);
 		printf("), %s\n", prm.no_confirm ? "in test mode: the next reset reverts it unless "
 						   "it is confirmed"
 						 : "confirmed");

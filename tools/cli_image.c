@@ -17,17 +17,19 @@ void smpfota_cli_image_info_usage(FILE *f)
 		"\n"
 		"Reads an MCUboot image (imgtool sign output, padded or not) and shows its header,\n"
 		"version, hash (as `mcumgr image list` shows it), TLVs, signature type, and whether\n"
-		"the SHA-256 TLV matches the image. The file is streamed, never loaded whole.\n"
+		"the hash TLV (SHA256, SHA384 or SHA512) matches the image. The file is streamed,\n"
+		"never loaded whole (twice for SHA384/SHA512: the hash TLV comes after the body).\n"
 		"\n"
 		"  --json   print one JSON object on stdout instead of text\n"
 		"\n"
 		"Exit status: 0 image valid; 1 bad image or unreadable file; 2 usage error.\n"
 		"A bad image prints one line on stderr: 'smpfota: image info: FILE: <text> (<NAME>)'.\n"
 		"When the whole image could be read but its hash does not match (HASH_MISMATCH) or\n"
-		"cannot be checked (UNSUPPORTED: no SHA256 TLV, encrypted), the details are still\n"
-		"printed on stdout (with --json: the object with \"error\": \"<ERROR_NAME>\"; it is\n"
-		"null for a valid image). For the other errors (BAD_MAGIC, BAD_HEADER, TRUNCATED,\n"
-		"TLV_CORRUPT, unreadable file) stdout stays empty, or with --json holds\n"
+		"cannot be checked (UNSUPPORTED: no hash TLV, encrypted; the text and the JSON's\n"
+		"\"unsupported\" say which), the details are still printed on stdout (with --json:\n"
+		"the object with \"error\": \"<ERROR_NAME>\"; it is null for a valid image).\n"
+		"For the other errors (BAD_MAGIC, BAD_HEADER, TRUNCATED, TLV_CORRUPT, unreadable\n"
+		"file) stdout stays empty, or with --json holds\n"
 		"{\"error\": \"<ERROR_NAME>\", \"message\": ..., \"file\": FILE}.\n");
 }
 
@@ -53,6 +55,31 @@ static size_t recorded_tlvs(const struct smpfota_image_info *in)
 	return in->tlv_count < SMPFOTA_IMAGE_MAX_TLVS ? in->tlv_count : SMPFOTA_IMAGE_MAX_TLVS;
 }
 
+/* Why the hash of an image read to its end cannot be checked, precisely; NULL if it can. */
+static const char *unsupported_reason(const struct smpfota_image_info *in, int rc)
+{
+	if (rc != SMPFOTA_ERR_UNSUPPORTED) {
+		return NULL;
+	}
+	if (in->hdr.flags & (SMPFOTA_IMAGE_F_ENCRYPTED_AES128 | SMPFOTA_IMAGE_F_ENCRYPTED_AES256)) {
+		return "encrypted image: MCUboot hashes the plaintext, the file holds ciphertext";
+	}
+	bool sha384 = false, sha512 = false;
+	for (size_t i = 0; i < recorded_tlvs(in); i++) {
+		sha384 |= in->tlvs[i].type == SMPFOTA_TLV_SHA384;
+		sha512 |= in->tlvs[i].type == SMPFOTA_TLV_SHA512;
+	}
+	if (sha384 || sha512) {
+		return "SHA384/SHA512 hash TLV: this build has SMPFOTA_CONFIG_IMAGE_SHA512 0";
+	}
+	if (in->sig_type == SMPFOTA_TLV_SIG_PURE ||
+	    (in->sig_type != 0 && in->tlv_count > 0 && !in->has_hash)) {
+		return "no hash TLV: a pure signature (imgtool --pure) covers the image, and "
+		       "checking it needs the public key";
+	}
+	return "no hash TLV (SHA256, SHA384 or SHA512)";
+}
+
 static void print_hex(FILE *f, const uint8_t *b, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -60,7 +87,8 @@ static void print_hex(FILE *f, const uint8_t *b, size_t n)
 	}
 }
 
-static void print_human(const char *path, const struct smpfota_image_info *in, int rc)
+static void print_human(const char *path, unsigned long long file_size,
+			const struct smpfota_image_info *in, int rc)
 {
 	const struct smpfota_image_header *h = &in->hdr;
 	char ver[SMPFOTA_IMAGE_VERSION_STR_MAX];
@@ -84,25 +112,27 @@ static void print_human(const char *path, const struct smpfota_image_info *in, i
 	printf("%s\n", named ? ")" : "");
 	printf("version:            %s\n", ver);
 	printf("image size:         %u bytes (header + body + TLVs)\n", (unsigned)in->image_size);
+	if (file_size > in->image_size) {
+		printf("padding:            %llu bytes after the TLVs (imgtool --pad); an upload "
+		       "sends the image only\n", file_size - in->image_size);
+	}
 
 	printf("hash:               ");
 	if (in->has_hash) {
-		print_hex(stdout, in->hash, SMPFOTA_IMAGE_HASH_SIZE);
-		printf("\n");
+		print_hex(stdout, in->hash, in->hash_len);
+		printf("\nhash type:          %s\n", smpfota_image_tlv_name(in->hash_type));
 	} else {
-		printf("none (no SHA256 TLV)\n");
+		printf("none\n");
 	}
 	printf("hash check:         ");
 	if (in->hash_valid && rc == 0) {
 		printf("valid\n");
 	} else if (rc == SMPFOTA_ERR_HASH_MISMATCH) {
 		printf("INVALID (computed ");
-		print_hex(stdout, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+		print_hex(stdout, in->computed_hash, in->has_hash ? in->hash_len : 32U);
 		printf(")\n");
-	} else if (h->flags & (SMPFOTA_IMAGE_F_ENCRYPTED_AES128 | SMPFOTA_IMAGE_F_ENCRYPTED_AES256)) {
-		printf("not checked (encrypted image)\n");
-	} else if (!in->has_hash) {
-		printf("not checked (no SHA256 TLV)\n");
+	} else if (unsupported_reason(in, rc) != NULL) {
+		printf("not checked: %s\n", unsupported_reason(in, rc));
 	} else {
 		printf("not checked (%s)\n", smpfota_strerror(rc));
 	}
@@ -172,16 +202,22 @@ static int print_json(const char *path, unsigned long long file_size,
 	json_end_array(&w);
 	json_key(&w, "version");
 	json_string(&w, ver);
+	json_key(&w, "padding");
+	json_uint(&w, file_size > in->image_size ? file_size - in->image_size : 0);
+	json_key(&w, "hash_type");
+	json_string(&w, in->has_hash ? smpfota_image_tlv_name(in->hash_type) : NULL);
 	json_key(&w, "hash");
 	if (in->has_hash) {
-		json_hex(&w, in->hash, SMPFOTA_IMAGE_HASH_SIZE);
+		json_hex(&w, in->hash, in->hash_len);
 	} else {
 		json_null(&w);
 	}
 	json_key(&w, "computed_hash");
-	json_hex(&w, in->computed_hash, SMPFOTA_IMAGE_HASH_SIZE);
+	json_hex(&w, in->computed_hash, in->has_hash ? in->hash_len : 32U);
 	json_key(&w, "hash_valid");
 	json_bool(&w, in->hash_valid && rc == 0);
+	json_key(&w, "unsupported");
+	json_string(&w, unsupported_reason(in, rc));
 	json_key(&w, "signature");
 	json_string(&w, smpfota_image_sig_name(in->sig_type));
 	json_key(&w, "signature_len");
@@ -258,23 +294,35 @@ int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **ar
 
 	static uint8_t buf[CHUNK];
 	struct smpfota_image_reader r;
+	struct smpfota_image_info info;
 	unsigned long long file_size = 0;
 	size_t n;
-	smpfota_image_reader_init(&r);
-	/* Read to the end even after an error, so file_size is the real one. */
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		file_size += n;
-		(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
-	}
-	if (ferror(f)) {
-		int e = errno;
-		fclose(f);
-		return file_error(json, path, "IO", NULL, strerror(e));
+	int rc = 0;
+	uint16_t algo = SMPFOTA_TLV_SHA256;
+	/* A second pass when the hash TLV (after the body) names another algorithm. */
+	for (int pass = 0; pass < 2; pass++) {
+		(void)smpfota_image_reader_init_hash(&r, algo);
+		file_size = 0;
+		rewind(f);
+		/* Read to the end even after an error, so file_size is the real one. */
+		while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+			file_size += n;
+			(void)smpfota_image_reader_feed(&r, buf, n); /* sticky: finish reports it */
+		}
+		if (ferror(f)) {
+			int e = errno;
+			fclose(f);
+			(void)smpfota_image_reader_finish(&r, NULL);
+			return file_error(json, path, "IO", NULL, strerror(e));
+		}
+		rc = smpfota_image_reader_finish(&r, &info);
+		if (!(rc == SMPFOTA_ERR_UNSUPPORTED && info.has_hash &&
+		      info.hash_type != info.computed_type)) {
+			break;
+		}
+		algo = info.hash_type;
 	}
 	fclose(f);
-
-	struct smpfota_image_info info;
-	int rc = smpfota_image_reader_finish(&r, &info);
 
 	/* Details only for images read to the end of their TLV area; see usage(). */
 	bool details = rc == 0 || rc == SMPFOTA_ERR_HASH_MISMATCH || rc == SMPFOTA_ERR_UNSUPPORTED;
@@ -285,7 +333,7 @@ int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **ar
 				return 1;
 			}
 		} else {
-			print_human(path, &info, rc);
+			print_human(path, file_size, &info, rc);
 			if (fflush(stdout) || ferror(stdout)) {
 				fprintf(stderr, "smpfota: write error\n");
 				return 1;

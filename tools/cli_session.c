@@ -302,6 +302,13 @@ int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source
 	s->padded = s->file.size >= s->info.image_size + sizeof(boot_magic) &&
 		    !memcmp(s->file.data + s->file.size - sizeof(boot_magic), boot_magic,
 			    sizeof(boot_magic));
+	if (src->size < s->file.size) {
+		/* The check cut the upload at the end of the TLVs: what is counted and sent. */
+		fprintf(stderr, "smpfota: %s: %s is padded to %" PRIu32 " bytes (imgtool --pad); "
+			"sending its %" PRIu32 "-byte image (the target writes its own trailer)\n",
+			s->what, path, s->file.size, src->size);
+		s->file.size = src->size;
+	}
 	return 0;
 }
 

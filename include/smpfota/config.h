@@ -61,18 +61,35 @@
  * SHA-256 API. 0 (default): mbedTLS's sha256 module (mbedTLS 2.28 or 3.x; what the host
  * build and the bare-metal port link). 1: the PSA Crypto API (psa_hash_setup/update/finish),
  * what nRF Connect SDK 3.x offers: its Mbed TLS 4 keeps the sha256 module private. The Zephyr
- * module sets it from CONFIG_SMPFOTA_SHA256_PSA.
+ * module sets it from CONFIG_SMPFOTA_SHA256_PSA. (It chooses the API of SHA-384/512 too.)
  */
 #ifndef SMPFOTA_CONFIG_SHA256_PSA
 #define SMPFOTA_CONFIG_SHA256_PSA 0
 #endif
 
-/* Room for the SHA-256 context inside the reader and the server's upload record (image.c and
- * server.c check that it fits, at build time). 128 holds mbedtls_sha256_context; a PSA hash
- * operation holds any hash the build supports (232 bytes with Debian's mbedTLS 2.28), and a
- * hardware-accelerated context (MBEDTLS_SHA256_ALT) may be larger too: raise it then. */
+/*
+ * SHA-384 and SHA-512 images (MCUboot's IMAGE_TLV_SHA384 and _SHA512: imgtool uses SHA-384
+ * for ECDSA P-384 keys, and SHA-512 with --sha 512), through mbedTLS's sha512 module (or PSA
+ * with SMPFOTA_CONFIG_SHA256_PSA). 1 (default, and what the host tools use): the image
+ * reader, the update workflow and the server check them; the reader and its info grow by the
+ * larger hash context and the 64-byte hashes (~160 B of RAM). 0: SHA-256 only (a SHA-384/512
+ * image is UNSUPPORTED), and the master side's code is 162 B smaller (docs/footprint.md).
+ */
+#ifndef SMPFOTA_CONFIG_IMAGE_SHA512
+#define SMPFOTA_CONFIG_IMAGE_SHA512 1
+#endif
+
+/* Room for the hash context inside the reader and the server's upload record (image.c and
+ * server.c check that it fits, at build time). 128 holds mbedtls_sha256_context, 224 also
+ * mbedtls_sha512_context (SMPFOTA_CONFIG_IMAGE_SHA512); a PSA hash operation holds any hash
+ * the build supports (232 bytes with Debian's mbedTLS 2.28), and a hardware-accelerated
+ * context (MBEDTLS_SHA256_ALT) may be larger too: raise it then. */
 #ifndef SMPFOTA_IMAGE_SHA_CTX_SIZE
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+#define SMPFOTA_IMAGE_SHA_CTX_SIZE 224
+#else
 #define SMPFOTA_IMAGE_SHA_CTX_SIZE 128
+#endif
 #endif
 
 /* ---- client engine (client.h) ------------------------------------------------------------ */

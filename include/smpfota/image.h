@@ -1,9 +1,12 @@
 /*
  * MCUboot image reader.
  *
- * Parses the 32-byte image header and the TLV areas, and verifies the SHA-256 TLV with
- * mbedTLS over exactly the bytes MCUboot hashes: [0, hdr_size + img_size + protect_tlv_size)
- * (shared/spec/mcuboot.md §2.3). It works on a stream of chunks of any size, so a device can
+ * Parses the 32-byte image header and the TLV areas, and verifies the image hash TLV
+ * (SHA-256, or SHA-384/SHA-512 with SMPFOTA_CONFIG_IMAGE_SHA512) with mbedTLS over exactly the
+ * bytes MCUboot hashes: [0, hdr_size + img_size + protect_tlv_size) (shared/spec/mcuboot.md
+ * §2.3). The hash TLV comes after the body, so a stream is hashed with one algorithm chosen
+ * up front (SHA-256 unless told otherwise); smpfota_image_parse() and smpfota_image_check()
+ * read a second time with the image's own algorithm when it is another one. It works on a stream of chunks of any size, so a device can
  * verify an image while it receives it, without holding it in RAM; smpfota_image_parse() is
  * the whole-buffer convenience on top of the same code.
  *
@@ -26,7 +29,13 @@ extern "C" {
 #define SMPFOTA_IMAGE_HEADER_SIZE 32U
 #define SMPFOTA_IMAGE_TLV_INFO_MAGIC 0x6907U
 #define SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC 0x6908U
-#define SMPFOTA_IMAGE_HASH_SIZE 32U
+#define SMPFOTA_IMAGE_HASH_SIZE 32U /* SHA-256: the upload's file hash, most image hashes */
+/* Longest image hash the reader keeps: 64 (SHA-512) with SMPFOTA_CONFIG_IMAGE_SHA512, else 32. */
+#if SMPFOTA_CONFIG_IMAGE_SHA512
+#define SMPFOTA_IMAGE_HASH_MAX 64U
+#else
+#define SMPFOTA_IMAGE_HASH_MAX 32U
+#endif
 
 /* ih_flags (MCUboot image.h IMAGE_F_*) */
 #define SMPFOTA_IMAGE_F_PIC 0x01U
@@ -106,12 +115,16 @@ struct smpfota_image_info {
 	/* hashed_size + unprotected TLV area: where the image ends; 0 until known. */
 	uint32_t image_size;
 
-	bool has_hash;                           /* a complete SHA-256 TLV was found (hash) */
+	bool has_hash;      /* a complete image hash TLV was found: hash_type, hash_len, hash */
 	/*
-	 * The whole image was read without a format error, and every SHA-256 TLV (MCUboot
-	 * checks each one; imgtool writes one) equals computed_hash.
+	 * The whole image was read without a format error, its hash TLV is of the algorithm
+	 * the reader computed (computed_type), and every such TLV (MCUboot checks each one;
+	 * imgtool writes one) equals computed_hash.
 	 */
 	bool hash_valid;
+	uint8_t hash_len;       /* 32, 48 or 64 */
+	uint16_t hash_type;     /* SMPFOTA_TLV_SHA256, _SHA384 or _SHA512: the TLV in hash */
+	uint16_t computed_type; /* the algorithm of computed_hash, as its TLV type */
 
 	/*
 	 * First signature TLV type (0x20, 0x22..0x24), 0 if unsigned. SIG_PURE (0x25, a 1-byte
@@ -123,9 +136,11 @@ struct smpfota_image_info {
 
 	size_t tlv_count;   /* TLVs seen; only the first SMPFOTA_IMAGE_MAX_TLVS are recorded */
 
-	uint8_t hash[SMPFOTA_IMAGE_HASH_SIZE];   /* the SHA-256 TLV: what `mcumgr image list` shows */
-	/* SHA-256 of the hashed bytes; meaningful once all of them were fed (else zero). */
-	uint8_t computed_hash[SMPFOTA_IMAGE_HASH_SIZE];
+	/* The image hash TLV (hash_len bytes): what `mcumgr image list` shows. When the image
+	 * has several hash TLVs, the one of computed_type, else the first. */
+	uint8_t hash[SMPFOTA_IMAGE_HASH_MAX];
+	/* Hash (computed_type) of the hashed bytes; meaningful once all were fed (else zero). */
+	uint8_t computed_hash[SMPFOTA_IMAGE_HASH_MAX];
 	struct smpfota_image_tlv tlvs[SMPFOTA_IMAGE_MAX_TLVS];
 };
 
@@ -140,9 +155,10 @@ struct smpfota_image_reader {
 	uint32_t tlv_end;   /* end offset of the TLV area being walked */
 	uint16_t cur_type;  /* TLV whose data is being read */
 	uint16_t cur_len;
+	uint16_t algo;      /* hash computed: SMPFOTA_TLV_SHA256, _SHA384 or _SHA512 */
 	uint8_t scratch[SMPFOTA_IMAGE_HEADER_SIZE];
 	struct smpfota_image_info info;
-	/* mbedTLS SHA-256 context, kept opaque so this header does not pull in mbedTLS. */
+	/* mbedTLS SHA-256/512 context, kept opaque so this header does not pull in mbedTLS. */
 	union {
 		uint64_t align;
 		uint8_t bytes[SMPFOTA_IMAGE_SHA_CTX_SIZE];
@@ -157,9 +173,22 @@ struct smpfota_image_reader {
  */
 int smpfota_image_header_parse(const uint8_t *buf, size_t len, struct smpfota_image_header *hdr);
 
-/* Start reading an image. The reader holds no pointers: the data fed need only live during
- * each feed, and the struct may be copied or kept in retained RAM between feeds. */
+/* Start reading an image, hashing with SHA-256. The reader holds no pointers: the data fed
+ * need only live during each feed, and the struct may be copied or kept in retained RAM
+ * between feeds. */
 void smpfota_image_reader_init(struct smpfota_image_reader *r);
+
+/*
+ * The same, hashing with the algorithm of hash TLV type hash_tlv (SMPFOTA_TLV_SHA256,
+ * _SHA384, _SHA512): for an image whose hash type is known (a target whose MCUboot uses
+ * SHA-384, or a second pass after smpfota_image_reader_finish() named another hash_type).
+ * 0, SMPFOTA_ERR_INVAL (not a hash TLV type) or _UNSUPPORTED (SHA-384/512 compiled out);
+ * on error the reader is set up for SHA-256.
+ */
+int smpfota_image_reader_init_hash(struct smpfota_image_reader *r, uint16_t hash_tlv);
+
+/* Length of the hash of TLV type hash_tlv (32, 48, 64) when this build checks it, else 0. */
+unsigned smpfota_image_hash_len(uint16_t hash_tlv);
 
 /*
  * Feed the next len bytes of the image, in chunks of any size (1 byte works; the result does
@@ -167,29 +196,42 @@ void smpfota_image_reader_init(struct smpfota_image_reader *r);
  * trailer written by `imgtool --pad`) are accepted and ignored. Returns 0, or the first error
  * (sticky; later feeds return it and do nothing): SMPFOTA_ERR_BAD_MAGIC as soon as a byte of
  * the magic is wrong, _BAD_HEADER once the header is in, _TLV_CORRUPT when a TLV info
- * header is wrong or a TLV runs past its area, or when a SHA-256 TLV is not 32 bytes.
+ * header is wrong or a TLV runs past its area, or when a hash TLV is not 32 (SHA-256),
+ * 48 (SHA-384) or 64 (SHA-512) bytes.
  * SMPFOTA_ERR_INVAL (not sticky) for data == NULL with len > 0.
  */
 int smpfota_image_reader_feed(struct smpfota_image_reader *r, const uint8_t *data, size_t len);
 
 /*
- * End of input: 0 when the image is complete and its SHA-256 TLV matches; otherwise the
- * sticky feed error, or SMPFOTA_ERR_TRUNCATED (input ended before the TLV area did, including
- * empty input), _UNSUPPORTED (encrypted image, or no SHA-256 TLV: SHA-384/512 only, pure
- * signature) or _HASH_MISMATCH. *info (may be NULL) gets what was learnt in every case.
- * Call it once per init; it releases the SHA-256 context.
+ * End of input: 0 when the image is complete and its hash TLV matches; otherwise the sticky
+ * feed error, or SMPFOTA_ERR_TRUNCATED (input ended before the TLV area did, including empty
+ * input), _UNSUPPORTED (encrypted image; no hash TLV this build checks; or a hash TLV of
+ * another algorithm than the one computed: info->hash_type says which, read again with
+ * smpfota_image_reader_init_hash()) or _HASH_MISMATCH. *info (may be NULL) gets what was
+ * learnt in every case. Call it once per init; it releases the hash context.
  */
 int smpfota_image_reader_finish(struct smpfota_image_reader *r, struct smpfota_image_info *info);
 
-/* Whole-buffer convenience: init + feed + finish, with the reader on the stack (~460 B). */
+/* Whole-buffer convenience: init + feed + finish, with the reader on the stack (~600 B), and
+ * once more with the image's own hash algorithm when it is not SHA-256. */
 int smpfota_image_parse(const uint8_t *buf, size_t len, struct smpfota_image_info *info);
 
 /*
+ * The same for an image read through `read` (a file, a flash slot) from offset 0 up to size
+ * bytes (bytes after the TLV area are not read), in chunks of buf_size through buf, hashing
+ * first with the algorithm of hash_tlv (0 or SMPFOTA_TLV_SHA256: SHA-256) and a second time
+ * only if the image's hash TLV is of another one. Returns the reader's verdict as
+ * smpfota_image_parse(), or the first error `read` returned.
+ */
+int smpfota_image_check(smpfota_read_fn read, void *ctx, uint32_t size, uint16_t hash_tlv,
+			uint8_t *buf, size_t buf_size, struct smpfota_image_info *info);
+
+/*
  * What `image list` needs from an image in flash, as Zephyr's img_mgmt_read_info(): header,
- * version, flags, TLVs and the SHA-256 TLV value, read at random offsets without reading or
- * hashing the body (info->hash_valid stays false; use the streaming reader to verify).
+ * version, flags, TLVs and the image hash TLV value, read at random offsets without reading
+ * or hashing the body (info->hash_valid stays false; use the streaming reader to verify).
  * Returns 0, SMPFOTA_ERR_BAD_MAGIC (e.g. an erased slot), _BAD_HEADER, _TLV_CORRUPT,
- * _TRUNCATED (runs past max_size), _UNSUPPORTED (no SHA-256 TLV) or SMPFOTA_ERR_IO.
+ * _TRUNCATED (runs past max_size), _UNSUPPORTED (no hash TLV) or SMPFOTA_ERR_IO.
  */
 int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
 			    struct smpfota_image_info *info);

@@ -1,6 +1,7 @@
 /*
  * mbedTLS configuration of the bare-metal firmware (MBEDTLS_CONFIG_FILE): only what smpfota
- * calls, SHA-256 (image hash, upload session id) and base64 (SMP serial framing). Debian's
+ * calls, SHA-256 (image hash, upload session id), SHA-384/512 (images signed with P-384 keys
+ * or --sha 512: SMPFOTA_CONFIG_IMAGE_SHA512) and base64 (SMP serial framing). Debian's
  * mbedTLS source package is compiled with it for the Cortex-M33 (ports/baremetal/mbedtls.cmake).
  */
 #ifndef SMPFOTA_BAREMETAL_MBEDTLS_CONFIG_H
@@ -10,6 +11,9 @@
 /* The rolled loop: about 1 KB less flash for about half the speed. An image is hashed once
  * per update; the UART, not the hash, sets the pace. */
 #define MBEDTLS_SHA256_SMALLER
+#define MBEDTLS_SHA512_C
+#define MBEDTLS_SHA384_C /* mbedTLS 3.x: SHA-384 apart from SHA-512 (2.28 has both in one) */
+#define MBEDTLS_SHA512_SMALLER
 #define MBEDTLS_BASE64_C
 
 /* mbedTLS 2.x expects the configuration to end with its consistency check (3.x includes it

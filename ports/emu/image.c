@@ -8,10 +8,10 @@
 #include <string.h>
 
 #include "sha256.h"
+#include "sha512.h"
 
 #define HDR_MIN 32U
 #define PROT_AREA (4U + 4U + 4U)   /* info + security counter TLV */
-#define SHA_TLV (4U + 32U)
 #define KEYHASH_TLV (4U + 32U)
 #define SIG_TLV (4U + 71U)         /* a DER ECDSA P-256 signature's usual length */
 
@@ -32,9 +32,20 @@ static uint16_t hdr_size(const struct smpfota_emu_image_spec *s)
 	return s->hdr_size ? s->hdr_size : 0x200;
 }
 
+static uint16_t hash_tlv(const struct smpfota_emu_image_spec *s)
+{
+	return s->hash_tlv ? s->hash_tlv : SMPFOTA_TLV_SHA256;
+}
+
+/* 32, 48, 64 (whatever the library's build checks: the builder makes all three). */
+static size_t hash_len(const struct smpfota_emu_image_spec *s)
+{
+	return 32U + 16U * (size_t)(hash_tlv(s) - SMPFOTA_TLV_SHA256);
+}
+
 static size_t tlv_size(const struct smpfota_emu_image_spec *s)
 {
-	return 4U + SHA_TLV + (s->hash_only ? 0U : KEYHASH_TLV + SIG_TLV);
+	return 4U + 4U + hash_len(s) + (s->hash_only ? 0U : KEYHASH_TLV + SIG_TLV);
 }
 
 size_t smpfota_emu_image_size(const struct smpfota_emu_image_spec *s)
@@ -58,7 +69,8 @@ size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_em
 {
 	size_t need = smpfota_emu_image_size(s);
 	uint16_t hs = hdr_size(s);
-	if (need == 0 || need > cap) {
+	if (need == 0 || need > cap || hash_tlv(s) < SMPFOTA_TLV_SHA256 ||
+	    hash_tlv(s) > SMPFOTA_TLV_SHA512) {
 		return 0;
 	}
 	memset(buf, 0, hs);
@@ -95,21 +107,31 @@ size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_em
 	uint8_t *tlv = buf + o;
 	put16(tlv, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
 	put16(tlv + 2, (uint16_t)tlv_size(s));
-	put16(tlv + 4, SMPFOTA_TLV_SHA256);
-	put16(tlv + 6, 32);
-	smpfota_sha256_ctx sha;
-	smpfota_sha256_init(&sha);
-	int rc = smpfota_sha256_starts(&sha);
-	rc = rc ? rc : smpfota_sha256_update(&sha, buf, o);
-	rc = rc ? rc : smpfota_sha256_finish(&sha, tlv + 8);
-	smpfota_sha256_free(&sha);
+	put16(tlv + 4, hash_tlv(s));
+	put16(tlv + 6, (uint16_t)hash_len(s));
+	int rc;
+	if (hash_tlv(s) == SMPFOTA_TLV_SHA256) {
+		smpfota_sha256_ctx sha;
+		smpfota_sha256_init(&sha);
+		rc = smpfota_sha256_starts(&sha);
+		rc = rc ? rc : smpfota_sha256_update(&sha, buf, o);
+		rc = rc ? rc : smpfota_sha256_finish(&sha, tlv + 8);
+		smpfota_sha256_free(&sha);
+	} else {
+		smpfota_sha512_ctx sha;
+		smpfota_sha512_init(&sha);
+		rc = smpfota_sha512_starts(&sha, hash_tlv(s) == SMPFOTA_TLV_SHA384);
+		rc = rc ? rc : smpfota_sha512_update(&sha, buf, o);
+		rc = rc ? rc : smpfota_sha512_finish(&sha, tlv + 8);
+		smpfota_sha512_free(&sha);
+	}
 	if (rc != 0) {
 		return 0;
 	}
 	if (hash != NULL) {
-		memcpy(hash, tlv + 8, 32);
+		memcpy(hash, tlv + 8, hash_len(s));
 	}
-	o += 4U + SHA_TLV;
+	o += 4U + 4U + hash_len(s);
 	if (!s->hash_only) {
 		o += put_tlv(buf + o, SMPFOTA_TLV_KEYHASH, 32, 0x4b);
 		o += put_tlv(buf + o, SMPFOTA_TLV_ECDSA_SIG, 71, 0x30);

@@ -32,16 +32,17 @@ struct smpfota_emu_image_spec {
 				* the security counter of the protected area */
 	const uint8_t *body;   /* optional: body_size bytes to use as the body instead */
 	bool prot;             /* add a protected TLV area holding a security counter */
-	bool hash_only;        /* only the SHA-256 TLV, as imgtool without --key; otherwise a key
+	bool hash_only;        /* only the hash TLV, as imgtool without --key; otherwise a key
 				* hash and an ECDSA signature TLV follow it */
+	uint16_t hash_tlv;     /* 0 or SMPFOTA_TLV_SHA256; _SHA384, _SHA512 (imgtool --sha) */
 };
 
 /* Length of the image s describes (header + body + TLV areas), or 0 when hdr_size < 32. */
 size_t smpfota_emu_image_size(const struct smpfota_emu_image_spec *s);
 
 /*
- * Build the image into buf (cap bytes). hash (optional, 32 bytes) receives the SHA-256 TLV's
- * value, the image hash `image list` shows. Returns the image length, or 0 when cap is too
+ * Build the image into buf (cap bytes). hash (optional; 32, 48 or 64 bytes as hash_tlv)
+ * receives the hash TLV's value, the image hash `image list` shows. Returns the image length, or 0 when cap is too
  * small or the spec is invalid (nothing useful is left in buf then).
  */
 size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_emu_image_spec *s,

@@ -226,7 +226,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	struct smpfota_image_info pi;
 	bool valid = smpfota_boot_slot_image(&w->tgt.images[0].primary, &pi) == 0 && pi.hash_valid;
 	r->target_runs = !valid ? "invalid" : r->byte_exact ? "new"
-			 : memcmp(pi.hash, w->old_hash, sizeof(pi.hash)) == 0 ? "old" : "invalid";
+			 : memcmp(pi.hash, w->old_hash, sizeof(w->old_hash)) == 0 ? "old" : "invalid";
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
 	sim_link_stats(w, &w->m.link);
 	sim_link_stats(w, &w->t.link);

@@ -338,6 +338,37 @@ def test_update(transport, confirm, targets, tmp_path, images):
     t.assert_clean()
 
 
+def extent(data: bytes) -> tuple[int, int]:
+    """(bytes MCUboot hashes, end of the TLV area) of an image file."""
+    _m, _l, hdr_size, prot_size, img_size = struct.unpack_from("<IIHHI", data, 0)
+    hashed = hdr_size + img_size + prot_size
+    return hashed, hashed + struct.unpack_from("<HH", data, hashed)[1]
+
+
+def test_update_sha384_sha512_padded(targets, tmp_path, images):
+    """An ECDSA P-384 image (imgtool: SHA-384) and a --sha 512 one padded to the slot by
+    imgtool --pad: updated as SHA-256 images are; the padding is never sent."""
+    factory = images["factory"]
+    t = targets(tmp_path, "udp", factory.path)
+    keys = tmp_path / "keys"
+    p384 = mti.make_image(tmp_path / "p384.bin", size=50_000, seed=11, version="2.0.0",
+                          key_type="ecdsa-p384", key_dir=keys)
+    s512 = mti.make_image(tmp_path / "s512.bin", size=30_000, seed=12, version="3.0.0",
+                          key_type="ed25519", key_dir=keys, pad=True, slot_size=SLOT,
+                          extra_args=["--sha", "512"])
+    for path, algo, ver in ((p384, "sha384", "2.0.0"), (s512, "sha512", "3.0.0")):
+        data = path.read_bytes()
+        hashed, end = extent(data)
+        want = hashlib.new(algo, data[:hashed]).hexdigest()
+        d = js(t.conn, "update", path)
+        assert (d["hash"], d["version"], d["confirmed"]) == (want, ver, True)
+        assert d["upload"]["bytes"] == end < len(data) or path == p384
+        run = listing(t.conn)[0]
+        assert (run["slot"], run["hash"], run["active"], run["confirmed"]) == (0, want, True, True)
+    assert len(s512.read_bytes()) == SLOT  # really padded
+    t.assert_clean()
+
+
 def test_update_net_core(targets, tmp_path, images):
     """--image 1: the network core's pair; the app core's image stays as it was."""
     factory, small = images["factory"], images["small"]

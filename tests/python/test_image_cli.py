@@ -246,6 +246,7 @@ def test_human_output(tmp_path, key_dir):
              for ln in r.stdout.splitlines() if ":" in ln and not ln.startswith(" ")}
     assert lines["version"] == "1.2.3+4"
     assert lines["hash"] == p.computed
+    assert lines["hash type"] == "SHA256"
     assert lines["hash check"] == "valid"
     assert lines["signature"].startswith("ECDSA_SIG")
     assert lines["key"] == "KEYHASH"
@@ -425,9 +426,50 @@ def test_empty_file(tmp_path):
     expect_error(f, "TRUNCATED")
 
 
-@pytest.mark.parametrize("variant", ["sha512", "pure", "encrypted"])
+@pytest.mark.parametrize("key_type,extra,tlv,name,length", [
+    ("ecdsa-p384", [], 0x11, "SHA384", 48),  # imgtool: always SHA-384 for P-384 keys
+    ("ed25519", ["--sha", "512"], 0x12, "SHA512", 64),
+    (None, ["--sha", "384"], 0x11, "SHA384", 48),
+    (None, ["--sha", "512"], 0x12, "SHA512", 64),
+    ("ed25519", ["--pure"], 0x12, "SHA512", 64),  # imgtool adds a SHA512 TLV with --pure
+])
+def test_sha384_sha512(tmp_path, key_dir, key_type, extra, tlv, name, length):
+    img = make(tmp_path, key_dir, key_type=key_type, version="5.6.7+8", extra_args=extra)
+    data = img.read_bytes()
+    p = parse(data)
+    assert len(p.tlv(tlv)) == 1 and not p.tlv(0x10)
+    want = hashlib.new(name.lower(), data[:p.hashed_size]).hexdigest()
+    assert p.tlv(tlv)[0][3].hex() == want
+    r = run_info(img)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert f"hash:               {want}\nhash type:          {name}\n" in r.stdout
+    assert "hash check:         valid\n" in r.stdout
+    j = json.loads(run_info(img, "--json").stdout)
+    assert (j["error"], j["hash"], j["computed_hash"], j["hash_type"], j["hash_valid"],
+            j["unsupported"]) == (None, want, want, name, True, None)
+    # a flipped body byte: the SHA-384/512 check finds it
+    bad = tmp_path / "bad.bin"
+    bad.write_bytes(data[:0x300] + bytes([data[0x300] ^ 1]) + data[0x301:])
+    j = json.loads(expect_error(bad, "HASH_MISMATCH", stdout_empty=False).stdout)
+    assert j["hash"] == want and j["computed_hash"] != want and len(j["computed_hash"]) == 2 * length
+
+
+def test_padded(tmp_path, key_dir):
+    img = make(tmp_path, key_dir, key_type="ed25519", version="1.0.0", pad=True,
+               slot_size=0x20000)
+    data = img.read_bytes()
+    p = parse(data)
+    assert len(data) == 0x20000
+    r = run_info(img)
+    assert r.returncode == 0, r.stderr
+    assert (f"padding:            {len(data) - p.image_size} bytes after the TLVs "
+            "(imgtool --pad); an upload sends the image only\n") in r.stdout
+    assert json.loads(run_info(img, "--json").stdout)["padding"] == len(data) - p.image_size
+
+
+@pytest.mark.parametrize("variant", ["encrypted"])
 def test_unsupported(tmp_path, key_dir, variant):
-    extra = {"sha512": ["--sha", "512"], "pure": ["--pure"]}.get(variant, [])
+    extra = []
     if variant == "encrypted":
         enc = tmp_path / "enc.pem"
         assert imgtool("keygen", "-k", enc, "-t", "x25519").returncode == 0
@@ -445,14 +487,11 @@ def test_unsupported(tmp_path, key_dir, variant):
     assert j["version"] == "5.6.7+8"
     assert j["image_size"] == p.image_size
     assert j["signature"] == "ED25519"
-    if variant == "encrypted":
-        assert j["flags"] & 0x04 and "ENCRYPTED_AES128" in j["flag_names"]
-        assert j["hash"] == p.tlv(0x10)[0][3].hex()
-    else:
-        assert j["hash"] is None
-        assert p.tlv(0x12) and not p.tlv(0x10)
-    if variant == "pure":
-        assert 0x25 in [t["type"] for t in j["tlvs"]]
+    assert j["flags"] & 0x04 and "ENCRYPTED_AES128" in j["flag_names"]
+    assert j["hash"] == p.tlv(0x10)[0][3].hex()
+    assert j["unsupported"] == ("encrypted image: MCUboot hashes the plaintext, the file "
+                                "holds ciphertext")
+    assert "hash check:         not checked: encrypted image" in run_info(img).stdout
 
 
 def test_missing_file(tmp_path):

@@ -10,6 +10,7 @@
 #include "check.h"
 #include "emu/image.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 #include "smpfota/client.h"
 #include "smpfota/gatt.h"
 #include "smpfota/server.h"
@@ -369,10 +370,8 @@ static void test_stack_busy_and_error(void)
 
 static struct {
 	struct smpfota_client cli;
-	struct smpfota_server srv;
-	struct smpfota_server_config scfg;
+	struct smpfota_emu_target tb; /* the target board */
 	struct smpfota_nor nor;
-	struct smpfota_boot_image images[1];
 	uint8_t mem[DEV];
 	uint8_t cbuf[5 * 2048];
 	uint8_t rsp[2048];
@@ -405,7 +404,7 @@ static void air(void)
 static int srv_rx(void *user, const uint8_t *f, size_t len)
 {
 	(void)user;
-	int n = smpfota_server_handle(&P.srv, f, len, P.rsp, sizeof(P.rsp));
+	int n = smpfota_server_handle(&P.tb.srv, f, len, P.rsp, sizeof(P.rsp));
 	if (n > 0) {
 		CHECK_EQ(smpfota_gatt_send(&B.g, P.rsp, (size_t)n), 0);
 	}
@@ -455,14 +454,12 @@ static void run_engine_over_gatt(uint16_t mtu, bool reassembly)
 
 	smpfota_nor_init(&P.nor, P.mem, DEV, PAGE, 4);
 	smpfota_nor_erase_all(&P.nor);
-	P.images[0].primary = (struct smpfota_flash_area){&P.nor.flash, 0, SLOT + PAGE};
-	P.images[0].secondary = (struct smpfota_flash_area){&P.nor.flash, SLOT + PAGE, SLOT};
-	P.scfg = (struct smpfota_server_config){.images = P.images,
-						.n_images = 1,
-						.buf_size = 2048,
-						.buf_count = 4,
-						.image_check = true};
-	CHECK_EQ(smpfota_server_init(&P.srv, &P.scfg, false), 0);
+	smpfota_emu_target_init(&P.tb);
+	CHECK_EQ(smpfota_emu_target_add_image(&P.tb, &P.nor, 0, &P.nor, SLOT + PAGE, SLOT), 0);
+	P.tb.cfg.buf_size = 2048;
+	P.tb.cfg.buf_count = 4;
+	P.tb.cfg.image_check = true;
+	CHECK_EQ(smpfota_emu_target_start(&P.tb, false), 0);
 	struct smpfota_client_config cc = {.tx = {.send = smpfota_gatt_transport_send,
 						  .ctx = &A.g,
 						  .mtu = (uint16_t)smpfota_gatt_mtu(&A.g)},
@@ -516,7 +513,7 @@ static void run_engine_over_gatt(uint16_t mtu, bool reassembly)
 	uint8_t back[256];
 	for (uint32_t off = 0; off < P.img_len; off += sizeof(back)) {
 		size_t n = P.img_len - off < sizeof(back) ? P.img_len - off : sizeof(back);
-		CHECK_EQ(P.nor.flash.read(P.nor.flash.ctx, SLOT + PAGE + off, back, n), 0);
+		CHECK_EQ(smpfota_flash_area_read(&P.tb.images[0].secondary, off, back, n), 0);
 		CHECK_MEM(back, P.img + off, n);
 	}
 }

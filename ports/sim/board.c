@@ -170,3 +170,25 @@ void sim_naive_post_events(struct world *w, struct board *b)
 		w->st->ipc_msgs++;
 	}
 }
+
+/* When the app core next has input from its net core: the event message and the link it runs
+ * itself (naive baseline), or the IPC ring and the frame bridge. */
+uint64_t sim_app_input_next(struct world *w, struct board *b)
+{
+	if (w->c->naive) {
+		uint64_t n = b->evt_msg ? b->evt_ready : NEVER;
+		return min64(n, sim_link_deadline(w, b));
+	}
+	return min64(sim_ipc_next(&b->n2a), sim_bridge_deadline(w, &b->app_br));
+}
+
+/* Naive baseline: the app core takes the radio events' message when it has come, then runs
+ * the link. */
+void sim_naive_app_link(struct world *w, struct board *b)
+{
+	if (b->evt_msg && b->evt_ready <= w->now) {
+		b->evt_msg = false;
+		sim_deliver_events(w, b);
+	}
+	smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+}

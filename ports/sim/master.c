@@ -136,16 +136,7 @@ uint64_t sim_master_next(struct world *w)
 	if (w->done) {
 		return NEVER;
 	}
-	uint64_t n = NEVER;
-	if (w->c->naive) {
-		if (b->evt_msg) {
-			n = min64(n, b->evt_ready);
-		}
-		n = min64(n, sim_link_deadline(w, b));
-	} else {
-		n = min64(n, sim_ipc_next(&b->n2a));
-		n = min64(n, sim_bridge_deadline(w, &b->app_br));
-	}
+	uint64_t n = sim_app_input_next(w, b);
 	if (w->m_kick) {
 		n = w->now;
 	}
@@ -179,11 +170,7 @@ void sim_master_step(struct world *w)
 	w->m_kick = false;
 	w->running = b;
 	if (w->c->naive) {
-		if (b->evt_msg && b->evt_ready <= w->now) {
-			b->evt_msg = false;
-			sim_deliver_events(w, b);
-		}
-		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+		sim_naive_app_link(w, b);
 	} else {
 		struct ipc_msg *m;
 		smpfota_bridge_poll(&b->app_br, (uint32_t)(w->now / US));

@@ -239,6 +239,8 @@ uint64_t sim_net_next(struct world *w, struct board *b);
 void sim_net_step(struct world *w, struct board *b);
 void sim_deliver_events(struct world *w, struct board *b);
 void sim_naive_post_events(struct world *w, struct board *b);
+uint64_t sim_app_input_next(struct world *w, struct board *b);
+void sim_naive_app_link(struct world *w, struct board *b);
 
 /* flash.c: the target's flash parts */
 void sim_arm_cut(struct world *w);

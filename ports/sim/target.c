@@ -139,6 +139,20 @@ static int write_old_image(struct world *w, uint32_t len)
 	return rc;
 }
 
+/* A blank flash part whose operations take the time flash.c charges. */
+static int flash_part(struct world *w, struct smpfota_nor *nor, struct flash_dev *dev,
+		      uint8_t *mem, uint32_t size, bool qspi)
+{
+	int rc = smpfota_nor_init(nor, mem, size, PAGE, WRITE_SIZE);
+	if (rc == 0) {
+		smpfota_nor_erase_all(nor);
+		*dev = (struct flash_dev){w, qspi};
+		nor->on_op = sim_on_flash_op;
+		nor->on_op_ctx = dev;
+	}
+	return rc;
+}
+
 int sim_target_setup(struct world *w)
 {
 	const struct smpfota_sim_config *c = w->c;
@@ -150,28 +164,15 @@ int sim_target_setup(struct world *w)
 	if (w->app_mem == NULL || (!internal && w->qspi_mem == NULL)) {
 		return SMPFOTA_ERR_NOMEM;
 	}
-	int rc = smpfota_nor_init(&w->app_nor, w->app_mem, app_size, PAGE, WRITE_SIZE);
-	if (rc != 0) {
-		return rc;
-	}
-	smpfota_nor_erase_all(&w->app_nor);
-	w->dev_app = (struct flash_dev){w, false};
-	w->app_nor.on_op = sim_on_flash_op;
-	w->app_nor.on_op_ctx = &w->dev_app;
+	int rc = flash_part(w, &w->app_nor, &w->dev_app, w->app_mem, app_size, false);
 	smpfota_emu_target_init(&w->tgt);
-	if (internal) {
+	if (rc == 0 && internal) {
 		rc = smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->app_nor, slot + PAGE,
 						  slot);
-	} else {
-		rc = smpfota_nor_init(&w->qspi_nor, w->qspi_mem, slot, PAGE, WRITE_SIZE);
-		if (rc != 0) {
-			return rc;
-		}
-		smpfota_nor_erase_all(&w->qspi_nor);
-		w->dev_qspi = (struct flash_dev){w, true};
-		w->qspi_nor.on_op = sim_on_flash_op;
-		w->qspi_nor.on_op_ctx = &w->dev_qspi;
-		rc = smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->qspi_nor, 0, slot);
+	} else if (rc == 0) {
+		rc = flash_part(w, &w->qspi_nor, &w->dev_qspi, w->qspi_mem, slot, true);
+		rc = rc ? rc : smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->qspi_nor, 0,
+							    slot);
 	}
 	if (rc != 0) {
 		return rc;
@@ -209,14 +210,8 @@ uint64_t sim_target_next(struct world *w)
 	}
 	if (b->pend_len) {
 		n = min64(n, w->now + 100 * US); /* retry the hand-over */
-	} else if (w->c->naive) {
-		if (b->evt_msg) {
-			n = min64(n, b->evt_ready);
-		}
-		n = min64(n, sim_link_deadline(w, b));
 	} else {
-		n = min64(n, sim_ipc_next(&b->n2a));
-		n = min64(n, sim_bridge_deadline(w, &b->app_br));
+		n = min64(n, sim_app_input_next(w, b));
 	}
 	return n < b->app_free ? b->app_free : n;
 }
@@ -249,11 +244,7 @@ void sim_target_step(struct world *w)
 		}
 	}
 	if (w->c->naive) {
-		if (b->evt_msg && b->evt_ready <= w->now) {
-			b->evt_msg = false;
-			sim_deliver_events(w, b);
-		}
-		smpfota_esb_link_poll(&b->link, (uint32_t)(w->now / US));
+		sim_naive_app_link(w, b);
 	} else {
 		/* One message per turn: the app core is busy for what the frame costs. */
 		smpfota_bridge_poll(&b->app_br, (uint32_t)(w->now / US));

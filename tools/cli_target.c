@@ -14,13 +14,17 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "posix/nor_file.h"
 #include "posix/tty.h"
 #include "emu/mcuboot.h"
 #include "smpfota/boot.h"
+#include "smpfota/image.h"
+#include "smpfota/smp.h"
 #include "emu/nor.h"
 #include "emu/target.h"
 #include "smpfota/serial.h"
@@ -145,6 +149,66 @@ static int after_response(struct target *t)
 	return boot(t, true);
 }
 
+/* Command names for the --verbose log (mcumgr's words). */
+static const struct {
+	uint16_t group;
+	uint8_t id;
+	const char *name;
+} cmd_names[] = {
+	{0, 0, "os echo"}, {0, 2, "os taskstat"}, {0, 3, "os mpstat"}, {0, 4, "os datetime"},
+	{0, 5, "os reset"}, {0, 6, "os params"}, {0, 7, "os info"}, {0, 8, "os bootloader"},
+	{1, 0, "image state"}, {1, 1, "image upload"}, {1, 5, "image erase"},
+	{1, 6, "image slot-info"}, {2, 0, "stat read"}, {2, 1, "stat list"}, {8, 0, "fs file"},
+	{8, 2, "fs stat"}, {8, 3, "fs hash"}, {9, 0, "shell exec"},
+};
+
+/* --verbose: one line per request and its answer. */
+static void log_exchange(const struct target *t, const uint8_t *req, size_t req_len,
+			 const uint8_t *rsp, int rsp_len)
+{
+	if (!t->verbose) {
+		return;
+	}
+	struct smpfota_smp_hdr h;
+	if (smpfota_smp_hdr_decode(req, req_len, &h) < 0) {
+		fprintf(stderr, "target: request: %zu bytes, not SMP\n", req_len);
+		return;
+	}
+	char what[48];
+	snprintf(what, sizeof(what), "group %u id %u", (unsigned)h.group, (unsigned)h.id);
+	for (size_t i = 0; i < sizeof(cmd_names) / sizeof(cmd_names[0]); i++) {
+		if (cmd_names[i].group == h.group && cmd_names[i].id == h.id) {
+			snprintf(what, sizeof(what), "%s", cmd_names[i].name);
+		}
+	}
+	const char *op = h.op == SMPFOTA_SMP_OP_READ ? "read" : "write";
+	if (rsp_len <= 0) {
+		fprintf(stderr, "target: %s %s seq %u (%zu bytes): no answer\n", what, op,
+			(unsigned)h.seq, req_len);
+		return;
+	}
+	/* The status of the answer, when it is one the codec knows. */
+	char rc[80] = "answered";
+	int msg = smpfota_smp_msg_lookup(&h);
+	static union smpfota_smp_rsp r;
+	if (msg >= 0 && rsp_len > (int)SMPFOTA_SMP_HDR_SIZE &&
+	    smpfota_smp_decode_rsp((enum smpfota_smp_msg)msg, rsp + SMPFOTA_SMP_HDR_SIZE,
+				   (size_t)rsp_len - SMPFOTA_SMP_HDR_SIZE, &r) == 0) {
+		const struct smpfota_smp_status *st = &r.status;
+		if (st->has_err && st->err.rc) {
+			const char *n = smpfota_mgmt_err_name(st->err.group, st->err.rc, true);
+			snprintf(rc, sizeof(rc), "err group %u rc %d %s", (unsigned)st->err.group,
+				 (int)st->err.rc, n ? n : "");
+		} else {
+			const char *n = smpfota_mgmt_err_name(0, st->rc, false);
+			snprintf(rc, sizeof(rc), "rc %d%s%s", (int)st->rc, st->rc && n ? " " : "",
+				 st->rc && n ? n : "");
+		}
+	}
+	fprintf(stderr, "target: %s %s seq %u (%zu bytes): %s (%d bytes)\n", what, op,
+		(unsigned)h.seq, req_len, rc, rsp_len);
+}
+
 /* Zephyr accepts several requests in one packet, each at a 4-byte aligned offset and each
  * answered on its own (smp.h). Length of the frame at p, or all that is left. */
 static size_t next_frame(const uint8_t *p, size_t left)
@@ -154,21 +218,12 @@ static size_t next_frame(const uint8_t *p, size_t left)
 	return n > 0 ? (size_t)n : left;
 }
 
-static int serve_udp(struct target *t, const char *host, uint16_t port)
+static int serve_udp(struct target *t, struct smpfota_udp *u)
 {
-	struct smpfota_udp u;
-	int rc = smpfota_udp_bind(&u, host, port);
-	if (rc != 0) {
-		fprintf(stderr, "smpfota: cannot bind udp %s:%u: %s\n", host, port,
-			u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
-		return 1;
-	}
-	printf("smpfota target: udp %s:%d\n", host, smpfota_udp_local_port(&u));
-	fflush(stdout);
 	static uint8_t req[65536];
 	static uint8_t rsp[65536];
 	while (!stop) {
-		int n = smpfota_udp_recv(&u, req, sizeof(req), 200);
+		int n = smpfota_udp_recv(u, req, sizeof(req), 200);
 		if (n == SMPFOTA_ERR_TIMEDOUT) {
 			continue;
 		}
@@ -187,8 +242,9 @@ static int serve_udp(struct target *t, const char *host, uint16_t port)
 		for (size_t off = 0; off < (size_t)n;) {
 			size_t len = next_frame(req + off, (size_t)n - off);
 			int m = smpfota_server_handle(&t->b.srv, req + off, len, rsp, t->b.cfg.buf_size);
+			log_exchange(t, req + off, len, rsp, m);
 			if (m > 0) {
-				(void)smpfota_udp_send(&u, rsp, (size_t)m);
+				(void)smpfota_udp_send(u, rsp, (size_t)m);
 			} else if (m == 0) {
 				fprintf(stderr, "target: dropped %zu bytes: not an SMP request\n", len);
 			}
@@ -198,7 +254,6 @@ static int serve_udp(struct target *t, const char *host, uint16_t port)
 			break;
 		}
 	}
-	smpfota_udp_close(&u);
 	return 0;
 }
 
@@ -216,6 +271,7 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 		size_t flen = next_frame(frame + off, len - off);
 		int m = smpfota_server_handle(&c->t->b.srv, frame + off, flen, rsp,
 					      c->t->b.cfg.buf_size - 4);
+		log_exchange(c->t, frame + off, flen, rsp, m);
 		if (m > 0) {
 			int k = smpfota_serial_encode(rsp, (size_t)m, 0, line, sizeof(line));
 			if (k > 0) {
@@ -227,24 +283,17 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static int serve_pty(struct target *t)
+static int serve_pty(struct target *t, struct smpfota_tty *tty)
 {
-	struct smpfota_tty tty;
-	if (smpfota_pty_open(&tty) != 0) {
-		fprintf(stderr, "smpfota: cannot open a pty: %s\n", strerror(tty.sys_errno));
-		return 1;
-	}
-	printf("smpfota target: serial pty %s\n", tty.path);
-	fflush(stdout);
 	static uint8_t frame[65536];
 	struct smpfota_serial_rx rx;
 	/* Serial: length and CRC share the netbuf with the frame (shared/spec/smp.md §2.4). */
 	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4);
-	struct serial_ctx ctx = {t, &tty};
+	struct serial_ctx ctx = {t, tty};
 	struct smpfota_serial_stats last = {0};
 	uint8_t buf[4096];
 	while (!stop) {
-		int n = smpfota_tty_read(&tty, buf, sizeof(buf), 200);
+		int n = smpfota_tty_read(tty, buf, sizeof(buf), 200);
 		if (n == SMPFOTA_ERR_TIMEDOUT) {
 			continue;
 		}
@@ -266,55 +315,164 @@ static int serve_pty(struct target *t)
 			smpfota_serial_rx_reset(&rx);
 		}
 	}
-	smpfota_tty_close(&tty);
 	return 0;
 }
 
-static uint32_t parse_size(const char *s, const char *what)
+/* A size: decimal, 0x hex, or with a K suffix (KiB). false when it is none of these. */
+static bool parse_size(const char *s, uint32_t *out)
 {
 	char *end;
-	unsigned long v = strtoul(s, &end, 0);
-	if (*s == '\0' || (*end != '\0' && strcmp(end, "K") && strcmp(end, "k"))) {
-		fprintf(stderr, "smpfota: bad %s: %s\n", what, s);
-		exit(2);
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 0);
+	if (*s == '\0' || *s == '-' || errno || (*end != '\0' && strcmp(end, "K") && strcmp(end, "k"))) {
+		return false;
 	}
 	if (*end) {
 		v *= 1024;
 	}
-	return (uint32_t)v;
+	if (v > UINT32_MAX) {
+		return false;
+	}
+	*out = (uint32_t)v;
+	return true;
 }
 
 void smpfota_cli_target_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: smpfota target [--udp HOST:PORT | --serial-pty] [--flash FILE]\n"
-		"                      [--primary FILE] [--primary-net FILE] [--images 1|2]\n"
-		"                      [--slot-size N] [--net-slot-size N]\n"
-		"                      [--buf-size N] [--buf-count N] [--verbose-errors]\n"
+		"usage: smpfota target [--udp HOST:PORT | --serial-pty [--pty-link PATH]]\n"
+		"                      [--flash FILE] [--primary FILE] [--primary-net FILE]\n"
+		"                      [--images 1|2] [--slot-size N] [--net-slot-size N]\n"
+		"                      [--buf-size N] [--buf-count N] [--verbose-errors] [-v]\n"
 		"\n"
 		"A simulated nRF5340 target: MCUboot boot model + SMP server on emulated NOR flash.\n"
-		"  --udp HOST:PORT   SMP over UDP (default 127.0.0.1:1337)\n"
+		"It checks every option and file first, then binds its port (or opens its PTY), then\n"
+		"opens the flash file: a refusal never leaves a flash file behind.\n"
+		"  --udp HOST:PORT   SMP over UDP (default 127.0.0.1:1337; port 0: any free one)\n"
 		"  --serial-pty      SMP console framing on a new pseudo-terminal (path printed)\n"
+		"  --pty-link PATH   also a symlink PATH to the PTY: a path that stays the same\n"
+		"                    from run to run (removed at exit)\n"
 		"  --flash FILE      flash contents, kept across runs (default: smpfota-flash.bin)\n"
-		"  --primary FILE    factory image for slot 0 when it is empty (app core)\n"
+		"  --primary FILE    factory image for slot 0 when it is empty (app core); it must\n"
+		"                    be a valid MCUboot image that fits the slot\n"
 		"  --primary-net FILE  the same for slot 2 (network core, image 1)\n"
 		"  --images N        image pairs: 1 (app core) or 2 (+ network core; default)\n"
-		"  --slot-size N     app-core slot size (default 0x74000; primary gets +1 page)\n"
-		"  --net-slot-size N network-core slot size (default 0x3c000)\n"
-		"  --buf-size N      MCUmgr buffer size reported by os params (default 2048)\n"
-		"  --buf-count N     MCUmgr buffer count (default 4)\n"
-		"  --verbose-errors  add \"rsn\" to v1 error responses\n");
+		"  --slot-size N     app-core slot size, a multiple of 4 KiB, at least 16 KiB\n"
+		"                    (default 0x74000; primary gets +1 page). N: 475136, 0x74000, 464K\n"
+		"  --net-slot-size N network-core slot size, a multiple of 2 KiB, at least 8 KiB\n"
+		"                    (default 0x3c000)\n"
+		"  --buf-size N      MCUmgr buffer size reported by os params, 64..65535 (default 2048)\n"
+		"  --buf-count N     MCUmgr buffer count, 1..255 (default 4)\n"
+		"  --verbose-errors  add \"rsn\" to v1 error responses\n"
+		"  -v, --verbose     log each request and its answer on stderr (group, command,\n"
+		"                    sequence number, rc)\n"
+		"\n"
+		"Exit status: 0 after SIGINT/SIGTERM; 1 when it cannot run (port taken, flash file);\n"
+		"2 for a bad option or input file, with the reason.\n");
+}
+
+/* A usable image for a slot of slot_size bytes: 0, or 2 after saying why. */
+static int check_primary(bool json, const char *opt, const char *path, uint32_t slot_size)
+{
+	char msg[600];
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		snprintf(msg, sizeof(msg), "%s %s: %s", opt, path, strerror(errno));
+		return smpfota_cli_usage_error(json, "target", msg);
+	}
+	static uint8_t buf[4096];
+	struct smpfota_image_reader r;
+	smpfota_image_reader_init(&r);
+	uint64_t size = 0;
+	size_t n;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
+		size += n;
+		(void)smpfota_image_reader_feed(&r, buf, n);
+	}
+	bool read_error = ferror(f);
+	fclose(f);
+	struct smpfota_image_info info;
+	int rc = smpfota_image_reader_finish(&r, &info);
+	if (read_error) {
+		snprintf(msg, sizeof(msg), "%s %s: read error", opt, path);
+	} else if (rc != 0) {
+		snprintf(msg, sizeof(msg), "%s %s: %s (%s): MCUboot would not boot it", opt, path,
+			 smpfota_strerror(rc), smpfota_errname(rc));
+	} else if (size > slot_size) {
+		snprintf(msg, sizeof(msg), "%s %s: %llu bytes do not fit the %u-byte slot", opt, path,
+			 (unsigned long long)size, (unsigned)slot_size);
+	} else {
+		return 0;
+	}
+	return smpfota_cli_usage_error(json, "target", msg);
+}
+
+/* The flash file can be made (or opened) where asked: 0, or 1 after saying why. */
+static int check_flash_path(bool json, const char *path)
+{
+	char msg[700];
+	if (access(path, F_OK) == 0) {
+		if (access(path, R_OK | W_OK) != 0) {
+			snprintf(msg, sizeof(msg), "--flash %s: %s", path, strerror(errno));
+			return smpfota_cli_usage_error(json, "target", msg);
+		}
+		return 0;
+	}
+	char dir[4096];
+	snprintf(dir, sizeof(dir), "%s", path);
+	char *slash = strrchr(dir, '/');
+	if (slash == dir) {
+		dir[1] = '\0';
+	} else if (slash) {
+		*slash = '\0';
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+	}
+	if (access(dir, W_OK | X_OK) != 0) {
+		snprintf(msg, sizeof(msg), "--flash %.200s: cannot create it in %.200s: %s", path,
+			 dir, strerror(errno));
+		return smpfota_cli_usage_error(json, "target", msg);
+	}
+	return 0;
+}
+
+/* --udp HOST:PORT, "[::1]:1337", or HOST alone (port 1337). false when malformed. */
+static bool parse_udp(const char *spec, char *host, size_t host_size, uint16_t *port)
+{
+	const char *colon = strrchr(spec, ':');
+	unsigned long p = 1337;
+	size_t hl = colon ? (size_t)(colon - spec) : strlen(spec);
+	if (colon) {
+		char *end;
+		errno = 0;
+		p = strtoul(colon + 1, &end, 10);
+		if (colon[1] == '\0' || *end || errno || p > 65535) {
+			return false;
+		}
+	}
+	if (hl == 0 || hl >= host_size) {
+		return false;
+	}
+	memcpy(host, spec, hl);
+	host[hl] = '\0';
+	if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
+		memmove(host, host + 1, hl - 2);
+		host[hl - 2] = '\0';
+	}
+	*port = (uint16_t)p;
+	return true;
 }
 
 int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 {
-	(void)o;
 	static struct target t;
-	const char *udp = NULL;
+	const char *udp = NULL, *pty_link = NULL;
 	bool pty = false;
+	enum { OPT_PTY_LINK = 256, OPT_VERBOSE_ERRORS };
 	static const struct option opts[] = {
 		{"udp", required_argument, 0, 'u'},
 		{"serial-pty", no_argument, 0, 'p'},
+		{"pty-link", required_argument, 0, OPT_PTY_LINK},
 		{"flash", required_argument, 0, 'f'},
 		{"primary", required_argument, 0, 'P'},
 		{"primary-net", required_argument, 0, 'N'},
@@ -323,10 +481,12 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"net-slot-size", required_argument, 0, 'S'},
 		{"buf-size", required_argument, 0, 'b'},
 		{"buf-count", required_argument, 0, 'c'},
-		{"verbose-errors", no_argument, 0, 'v'},
-		{"help", no_argument, 0, 'h'},
+		{"verbose-errors", no_argument, 0, OPT_VERBOSE_ERRORS},
+		{"verbose", no_argument, 0, 'v'},
 		{0, 0, 0, 0},
 	};
+	const bool json = o->json;
+	char msg[600];
 
 	memset(&t, 0, sizeof(t));
 	smpfota_emu_target_init(&t.b);
@@ -337,44 +497,138 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	t.b.cfg.buf_size = 2048;
 	t.b.cfg.buf_count = 4;
 	optind = 1;
+	opterr = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":v", opts, NULL)) != -1) {
+		uint32_t *size = NULL;
+		const char *name = NULL;
 		switch (c) {
 		case 'u': udp = optarg; break;
 		case 'p': pty = true; break;
+		case OPT_PTY_LINK: pty_link = optarg; break;
 		case 'f': t.flash_path = optarg; break;
 		case 'P': t.primary_path[0] = optarg; break;
 		case 'N': t.primary_path[1] = optarg; break;
-		case 'i': t.images = parse_size(optarg, "--images"); break;
-		case 's': t.slot[0] = parse_size(optarg, "--slot-size"); break;
-		case 'S': t.slot[1] = parse_size(optarg, "--net-slot-size"); break;
-		case 'b': t.b.cfg.buf_size = parse_size(optarg, "--buf-size"); break;
-		case 'c': t.b.cfg.buf_count = parse_size(optarg, "--buf-count"); break;
-		case 'v': t.b.cfg.verbose_err = true; break;
-		case 'h': smpfota_cli_target_usage(stdout); return 0;
-		default: smpfota_cli_target_usage(stderr); return 2;
+		case 'i': size = &t.images; name = "--images"; break;
+		case 's': size = &t.slot[0]; name = "--slot-size"; break;
+		case 'S': size = &t.slot[1]; name = "--net-slot-size"; break;
+		case 'b': size = &t.b.cfg.buf_size; name = "--buf-size"; break;
+		case 'c': size = &t.b.cfg.buf_count; name = "--buf-count"; break;
+		case OPT_VERBOSE_ERRORS: t.b.cfg.verbose_err = true; break;
+		case 'v': t.verbose = true; break;
+		case ':':
+			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
+			return smpfota_cli_usage_error(json, "target", msg);
+		default:
+			snprintf(msg, sizeof(msg), "unknown option '%s'", argv[optind - 1]);
+			return smpfota_cli_usage_error(json, "target", msg);
+		}
+		if (size && !parse_size(optarg, size)) {
+			snprintf(msg, sizeof(msg), "%s %s: not a number (decimal, 0x hex, or K for KiB)",
+				 name, optarg);
+			return smpfota_cli_usage_error(json, "target", msg);
 		}
 	}
-	if (optind != argc || (udp && pty) || t.images < 1 || t.images > 2 ||
-	    t.slot[0] % APP_PAGE || t.slot[1] % NET_PAGE || t.slot[0] < 4 * APP_PAGE ||
-	    t.slot[1] < 4 * NET_PAGE || t.b.cfg.buf_size < 64 || t.b.cfg.buf_size > 65535 ||
-	    t.b.cfg.buf_count < 1) {
-		smpfota_cli_target_usage(stderr);
+	/* Every check before anything is made: a refusal leaves no file and no socket. */
+	const char *why = NULL;
+	if (optind != argc) {
+		snprintf(msg, sizeof(msg), "unexpected argument '%s'", argv[optind]);
+		why = msg;
+	} else if (udp && pty) {
+		why = "--udp and --serial-pty: one transport";
+	} else if (pty_link && !pty) {
+		why = "--pty-link goes with --serial-pty";
+	} else if (t.images < 1 || t.images > 2) {
+		why = "--images: 1 (app core) or 2 (app and network cores)";
+	} else if (t.slot[0] % APP_PAGE || t.slot[0] < 4 * APP_PAGE) {
+		snprintf(msg, sizeof(msg), "--slot-size 0x%x: a multiple of the %u-byte page, at "
+			 "least 4 pages (0x%x)", (unsigned)t.slot[0], APP_PAGE, 4 * APP_PAGE);
+		why = msg;
+	} else if (t.slot[1] % NET_PAGE || t.slot[1] < 4 * NET_PAGE) {
+		snprintf(msg, sizeof(msg), "--net-slot-size 0x%x: a multiple of the %u-byte page, "
+			 "at least 4 pages (0x%x)", (unsigned)t.slot[1], NET_PAGE, 4 * NET_PAGE);
+		why = msg;
+	} else if ((uint64_t)2 * t.slot[0] + APP_PAGE + (t.images > 1 ? 2ull * t.slot[1] + NET_PAGE : 0) >
+		   0x40000000u) {
+		why = "the slots need more than 1 GiB of flash file";
+	} else if (t.b.cfg.buf_size < 64 || t.b.cfg.buf_size > 65535) {
+		snprintf(msg, sizeof(msg), "--buf-size %u: 64..65535 bytes (an upload needs at "
+			 "least 64)", (unsigned)t.b.cfg.buf_size);
+		why = msg;
+	} else if (t.b.cfg.buf_count < 1 || t.b.cfg.buf_count > 255) {
+		why = "--buf-count: 1..255";
+	} else if (t.images < 2 && t.primary_path[1]) {
+		why = "--primary-net needs --images 2";
+	}
+	if (why) {
+		return smpfota_cli_usage_error(json, "target", why);
+	}
+	char host[256];
+	uint16_t port = 1337;
+	if (!pty && !parse_udp(udp ? udp : "127.0.0.1:1337", host, sizeof(host), &port)) {
+		snprintf(msg, sizeof(msg), "--udp %s: expected HOST:PORT, e.g. 127.0.0.1:1337", udp);
+		return smpfota_cli_usage_error(json, "target", msg);
+	}
+	for (uint32_t i = 0; i < t.images; i++) {
+		uint32_t slot = i ? t.slot[1] + NET_PAGE : t.slot[0] + APP_PAGE;
+		if (t.primary_path[i] &&
+		    check_primary(json, i ? "--primary-net" : "--primary", t.primary_path[i], slot)) {
+			return 2;
+		}
+	}
+	if (check_flash_path(json, t.flash_path)) {
 		return 2;
 	}
-	if (t.images < 2 && t.primary_path[1]) {
-		fprintf(stderr, "smpfota: --primary-net needs --images 2\n");
-		return 2;
+
+	/* The transport next: a port in use is said before the flash file is made. */
+	static struct smpfota_udp u;
+	static struct smpfota_tty tty;
+	int rc;
+	if (pty) {
+		if (smpfota_pty_open(&tty) != 0) {
+			fprintf(stderr, "smpfota: target: cannot open a pty: %s\n", strerror(tty.sys_errno));
+			return 1;
+		}
+		if (pty_link) {
+			struct stat st;
+			if (lstat(pty_link, &st) == 0 && !S_ISLNK(st.st_mode)) {
+				fprintf(stderr, "smpfota: target: --pty-link %s: exists and is not a "
+					"symlink; not replaced\n", pty_link);
+				smpfota_tty_close(&tty);
+				return 1;
+			}
+			(void)unlink(pty_link);
+			if (symlink(tty.path, pty_link) != 0) {
+				fprintf(stderr, "smpfota: target: --pty-link %s: %s\n", pty_link,
+					strerror(errno));
+				smpfota_tty_close(&tty);
+				return 1;
+			}
+		}
+	} else {
+		rc = smpfota_udp_bind(&u, host, port);
+		if (rc != 0) {
+			fprintf(stderr, "smpfota: target: cannot bind udp %s:%u: %s\n", host, port,
+				u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
+			if (u.sys_errno == EADDRINUSE) {
+				fprintf(stderr, "smpfota: hint: another target (or a Zephyr native_sim) "
+					"uses it: --udp HOST:0 picks a free port\n");
+			}
+			return 1;
+		}
 	}
 
 	uint32_t app_dev = 2 * t.slot[0] + APP_PAGE;
 	uint32_t net_dev = t.images > 1 ? 2 * t.slot[1] + NET_PAGE : 0;
 	/* Opened on the smaller page; each device is re-made with its own geometry below. */
-	int rc = smpfota_nor_file_open(&t.file, t.flash_path, app_dev + net_dev, NET_PAGE, WRITE_SIZE);
+	errno = 0;
+	rc = smpfota_nor_file_open(&t.file, t.flash_path, app_dev + net_dev, NET_PAGE, WRITE_SIZE);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: %s: %s%s\n", t.flash_path, smpfota_strerror(rc),
+		fprintf(stderr, "smpfota: target: --flash %s: %s%s\n", t.flash_path,
+			rc == SMPFOTA_ERR_IO && errno ? strerror(errno) : smpfota_strerror(rc),
 			rc == SMPFOTA_ERR_INVAL ? " (made with other --slot-size/--images?)" : "");
-		return 1;
+		rc = 1;
+		goto close_transport;
 	}
 	/* One file, two devices: the app core's (4 KB pages) and the network core's (2 KB). */
 	smpfota_nor_init(&t.file.nor, t.file.map, app_dev, APP_PAGE, WRITE_SIZE);
@@ -388,8 +642,8 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	}
 	for (uint32_t i = 0; i < t.images; i++) {
 		if (t.primary_path[i] && provision(&t, (int)i) != 0) {
-			smpfota_nor_file_close(&t.file);
-			return 1;
+			rc = 1;
+			goto close_flash;
 		}
 	}
 
@@ -403,40 +657,32 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		.platform = "nrf5340dk/nrf5340/cpuapp", .os = "smpfota"};
 	t.b.boot_buf_size = APP_PAGE;
 	if (boot(&t, false) != 0) {
-		smpfota_nor_file_close(&t.file);
-		return 1;
+		rc = 1;
+		goto close_flash;
 	}
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	/* Ready: the line scripts wait for (tests/python/target_harness.py). */
 	if (pty) {
-		rc = serve_pty(&t);
+		printf("smpfota target: serial pty %s\n", pty_link ? pty_link : tty.path);
+		fflush(stdout);
+		rc = serve_pty(&t, &tty);
 	} else {
-		const char *spec = udp ? udp : "127.0.0.1:1337";
-		char host[256];
-		const char *colon = strrchr(spec, ':');
-		unsigned long port = 1337;
-		size_t hl = colon ? (size_t)(colon - spec) : strlen(spec);
-		if (colon) {
-			char *end;
-			port = strtoul(colon + 1, &end, 10);
-			if (*end || port > 65535) {
-				fprintf(stderr, "smpfota: bad --udp: %s\n", spec);
-				return 2;
-			}
-		}
-		if (hl >= sizeof(host)) {
-			return 2;
-		}
-		memcpy(host, spec, hl);
-		host[hl] = '\0';
-		/* "[::1]:1337" */
-		if (host[0] == '[' && hl > 1 && host[hl - 1] == ']') {
-			memmove(host, host + 1, hl - 2);
-			host[hl - 2] = '\0';
-		}
-		rc = serve_udp(&t, host, (uint16_t)port);
+		printf("smpfota target: udp %s:%d\n", host, smpfota_udp_local_port(&u));
+		fflush(stdout);
+		rc = serve_udp(&t, &u);
 	}
+close_flash:
 	smpfota_nor_file_close(&t.file);
+close_transport:
+	if (pty) {
+		smpfota_tty_close(&tty);
+		if (pty_link) {
+			(void)unlink(pty_link);
+		}
+	} else {
+		smpfota_udp_close(&u);
+	}
 	return rc;
 }

@@ -352,3 +352,88 @@ def test_ctrl_c_json(target, images):
     assert p.returncode == 130
     d = json.loads(out)
     assert d["error"] == "INTERRUPTED" and "resumes" in d["hint"], d
+
+
+# ---- smpfota target: inputs, bind first, --pty-link, -v ------------------------------------------
+
+
+@pytest.mark.parametrize("args, reason", [
+    (["--primary", "{garbage}"], "BAD_MAGIC"),
+    (["--primary", "{missing}"], "No such file"),
+    (["--primary", "{big}", "--slot-size", "0x4000"], "do not fit"),
+    (["--flash", "/no/such/dir/x.bin"], "cannot create it in /no/such/dir"),
+    (["--slot-size", "0x1000"], "a multiple of the 4096-byte page, at least 4 pages"),
+    (["--slot-size", "12345"], "a multiple of the 4096-byte page"),
+    (["--net-slot-size", "0x100"], "2048-byte page"),
+    (["--buf-size", "10"], "64..65535"),
+    (["--buf-count", "0"], "1..255"),
+    (["--images", "3"], "--images"),
+    (["--slot-size", "abc"], "not a number"),
+    (["--udp", "1.2.3.4:x"], "HOST:PORT"),
+    (["--udp", "127.0.0.1:0", "--serial-pty"], "one transport"),
+    (["--pty-link", "x"], "goes with --serial-pty"),
+    (["--images", "1", "--primary-net", "{garbage}"], "--images 2"),
+    (["--bogus"], "unknown option '--bogus'"),
+])
+def test_target_refuses_bad_inputs_before_making_anything(tmp_path, images, args, reason):
+    garbage = tmp_path / "garbage.bin"
+    garbage.write_bytes(b"garbage\n")
+    names = {"garbage": garbage, "missing": tmp_path / "missing.bin", "big": images["v2"]}
+    args = [a.format(**names) for a in args]
+    flash = tmp_path / "flash.bin"
+    cmd = ["target", *args] + ([] if "--flash" in args else ["--flash", flash])
+    p = run(*cmd, timeout=20)
+    assert p.returncode == 2, (args, p.stdout, p.stderr)
+    assert p.stderr.startswith("smpfota: target: ") and reason in p.stderr, p.stderr
+    assert not flash.exists()  # nothing made
+    error_object(run("--json", *cmd, timeout=20), "USAGE", 2)
+
+
+def test_target_binds_before_making_the_flash_file(tmp_path):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    try:
+        flash = tmp_path / "flash.bin"
+        p = run("target", "--udp", f"127.0.0.1:{s.getsockname()[1]}", "--flash", flash,
+                timeout=20)
+    finally:
+        s.close()
+    assert p.returncode == 1 and "Address already in use" in p.stderr, p.stderr
+    assert "--udp HOST:0" in p.stderr
+    assert not flash.exists()
+
+
+def test_target_pty_link_is_stable(tmp_path, images):
+    link = tmp_path / "smpfota-tty"
+    for _ in range(2):
+        t = Target(tmp_path / "flash.bin", "serial", primary=images["v1"], images=1, slot=SLOT,
+                   args=("--pty-link", str(link)))
+        try:
+            assert t.pty == str(link) and link.is_symlink()
+            assert ok("--port", link, "echo", "linked").stdout == "linked\n"
+        finally:
+            t.stop()
+        assert not link.exists()  # removed at exit
+    # a file that is not a symlink is not replaced
+    link.write_text("mine")
+    p = run("target", "--serial-pty", "--pty-link", link, "--flash", tmp_path / "f2.bin",
+            timeout=20)
+    assert p.returncode == 1 and "not a symlink" in p.stderr
+    assert link.read_text() == "mine"
+
+
+def test_target_verbose_logs_requests(tmp_path, images):
+    t = Target(tmp_path / "flash.bin", "udp", primary=images["v1"], images=1, slot=SLOT,
+               args=("-v",))
+    try:
+        ok("--conn", t.conn, "echo", "hi")
+        run("--conn", t.conn, "image", "test", "ab" * 32)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and "image state write" not in t.log_text():
+            time.sleep(0.05)
+        log = t.log_text()
+    finally:
+        t.stop()
+    assert re.search(r"target: os echo write seq \d+ \(\d+ bytes\): rc 0 \(\d+ bytes\)", log), log
+    assert re.search(r"target: image state write seq \d+ \(\d+ bytes\): err group 1 rc 8 "
+                     r"HASH_NOT_FOUND", log), log

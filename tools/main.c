@@ -73,19 +73,28 @@ static int pick_conn(struct smpfota_cli_opts *o, const char *ip, const char *por
 	return 0;
 }
 
+static int run(int argc, char **argv, char **rest);
+
 int main(int argc, char **argv)
+{
+	/* What is left for the command: its words and options, then "--" and what follows. */
+	char **rest = calloc((size_t)argc + 1, sizeof(char *));
+	if (rest == NULL) {
+		fprintf(stderr, "smpfota: out of memory\n");
+		return 1;
+	}
+	int rc = run(argc, argv, rest);
+	free(rest);
+	return rc;
+}
+
+static int run(int argc, char **argv, char **rest)
 {
 	struct smpfota_cli_opts o = {0};
 	const char *ip = NULL, *port = NULL, *baud = NULL, *timeout = NULL;
 	bool help = false, version = false;
 	static char conn_buf[600];
-	/* What is left for the command: its words and options, then "--" and what follows. */
-	char **rest = calloc((size_t)argc + 1, sizeof(char *));
 	int n = 0;
-	if (rest == NULL) {
-		fprintf(stderr, "smpfota: out of memory\n");
-		return 1;
-	}
 	int i = 1;
 	for (; i < argc; i++) {
 		const char *a = argv[i];

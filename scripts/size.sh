@@ -50,6 +50,8 @@ theirs=("$zcbor/src/zcbor_common.c" "$zcbor/src/zcbor_decode.c" "$zcbor/src/zcbo
 for f in "${ours[@]}"; do
 	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$f" -o "$out/obj/$(basename "${f%.c}").o"
 done
+# The secure channel's crypto glue on mbedTLS: what a bare-metal board links (NCS uses PSA).
+arm-none-eabi-gcc "${CFLAGS[@]}" -Iports -c ports/crypto/mbedtls.c -o "$out/obj/crypto_mbedtls.o"
 for f in "${theirs[@]}"; do
 	# zcbor's own sources are not held to our warning flags.
 	arm-none-eabi-gcc "${CFLAGS[@]}" -w -c "$f" -o "$out/obj/$(basename "${f%.c}").o"
@@ -80,6 +82,35 @@ int RET(mbedtls_sha512_update)(mbedtls_sha512_context *c, const unsigned char *p
 { (void)c; (void)p; return (int)n; }
 int RET(mbedtls_sha512_finish)(mbedtls_sha512_context *c, unsigned char o[64])
 { (void)c; return o[0]; }
+
+/* The platform's AES-CCM and HKDF-SHA256 (mbedTLS over the CC312/CRACEN or the net core's
+ * CCM, or PSA Crypto on NCS): stubs, not counted, as SHA-256 above. */
+#include <mbedtls/ccm.h>
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+void mbedtls_ccm_init(mbedtls_ccm_context *c) { (void)c; }
+void mbedtls_ccm_free(mbedtls_ccm_context *c) { (void)c; }
+int mbedtls_ccm_setkey(mbedtls_ccm_context *c, mbedtls_cipher_id_t id, const unsigned char *k,
+		       unsigned int bits)
+{ (void)c; (void)id; return k[0] + (int)bits; }
+int mbedtls_ccm_encrypt_and_tag(mbedtls_ccm_context *c, size_t n, const unsigned char *iv,
+				size_t iv_len, const unsigned char *ad, size_t ad_len,
+				const unsigned char *in, unsigned char *out, unsigned char *tag,
+				size_t tag_len)
+{ (void)c; (void)iv; (void)iv_len; (void)ad; (void)ad_len; (void)in; (void)out; (void)tag;
+  return (int)(n + tag_len); }
+int mbedtls_ccm_auth_decrypt(mbedtls_ccm_context *c, size_t n, const unsigned char *iv,
+			     size_t iv_len, const unsigned char *ad, size_t ad_len,
+			     const unsigned char *in, unsigned char *out, const unsigned char *tag,
+			     size_t tag_len)
+{ (void)c; (void)iv; (void)iv_len; (void)ad; (void)ad_len; (void)in; (void)out; (void)tag;
+  return (int)(n + tag_len); }
+const mbedtls_md_info_t *mbedtls_md_info_from_type(mbedtls_md_type_t t) { return (void *)t; }
+int mbedtls_hkdf(const mbedtls_md_info_t *md, const unsigned char *salt, size_t salt_len,
+		 const unsigned char *ikm, size_t ikm_len, const unsigned char *info,
+		 size_t info_len, unsigned char *okm, size_t okm_len)
+{ (void)md; (void)salt; (void)ikm; (void)info; (void)okm;
+  return (int)(salt_len + ikm_len + info_len + okm_len); }
 EOF
 
 # Master: ESB PTX link, client engine (requests, responses, pipelined upload), the image
@@ -277,6 +308,64 @@ int update_main(struct smpfota_update *u, struct smpfota_client *c,
 }
 EOF
 
+# The secure channel on each board (docs/security.md): the initiator and its mbedTLS glue
+# on the master, the responder on the target, wired as a board wires them. Reported apart.
+cat >"$out/app/secure_app.c" <<'EOF'
+#include "crypto/mbedtls.h"
+#include "smpfota/secure.h"
+
+struct sec_board {
+	struct smpfota_secure sec;
+	struct smpfota_mbedtls_crypto mc;
+	struct smpfota_mbedtls_key key;
+	int (*send)(void *ctx, const uint8_t *frame, size_t len);
+	int (*deliver)(void *ctx, const uint8_t *frame, size_t len);
+	int (*rnd)(void *ctx, uint8_t *out, size_t len);
+	uint8_t *buf;
+};
+
+typedef int (*init_fn)(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+		       uint32_t now);
+int secure_main(struct sec_board *b, init_fn init, const uint8_t *frame, size_t len,
+		volatile uint32_t *clock);
+
+int secure_main(struct sec_board *b, init_fn init, const uint8_t *frame, size_t len,
+		volatile uint32_t *clock)
+{
+	struct smpfota_secure_config sc = {.key_id = b->key.id, .send = b->send,
+					   .deliver = b->deliver, .ctx = b, .buf = b->buf,
+					   .buf_size = 2 * 528};
+	int rc = smpfota_mbedtls_crypto_init(&b->mc, &b->key, 1, b->rnd, b, &sc.crypto);
+	if (rc == 0) {
+		rc = init(&b->sec, &sc, *clock);
+	}
+	while (rc == 0) {
+		rc = smpfota_secure_input(&b->sec, frame, len, *clock);
+		rc += smpfota_secure_send(&b->sec, frame, len);
+		smpfota_secure_poll(&b->sec, *clock);
+		rc += smpfota_secure_next_deadline(&b->sec, *clock);
+		rc += smpfota_secure_last_error(&b->sec);
+	}
+	smpfota_mbedtls_crypto_free(&b->mc);
+	return rc;
+}
+EOF
+for r in ini:initiator rsp:responder; do
+	cat >"$out/app/secure_${r%%:*}.c" <<EOF
+#include "smpfota/secure.h"
+struct sec_board;
+typedef int (*init_fn)(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+		       uint32_t now);
+int secure_main(struct sec_board *b, init_fn init, const uint8_t *frame, size_t len,
+		volatile uint32_t *clock);
+int secure_${r%%:*}(struct sec_board *b, const uint8_t *frame, size_t len, volatile uint32_t *clock);
+int secure_${r%%:*}(struct sec_board *b, const uint8_t *frame, size_t len, volatile uint32_t *clock)
+{
+	return secure_main(b, smpfota_secure_init_${r##*:}, frame, len, clock);
+}
+EOF
+done
+
 # Target: ESB PRX link feeding the SMP server (image and OS groups on flash areas, MCUboot
 # trailer writes). Its bootloader is MCUboot itself: the boot model (ports/emu/mcuboot.c) is
 # a test double and not device code.
@@ -318,8 +407,8 @@ int target_main(struct board *b, const struct smpfota_esb_radio *radio,
 }
 EOF
 
-for a in platform master_app master_ble_app update_app target_app; do
-	arm-none-eabi-gcc "${CFLAGS[@]}" -c "$out/app/$a.c" -o "$out/app/$a.o"
+for a in platform master_app master_ble_app update_app target_app secure_app secure_ini secure_rsp; do
+	arm-none-eabi-gcc "${CFLAGS[@]}" -Iports -c "$out/app/$a.c" -o "$out/app/$a.o"
 done
 rm -f "$out"/app/*.su
 
@@ -349,6 +438,10 @@ link master512 master_main "$out/sha512/master_app.o"
 objs=("${objs_all[@]}")
 link update update_main "$out/app/master_app.o" "$out/app/update_app.o" -Wl,-u,master_main
 link target target_main "$out/app/target_app.o"
+link secure secure_ini "$out/app/master_app.o" "$out/app/secure_app.o" "$out/app/secure_ini.o" \
+	-Wl,-u,master_main
+link secure_target secure_rsp "$out/app/target_app.o" "$out/app/secure_app.o" \
+	"$out/app/secure_rsp.o" -Wl,-u,target_main
 
 # Caller-provided state of each board (RAM the application allocates, not counted above).
 cat >"$out/app/state.c" <<'EOF'
@@ -549,7 +642,14 @@ print(f"   with SMPFOTA_CONFIG_IMAGE_SHA512=1 (SHA-384/512 images): {m512} B fla
       f"{m512 - m256:+d} B (mbedTLS's sha512 not counted)")
 update, _ = board("update", "master + optional update workflow (not in the budget)")
 print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
-board("target", "target side: SMP server, MCUboot trailer, flash areas, ESB link (PRX), SMP codec")
+secure, _ = board("secure", "master + secure channel, initiator (not in the budget; AES-CCM, "
+                  "HKDF are the platform's)")
+print(f"   secure channel adds {secure[0] - master[0]} B flash, {secure[1] - master[1]} B RAM "
+      f"on the master (goal: <= 1536 B beside the platform's AES)")
+target, _ = board("target", "target side: SMP server, MCUboot trailer, flash areas, ESB link (PRX), SMP codec")
+secure_t, _ = board("secure_target", "target + secure channel, responder")
+print(f"   secure channel adds {secure_t[0] - target[0]} B flash, {secure_t[1] - target[1]} B RAM "
+      f"on the target")
 
 sizes = {}
 for line in subprocess.run(["arm-none-eabi-nm", "-S", "-t", "d", f"{out}/app/state.o"],

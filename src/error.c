@@ -35,6 +35,14 @@ static const struct err_entry err_table[] = {
 	{SMPFOTA_ERR_DOWNGRADE, "DOWNGRADE", "image is not newer than the running one"},
 	{SMPFOTA_ERR_TOO_LARGE, "TOO_LARGE", "image larger than the target's slot"},
 	{SMPFOTA_ERR_NOT_FOUND, "NOT_FOUND", "uploaded image not found on the target"},
+	{SMPFOTA_ERR_AUTH, "AUTH", "authentication failed (forged frame, or a different key)"},
+	{SMPFOTA_ERR_REPLAY, "REPLAY", "replayed or reordered frame"},
+	{SMPFOTA_ERR_NO_SESSION, "NO_SESSION", "no secure session"},
+	{SMPFOTA_ERR_KEY_UNKNOWN, "KEY_UNKNOWN", "the target has no key with this key id"},
+	{SMPFOTA_ERR_PLAINTEXT, "PLAINTEXT",
+	 "plaintext SMP refused: the target requires an authenticated session (--key FILE)"},
+	{SMPFOTA_ERR_NOT_SECURE, "NOT_SECURE",
+	 "the target answers in plaintext: it has no key configured"},
 };
 
 static const struct err_entry *err_find(int err)

@@ -51,6 +51,14 @@ enum smpfota_error {
 	SMPFOTA_ERR_DOWNGRADE = -212,     /* image not newer than the running one (use force) */
 	SMPFOTA_ERR_TOO_LARGE = -213,     /* image larger than the target's slot */
 	SMPFOTA_ERR_NOT_FOUND = -214,     /* uploaded image not in the target's image list */
+
+	/* Secure channel (secure.h) */
+	SMPFOTA_ERR_AUTH = -220,          /* a tag did not verify: forged, corrupted, other key */
+	SMPFOTA_ERR_REPLAY = -221,        /* a frame's counter is not above the last accepted */
+	SMPFOTA_ERR_NO_SESSION = -222,    /* no secure session (the other side reset, or ended it) */
+	SMPFOTA_ERR_KEY_UNKNOWN = -223,   /* the other side has no key with this key id */
+	SMPFOTA_ERR_PLAINTEXT = -224,     /* plaintext SMP refused: a session is required */
+	SMPFOTA_ERR_NOT_SECURE = -225,    /* the target answers in plaintext: it has no key */
 };
 
 /*

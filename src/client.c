@@ -73,6 +73,29 @@ static void transmit(struct smpfota_client *c, unsigned i, uint32_t now)
 	r->tries++;
 }
 
+/* Queued frames go oldest first, until the transport says BUSY: chunks must reach the server
+ * in offset order, whatever slots they sit in. */
+static void send_queued(struct smpfota_client *c, uint32_t now)
+{
+	for (;;) {
+		int old = -1;
+		for (unsigned i = 0; i < c->cfg.slots; i++) {
+			/* seqs in flight are less than 128 apart */
+			if (c->req[i].state == REQ_QUEUED &&
+			    (old < 0 || (int8_t)(c->req[i].seq - c->req[old].seq) < 0)) {
+				old = (int)i;
+			}
+		}
+		if (old < 0) {
+			return;
+		}
+		transmit(c, (unsigned)old, now);
+		if (c->req[old].state == REQ_QUEUED) {
+			return;
+		}
+	}
+}
+
 /* Encode into a free slot and send. Returns the slot index or a negative error. */
 static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
 		     uint32_t timeout_ms, uint32_t now)
@@ -93,7 +116,8 @@ static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const v
 	r->len = (uint16_t)n;
 	r->timeout_ms = timeout_ms ? timeout_ms : c->cfg.timeout_ms;
 	r->max_tries = (uint8_t)(c->cfg.retries + 1U);
-	transmit(c, (unsigned)i, now);
+	r->state = REQ_QUEUED;
+	send_queued(c, now);
 	return i;
 }
 
@@ -431,10 +455,6 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 {
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
 		struct smpfota_client_req *r = &c->req[i];
-		if (r->state == REQ_QUEUED) {
-			transmit(c, i, now);
-			continue;
-		}
 		if (r->state != REQ_SENT || !util_time_reached(now, r->sent_at + r->timeout_ms)) {
 			continue;
 		}
@@ -446,7 +466,7 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 			break; /* every chunk slot was just freed */
 		}
 		if (r->tries < r->max_tries) {
-			transmit(c, i, now); /* same frame, same seq */
+			r->state = REQ_QUEUED; /* same frame, same seq: goes first, being oldest */
 			continue;
 		}
 		struct smpfota_client_req done = *r;
@@ -455,6 +475,7 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 			done.fn(done.user, SMPFOTA_ERR_TIMEDOUT, (enum smpfota_smp_msg)done.msg, NULL);
 		}
 	}
+	send_queued(c, now);
 	if (c->up.active) {
 		pump(c, now);
 	}

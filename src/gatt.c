@@ -107,7 +107,8 @@ static void rx_first(struct smpfota_gatt *g, const uint8_t *d, size_t len)
 		return;
 	}
 	total = SMP_HDR + util_get_be16(d + 2);
-	if ((d[0] & 0x07U) > 3U || len > total || (g->cfg.whole_pieces && len != total)) {
+	/* reserved bits and ops 4..7: what the SMP codec refuses, so not a frame start */
+	if ((d[0] & 0xe4U) != 0 || len > total || (g->cfg.whole_pieces && len != total)) {
 		g->stats.drop_malformed++;
 		return;
 	}

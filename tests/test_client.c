@@ -77,9 +77,17 @@ static void enqueue(bool to_server, const uint8_t *p, size_t n)
 	}
 }
 
+/* The transport says BUSY on this many calls out of 3 (a link that takes one frame at a
+ * time, as the GATT link does). */
+static unsigned busy_of_3;
+static unsigned tx_calls;
+
 static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
+	if (tx_calls++ % 3 < busy_of_3) {
+		return SMPFOTA_ERR_BUSY;
+	}
 	sent_frames++;
 	if (len > 8 && frame[4] == 0 && frame[5] == 1 && frame[7] == 1) {
 		sent_data_bytes += (uint32_t)len;
@@ -351,6 +359,25 @@ static void test_upload_fills_buffer(void)
 	CHECK_EQ(last_prog.retransmits, 0);
 }
 
+/* A transport that is often BUSY: queued chunks go out oldest first, so the server never
+ * sees one ahead of its offset and sends nobody back. */
+static void test_upload_busy_transport_keeps_order(void)
+{
+	net_reset();
+	server_setup(512, 4);
+	client_setup(4, 1472, 0);
+	busy_of_3 = 2;
+	struct smpfota_upload_source src = make_source(30000, 4);
+	struct smpfota_upload_params prm = {.buf_size = 512, .buf_count = 4};
+	CHECK(run_upload(&src, &prm, 60000));
+	busy_of_3 = 0;
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(last_prog.rewinds, 0);
+	CHECK_EQ(last_prog.retransmits, 0);
+	CHECK_EQ(last_prog.window, 3);
+}
+
 static void test_upload_lossy(void)
 {
 	upload_case(2048, 4, 10, 0, 0, 101);
@@ -603,6 +630,7 @@ int main(void)
 	RUN(test_requests);
 	RUN(test_upload_fills_buffer);
 	RUN(test_upload_buffers);
+	RUN(test_upload_busy_transport_keeps_order);
 	RUN(test_upload_lossy);
 	RUN(test_resume_after_client_restart);
 	RUN(test_restart_after_server_forgets);

@@ -56,6 +56,17 @@ void smpfota_cli_sim_usage(FILE *f)
 		"  --target-reset-at S warm-reset the target at S virtual seconds\n"
 		"  --target-cut-at-op N  cut the target's power at its Nth flash write/erase\n"
 		"  --master-reset-at S restart the master at S virtual seconds\n"
+		"  --link esb|ble      the link (default esb); ble: the master is a central, the\n"
+		"                      target a Zephyr-like smp_bt peripheral running smpfota's\n"
+		"                      server (docs/ble.md); the options below set it up\n"
+		"  --ble-interval MS   connection interval (7.5..4000, multiple of 1.25; 7.5)\n"
+		"  --ble-event-len MS  radio time per connection event (default: the interval)\n"
+		"  --ble-phy 1|2       LE 1M or LE 2M (default 2)\n"
+		"  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
+		"  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
+		"  --ble-no-reassembly the target lacks CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY\n"
+		"  --ble-encrypted     a paired, encrypted link (4-byte MIC per data PDU)\n"
+		"  --ble-drop-at S     the connection is lost at S virtual seconds\n"
 		"  --timing NAME=V     override a timing constant (repeatable); NAME one of:\n"
 		"                      ");
 	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
@@ -167,7 +178,14 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 {
 	const char *err = r->err ? smpfota_errname(r->err)
 				 : r->ok ? NULL : r->byte_exact ? "NOT_CONFIRMED" : "NOT_BYTE_EXACT";
-	printf("{\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
+	printf("{\"link\":\"%s\",", c->link == SMPFOTA_SIM_LINK_BLE ? "ble" : "esb");
+	if (c->link == SMPFOTA_SIM_LINK_BLE) {
+		printf("\"ble\":{\"interval_us\":%u,\"event_len_us\":%u,\"phy\":%u,\"dle\":%u,"
+		       "\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s},",
+		       c->ble.interval_us, c->ble.ce_len_us, c->ble.phy, c->ble.dle, c->ble.att_mtu,
+		       c->ble.no_reassembly ? "false" : "true", c->ble.encrypted ? "true" : "false");
+	}
+	printf("\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
 	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"target_runs\":\"%s\",\"image_bytes\":%u,"
 	       "\"virtual_us\":%llu,\"upload_us\":%llu,",
 	       r->ok ? "true" : "false", err ? "\"" : "", err ? err : "null", err ? "\"" : "",
@@ -186,11 +204,13 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       "\"crc_errors\":%u,\"replays\":%u,\"withheld\":%u,\"tx_failed\":%u,\"polls\":%u,"
 	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
 	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
-	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu}}\n",
+	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu,"
+	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u}}\n",
 	       s->packets, s->upload_packets, s->retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
 	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
 	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
-	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us);
+	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us,
+	       s->ble_events, s->disconnects, s->frames_dropped);
 }
 
 int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
@@ -214,6 +234,15 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"target-cut-at-op", required_argument, 0, 'X'},
 		{"master-reset-at", required_argument, 0, 'M'},
 		{"timing", required_argument, 0, 't'},
+		{"link", required_argument, 0, 'L'},
+		{"ble-interval", required_argument, 0, 1001},
+		{"ble-event-len", required_argument, 0, 1002},
+		{"ble-phy", required_argument, 0, 1003},
+		{"ble-dle", required_argument, 0, 1004},
+		{"ble-mtu", required_argument, 0, 1005},
+		{"ble-no-reassembly", no_argument, 0, 1006},
+		{"ble-encrypted", no_argument, 0, 1007},
+		{"ble-drop-at", required_argument, 0, 1008},
 		{"quiet", no_argument, 0, 'q'},
 		{"json", no_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},
@@ -305,6 +334,41 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			}
 			overrides[n_over++] = optarg;
 			break;
+		case 'L':
+			if (strcmp(optarg, "esb") && strcmp(optarg, "ble")) {
+				fprintf(stderr, "smpfota: unknown --link %s (esb, ble)\n", optarg);
+				return 2;
+			}
+			c.link = strcmp(optarg, "ble") ? SMPFOTA_SIM_LINK_ESB : SMPFOTA_SIM_LINK_BLE;
+			break;
+		case 1001: case 1002: case 1008:
+			if (!parse_double(optarg, 0.000001, ch == 1008 ? 3600 : 4000, &d)) {
+				fprintf(stderr, "smpfota: bad %s: %s\n", argv[optind - 1], optarg);
+				return 2;
+			}
+			if (ch == 1001) {
+				c.ble.interval_us = (uint32_t)(d * 1000 + 0.5);
+			} else if (ch == 1002) {
+				c.ble.ce_len_us = (uint32_t)(d * 1000 + 0.5);
+			} else {
+				c.f.ble_drop_at_us = (uint64_t)(d * 1e6);
+			}
+			break;
+		case 1003: case 1004: case 1005:
+			if (!parse_u64(optarg, 517, &u)) {
+				fprintf(stderr, "smpfota: bad %s: %s\n", argv[optind - 1], optarg);
+				return 2;
+			}
+			if (ch == 1003) {
+				c.ble.phy = (uint8_t)u;
+			} else if (ch == 1004) {
+				c.ble.dle = (uint16_t)u;
+			} else {
+				c.ble.att_mtu = (uint16_t)u;
+			}
+			break;
+		case 1006: c.ble.no_reassembly = true; break;
+		case 1007: c.ble.encrypted = true; break;
 		case 'q': quiet = true; break;
 		case 'j': json = true; break;
 		case 'h': smpfota_cli_sim_usage(stdout); return 0;
@@ -343,7 +407,15 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	if (load(image, &img, &len) != 0) {
 		return 1;
 	}
-	if (!json) {
+	if (!json && c.link == SMPFOTA_SIM_LINK_BLE) {
+		printf("smpfota sim: %s, %zu bytes, scenario %s, BLE LE %uM, interval %.2f ms, data "
+		       "length %u, ATT MTU %u%s%s, loss %.3g, seed %llu\n",
+		       image, len, smpfota_sim_scenario_name(c.scenario), c.ble.phy,
+		       c.ble.interval_us / 1000.0, c.ble.dle, c.ble.att_mtu,
+		       c.ble.no_reassembly ? ", no reassembly" : "", c.ble.encrypted ? ", encrypted" : "",
+		       c.f.loss, (unsigned long long)c.seed);
+		fflush(stdout);
+	} else if (!json) {
 		printf("smpfota sim: %s, %zu bytes, scenario %s%s, ESB %u Mbit/s, %u-byte payloads, "
 		       "%s ramp-up, loss %.3g, ACK loss %.3g, seed %llu\n",
 		       image, len, smpfota_sim_scenario_name(c.scenario), c.naive ? " (naive baseline)" : "",

@@ -15,7 +15,8 @@
  * notifications are always cut this way, so a central always reassembles.
  *
  * The receiver is strict where the stream can be wrong: a first piece shorter than a header
- * or longer than its frame, a header whose op is not an SMP op, or a frame larger than the
+ * or longer than its frame, a header the SMP codec would refuse (reserved bits set, an op
+ * above 3), or a frame larger than the
  * reassembly buffer are dropped (the rest of an oversized frame is skipped, not misread as
  * headers); a piece longer than what the frame still needs ends the partial frame (it lost
  * its tail) and is tried as the first piece of a new one; a partial frame that gets no piece
@@ -176,7 +177,9 @@ void smpfota_gatt_on_piece(struct smpfota_gatt *g, const uint8_t *data, size_t l
 void smpfota_gatt_poll(struct smpfota_gatt *g, uint32_t now_ms);
 
 /* The connection is gone: drop the frame being sent and the partial frame, ATT_MTU back to
- * 23. The link is ready for the next connection. */
+ * 23. The link is ready for the next connection. Call it in order with the pieces: after
+ * the last piece of the old connection is fed or thrown away, before the first of the new
+ * one (a piece of the old connection fed afterwards would be read as a frame start). */
 void smpfota_gatt_disconnected(struct smpfota_gatt *g);
 
 /* True when no frame is being handed to the stack. */

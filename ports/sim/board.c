@@ -14,6 +14,9 @@ static int bridge_init(struct world *w, struct board *b);
 
 int sim_link_init(struct world *w, struct board *b)
 {
+	if (sim_is_ble(w)) {
+		return sim_ble_link_init(w, b);
+	}
 	struct smpfota_esb_link_config cfg = {
 		.role = b->master ? SMPFOTA_ESB_PTX : SMPFOTA_ESB_PRX,
 		.radio = sim_radio_ops(b),
@@ -103,6 +106,9 @@ void sim_link_stats(struct world *w, const struct smpfota_esb_link *l)
  * counters are kept in the run's statistics first). */
 void sim_board_reset(struct world *w, struct board *b)
 {
+	if (sim_is_ble(w)) {
+		sim_ble_board_reset(w, b);
+	}
 	sim_radio_reset(&b->radio);
 	b->rq_count = 0;
 	b->pending_writes = 0;

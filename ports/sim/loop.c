@@ -70,6 +70,9 @@ void sim_run_loop(struct world *w)
 		n = min64(n, faults_next(w));
 		n = min64(n, sim_rpc_next(m));
 		n = min64(n, sim_rpc_next(t));
+		if (sim_is_ble(w)) {
+			n = min64(n, sim_ble_next(w));
+		}
 		if (n < last) {
 			n = last;
 		}
@@ -92,6 +95,10 @@ void sim_run_loop(struct world *w)
 		faults_step(w);
 		sim_rpc_step(m);
 		sim_rpc_step(t);
+		w->now = n;
+		if (sim_is_ble(w) && sim_ble_next(w) <= n) {
+			sim_ble_step(w);
+		}
 		w->now = n;
 		if (m->radio.t_next <= n) {
 			sim_ptx_step(&m->radio);

@@ -12,8 +12,9 @@
 static int m_transport_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct world *w = ctx;
-	int rc = w->c->naive ? smpfota_esb_link_send(&w->m.link, frame, len)
-			     : smpfota_bridge_send(&w->m.app_br, frame, len);
+	int rc = sim_is_ble(w) ? sim_ble_master_send(w, frame, len)
+		 : w->c->naive ? smpfota_esb_link_send(&w->m.link, frame, len)
+			       : smpfota_bridge_send(&w->m.app_br, frame, len);
 	if (rc == 0) {
 		w->st->frames_from_master++;
 	}
@@ -69,16 +70,34 @@ int sim_src_read(void *ctx, uint32_t off, void *buf, size_t len)
 	return 0;
 }
 
+/* Largest frame the master's link takes: ESB's frame limit; over BLE one ATT piece when the
+ * target does not reassemble (the negotiated MTU, which the glue knows), else the same. */
+static uint16_t sim_master_mtu(const struct world *w)
+{
+	if (sim_is_ble(w) && w->c->ble.no_reassembly) {
+		return (uint16_t)(w->c->ble.att_mtu - SMPFOTA_GATT_ATT_HDR);
+	}
+	return FRAME_MAX;
+}
+
+/* Per-attempt timeout: 2.5 s (as the phone apps), longer over a BLE connection whose
+ * interval would not let an answer back in time (four intervals and a second). */
+static uint32_t sim_master_timeout_ms(const struct world *w)
+{
+	uint32_t t = sim_is_ble(w) ? w->c->ble.interval_us / 1000U * 4U + 1000U : 0;
+	return t > 2500 ? t : 2500;
+}
+
 int sim_master_start(struct world *w)
 {
 	struct smpfota_client_config cfg = {
-		.tx = {.send = m_transport_send, .ctx = w, .mtu = FRAME_MAX},
+		.tx = {.send = m_transport_send, .ctx = w, .mtu = sim_master_mtu(w)},
 		.buf = w->cli_buf,
 		.buf_size = w->cli_buf_size,
 		.frame_cap = FRAME_MAX,
 		.slots = SMPFOTA_CLIENT_MAX_INFLIGHT,
 		.version = SMPFOTA_SMP_V2,
-		.timeout_ms = 2500,
+		.timeout_ms = sim_master_timeout_ms(w),
 		.retries = 3,
 		.seq = (uint8_t)sim_rnd(w),
 	};
@@ -133,10 +152,10 @@ uint64_t sim_master_next(struct world *w)
 	if (w->m_restart_at != NEVER) {
 		return w->m_restart_at;
 	}
-	if (w->done) {
-		return NEVER;
+	if (w->done || (sim_is_ble(w) && !w->ble->started)) {
+		return NEVER; /* over BLE the update starts once connected */
 	}
-	uint64_t n = sim_app_input_next(w, b);
+	uint64_t n = sim_is_ble(w) ? sim_ble_app_next(w, b) : sim_app_input_next(w, b);
 	if (w->m_kick) {
 		n = w->now;
 	}
@@ -164,12 +183,14 @@ void sim_master_step(struct world *w)
 		b->app_free = w->now;
 		return;
 	}
-	if (w->now < b->app_free || w->done) {
+	if (w->now < b->app_free || w->done || (sim_is_ble(w) && !w->ble->started)) {
 		return;
 	}
 	w->m_kick = false;
 	w->running = b;
-	if (w->c->naive) {
+	if (sim_is_ble(w)) {
+		sim_ble_app_step(w, b);
+	} else if (w->c->naive) {
 		sim_naive_app_link(w, b);
 	} else {
 		struct ipc_msg *m;

@@ -44,6 +44,9 @@ void sim_log(struct world *w, const char *fmt, ...)
 double smpfota_sim_radio_limit_kBps(const struct smpfota_sim_config *c)
 {
 	const struct smpfota_sim_timing *t = &c->t;
+	if (c->link == SMPFOTA_SIM_LINK_BLE) {
+		return sim_ble_radio_limit_kBps(c);
+	}
 	/* T = ramp_TX + t_pkt + tTXDIS + ramp_RX + t_ACK + t_sw (spec §2.3) */
 	double T = (double)t->ramp_us + (double)sim_air_ns(t, t->max_payload) / 1000.0 + t->txdis_us +
 		   t->ramp_us + (double)sim_air_ns(t, 0) / 1000.0 + t->t_sw_us;
@@ -103,6 +106,7 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 		.page_erase_us = 87500, .word_write_us = 43,
 		.qspi_erase_us = 48000, .qspi_prog_us = 896, .qspi_read_kBps = 4000,
 	};
+	smpfota_sim_ble_defaults(c);
 	c->seed = 1;
 	c->buf_size = 2475;
 	c->buf_count = 4;
@@ -110,8 +114,25 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 	c->max_virtual_us = 600ULL * 1000000ULL;
 }
 
+void smpfota_sim_ble_defaults(struct smpfota_sim_config *c)
+{
+	c->ble = (struct smpfota_sim_ble){
+		.interval_us = 7500,
+		.ce_len_us = 0,
+		.phy = 2,
+		.dle = 251,
+		.att_mtu = 247,
+		.tx_bufs = 10,
+		.sup_timeout_us = 4000000,
+		.connect_us = 300000,
+	};
+}
+
 static int check_config(const struct smpfota_sim_config *c)
 {
+	if (c->link == SMPFOTA_SIM_LINK_BLE && sim_ble_check(c) != 0) {
+		return SMPFOTA_ERR_INVAL;
+	}
 	const struct smpfota_sim_timing *t = &c->t;
 	if (t->bitrate_kbps == 0 || t->max_payload < SMPFOTA_ESB_MIN_PAYLOAD ||
 	    t->max_payload > SMPFOTA_ESB_MAX_PAYLOAD || t->qspi_read_kBps == 0 ||
@@ -156,7 +177,11 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 		bs[i]->a2n.cap = bs[i]->n2a.cap = c->t.ipc_ring;
 		sim_radio_init(&bs[i]->radio, w, bs[i]);
 	}
-	if (w->cli_buf == NULL || !w->m.a2n.q || !w->m.n2a.q || !w->t.a2n.q || !w->t.n2a.q) {
+	if (c->link == SMPFOTA_SIM_LINK_BLE) {
+		w->ble = calloc(1, sizeof(*w->ble));
+	}
+	if (w->cli_buf == NULL || !w->m.a2n.q || !w->m.n2a.q || !w->t.a2n.q || !w->t.n2a.q ||
+	    (c->link == SMPFOTA_SIM_LINK_BLE && w->ble == NULL)) {
 		rc = SMPFOTA_ERR_NOMEM;
 		goto out;
 	}
@@ -193,7 +218,8 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	w->now = w->c->t.boot_us * US;
 	w->m.up_at = w->m.app_free = w->now;
 	(void)sim_link_init(w, &w->m);
-	rc = sim_master_start(w);
+	/* Over BLE the update starts once connected (ble.c); over ESB at once. */
+	rc = sim_is_ble(w) ? 0 : sim_master_start(w);
 	if (rc != 0) {
 		goto out;
 	}
@@ -247,6 +273,7 @@ out:
 	free(w->boot.op_end);
 	free(w->boot.app_snap);
 	free(w->boot.qspi_snap);
+	free(w->ble);
 	free(w);
 	return rc;
 }

@@ -92,12 +92,39 @@ struct smpfota_sim_faults {
 	uint32_t target_cut_at_op;    /* power cut at the target's Nth flash write or erase, on
 				       * any device, MCUboot's included (RAM lost) */
 	uint64_t master_reset_at_us;  /* the master restarts (its state is lost); 0 = none */
+	uint64_t ble_drop_at_us;      /* BLE: the connection is lost (interference); 0 = none */
+};
+
+/* The link between the boards: Enhanced ShockBurst (the design above) or Bluetooth LE, the
+ * master a central and the target a Zephyr-like smp_bt peripheral (docs/ble.md). */
+enum smpfota_sim_link {
+	SMPFOTA_SIM_LINK_ESB = 0,
+	SMPFOTA_SIM_LINK_BLE = 1,
+};
+
+/* Bluetooth LE link parameters (docs/ble.md, "The BLE link in the simulator", gives the
+ * source of each default). */
+struct smpfota_sim_ble {
+	uint32_t interval_us;    /* connection interval, multiple of 1250: 7500 */
+	uint32_t ce_len_us;      /* radio time per connection event; 0 = the whole interval
+				    * (event length extension) */
+	uint8_t phy;             /* 1 (LE 1M) or 2 (LE 2M) */
+	uint16_t dle;            /* link-layer payload, 27..251 (data length extension) */
+	uint16_t att_mtu;        /* 23..517 */
+	bool no_reassembly;      /* target without CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY */
+	bool encrypted;          /* paired link: a 4-byte MIC on every data PDU */
+	uint16_t tx_bufs;        /* ATT pieces the master's host may queue in its controller */
+	uint32_t sup_timeout_us; /* supervision timeout: a lost connection is noticed after it */
+	uint32_t connect_us;     /* scan, connect, MTU/data length/PHY, discover, subscribe
+				    * (estimate) */
 };
 
 struct smpfota_sim_event;
 
 struct smpfota_sim_config {
 	enum smpfota_sim_scenario scenario;
+	enum smpfota_sim_link link;
+	struct smpfota_sim_ble ble;
 	struct smpfota_sim_timing t;
 	struct smpfota_sim_faults f;
 	uint64_t seed;
@@ -128,6 +155,9 @@ struct smpfota_sim_stats {
 	uint32_t flash_erases, flash_writes;
 	uint32_t upload_bytes_written; /* by the target's server into the slot, all sessions */
 	uint64_t app_busy_us;         /* target app core busy (flash + CPU) */
+	uint32_t ble_events;          /* BLE connection events with traffic */
+	uint32_t disconnects;         /* BLE connections lost */
+	uint32_t frames_dropped;      /* BLE: requests the target had no buffer for */
 	uint32_t spins;               /* the loop found a part due "now" 10000 times running and
 				       * moved time on by 1 µs: a modelling bug, 0 in every test */
 };
@@ -152,11 +182,15 @@ struct smpfota_sim_result {
 /* Defaults of a scenario: spec figures, 2 Mbit/s, 252-byte payloads, fast ramp-up. */
 void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenario s);
 
-/* Analytic limits (kB/s) from the spec's formulas with c's timings: the radio (payload
- * per acknowledged transaction), the flash path of the scenario, and their minimum. */
+/* Analytic limits (kB/s) from the spec's formulas with c's timings: the radio (ESB: payload
+ * per acknowledged transaction; BLE: SMP frame bytes the connection events carry, docs/ble.md),
+ * the flash path of the scenario, and their minimum. */
 double smpfota_sim_radio_limit_kBps(const struct smpfota_sim_config *c);
 double smpfota_sim_flash_limit_kBps(const struct smpfota_sim_config *c);
 double smpfota_sim_limit_kBps(const struct smpfota_sim_config *c);
+
+/* The BLE link's defaults into c->ble (smpfota_sim_defaults calls it; c->link stays ESB). */
+void smpfota_sim_ble_defaults(struct smpfota_sim_config *c);
 
 /* "radio", "internal", "qspi"; parse returns -1 for an unknown name. */
 const char *smpfota_sim_scenario_name(enum smpfota_sim_scenario s);

@@ -34,6 +34,7 @@
 #include "smpfota/bridge.h"
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
+#include "smpfota/gatt.h"
 #include "smpfota/image.h"
 #include "smpfota/server.h"
 #include "smpfota/update.h"
@@ -134,6 +135,54 @@ struct board {
 	unsigned pending_writes;
 };
 
+/* ---- BLE (ble.c) ---------------------------------------------------------------------- */
+
+#define BLE_PIECE_MAX (SMPFOTA_GATT_MTU_MAX - SMPFOTA_GATT_ATT_HDR)
+#define BLE_TXQ 64U   /* ATT pieces a controller holds (the master's host uses tx_bufs) */
+#define BLE_RXQ 512U  /* pieces on their way to a host (HCI over the IPC ring) */
+#define BLE_FRAMES 8U /* the target's SMP buffers at most (buf_count) */
+
+/* An ATT piece: the value of a Write Command or Notification; on air it carries the 4-byte
+ * L2CAP and the 3-byte ATT header too. */
+struct ble_sdu {
+	uint64_t ready; /* in the controller (TX) or visible to the host (RX) */
+	uint16_t len;
+	uint8_t d[BLE_PIECE_MAX];
+};
+
+/* One direction of the connection: the sending controller's queue. */
+struct ble_dir {
+	struct ble_sdu q[BLE_TXQ];
+	unsigned head, count;
+	uint32_t sent;   /* on-air bytes of the head piece acknowledged */
+	uint16_t resend; /* a PDU whose ack was lost goes again, to no effect */
+};
+
+/* Pieces the receiving controller passed to its host, not yet taken. */
+struct ble_rxq {
+	struct ble_sdu q[BLE_RXQ];
+	unsigned head, count;
+	uint32_t bytes;
+};
+
+struct sim_ble {
+	struct smpfota_gatt mg, tg; /* the master's (central) and target's (peripheral) links */
+	uint8_t m_tx[FRAME_MAX], m_rx[FRAME_MAX], t_tx[FRAME_MAX], t_rx[FRAME_MAX];
+	struct ble_dir c2p, p2c;
+	struct ble_rxq m_in, t_in;
+	/* the target's SMP buffers: requests waiting for the server */
+	uint8_t frames[BLE_FRAMES][FRAME_MAX];
+	uint16_t flen[BLE_FRAMES];
+	unsigned fhead, fcount;
+	bool connected;
+	bool started;       /* the master's update started (after the first connection) */
+	uint64_t lost_seen; /* the master noticed the loss (supervision timeout) */
+	uint64_t anchor0;   /* first anchor of this connection */
+	bool in_event;
+	uint64_t ev_anchor, t_next;
+	bool drop_done;
+};
+
 struct world {
 	const struct smpfota_sim_config *c;
 	uint64_t now;             /* clock of whatever runs now */
@@ -142,6 +191,7 @@ struct world {
 	struct board *running;    /* naive: the board whose app core runs a handler now */
 
 	struct board m, t;
+	struct sim_ble *ble; /* BLE link (allocated in BLE runs only) */
 
 	/* master */
 	const uint8_t *image;
@@ -262,9 +312,26 @@ void sim_master_step(struct world *w);
 int sim_target_setup(struct world *w);
 int sim_target_link_rx(void *user, const uint8_t *frame, size_t len);
 int sim_target_app_rx(void *user, const uint8_t *frame, size_t len);
+void sim_target_handle(struct world *w, const uint8_t *frame, size_t len);
 void sim_target_boot(struct world *w, bool warm);
 uint64_t sim_target_next(struct world *w);
 void sim_target_step(struct world *w);
+
+/* ble.c: the BLE link (connection events, both controllers and hosts, the GATT links) */
+static inline bool sim_is_ble(const struct world *w)
+{
+	return w->c->link == SMPFOTA_SIM_LINK_BLE;
+}
+double sim_ble_radio_limit_kBps(const struct smpfota_sim_config *c);
+int sim_ble_check(const struct smpfota_sim_config *c);
+int sim_ble_link_init(struct world *w, struct board *b);
+void sim_ble_board_reset(struct world *w, struct board *b);
+int sim_ble_master_send(struct world *w, const uint8_t *frame, size_t len);
+int sim_ble_target_send(struct world *w, const uint8_t *frame, size_t len);
+uint64_t sim_ble_next(struct world *w);
+void sim_ble_step(struct world *w);
+uint64_t sim_ble_app_next(struct world *w, struct board *b);
+void sim_ble_app_step(struct world *w, struct board *b);
 
 /* loop.c */
 void sim_run_loop(struct world *w);

@@ -14,15 +14,16 @@
  * room. */
 static void t_emit(struct world *w, const uint8_t *p, size_t len)
 {
-	int rc = w->c->naive ? smpfota_esb_link_send(&w->t.link, p, len)
-			     : smpfota_bridge_send(&w->t.app_br, p, len);
+	int rc = sim_is_ble(w) ? sim_ble_target_send(w, p, len)
+		 : w->c->naive ? smpfota_esb_link_send(&w->t.link, p, len)
+			       : smpfota_bridge_send(&w->t.app_br, p, len);
 	if (rc == SMPFOTA_ERR_BUSY) {
 		memcpy(w->t.pend, p, len);
 		w->t.pend_len = (uint16_t)len;
 	}
 }
 
-static void target_handle(struct world *w, const uint8_t *frame, size_t len)
+void sim_target_handle(struct world *w, const uint8_t *frame, size_t len)
 {
 	w->now += w->c->t.cpu_msg_us * US;
 	int n = smpfota_server_handle(&w->tgt.srv, frame, len, w->t.scratch, sizeof(w->t.scratch));
@@ -64,7 +65,7 @@ int sim_target_app_rx(void *user, const uint8_t *frame, size_t len)
 	if (w->t.pend_len) {
 		return SMPFOTA_ERR_BUSY;
 	}
-	target_handle(w, frame, len);
+	sim_target_handle(w, frame, len);
 	return 0;
 }
 
@@ -208,12 +209,27 @@ uint64_t sim_target_next(struct world *w)
 	if (!board_up(b, w->now)) {
 		return min64(n, b->up_at);
 	}
-	if (b->pend_len) {
+	if (sim_is_ble(w)) {
+		n = min64(n, sim_ble_app_next(w, b));
+	} else if (b->pend_len) {
 		n = min64(n, w->now + 100 * US); /* retry the hand-over */
 	} else {
 		n = min64(n, sim_app_input_next(w, b));
 	}
 	return n < b->app_free ? b->app_free : n;
+}
+
+/* After a turn of the app core: its busy time, a power cut during it, the clock back. */
+static void step_end(struct world *w, struct board *b, uint64_t t0)
+{
+	w->running = NULL;
+	w->st->app_busy_us += (w->now - t0) / US;
+	if (sim_powered_off(w)) {
+		sim_log(w, "target power cut at flash operation %u", w->c->f.target_cut_at_op);
+		sim_target_boot(w, false);
+	}
+	b->app_free = w->now;
+	w->now = t0;
 }
 
 void sim_target_step(struct world *w)
@@ -233,6 +249,11 @@ void sim_target_step(struct world *w)
 		return;
 	}
 	w->running = b;
+	if (sim_is_ble(w)) {
+		sim_ble_app_step(w, b);
+		step_end(w, b, t0);
+		return;
+	}
 	if (b->pend_len) {
 		uint16_t n = b->pend_len;
 		b->pend_len = 0;
@@ -254,12 +275,5 @@ void sim_target_step(struct world *w)
 			sim_ipc_pop(&b->n2a);
 		}
 	}
-	w->running = NULL;
-	w->st->app_busy_us += (w->now - t0) / US;
-	if (sim_powered_off(w)) {
-		sim_log(w, "target power cut at flash operation %u", w->c->f.target_cut_at_op);
-		sim_target_boot(w, false);
-	}
-	b->app_free = w->now;
-	w->now = t0;
+	step_end(w, b, t0);
 }

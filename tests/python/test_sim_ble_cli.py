@@ -1,0 +1,81 @@
+"""`smpfota sim --link ble` from the command line: the BLE options reach the model, the JSON
+says which link ran with which parameters, bad values are usage errors.
+
+The BLE model's behaviour is tested in C (tests/test_sim_ble.c).
+Env: SMPFOTA_BUILD (dir with the `smpfota` binary), SMPFOTA_SRC (source root).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
+SMPFOTA = BUILD / "smpfota"
+
+sys.path.insert(0, str(SRC / "scripts"))
+import make_test_image as mti  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    d = tmp_path_factory.mktemp("simble")
+    return mti.make_image(d / "app.bin", size=60000, seed=4, key_type="ecdsa-p256",
+                          key_dir=d / "keys", version="1.0.0+1")
+
+
+def sim(*args):
+    return subprocess.run([str(SMPFOTA), "sim", *map(str, args)], capture_output=True,
+                          text=True, timeout=120)
+
+
+def sim_json(*args):
+    p = sim(*args, "--json")
+    assert p.returncode in (0, 1), p.stderr
+    return p.returncode, json.loads(p.stdout)
+
+
+def test_ble_update_and_parameters_in_json(image):
+    rc, d = sim_json("--image", image, "--link", "ble", "--scenario", "radio",
+                     "--ble-interval", "15", "--ble-phy", "1", "--ble-dle", "27",
+                     "--ble-mtu", "185", "--ble-encrypted")
+    assert rc == 0 and d["ok"] and d["link"] == "ble"
+    assert d["ble"] == {"interval_us": 15000, "event_len_us": 0, "phy": 1, "dle": 27,
+                        "att_mtu": 185, "reassembly": True, "encrypted": True}
+    assert 0 < d["goodput_kBps"] <= d["limit_kBps"]
+    assert d["stats"]["ble_events"] > 0 and d["stats"]["disconnects"] >= 1
+    # the parameters change the limit
+    _, fast = sim_json("--image", image, "--link", "ble", "--scenario", "radio")
+    assert fast["radio_limit_kBps"] > d["radio_limit_kBps"]
+
+
+def test_esb_json_says_esb(image):
+    rc, d = sim_json("--image", image, "--scenario", "radio")
+    assert rc == 0 and d["link"] == "esb" and "ble" not in d
+
+
+def test_dropped_connection_from_the_cli(image):
+    rc, d = sim_json("--image", image, "--link", "ble", "--ble-drop-at", "0.7")
+    assert rc == 0 and d["ok"]
+    assert d["stats"]["disconnects"] >= 2
+
+
+def test_text_summary_names_the_link(image):
+    p = sim("--image", image, "--link", "ble", "--ble-no-reassembly", "--quiet")
+    assert p.returncode == 0, p.stderr
+    assert "BLE LE 2M" in p.stdout and "no reassembly" in p.stdout
+
+
+@pytest.mark.parametrize("bad", [["--link", "wifi"], ["--link", "ble", "--ble-phy", "3"],
+                                 ["--link", "ble", "--ble-dle", "20"],
+                                 ["--link", "ble", "--ble-mtu", "600"],
+                                 ["--link", "ble", "--ble-interval", "7"]])
+def test_bad_values_are_usage_errors(image, bad):
+    p = sim("--image", image, *bad)
+    assert p.returncode == 2
+    assert p.stderr

@@ -1,0 +1,255 @@
+/*
+ * The simulator's Bluetooth LE link (ports/sim/ble.c, docs/ble.md): whole updates over BLE
+ * with the same engine and workflow, every flash scenario, several link parameter sets, loss,
+ * target and master resets, a dropped connection (reconnect and resume), a target without
+ * reassembly. Behaviour only; speed is `make bench`'s.
+ */
+#include <math.h>
+#include <stdlib.h>
+
+#include "check.h"
+#include "emu/image.h"
+#include "sim/sim.h"
+#include "smpfota/update.h"
+
+static uint8_t image[160 * 1024];
+static size_t image_len;
+
+static void make_image(void)
+{
+	struct smpfota_emu_image_spec s = {.body_size = 120 * 1024, .ver = {1, 2, 3, 4}, .seed = 9};
+	image_len = smpfota_emu_image_build(image, sizeof(image), &s, NULL);
+}
+
+static void ble_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenario s)
+{
+	smpfota_sim_defaults(c, s);
+	c->link = SMPFOTA_SIM_LINK_BLE;
+}
+
+static struct smpfota_sim_result run(const struct smpfota_sim_config *c)
+{
+	struct smpfota_sim_result r;
+	CHECK_EQ(smpfota_sim_run(c, image, image_len, &r), 0);
+	return r;
+}
+
+static void check_done(const struct smpfota_sim_result *r)
+{
+	CHECK(r->ok);
+	CHECK_EQ(r->err, 0);
+	CHECK_EQ(r->step, SMPFOTA_UPDATE_DONE);
+	CHECK(r->byte_exact);
+	CHECK(r->confirmed);
+	CHECK(r->target_runs != NULL && strcmp(r->target_runs, "new") == 0);
+	CHECK(r->goodput_kBps > 0);
+	CHECK(r->goodput_kBps <= r->limit_kBps); /* above the limit is a bug */
+	CHECK(r->stats.ble_events > 0);
+	CHECK_EQ(r->stats.packets > 0, 1);
+	CHECK_EQ(r->stats.spins, 0);
+	/* the target's os reset drops the connection: the master reconnects to confirm */
+	CHECK(r->stats.disconnects >= 1);
+}
+
+/* The limit against the hand formula: LE 1M, 27-byte PDUs, ATT MTU 23: a pair is
+ * (1+4+2+27+3) x 8 µs + 150 + 80 (empty PDU) + 150 = 676 µs, 11 pairs in 7.5 ms, 20 SMP bytes
+ * each: at most 29.3 kB/s (less for the frames' short last pieces and the answers). LE 2M,
+ * 251, MTU 247: 1048 + 150 + 44 + 150 = 1392 µs, 5 pairs, 244 bytes: at most 162.7 kB/s. */
+static void test_limit_against_hand_formula(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	double hi = smpfota_sim_radio_limit_kBps(&c);
+	CHECK(hi > 140.0 && hi < 162.7);
+	c.ble.phy = 1;
+	c.ble.dle = 27;
+	c.ble.att_mtu = 23;
+	double lo = smpfota_sim_radio_limit_kBps(&c);
+	CHECK(lo > 28.0 && lo < 29.34);
+	/* longer events carry more; the flash limit is the same as over ESB */
+	c.ble.phy = 2;
+	c.ble.dle = 251;
+	c.ble.att_mtu = 247;
+	c.ble.interval_us = 50000;
+	CHECK(smpfota_sim_radio_limit_kBps(&c) > hi);
+	struct smpfota_sim_config e;
+	smpfota_sim_defaults(&e, SMPFOTA_SIM_INTERNAL);
+	c.scenario = SMPFOTA_SIM_INTERNAL;
+	CHECK(fabs(smpfota_sim_flash_limit_kBps(&c) - smpfota_sim_flash_limit_kBps(&e)) < 1e-9);
+}
+
+static void test_every_scenario(void)
+{
+	for (int s = SMPFOTA_SIM_RADIO; s <= SMPFOTA_SIM_QSPI; s++) {
+		struct smpfota_sim_config c;
+		ble_defaults(&c, (enum smpfota_sim_scenario)s);
+		struct smpfota_sim_result r = run(&c);
+		check_done(&r);
+		CHECK_EQ(r.stats.frames_dropped, 0);
+		CHECK_EQ(r.stats.lost, 0);
+	}
+}
+
+static void test_parameter_sets(void)
+{
+	static const struct {
+		uint32_t interval_us;
+		uint8_t phy;
+		uint16_t dle, mtu;
+		bool no_reassembly, encrypted;
+	} sets[] = {
+		{7500, 1, 27, 23, false, false},      {30000, 1, 27, 247, false, true},
+		{15000, 1, 251, 247, false, false},   {50000, 2, 251, 498, false, false},
+		{11250, 2, 251, 517, false, true},    {7500, 2, 251, 247, true, false},
+		{4000000, 2, 251, 247, false, false},
+	};
+	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++) {
+		struct smpfota_sim_config c;
+		ble_defaults(&c, SMPFOTA_SIM_RADIO);
+		c.ble.interval_us = sets[i].interval_us;
+		c.ble.phy = sets[i].phy;
+		c.ble.dle = sets[i].dle;
+		c.ble.att_mtu = sets[i].mtu;
+		c.ble.no_reassembly = sets[i].no_reassembly;
+		c.ble.encrypted = sets[i].encrypted;
+		c.ble.sup_timeout_us = 3 * c.ble.interval_us + 4000000;
+		c.max_virtual_us = 3600ULL * 1000000ULL;
+		struct smpfota_sim_result r = run(&c);
+		if (!r.ok) {
+			fprintf(stderr, "parameter set %zu failed: %d\n", i, r.err);
+		}
+		check_done(&r);
+	}
+}
+
+static void test_loss(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	struct smpfota_sim_result clean = run(&c);
+	c.f.loss = 0.1;
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK(r.stats.lost > 0);
+	CHECK(r.stats.retransmits > 0);
+	CHECK(r.upload_us > clean.upload_us);
+	c.f.loss = 0.3;
+	c.f.ber = 1e-5;
+	c.scenario = SMPFOTA_SIM_INTERNAL;
+	r = run(&c);
+	check_done(&r);
+	CHECK(r.stats.crc_errors > 0);
+}
+
+/* When the clean run's upload is half done (virtual µs). */
+static uint64_t mid_upload(const struct smpfota_sim_config *c,
+			   const struct smpfota_sim_result *clean)
+{
+	return c->t.boot_us + c->ble.connect_us + 100000 + clean->upload_us / 2;
+}
+
+static void test_target_reset_mid_upload_resumes(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_QSPI);
+	struct smpfota_sim_result clean = run(&c);
+	check_done(&clean);
+	c.f.target_reset_at_us = mid_upload(&c, &clean);
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.target_resets, clean.stats.target_resets + 1);
+	CHECK_EQ(r.stats.disconnects, clean.stats.disconnects + 1);
+	/* resumed at the retained offset, not restarted */
+	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
+}
+
+static void test_dropped_connection_reconnects_and_resumes(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	struct smpfota_sim_result clean = run(&c);
+	check_done(&clean);
+	c.f.ble_drop_at_us = mid_upload(&c, &clean);
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.disconnects, clean.stats.disconnects + 1);
+	CHECK_EQ(r.stats.target_resets, clean.stats.target_resets);
+	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
+	/* it cost the supervision timeout and a reconnection, not a new upload */
+	CHECK(r.upload_us > clean.upload_us + c.ble.sup_timeout_us);
+	CHECK(r.upload_us < clean.upload_us * 2 + c.ble.sup_timeout_us + 6000000);
+	/* and with loss on top */
+	c.f.loss = 0.05;
+	r = run(&c);
+	check_done(&r);
+}
+
+static void test_master_reset_mid_upload_resumes(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_INTERNAL);
+	struct smpfota_sim_result clean = run(&c);
+	check_done(&clean);
+	c.f.master_reset_at_us = mid_upload(&c, &clean);
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.master_resets, 1);
+	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
+}
+
+static void test_power_cut_mid_upload(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_QSPI);
+	c.f.target_cut_at_op = 40;
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	CHECK_EQ(r.stats.power_cuts, 1);
+}
+
+static void test_same_seed_same_run(void)
+{
+	struct smpfota_sim_config c;
+	ble_defaults(&c, SMPFOTA_SIM_INTERNAL);
+	c.f.loss = 0.1;
+	c.seed = 7;
+	struct smpfota_sim_result a = run(&c), b = run(&c);
+	check_done(&a);
+	CHECK_EQ(a.virtual_us, b.virtual_us);
+	CHECK(memcmp(&a.stats, &b.stats, sizeof(a.stats)) == 0);
+}
+
+static void test_bad_config(void)
+{
+	struct smpfota_sim_config c;
+	struct smpfota_sim_result r;
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.ble.interval_us = 7000; /* not a multiple of 1.25 ms, below 7.5 ms */
+	CHECK_EQ(smpfota_sim_run(&c, image, image_len, &r), SMPFOTA_ERR_INVAL);
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.ble.dle = 252;
+	CHECK_EQ(smpfota_sim_run(&c, image, image_len, &r), SMPFOTA_ERR_INVAL);
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.ble.att_mtu = 22;
+	CHECK_EQ(smpfota_sim_run(&c, image, image_len, &r), SMPFOTA_ERR_INVAL);
+	ble_defaults(&c, SMPFOTA_SIM_RADIO);
+	c.ble.phy = 3;
+	CHECK_EQ(smpfota_sim_run(&c, image, image_len, &r), SMPFOTA_ERR_INVAL);
+}
+
+int main(void)
+{
+	make_image();
+	CHECK(image_len > 0);
+	RUN(test_limit_against_hand_formula);
+	RUN(test_every_scenario);
+	RUN(test_parameter_sets);
+	RUN(test_loss);
+	RUN(test_target_reset_mid_upload_resumes);
+	RUN(test_dropped_connection_reconnects_and_resumes);
+	RUN(test_master_reset_mid_upload_resumes);
+	RUN(test_power_cut_mid_upload);
+	RUN(test_same_seed_same_run);
+	RUN(test_bad_config);
+	return CHECK_SUMMARY();
+}

@@ -6,7 +6,9 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "crypto/mbedtls.h"
 #include "smpfota/image.h"
+#include "smpfota/secure.h"
 #include "smpfota/smp.h"
 
 /* Exit status of a command stopped by Ctrl-C (SIGINT), as shells report it. */
@@ -18,12 +20,30 @@ struct smpfota_cli_opts {
 	bool conn_from_env;   /* conn came from $SMPFOTA_CONN (error messages say so) */
 	uint32_t timeout_ms;  /* --timeout S: per request attempt; 0 = default */
 	bool json;            /* --json */
+	const char *key;      /* --key FILE: the secure channel's key (docs/security.md); NULL = none */
 };
 
 /* ---- commands (argv[0] is the command word) ---- */
 
 /* smpfota image info FILE; argv[0] is "info". */
 int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **argv);
+
+/* smpfota keygen FILE: a new key for --key. */
+int smpfota_cli_keygen(const struct smpfota_cli_opts *o, int argc, char **argv);
+
+/* The key of --key FILE, ready for the secure channel. */
+struct smpfota_cli_key {
+	bool on;                        /* --key was given */
+	struct smpfota_mbedtls_key key; /* the key and its id */
+	struct smpfota_mbedtls_crypto mc;
+	struct smpfota_secure_crypto ops;
+};
+
+/* Load o->key when given (k->on false otherwise); random from the system. 0, or the exit
+ * status of the error it reported. Free with smpfota_cli_key_free(). */
+int smpfota_cli_key_load(const struct smpfota_cli_opts *o, const char *what,
+			 struct smpfota_cli_key *k);
+void smpfota_cli_key_free(struct smpfota_cli_key *k);
 
 /* smpfota target [options]. */
 int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv);

@@ -33,6 +33,10 @@ struct cli {
 	const char *what;           /* command, for messages: "image list" */
 	struct host_link *link;
 	struct smpfota_client c;
+	/* --key: the secure channel between the engine and the link (docs/security.md) */
+	struct smpfota_cli_key key;
+	struct smpfota_secure sec;
+	bool sec_ready;
 	uint32_t timeout_ms;
 
 	/* completion of the current request, upload or update */

@@ -147,6 +147,45 @@ static const char *status_hint(const struct cli *s, const struct smpfota_smp_sta
 	return NULL;
 }
 
+/* --key and no session could be opened: why, as the secure channel saw it; 0 if that is not
+ * the story. */
+static int secure_cause(const struct cli *s, int err)
+{
+	if (!s->sec_ready || smpfota_secure_established(&s->sec) ||
+	    (err != SMPFOTA_ERR_TIMEDOUT && err != SMPFOTA_ERR_IO && err > SMPFOTA_ERR_AUTH)) {
+		return 0;
+	}
+	int why = smpfota_secure_last_error(&s->sec);
+	return why ? why : (s->sec.stats.sessions == 0 ? SMPFOTA_ERR_NO_SESSION : 0);
+}
+
+static const char *secure_hint(const struct cli *s, int why, char *buf, size_t size)
+{
+	switch (why) {
+	case SMPFOTA_ERR_KEY_UNKNOWN:
+		snprintf(buf, size, "the target has no key with id %u: give both sides the same "
+			 "key file (smpfota target --key FILE)", (unsigned)s->key.key.id);
+		return buf;
+	case SMPFOTA_ERR_AUTH:
+		return "the target holds a different key under the same id: give both sides the "
+		       "same key file";
+	case SMPFOTA_ERR_NOT_SECURE:
+		return "the target has no key: start it with --key FILE too, or leave out --key";
+	default:
+		snprintf(buf, size, "nothing answered the secure handshake at %s: a target without "
+			 "a key ignores it (start it with --key FILE), or none is running there",
+			 s->link->name);
+		return buf;
+	}
+}
+
+/* A target with a key refuses plaintext SMP with EACCESSDENIED (docs/security.md). */
+static bool plaintext_refused(const struct cli *s, int err)
+{
+	return err == SMPFOTA_ERR_REJECTED && s->has_status && !s->key.on && !s->st.has_err &&
+	       s->st.rc == SMPFOTA_MGMT_EACCESSDENIED;
+}
+
 int cli_fail(struct cli *s, int err)
 {
 	char detail[512] = "";
@@ -157,7 +196,17 @@ int cli_fail(struct cli *s, int err)
 	if (s->reported) {
 		return s->exit_status ? s->exit_status : 1;
 	}
-	if (err == SMPFOTA_ERR_REJECTED && s->has_status) {
+	int why = secure_cause(s, err);
+	if (why != 0) {
+		err = why;
+		h = secure_hint(s, why, hint, sizeof(hint));
+		snprintf(detail, sizeof(detail), "no secure session with %s (key id %u)",
+			 s->link->name, (unsigned)s->key.key.id);
+	} else if (plaintext_refused(s, err)) {
+		err = SMPFOTA_ERR_PLAINTEXT;
+		cli_describe_status(&s->st, detail, sizeof(detail));
+		h = "give the target's key: --key FILE (docs/security.md)";
+	} else if (err == SMPFOTA_ERR_REJECTED && s->has_status) {
 		cli_describe_status(&s->st, detail, sizeof(detail));
 		h = status_hint(s, &s->st);
 	} else if (err == SMPFOTA_ERR_TIMEDOUT || err == SMPFOTA_ERR_IO) {
@@ -208,7 +257,9 @@ int cli_fail(struct cli *s, int err)
 		.name = smpfota_errname(err),
 		.message = msg,
 		.hint = h,
-		.status = err == SMPFOTA_ERR_REJECTED && s->has_status ? &s->st : NULL,
+		.status = (err == SMPFOTA_ERR_REJECTED || err == SMPFOTA_ERR_PLAINTEXT) && s->has_status
+				  ? &s->st
+				  : NULL,
 	};
 	return smpfota_cli_report(s->o.json, &e, 1);
 }

@@ -17,6 +17,8 @@ static const char global_options[] =
 	"  --baudrate N     serial speed with --port (default 115200)\n"
 	"  --timeout S      seconds to wait for each answer before sending again (default 3;\n"
 	"                   each request is sent 3 times at most)\n"
+	"  --key FILE       talk over the secure channel with this key (smpfota keygen FILE;\n"
+	"                   docs/security.md): clients, target and sim alike\n"
 	"  --json           one JSON object on stdout, for results and errors alike\n"
 	"  -h, --help       this help, or the command's: smpfota COMMAND --help\n"
 	"  -V, --version    the smpfota version\n";
@@ -86,6 +88,9 @@ static const struct help helps[] = {
 	 NULL},
 	{"sim", NULL, "sim --image FILE [OPTIONS]",
 	 "two boards updating over simulated ESB in virtual time", NULL},
+	{"keygen", NULL, "keygen FILE", "write a new random key for --key (16 bytes, 32 hex digits)",
+	 "FILE must not exist; it is created readable by its owner only. Give the same FILE to\n"
+	 "the master (--key) and to the target: the key id on the wire comes from the key.\n"},
 	{"version", NULL, "version", "the smpfota version (also -V, --version)", ""},
 	{"help", NULL, "help [COMMAND [SUBCOMMAND]]", "this help, or a command's", ""},
 };

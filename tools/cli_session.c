@@ -37,6 +37,8 @@
  * each large enough for the largest serial frame (a server with 64 KiB buffers). */
 static uint8_t frame_mem[(SMPFOTA_CLIENT_MAX_INFLIGHT + 1) * (size_t)HOST_FRAME_MAX];
 static struct host_link link_state;
+/* The secure channel's two halves: received plaintext, frames sent. */
+static uint8_t sec_mem[2 * ((size_t)HOST_FRAME_MAX + SMPFOTA_SECURE_OVERHEAD)];
 
 uint32_t cli_now_ms(void)
 {
@@ -59,12 +61,30 @@ void cli_save_status(struct cli *s, const struct smpfota_smp_status *st)
 	s->st.rsn.len = n;
 }
 
+/* An authenticated frame out of the secure channel, or any frame without it. */
+static int to_engine(void *user, const uint8_t *frame, size_t len)
+{
+	struct cli *s = user;
+	if (smpfota_client_input(&s->c, frame, len, cli_now_ms()) == SMPFOTA_ERR_PROTO) {
+		s->malformed++;
+	}
+	return 0;
+}
+
+static int to_link(void *user, const uint8_t *frame, size_t len)
+{
+	struct cli *s = user;
+	return host_link_send(s->link, frame, len);
+}
+
 static void on_frame(void *user, const uint8_t *frame, size_t len)
 {
 	struct cli *s = user;
 	s->last_rx = cli_now_ms();
-	if (smpfota_client_input(&s->c, frame, len, cli_now_ms()) == SMPFOTA_ERR_PROTO) {
-		s->malformed++;
+	if (s->sec_ready) {
+		(void)smpfota_secure_input(&s->sec, frame, len, cli_now_ms());
+	} else {
+		(void)to_engine(s, frame, len);
 	}
 }
 
@@ -152,6 +172,10 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 		}
 		int32_t wait = u ? smpfota_update_next_deadline(u, now)
 				 : smpfota_client_next_deadline(&s->c, now);
+		int32_t hs = s->sec_ready ? smpfota_secure_next_deadline(&s->sec, now) : -1;
+		if (hs >= 0 && (wait < 0 || hs < wait)) {
+			wait = hs; /* a HELLO to send again */
+		}
 		if (wait < 0) {
 			/* Nothing pending, yet no completion: the engine would wait forever. */
 			if (!idle) {
@@ -195,6 +219,9 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 			s->err = SMPFOTA_ERR_IO;
 			return s->err;
 		}
+		if (s->sec_ready) {
+			smpfota_secure_poll(&s->sec, now);
+		}
 		if (u) {
 			smpfota_update_poll(u, now);
 		} else {
@@ -206,8 +233,23 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 
 int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
 {
+	if (s->key.on && !s->sec_ready) {
+		/* Once per command: a re-initialised engine keeps the session. */
+		struct smpfota_secure_config sc = {
+			.crypto = s->key.ops, .key_id = s->key.key.id, .send = to_link,
+			.ctx = s, .deliver = to_engine, .buf = sec_mem, .buf_size = sizeof(sec_mem)};
+		int rc = smpfota_secure_init_initiator(&s->sec, &sc, cli_now_ms());
+		if (rc != 0) {
+			return rc;
+		}
+		s->sec_ready = true;
+	}
+	if (s->sec_ready) {
+		mtu = smpfota_secure_mtu(mtu);
+	}
 	struct smpfota_client_config cfg = {
-		.tx = {.send = host_link_send, .ctx = s->link, .mtu = mtu},
+		.tx = {.send = s->sec_ready ? smpfota_secure_transport_send : host_link_send,
+		       .ctx = s->sec_ready ? (void *)&s->sec : (void *)s->link, .mtu = mtu},
 		.buf = frame_mem,
 		.buf_size = sizeof(frame_mem),
 		.frame_cap = mtu,
@@ -357,6 +399,10 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	if (rc != 0) {
 		return rc;
 	}
+	rc = smpfota_cli_key_load(o, argv[0], &s.key);
+	if (rc != 0) {
+		return rc;
+	}
 	const char *uri_text = o->conn ? o->conn : DEFAULT_CONN;
 	struct smpfota_conn_uri uri;
 	rc = smpfota_conn_uri_parse(uri_text, &uri);
@@ -371,6 +417,9 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	rc = host_link_open(s.link, &uri, err, sizeof(err));
 	if (rc != 0) {
 		return cli_fail_msg(&s, smpfota_errname(rc), NULL, 1, "%s", err);
+	}
+	if (s.key.on && s.link->kind == SMPFOTA_CONN_SERIAL) {
+		s.link->rx.raw = true; /* the secure channel's frames are not SMP frames */
 	}
 	/* A fresh random-ish first sequence number: answers still in flight to an earlier run
 	 * (a killed upload on the same serial line) cannot match our requests. */
@@ -391,6 +440,7 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	sigaction(SIGINT, &sa, NULL);
 	rc = cli_dispatch(&s, argc, argv);
 	host_link_close(s.link);
+	smpfota_cli_key_free(&s.key);
 	free(s.file.data);
 	return rc;
 }

@@ -56,7 +56,17 @@ struct target {
 	struct smpfota_nor_file file;
 	struct smpfota_nor net_nor;
 	struct smpfota_emu_target b; /* slots, MCUboot, the server (kept by a warm reset) */
+
+	/* --key: the secure channel's responder in front of the server (docs/security.md); a
+	 * reset loses its session, as a board's RAM would. */
+	struct smpfota_cli_key key;
+	struct smpfota_secure sec;
+	struct smpfota_udp *udp;     /* where its frames go: UDP, or */
+	struct smpfota_tty *tty;     /* the PTY with SMP console framing */
+	size_t rsp_cap;              /* the largest answer the transport takes */
 };
+
+static uint8_t sec_mem[2 * (65536U + SMPFOTA_SECURE_OVERHEAD)];
 
 static void log_line(void *ctx, const char *msg)
 {
@@ -144,6 +154,9 @@ static int after_response(struct target *t)
 	if (!smpfota_server_reset_pending(&t->b.srv)) {
 		return 0;
 	}
+	if (t->key.on) {
+		smpfota_secure_reset(&t->sec);
+	}
 	sleep_ms(RESET_DELAY_MS);
 	fprintf(stderr, "target: reset\n");
 	return boot(t, true);
@@ -209,6 +222,48 @@ static void log_exchange(const struct target *t, const uint8_t *req, size_t req_
 		(unsigned)h.seq, req_len, rc, rsp_len);
 }
 
+/* --key: an authenticated request out of the secure channel goes to the server, and its
+ * answer back through the channel. */
+static int sec_deliver(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct target *t = ctx;
+	static uint8_t rsp[65536];
+	int m = smpfota_server_handle(&t->b.srv, frame, len, rsp, t->rsp_cap);
+	log_exchange(t, frame, len, rsp, m);
+	return m > 0 ? smpfota_secure_send(&t->sec, rsp, (size_t)m) : 0;
+}
+
+static int sec_send(void *ctx, const uint8_t *frame, size_t len)
+{
+	struct target *t = ctx;
+	static uint8_t line[100000];
+	if (t->udp) {
+		return smpfota_udp_send(t->udp, frame, len);
+	}
+	int k = smpfota_serial_encode(frame, len, 0, line, sizeof(line));
+	return k > 0 ? smpfota_tty_write(t->tty, line, (size_t)k, 2000) : k;
+}
+
+static uint32_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint32_t)((uint64_t)ts.tv_sec * 1000U + (uint64_t)ts.tv_nsec / 1000000U);
+}
+
+/* A frame for the secure channel; -v says why one was dropped. */
+static void sec_input(struct target *t, const uint8_t *frame, size_t len)
+{
+	if (len == 0) {
+		return; /* a client's UDP probe (is anyone listening?), not a frame */
+	}
+	int rc = smpfota_secure_input(&t->sec, frame, len, now_ms());
+	if (rc != 0 && t->verbose) {
+		fprintf(stderr, "target: secure channel: dropped %zu bytes: %s\n", len,
+			smpfota_strerror(rc));
+	}
+}
+
 /* Zephyr accepts several requests in one packet, each at a 4-byte aligned offset and each
  * answered on its own (smp.h). Length of the frame at p, or all that is left. */
 static size_t next_frame(const uint8_t *p, size_t left)
@@ -230,6 +285,14 @@ static int serve_udp(struct target *t, struct smpfota_udp *u)
 		if (n < 0) {
 			if (n == SMPFOTA_ERR_MSGSIZE) {
 				fprintf(stderr, "target: dropped oversize datagram\n");
+			}
+			continue;
+		}
+		if (t->key.on) {
+			/* one datagram, one frame of the channel: its overhead on top of buf_size */
+			sec_input(t, req, (size_t)n);
+			if (after_response(t) != 0) {
+				break;
 			}
 			continue;
 		}
@@ -267,6 +330,10 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 	struct serial_ctx *c = ctx;
 	static uint8_t rsp[65536];
 	static uint8_t line[100000];
+	if (c->t->key.on) {
+		sec_input(c->t, frame, len);
+		return 0;
+	}
 	for (size_t off = 0; off < len;) {
 		size_t flen = next_frame(frame + off, len - off);
 		int m = smpfota_server_handle(&c->t->b.srv, frame + off, flen, rsp,
@@ -287,8 +354,11 @@ static int serve_pty(struct target *t, struct smpfota_tty *tty)
 {
 	static uint8_t frame[65536];
 	struct smpfota_serial_rx rx;
-	/* Serial: length and CRC share the netbuf with the frame (shared/spec/smp.md §2.4). */
-	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4);
+	/* Serial: length and CRC share the netbuf with the frame (shared/spec/smp.md §2.4); with
+	 * --key the channel's frame carries a request of up to that size. */
+	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4 +
+						   (t->key.on ? SMPFOTA_SECURE_OVERHEAD : 0));
+	rx.raw = t->key.on; /* the channel's frames are not SMP frames */
 	struct serial_ctx ctx = {t, tty};
 	struct smpfota_serial_stats last = {0};
 	uint8_t buf[4096];
@@ -496,6 +566,10 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	t.images = 2;
 	t.b.cfg.buf_size = 2048;
 	t.b.cfg.buf_count = 4;
+	int krc = smpfota_cli_key_load(o, "target", &t.key);
+	if (krc != 0) {
+		return krc;
+	}
 	optind = 1;
 	opterr = 0;
 	int c;
@@ -661,6 +735,20 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		goto close_flash;
 	}
 
+	if (t.key.on) {
+		t.udp = pty ? NULL : &u;
+		t.tty = pty ? &tty : NULL;
+		t.rsp_cap = pty ? t.b.cfg.buf_size - 4 : t.b.cfg.buf_size;
+		struct smpfota_secure_config sc = {
+			.crypto = t.key.ops, .send = sec_send, .deliver = sec_deliver, .ctx = &t,
+			.buf = sec_mem, .buf_size = sizeof(sec_mem)};
+		if (smpfota_secure_init_responder(&t.sec, &sc, now_ms()) != 0) {
+			rc = 1;
+			goto close_flash;
+		}
+		fprintf(stderr, "target: secure channel on, key id %u: plaintext SMP is refused\n",
+			(unsigned)t.key.key.id);
+	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
 	/* Ready: the line scripts wait for (tests/python/target_harness.py). */
@@ -675,6 +763,7 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	}
 close_flash:
 	smpfota_nor_file_close(&t.file);
+	smpfota_cli_key_free(&t.key);
 close_transport:
 	if (pty) {
 		smpfota_tty_close(&tty);

@@ -119,6 +119,8 @@ static int run(int argc, char **argv, char **rest)
 			baud = v;
 		} else if ((v = opt_value(argc, argv, &i, "--timeout", &missing)) != NULL) {
 			timeout = v;
+		} else if ((v = opt_value(argc, argv, &i, "--key", &missing)) != NULL) {
+			o.key = v;
 		} else if (missing) {
 			char msg[128];
 			snprintf(msg, sizeof(msg), "%s needs a value", a);
@@ -188,6 +190,9 @@ static int run(int argc, char **argv, char **rest)
 	}
 	if (!strcmp(rest[0], "sim")) {
 		return smpfota_cli_sim(&o, n, rest);
+	}
+	if (!strcmp(rest[0], "keygen")) {
+		return smpfota_cli_keygen(&o, n, rest);
 	}
 	if (!strcmp(rest[0], "target")) {
 		return smpfota_cli_target(&o, n, rest);

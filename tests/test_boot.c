@@ -24,6 +24,7 @@
 #include "smpfota/flash.h"
 #include "smpfota/image.h"
 #include "emu/nor.h"
+#include "emu/target.h"
 
 #define APP_PAGE 4096U
 #define APP_SEC_PAGES 8U  /* secondary: 32 KB; primary: 36 KB */
@@ -46,10 +47,7 @@ static struct {
 	uint8_t app_mem[APP_SIZE];
 	uint8_t net_mem[NET_SIZE];
 	struct smpfota_nor app, net;
-	struct smpfota_boot_image images[2];
-	struct smpfota_boot boot;
-	uint8_t buf[512];
-	struct smpfota_boot_result res;
+	struct smpfota_emu_target fx; /* slots, the boot model's buffer and its last result */
 	/* snapshots for the power-cut loops */
 	uint8_t app_snap[APP_SIZE], net_snap[NET_SIZE];
 	uint8_t app_ref[APP_SIZE], net_ref[NET_SIZE];
@@ -75,12 +73,12 @@ static size_t mem_size(int i)
 
 static const struct smpfota_flash_area *pri(int i)
 {
-	return &tb.images[i].primary;
+	return &tb.fx.images[i].primary;
 }
 
 static const struct smpfota_flash_area *sec(int i)
 {
-	return &tb.images[i].secondary;
+	return &tb.fx.images[i].secondary;
 }
 
 static void build(struct img *m, uint32_t body, uint8_t major, uint8_t minor, uint32_t seed,
@@ -106,18 +104,12 @@ static void bench(void)
 	CHECK_EQ(smpfota_nor_init(&tb.net, tb.net_mem, NET_SIZE, NET_PAGE, 4), 0);
 	smpfota_nor_erase_all(&tb.app);
 	smpfota_nor_erase_all(&tb.net);
-	tb.images[0].secondary = (struct smpfota_flash_area){&tb.app.flash, 0,
-							      APP_SEC_PAGES * APP_PAGE};
-	tb.images[0].primary = (struct smpfota_flash_area){&tb.app.flash, APP_SEC_PAGES * APP_PAGE,
-							    (APP_SEC_PAGES + 1U) * APP_PAGE};
-	tb.images[1].secondary = (struct smpfota_flash_area){&tb.net.flash, 0,
-							      NET_SEC_PAGES * NET_PAGE};
-	tb.images[1].primary = (struct smpfota_flash_area){&tb.net.flash, NET_SEC_PAGES * NET_PAGE,
-							    (NET_SEC_PAGES + 1U) * NET_PAGE};
-	tb.boot.images = tb.images;
-	tb.boot.n_images = 2;
-	tb.boot.buf = tb.buf;
-	tb.boot.buf_size = sizeof(tb.buf);
+	smpfota_emu_target_init(&tb.fx);
+	CHECK_EQ(smpfota_emu_target_add_image(&tb.fx, &tb.app, APP_SEC_PAGES * APP_PAGE, &tb.app, 0,
+					      APP_SEC_PAGES * APP_PAGE), 0);
+	CHECK_EQ(smpfota_emu_target_add_image(&tb.fx, &tb.net, NET_SEC_PAGES * NET_PAGE, &tb.net, 0,
+					      NET_SEC_PAGES * NET_PAGE), 0);
+	tb.fx.boot_buf_size = 512;
 	if (old_img[0].len == 0) {
 		build(&old_img[0], 13000, 1, 0, 1, false);
 		build(&new_img[0], 20000, 2, 0, 2, false);
@@ -185,7 +177,7 @@ static void factory_and_upload(int i)
 
 static int boot(void)
 {
-	return smpfota_boot_go(&tb.boot, &tb.res);
+	return smpfota_emu_target_boot(&tb.fx);
 }
 
 /* ---- trailer layout --------------------------------------------------------------------- */
@@ -622,7 +614,7 @@ static void test_slot_image(void)
 
 static void check_result(int i, uint8_t type, const struct img *running)
 {
-	const struct smpfota_boot_image_result *r = &tb.res.image[i];
+	const struct smpfota_boot_image_result *r = &tb.fx.boot.image[i];
 	struct smpfota_image_info info;
 
 	CHECK_EQ(r->swap_type, type);
@@ -645,8 +637,8 @@ static void check_idle_boot(void)
 	CHECK_EQ(boot(), 0);
 	CHECK_EQ(tb.app.ops, a);
 	CHECK_EQ(tb.net.ops, n);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
-	CHECK_EQ(tb.res.image[1].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK_EQ(tb.fx.boot.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK_EQ(tb.fx.boot.image[1].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 }
 
 static void cycle_test_revert(int i)
@@ -662,9 +654,9 @@ static void cycle_test_revert(int i)
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
 	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_TEST);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.n_images, 2);
+	CHECK_EQ(tb.fx.boot.n_images, 2);
 	check_result(i, SMPFOTA_BOOT_SWAP_TEST, &new_img[i]);
-	CHECK(!tb.res.image[i].resumed);
+	CHECK(!tb.fx.boot.image[i].resumed);
 	check_result(other, SMPFOTA_BOOT_SWAP_NONE, &old_img[other]);
 	CHECK(area_holds(pri(i), &new_img[i]));
 	CHECK(area_holds(sec(i), &old_img[i]));
@@ -781,9 +773,9 @@ static void invalid_secondary(int i, const struct img *bad, int want_err)
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, false), 0);
 	memcpy(before, mem_of(i) + p->off, p->size);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_NONE);
-	CHECK(tb.res.image[i].secondary_erased);
-	CHECK_EQ(tb.res.image[i].secondary_err, want_err);
+	CHECK_EQ(tb.fx.boot.image[i].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK(tb.fx.boot.image[i].secondary_erased);
+	CHECK_EQ(tb.fx.boot.image[i].secondary_err, want_err);
 	check_result(i, SMPFOTA_BOOT_SWAP_NONE, &old_img[i]);
 	CHECK_EQ(smpfota_flash_area_is_erased(sec(i), 0, sec(i)->size), 1);
 	CHECK_MEM(mem_of(i) + p->off, before, p->size); /* primary untouched, trailer too */
@@ -835,8 +827,8 @@ static void test_empty_secondary_request(void)
 	put_image(pri(0), &old_img[0]);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
-	CHECK(!tb.res.image[0].secondary_erased);
+	CHECK_EQ(tb.fx.boot.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK(!tb.fx.boot.image[0].secondary_erased);
 	CHECK_EQ(trailer(sec(0)).magic, GOOD);
 	check_result(0, SMPFOTA_BOOT_SWAP_NONE, &old_img[0]);
 	/* a NON_BOOTABLE image is not swapped in, nor erased */
@@ -850,7 +842,7 @@ static void test_empty_secondary_request(void)
 	put_image(sec(0), &tmp_img);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
+	CHECK_EQ(tb.fx.boot.image[0].swap_type, SMPFOTA_BOOT_SWAP_NONE);
 	CHECK(area_holds(sec(0), &tmp_img));
 	no_violations();
 }
@@ -862,9 +854,9 @@ static void test_first_install(void)
 	bench();
 	put_image(sec(1), &new_img[1]);
 	CHECK_EQ(boot(), 0);
-	CHECK(!tb.res.image[1].bootable);
-	CHECK_EQ(tb.res.image[1].primary_err, SMPFOTA_ERR_BAD_MAGIC);
-	CHECK(!tb.res.image[1].has_header);
+	CHECK(!tb.fx.boot.image[1].bootable);
+	CHECK_EQ(tb.fx.boot.image[1].primary_err, SMPFOTA_ERR_BAD_MAGIC);
+	CHECK(!tb.fx.boot.image[1].has_header);
 	CHECK_EQ(smpfota_boot_set_pending(sec(1), 1, false), 0);
 	CHECK_EQ(boot(), 0);
 	check_result(1, SMPFOTA_BOOT_SWAP_TEST, &new_img[1]);
@@ -903,11 +895,11 @@ static void test_args(void)
 	memset(&b, 0, sizeof(b));
 	CHECK_EQ(smpfota_boot_go(NULL, NULL), SMPFOTA_ERR_INVAL);
 	CHECK_EQ(smpfota_boot_go(&b, NULL), SMPFOTA_ERR_INVAL);
-	b.images = tb.images;
+	b.images = tb.fx.images;
 	b.n_images = 3;
 	CHECK_EQ(smpfota_boot_go(&b, NULL), SMPFOTA_ERR_INVAL);
 	b.n_images = 1;
-	b.buf = tb.buf;
+	b.buf = tb.fx.boot_buf;
 	b.buf_size = 4;
 	CHECK_EQ(smpfota_boot_go(&b, NULL), SMPFOTA_ERR_INVAL);
 	/* no caller buffer: the model uses a small stack buffer (more flash operations) */
@@ -915,8 +907,8 @@ static void test_args(void)
 	b.buf_size = 0;
 	factory_and_upload(0);
 	CHECK_EQ(smpfota_boot_set_pending(sec(0), 0, false), 0);
-	CHECK_EQ(smpfota_boot_go(&b, &tb.res), 0);
-	CHECK_EQ(tb.res.n_images, 1);
+	CHECK_EQ(smpfota_boot_go(&b, &tb.fx.boot), 0);
+	CHECK_EQ(tb.fx.boot.n_images, 1);
 	check_result(0, SMPFOTA_BOOT_SWAP_TEST, &new_img[0]);
 	no_violations();
 }
@@ -934,7 +926,7 @@ static void prepare(int i, enum scenario sc)
 	CHECK_EQ(smpfota_boot_set_pending(sec(i), (uint8_t)i, sc == SC_PERM), 0);
 	if (sc == SC_REVERT) {
 		CHECK_EQ(boot(), 0); /* the test swap; the revert is what gets cut */
-		CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_TEST);
+		CHECK_EQ(tb.fx.boot.image[i].swap_type, SMPFOTA_BOOT_SWAP_TEST);
 	}
 	memcpy(tb.app_snap, tb.app_mem, APP_SIZE);
 	memcpy(tb.net_snap, tb.net_mem, NET_SIZE);
@@ -965,7 +957,7 @@ static bool check_end_state(int i, enum scenario sc)
 	ok = ok && area_holds(p, in_pri) && area_holds(s, in_sec);
 	ok = ok && tp.magic == GOOD && tp.image_ok == want_ok && tp.copy_done == SET;
 	ok = ok && ts.magic == MUNSET && ts.image_ok == UNSET && ts.copy_done == UNSET;
-	ok = ok && tb.res.image[i].bootable;
+	ok = ok && tb.fx.boot.image[i].bootable;
 	/* Whole flash as the uninterrupted run left it. Only a revert may differ, in one
 	 * byte: cut early, it completes as the permanent swap fixup_revert prepared. */
 	if (sc == SC_REVERT && tp.swap_info == SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_BOOT_SWAP_PERM)) {
@@ -993,7 +985,7 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 	prepare(i, sc);
 	restore();
 	CHECK_EQ(boot(), 0);
-	CHECK_EQ(tb.res.image[i].swap_type, want);
+	CHECK_EQ(tb.fx.boot.image[i].swap_type, want);
 	total = n->ops;
 	CHECK(total > 20);
 	memcpy(tb.app_ref, tb.app_mem, APP_SIZE);
@@ -1030,7 +1022,7 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 		/* The recovered state behaves: after a test swap the next reset reverts. */
 		if (sc == SC_TEST && (cut % 16U) == 0) {
 			CHECK_EQ(boot(), 0);
-			CHECK_EQ(tb.res.image[i].swap_type, SMPFOTA_BOOT_SWAP_REVERT);
+			CHECK_EQ(tb.fx.boot.image[i].swap_type, SMPFOTA_BOOT_SWAP_REVERT);
 			CHECK(area_holds(pri(i), &old_img[i]));
 			CHECK(area_holds(sec(i), &new_img[i]));
 		}

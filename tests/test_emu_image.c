@@ -11,8 +11,8 @@ static uint8_t buf[64 * 1024];
 
 static void test_default_image_reads_back(void)
 {
-	struct smpfota_emu_image_spec s = {.body_size = 10000, .ver = {1, 2, 3, 4}, .flags = 0x10,
-					   .seed = 7};
+	struct smpfota_emu_image_spec s = {
+		.body_size = 10000, .ver = {1, 2, 3, 4}, .flags = 0x10, .seed = 7};
 	uint8_t hash[32];
 	size_t n = smpfota_emu_image_build(buf, sizeof(buf), &s, hash);
 	CHECK_EQ(n, smpfota_emu_image_size(&s));
@@ -41,8 +41,8 @@ static void test_default_image_reads_back(void)
 
 static void test_protected_area_and_hash_only(void)
 {
-	struct smpfota_emu_image_spec s = {.hdr_size = 32, .body_size = 300, .seed = 0x1234,
-					   .prot = true, .hash_only = true};
+	struct smpfota_emu_image_spec s = {
+		.hdr_size = 32, .body_size = 300, .seed = 0x1234, .prot = true, .hash_only = true};
 	size_t n = smpfota_emu_image_build(buf, sizeof(buf), &s, NULL);
 	CHECK_EQ(n, 32 + 300 + 12 + 40);
 	struct smpfota_image_info info;

@@ -50,7 +50,8 @@ static void test_add_image_checks_the_layout(void)
 	CHECK_EQ(t.images[1].primary.size, NSLOT + NPAGE);
 	CHECK_EQ(t.n_nor, 2);
 	for (size_t i = 2; i < SMPFOTA_BOOT_MAX_IMAGES; i++) {
-		CHECK_EQ(smpfota_emu_target_add_image(&t, &nnor, 0, &nnor, NSLOT + NPAGE, NSLOT), 0);
+		CHECK_EQ(smpfota_emu_target_add_image(&t, &nnor, 0, &nnor, NSLOT + NPAGE, NSLOT),
+			 0);
 	}
 	CHECK_EQ(smpfota_emu_target_add_image(&t, &nor, 0, &nor, SLOT + PAGE, SLOT),
 		 SMPFOTA_ERR_NOMEM);
@@ -61,8 +62,10 @@ static void test_provision_and_power_on(void)
 {
 	devices();
 	CHECK_EQ(smpfota_emu_target_add_image(&t, &nor, 0, &qnor, 0, SLOT), 0);
-	size_t n = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-		.body_size = 9002, .ver = {2, 0, 0, 0}, .seed = 4}, NULL);
+	size_t n = smpfota_emu_image_build(
+		img, sizeof(img),
+		&(struct smpfota_emu_image_spec){.body_size = 9002, .ver = {2, 0, 0, 0}, .seed = 4},
+		NULL);
 	CHECK(n % 4 != 0); /* the tail is padded */
 	CHECK_EQ(smpfota_emu_target_provision(&t, 1, img, n), SMPFOTA_ERR_INVAL);
 	CHECK_EQ(smpfota_emu_target_provision(&t, 0, img, SLOT + PAGE + 1), SMPFOTA_ERR_INVAL);
@@ -78,8 +81,11 @@ static void test_provision_and_power_on(void)
 	CHECK_EQ(t.boot.image[0].version.major, 2);
 	/* half an upload: its record is in RAM; a warm reset keeps it, a cold one does not */
 	uint8_t req[1024], rsp[256], sha[32] = {1};
-	struct smpfota_img_upload_req u = {.has_len = true, .len = (uint32_t)n, .has_sha = true,
-					   .sha = {sha, 32}, .data = {img, 512}};
+	struct smpfota_img_upload_req u = {.has_len = true,
+					   .len = (uint32_t)n,
+					   .has_sha = true,
+					   .sha = {sha, 32},
+					   .data = {img, 512}};
 	int len = smpfota_smp_encode_req(SMPFOTA_MSG_IMG_UPLOAD, SMPFOTA_SMP_V2, 1, &u, req,
 					 sizeof(req));
 	CHECK(len > 0);
@@ -100,13 +106,17 @@ static void test_os_reset_and_swap(void)
 	t.cfg.buf_size = 1024;
 	t.cfg.buf_count = 2;
 	t.boot_buf_size = PAGE;
-	size_t n1 = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-		.body_size = 5000, .ver = {1, 0, 0, 0}, .seed = 1}, NULL);
+	size_t n1 = smpfota_emu_image_build(
+		img, sizeof(img),
+		&(struct smpfota_emu_image_spec){.body_size = 5000, .ver = {1, 0, 0, 0}, .seed = 1},
+		NULL);
 	CHECK_EQ(smpfota_emu_target_provision(&t, 0, img, n1), 0);
 	CHECK_EQ(smpfota_emu_target_reset(&t, false), 0);
 	/* a newer image in the secondary, marked for test */
-	size_t n2 = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-		.body_size = 6000, .ver = {1, 1, 0, 0}, .seed = 2}, NULL);
+	size_t n2 = smpfota_emu_image_build(
+		img, sizeof(img),
+		&(struct smpfota_emu_image_spec){.body_size = 6000, .ver = {1, 1, 0, 0}, .seed = 2},
+		NULL);
 	size_t padded = (n2 + 3U) & ~(size_t)3U;
 	memset(img + n2, 0xff, padded - n2);
 	CHECK_EQ(smpfota_flash_area_write(&t.images[0].secondary, 0, img, padded), 0);
@@ -115,7 +125,8 @@ static void test_os_reset_and_swap(void)
 	CHECK_EQ(smpfota_emu_target_reset_if_pending(&t), 0); /* nothing asked yet */
 	uint8_t req[64], rsp[256];
 	struct smpfota_os_reset_req r = {0};
-	int len = smpfota_smp_encode_req(SMPFOTA_MSG_OS_RESET, SMPFOTA_SMP_V2, 1, &r, req, sizeof(req));
+	int len = smpfota_smp_encode_req(SMPFOTA_MSG_OS_RESET, SMPFOTA_SMP_V2, 1, &r, req,
+					 sizeof(req));
 	CHECK(len > 0);
 	CHECK(smpfota_server_handle(&t.srv, req, (size_t)len, rsp, sizeof(rsp)) > 0);
 	CHECK_EQ(smpfota_emu_target_reset_if_pending(&t), 1);

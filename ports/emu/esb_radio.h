@@ -42,15 +42,15 @@ struct smpfota_emu_esb_fifo {
 };
 
 struct smpfota_emu_esb {
-	bool ptx;                 /* role: PTX (stamps PIDs) or PRX (answers in ACKs) */
+	bool ptx; /* role: PTX (stamps PIDs) or PRX (answers in ACKs) */
 	struct smpfota_emu_esb_fifo tx, rx;
-	unsigned ev;              /* events raised and not delivered yet */
-	uint8_t pid;              /* PTX: PID of the next payload written */
+	unsigned ev; /* events raised and not delivered yet */
+	uint8_t pid; /* PTX: PID of the next payload written */
 	/* PRX */
-	bool ack_out;             /* the TX FIFO head went out with the last ACK */
+	bool ack_out; /* the TX FIFO head went out with the last ACK */
 	bool have_last;
 	struct smpfota_esb_payload last;
-	bool no_dedup;            /* tests: a PRX without the repeat check */
+	bool no_dedup; /* tests: a PRX without the repeat check */
 
 	/*
 	 * Optional fault: called for every new packet the PRX takes, before it is queued. Return
@@ -62,9 +62,9 @@ struct smpfota_emu_esb {
 	void *stale_ctx;
 
 	struct {
-		uint32_t withheld;    /* PRX: packets not ACKed, RX FIFO full */
-		uint32_t repeats;     /* PRX: repeats seen (dropped unless no_dedup) */
-		uint32_t stale;       /* PRX: stale packets queued by the hook */
+		uint32_t withheld; /* PRX: packets not ACKed, RX FIFO full */
+		uint32_t repeats;  /* PRX: repeats seen (dropped unless no_dedup) */
+		uint32_t stale;    /* PRX: stale packets queued by the hook */
 	} stats;
 };
 

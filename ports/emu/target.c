@@ -23,8 +23,8 @@ static void add_nor(struct smpfota_emu_target *t, struct smpfota_nor *nor)
 static bool fits(const struct smpfota_nor *nor, uint32_t off, uint32_t size)
 {
 	const struct smpfota_flash *f = &nor->flash;
-	return off % f->page_size == 0 && size % f->page_size == 0 && size > 0 &&
-	       off <= f->size && size <= f->size - off;
+	return off % f->page_size == 0 && size % f->page_size == 0 && size > 0 && off <= f->size &&
+	       size <= f->size - off;
 }
 
 int smpfota_emu_target_add_image(struct smpfota_emu_target *t, struct smpfota_nor *pri,
@@ -35,7 +35,8 @@ int smpfota_emu_target_add_image(struct smpfota_emu_target *t, struct smpfota_no
 		return SMPFOTA_ERR_NOMEM;
 	}
 	uint32_t pri_size = slot_size + pri->flash.page_size;
-	if (pri_size < slot_size || !fits(pri, pri_off, pri_size) || !fits(sec, sec_off, slot_size)) {
+	if (pri_size < slot_size || !fits(pri, pri_off, pri_size) ||
+	    !fits(sec, sec_off, slot_size)) {
 		return SMPFOTA_ERR_INVAL;
 	}
 	struct smpfota_boot_image *img = &t->images[t->n_images++];
@@ -72,7 +73,8 @@ int smpfota_emu_target_provision(struct smpfota_emu_target *t, size_t i, const u
 
 int smpfota_emu_target_boot(struct smpfota_emu_target *t)
 {
-	struct smpfota_boot b = {.images = t->images, .n_images = t->n_images,
+	struct smpfota_boot b = {.images = t->images,
+				 .n_images = t->n_images,
 				 .buf = t->boot_buf_size ? t->boot_buf : NULL,
 				 .buf_size = t->boot_buf_size};
 	int rc = smpfota_boot_go(&b, &t->boot);

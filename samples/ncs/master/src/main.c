@@ -1,13 +1,17 @@
 /*
- * smpfota master: updates a target nRF5340 over ESB with the image stored in the MX25R64
- * partition "smpfota-image" (docs/ncs.md says how to put it there).
+ * smpfota master: updates a target nRF5340 over ESB, or over Bluetooth LE as a central
+ * (CONFIG_SMPFOTA_MASTER_LINK_BLE: any target running Zephyr's Bluetooth SMP transport,
+ * docs/ble.md), with the image stored in the MX25R64 partition "smpfota-image" (docs/ncs.md
+ * says how to put it there).
  *
  * The client engine and the update workflow (src/client.c, src/update.c) make every
  * decision: parameters, version check, pipelined resumable upload, test, reset, wait,
  * confirm. They are driven here exactly as in the simulator and the host CLI: frames in
  * through smpfota_client_input(), time through smpfota_update_poll() at
- * smpfota_update_next_deadline(). Frames go out through the frame bridge to the network
- * core (one IPC message per frame), which runs the ESB link as PTX.
+ * smpfota_update_next_deadline(). ESB: frames go out through the frame bridge to the network
+ * core (one IPC message per frame), which runs the ESB link as PTX. BLE: through the GATT link
+ * (smpfota/gatt.h) in zephyr/src/gatt_central.c, which finds, connects, subscribes and
+ * reconnects; the client starts when the link is up, sized to it.
  *
  * Threads: the bridge's work item (system work queue) polls the workflow; the ICMsg work
  * queue feeds frames; the shell and the button start or stop. All of them take the bridge's
@@ -29,13 +33,30 @@
 #include "smpfota/client.h"
 #include "smpfota/image.h"
 #include "smpfota/update.h"
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+#include "smpfota_zephyr/gatt_central.h"
+#else
 #include "smpfota_zephyr/ipc_bridge.h"
+#endif
 
 LOG_MODULE_REGISTER(smpfota_master, LOG_LEVEL_INF);
 
 #define IMAGE_PARTITION_ID FIXED_PARTITION_ID(smpfota_image_partition)
 
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+static struct smpfota_zgatt zg;
+#define LINK_LOCK()   smpfota_zgatt_lock(&zg)
+#define LINK_UNLOCK() smpfota_zgatt_unlock(&zg)
+#define LINK_KICK()   smpfota_zgatt_kick(&zg)
+/* The client is set up when the link first comes up (its frame size depends on the MTU). */
+static bool cli_ready;
+#else
 static struct smpfota_zipc zipc;
+#define LINK_LOCK()   smpfota_zipc_lock(&zipc)
+#define LINK_UNLOCK() smpfota_zipc_unlock(&zipc)
+#define LINK_KICK()   smpfota_zipc_kick(&zipc)
+static const bool cli_ready = true;
+#endif
 static struct smpfota_client cli;
 static uint8_t cli_buf[(CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT + 1) * CONFIG_SMPFOTA_FRAME_MAX];
 static struct smpfota_update upd;
@@ -65,6 +86,7 @@ static int on_frame(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+#if !defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
 static void on_event(void *user, unsigned code, uint32_t value)
 {
 	ARG_UNUSED(user);
@@ -82,6 +104,7 @@ static void on_event(void *user, unsigned code, uint32_t value)
 		break;
 	}
 }
+#endif
 
 /* ---- the work item's share: time for the workflow (or a lone request) ---------------------- */
 
@@ -160,18 +183,24 @@ static int start_update(bool force, bool confirm)
 	struct smpfota_update_params prm = {.force = force, .no_confirm = !confirm};
 
 	last_pct = 101;
-	smpfota_zipc_lock(&zipc);
+	LINK_LOCK();
+	if (!cli_ready) {
+		LINK_UNLOCK();
+		LOG_ERR("no target connected yet");
+		atomic_set(&busy, 0);
+		return -ENOTCONN;
+	}
 	smpfota_client_cancel(&cli); /* a lone request (list) must not hold a slot */
 	rc = smpfota_update_start(&upd, &cli, &src, &img, &prm, on_step, on_progress, on_done,
 				  NULL, now_ms());
-	smpfota_zipc_unlock(&zipc);
+	LINK_UNLOCK();
 	if (rc != 0) {
 		LOG_ERR("update start: %d", rc);
 		atomic_set(&busy, 0);
 		return -EINVAL;
 	}
 	LOG_INF("update: %u bytes to the target", (unsigned)img.image_size);
-	smpfota_zipc_kick(&zipc);
+	LINK_KICK();
 	return 0;
 }
 
@@ -238,11 +267,12 @@ static int cmd_list(const struct shell *sh, size_t argc, char **argv)
 	}
 	struct smpfota_img_state_read_req req = {0};
 
-	smpfota_zipc_lock(&zipc);
-	int rc = smpfota_client_send(&cli, SMPFOTA_MSG_IMG_STATE_READ, &req, 0, on_list, NULL,
-				     now_ms());
-	smpfota_zipc_unlock(&zipc);
-	smpfota_zipc_kick(&zipc);
+	LINK_LOCK();
+	int rc = cli_ready ? smpfota_client_send(&cli, SMPFOTA_MSG_IMG_STATE_READ, &req, 0,
+						 on_list, NULL, now_ms())
+			   : -ENOTCONN;
+	LINK_UNLOCK();
+	LINK_KICK();
 	if (rc != 0) {
 		shell_error(sh, "send: %d", rc);
 	}
@@ -270,27 +300,44 @@ static int cmd_status(const struct shell *sh, size_t argc, char **argv)
 {
 	ARG_UNUSED(argc);
 	ARG_UNUSED(argv);
-	smpfota_zipc_lock(&zipc);
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+	LINK_LOCK();
+	bool up = zg.up;
+	struct smpfota_gatt_stats g = zg.link.stats;
+	uint16_t mtu = zg.link.att_mtu;
+	enum smpfota_update_step st = upd.step;
+	LINK_UNLOCK();
+
+	shell_print(sh, "target %s (ATT MTU %u); update %s", up ? "connected" : "not connected",
+		    mtu, atomic_get(&busy) ? smpfota_update_step_name((int)st) : "idle");
+	shell_print(sh, "frames sent/received %u/%u, pieces %u/%u, dropped %u", g.frames_tx,
+		    g.frames_rx, g.pieces_tx, g.pieces_rx,
+		    g.drop_short + g.drop_malformed + g.drop_overflow + g.drop_truncated +
+			    g.drop_timeout + g.drop_reset);
+	return 0;
+#else
+	LINK_LOCK();
 	bool ready = smpfota_bridge_ready(&zipc.br);
 	struct smpfota_bridge_stats s = zipc.br.stats;
 	enum smpfota_update_step step = upd.step;
-	smpfota_zipc_unlock(&zipc);
+	LINK_UNLOCK();
 
 	shell_print(sh, "network core %s; update %s", ready ? "up" : "not heard",
 		    atomic_get(&busy) ? smpfota_update_step_name((int)step) : "idle");
 	shell_print(sh, "frames to/from the network core %u/%u, no credit %u, channel busy %u",
 		    s.frames_tx, s.frames_rx, s.no_credit, s.chan_busy);
 	return 0;
+#endif
 }
 
 static int cmd_stop(const struct shell *sh, size_t argc, char **argv)
 {
 	ARG_UNUSED(argc);
 	ARG_UNUSED(argv);
-	smpfota_zipc_lock(&zipc);
+	LINK_LOCK();
 	smpfota_client_cancel(&cli);
 	memset(&upd, 0, sizeof(upd));
-	smpfota_zipc_unlock(&zipc);
+	LINK_UNLOCK();
 	atomic_set(&busy, 0);
 	shell_print(sh, "stopped (a later update resumes the upload where the target has it)");
 	return 0;
@@ -305,14 +352,41 @@ SHELL_STATIC_SUBCMD_SET_CREATE(smpfota_cmds,
 	SHELL_SUBCMD_SET_END);
 SHELL_CMD_REGISTER(smpfota, &smpfota_cmds, "smpfota master", NULL);
 
-int main(void)
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+/* The link came up (under the lock): the client, sized to the connection, unless an update
+ * already runs on it (a reconnection: the update carries on). */
+static void on_link(void *user, bool up)
 {
-	int rc = flash_area_open(IMAGE_PARTITION_ID, &fa);
-
-	if (rc != 0) {
-		LOG_ERR("flash_area_open(smpfota-image): %d", rc);
-		return 0;
+	ARG_UNUSED(user);
+	if (!up) {
+		LOG_WRN("target disconnected: reconnecting");
+		return;
 	}
+	if (atomic_get(&busy)) {
+		return;
+	}
+	struct smpfota_client_config cfg = {
+		.tx = {.send = smpfota_gatt_transport_send, .ctx = &zg.link,
+		       .mtu = (uint16_t)smpfota_gatt_mtu(&zg.link)},
+		.buf = cli_buf,
+		.buf_size = sizeof(cli_buf),
+		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
+		.slots = CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT,
+		.version = SMPFOTA_SMP_V2,
+		.retries = 3,
+		.seq = (uint8_t)k_cycle_get_32(),
+	};
+	cli_ready = smpfota_client_init(&cli, &cfg) == 0;
+	LOG_INF("target connected: frames up to %u bytes", cfg.tx.mtu);
+}
+
+static int start_link(void)
+{
+	return smpfota_zgatt_start(&zg, on_frame, on_link, pump, NULL);
+}
+#else
+static int start_link(void)
+{
 	struct smpfota_client_config cfg = {
 		.tx = {.send = smpfota_bridge_transport_send, .ctx = &zipc.br,
 		       .mtu = CONFIG_SMPFOTA_FRAME_MAX},
@@ -324,21 +398,35 @@ int main(void)
 		.retries = 3,
 		.seq = (uint8_t)k_cycle_get_32(),
 	};
-	rc = smpfota_client_init(&cli, &cfg);
+	int rc = smpfota_client_init(&cli, &cfg);
+
 	if (rc != 0) {
 		LOG_ERR("client init: %d", rc);
+		return rc;
+	}
+	return smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)), on_frame, on_event,
+				  NULL, pump, NULL, NULL);
+}
+#endif
+
+int main(void)
+{
+	int rc = flash_area_open(IMAGE_PARTITION_ID, &fa);
+
+	if (rc != 0) {
+		LOG_ERR("flash_area_open(smpfota-image): %d", rc);
 		return 0;
 	}
-	rc = smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)), on_frame, on_event, NULL,
-				pump, NULL, NULL);
+	rc = start_link();
 	if (rc != 0) {
-		LOG_ERR("IPC bridge: %d", rc);
+		LOG_ERR("link start: %d", rc);
 		return 0;
 	}
 	rc = dk_buttons_init(on_button);
 	if (rc != 0) {
 		LOG_WRN("buttons: %d (the shell still works)", rc);
 	}
-	LOG_INF("smpfota master: press button 1 or type 'smpfota update'");
+	LOG_INF("smpfota master (%s): press button 1 or type 'smpfota update'",
+		IS_ENABLED(CONFIG_SMPFOTA_MASTER_LINK_BLE) ? "Bluetooth LE" : "ESB");
 	return 0;
 }

@@ -1,0 +1,59 @@
+"""The NCS master's Bluetooth LE glue, checked without Zephyr (nothing here builds it):
+the UUIDs it uses are the library's, every Zephyr call it makes is in docs/ble.md's ledger,
+and the sample's BLE configuration names options that exist.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[2]
+GLUE = SRC / "zephyr" / "src" / "gatt_central.c"
+MASTER = SRC / "samples" / "ncs" / "master"
+
+
+def le_bytes(encode_args: str) -> list[int]:
+    """BT_UUID_128_ENCODE(w32, w1, w2, w3, w48) as the 16 bytes on the air."""
+    w = [int(x, 16) for x in encode_args.split(",")]
+    be = (w[0].to_bytes(4, "big") + w[1].to_bytes(2, "big") + w[2].to_bytes(2, "big") +
+          w[3].to_bytes(2, "big") + w[4].to_bytes(6, "big"))
+    return list(reversed(be))
+
+
+def header_uuid(name: str) -> list[int]:
+    text = (SRC / "include" / "smpfota" / "gatt.h").read_text()
+    body = re.search(rf"#define {name}\s*\\?\s*\{{([^}}]*)\}}", text).group(1)
+    return [int(x, 16) for x in re.findall(r"0x[0-9a-fA-F]+", body)]
+
+
+def test_glue_uuids_are_the_library_s():
+    text = GLUE.read_text()
+    uuids = re.findall(r"BT_UUID_128_ENCODE\(([^)]*)\)", text)
+    assert le_bytes(uuids[0]) == header_uuid("SMPFOTA_GATT_SVC_UUID_LE")
+    assert le_bytes(uuids[1]) == header_uuid("SMPFOTA_GATT_CHR_UUID_LE")
+
+
+def test_every_zephyr_call_is_in_the_ledger():
+    ledger = (SRC / "docs" / "ble.md").read_text()
+    ledger = ledger[ledger.index("### API ledger"):]
+    calls = set(re.findall(r"\b((?:bt|k)_[a-z0-9_]+)\(", GLUE.read_text()))
+    macros = set(re.findall(r"\b(BT_[A-Z0-9_]+)\b", GLUE.read_text())) - {
+        "BT_SMP", "BT_USER_DATA_LEN_UPDATE", "BT_USER_PHY_UPDATE"}
+    missing = sorted(n for n in calls | macros if n not in ledger and
+                     not n.startswith(("k_work_queue_", "k_mutex_", "k_spin_")))
+    assert not missing, f"not in docs/ble.md's ledger: {missing}"
+
+
+def test_ble_configuration_names_options_that_exist():
+    def symbols(path: Path) -> set[str]:
+        return set(re.findall(r"^\s*(?:menu)?config\s+(\w+)", path.read_text(), re.M))
+    ours = symbols(SRC / "zephyr" / "Kconfig") | symbols(MASTER / "Kconfig")
+    for line in (MASTER / "overlay-ble.conf").read_text().splitlines():
+        m = re.match(r"CONFIG_(SMPFOTA_\w+)=", line)
+        if m:
+            assert m.group(1) in ours, line
+    sb = (MASTER / "sysbuild-ble.conf").read_text()
+    assert "SB_CONFIG_NETCORE_IPC_RADIO=y" in sb
+    assert "SMPFOTA_ESB" not in sb  # the controller, not the ESB image, on the network core
+    main = (MASTER / "src" / "main.c").read_text()
+    assert "CONFIG_SMPFOTA_MASTER_LINK_BLE" in main

@@ -13,6 +13,7 @@
 
 #include "check.h"
 #include "smpfota/image.h"
+#include "util.h"
 
 #if MBEDTLS_VERSION_MAJOR >= 3
 #define sha256(p, n, out) mbedtls_sha256((p), (n), (out), 0)
@@ -57,22 +58,10 @@ struct built {
 
 static struct built img; /* the image under test; rebuilt by each case */
 
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
-
 static size_t put_tlv(uint8_t *p, uint16_t type, uint16_t len, uint8_t fill)
 {
-	put16(p, type);
-	put16(p + 2, len);
+	util_put_le16(p, type);
+	util_put_le16(p + 2, len);
 	memset(p + 4, fill, len);
 	return 4U + len;
 }
@@ -84,15 +73,15 @@ static void build_image(const struct spec *s)
 	size_t o;
 
 	memset(&img, 0, sizeof(img));
-	put32(b, SMPFOTA_IMAGE_MAGIC);
-	put32(b + 4, 0);
-	put16(b + 8, hdr_size);
-	put32(b + 12, s->body_size);
-	put32(b + 16, s->flags);
+	util_put_le32(b, SMPFOTA_IMAGE_MAGIC);
+	util_put_le32(b + 4, 0);
+	util_put_le16(b + 8, hdr_size);
+	util_put_le32(b + 12, s->body_size);
+	util_put_le32(b + 16, s->flags);
 	b[20] = s->ver.major;
 	b[21] = s->ver.minor;
-	put16(b + 22, s->ver.revision);
-	put32(b + 24, s->ver.build);
+	util_put_le16(b + 22, s->ver.revision);
+	util_put_le32(b + 24, s->ver.build);
 	memset(b + 32, 0xff, hdr_size - 32U); /* as --pad-header does */
 	o = hdr_size;
 	for (uint32_t i = 0; i < s->body_size; i++) {
@@ -107,9 +96,9 @@ static void build_image(const struct spec *s)
 		o += put_tlv(b + o, SMPFOTA_TLV_SEC_CNT, 4, 0x01);
 		o += put_tlv(b + o, 0x00a5, 5, 0x5a);
 		prot_size = (uint16_t)(o - start);
-		put16(b + start, SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC);
-		put16(b + start + 2, prot_size);
-		put16(b + 10, prot_size);
+		util_put_le16(b + start, SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC);
+		util_put_le16(b + start + 2, prot_size);
+		util_put_le16(b + 10, prot_size);
 	}
 	img.hashed = (uint32_t)o;
 	uint16_t type = s->hash_tlv ? s->hash_tlv : SMPFOTA_TLV_SHA256;
@@ -128,22 +117,22 @@ static void build_image(const struct spec *s)
 		o += put_tlv(b + o, 0x00a7, 64, 0x12);
 	} else {
 		uint16_t sha_len = s->sha_len ? s->sha_len : img.hash_len;
-		put16(b + o, type);
-		put16(b + o + 2, sha_len);
+		util_put_le16(b + o, type);
+		util_put_le16(b + o + 2, sha_len);
 		img.sha_off = (uint32_t)o + 4;
 		memset(b + o + 4, 0xee, sha_len);
 		memcpy(b + o + 4, img.hash, sha_len < img.hash_len ? sha_len : img.hash_len);
 		o += 4U + sha_len;
 	}
 	if (s->sha384_too) {
-		put16(b + o, SMPFOTA_TLV_SHA384);
-		put16(b + o + 2, 48);
+		util_put_le16(b + o, SMPFOTA_TLV_SHA384);
+		util_put_le16(b + o + 2, 48);
 		memcpy(b + o + 4, img.hash384, 48);
 		o += 4U + 48U;
 	}
 	if (s->two_hashes) {
-		put16(b + o, SMPFOTA_TLV_SHA256);
-		put16(b + o + 2, 32);
+		util_put_le16(b + o, SMPFOTA_TLV_SHA256);
+		util_put_le16(b + o + 2, 32);
 		memcpy(b + o + 4, img.hash, 32);
 		o += 36;
 	}
@@ -157,8 +146,8 @@ static void build_image(const struct spec *s)
 	for (uint16_t i = 0; i < s->extra_tlvs; i++) {
 		o += put_tlv(b + o, (uint16_t)(0x00b0 + i), (uint16_t)(i % 3), 0x77);
 	}
-	put16(b + start, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
-	put16(b + start + 2, (uint16_t)(o - start));
+	util_put_le16(b + start, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
+	util_put_le16(b + start + 2, (uint16_t)(o - start));
 	img.image_size = o;
 	memset(b + o, 0xff, s->trailing);
 	img.len = o + s->trailing;
@@ -379,7 +368,7 @@ static void test_bad_magic(void)
 		img.buf[i] ^= 0x40;
 	}
 	/* the old IMAGE_MAGIC_V1 is not accepted either */
-	put32(img.buf, 0x96f3b83cU);
+	util_put_le32(img.buf, 0x96f3b83cU);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_BAD_MAGIC);
 
 	static const char text[] = "hello, world: this is not an image";
@@ -397,7 +386,7 @@ static void test_bad_header_sizes(void)
 	static const uint16_t small[] = {0, 1, 16, 31};
 	for (size_t i = 0; i < sizeof(small) / sizeof(small[0]); i++) {
 		build_image(&s);
-		put16(img.buf + 8, small[i]);
+		util_put_le16(img.buf + 8, small[i]);
 		CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_BAD_HEADER);
 		CHECK(!info.header_valid);
 		CHECK_EQ(info.hdr.hdr_size, small[i]); /* still decoded */
@@ -410,12 +399,12 @@ static void test_bad_header_sizes(void)
 
 	/* sizes that overflow 32-bit offsets */
 	build_image(&s);
-	put32(img.buf + 12, 0xffffffffU);
+	util_put_le32(img.buf + 12, 0xffffffffU);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_BAD_HEADER);
-	put32(img.buf + 12, 0xffffffffU - 0xffffU - 0xffffU);
-	put16(img.buf + 8, 0xffff);
+	util_put_le32(img.buf + 12, 0xffffffffU - 0xffffU - 0xffffU);
+	util_put_le16(img.buf + 8, 0xffff);
 	CHECK_EQ(smpfota_image_header_parse(img.buf, 32, NULL), 0); /* exactly fits */
-	put16(img.buf + 10, 1);
+	util_put_le16(img.buf + 10, 1);
 	CHECK_EQ(smpfota_image_header_parse(img.buf, 32, NULL), SMPFOTA_ERR_BAD_HEADER);
 }
 
@@ -425,7 +414,7 @@ static void test_header_parse(void)
 			 .ver = {255, 254, 65535, 4294967295U}};
 	struct smpfota_image_header h;
 	build_image(&s);
-	put32(img.buf + 4, 0x12345678);
+	util_put_le32(img.buf + 4, 0x12345678);
 	CHECK_EQ(smpfota_image_header_parse(img.buf, 32, &h), 0);
 	CHECK_EQ(h.magic, SMPFOTA_IMAGE_MAGIC);
 	CHECK_EQ(h.load_addr, 0x12345678);
@@ -514,26 +503,26 @@ static void test_tlv_corrupt(void)
 	/* it_tlv_tot below its own size */
 	for (uint16_t tot = 0; tot < 4; tot++) {
 		build_image(&plain);
-		put16(img.buf + img.info_off + 2, tot);
+		util_put_le16(img.buf + img.info_off + 2, tot);
 		CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	}
 
 	/* it_tlv_tot too small: the last TLV runs past the area */
 	build_image(&plain);
-	put16(img.buf + img.info_off + 2, (uint16_t)(img.image_size - img.info_off - 1));
+	util_put_le16(img.buf + img.info_off + 2, (uint16_t)(img.image_size - img.info_off - 1));
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	/* ...or leaves 1..3 bytes where a TLV header should be */
 	build_image(&plain);
-	put16(img.buf + img.info_off + 2, 4 + 36 + 2);
+	util_put_le16(img.buf + img.info_off + 2, 4 + 36 + 2);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	/* it_tlv_tot too large with nothing after: the TLV area is cut short */
 	build_image(&plain);
-	put16(img.buf + img.info_off + 2, (uint16_t)(img.image_size - img.info_off + 4));
+	util_put_le16(img.buf + img.info_off + 2, (uint16_t)(img.image_size - img.info_off + 4));
 	CHECK_EQ(parse_both(img.buf, img.image_size, &info), SMPFOTA_ERR_TRUNCATED);
 
 	/* a TLV length past the area */
 	build_image(&plain);
-	put16(img.buf + img.info_off + 4 + 36 + 2, 0xffff); /* KEYHASH len */
+	util_put_le16(img.buf + img.info_off + 4 + 36 + 2, 0xffff); /* KEYHASH len */
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 
 	/* protected info magic, total vs ih_protect_tlv_size */
@@ -541,25 +530,25 @@ static void test_tlv_corrupt(void)
 	img.buf[img.prot_off + 1] ^= 0x01;
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	build_image(&prot);
-	put16(img.buf + img.prot_off + 2, 20);
+	util_put_le16(img.buf + img.prot_off + 2, 20);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	build_image(&prot);
-	put16(img.buf + 10, 20); /* header disagrees with the info (hash breaks too) */
+	util_put_le16(img.buf + 10, 20); /* header disagrees with the info (hash breaks too) */
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	build_image(&prot);
-	put16(img.buf + 10, 0); /* protected area present but not announced */
+	util_put_le16(img.buf + 10, 0); /* protected area present but not announced */
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	build_image(&plain);
-	put16(img.buf + 10, 2); /* announced, impossibly small */
+	util_put_le16(img.buf + 10, 2); /* announced, impossibly small */
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	/* a protected TLV running past the protected area */
 	build_image(&prot);
-	put16(img.buf + img.prot_off + 4 + 2, 100);
+	util_put_le16(img.buf + img.prot_off + 4 + 2, 100);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 
 	/* SHA256 TLV of the wrong length */
 	build_image(&plain);
-	put16(img.buf + img.info_off + 6, 0);
+	util_put_le16(img.buf + img.info_off + 6, 0);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_TLV_CORRUPT);
 	static const uint16_t bad_len[] = {1, 31, 33, 48, 64};
 	for (size_t i = 0; i < sizeof(bad_len) / sizeof(bad_len[0]); i++) {

@@ -9,23 +9,12 @@
 
 #include "sha256.h"
 #include "sha512.h"
+#include "util.h"
 
 #define HDR_MIN 32U
 #define PROT_AREA (4U + 4U + 4U)   /* info + security counter TLV */
 #define KEYHASH_TLV (4U + 32U)
 #define SIG_TLV (4U + 71U)         /* a DER ECDSA P-256 signature's usual length */
-
-static void put16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put32(uint8_t *p, uint32_t v)
-{
-	put16(p, (uint16_t)v);
-	put16(p + 2, (uint16_t)(v >> 16));
-}
 
 static uint16_t hdr_size(const struct smpfota_emu_image_spec *s)
 {
@@ -58,8 +47,8 @@ size_t smpfota_emu_image_size(const struct smpfota_emu_image_spec *s)
 
 static size_t put_tlv(uint8_t *p, uint16_t type, uint16_t len, uint8_t fill)
 {
-	put16(p, type);
-	put16(p + 2, len);
+	util_put_le16(p, type);
+	util_put_le16(p + 2, len);
 	memset(p + 4, fill, len);
 	return 4U + len;
 }
@@ -74,14 +63,14 @@ size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_em
 		return 0;
 	}
 	memset(buf, 0, hs);
-	put32(buf, SMPFOTA_IMAGE_MAGIC);
-	put16(buf + 8, hs);
-	put32(buf + 12, s->body_size);
-	put32(buf + 16, s->flags);
+	util_put_le32(buf, SMPFOTA_IMAGE_MAGIC);
+	util_put_le16(buf + 8, hs);
+	util_put_le32(buf + 12, s->body_size);
+	util_put_le32(buf + 16, s->flags);
 	buf[20] = s->ver.major;
 	buf[21] = s->ver.minor;
-	put16(buf + 22, s->ver.revision);
-	put32(buf + 24, s->ver.build);
+	util_put_le16(buf + 22, s->ver.revision);
+	util_put_le32(buf + 24, s->ver.build);
 	memset(buf + HDR_MIN, 0xff, hs - HDR_MIN); /* imgtool --pad-header */
 	size_t o = hs;
 	if (s->body != NULL) {
@@ -95,20 +84,20 @@ size_t smpfota_emu_image_build(uint8_t *buf, size_t cap, const struct smpfota_em
 		}
 	}
 	if (s->prot) {
-		put16(buf + o, SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC);
-		put16(buf + o + 2, PROT_AREA);
-		put16(buf + o + 4, SMPFOTA_TLV_SEC_CNT);
-		put16(buf + o + 6, 4);
-		put32(buf + o + 8, s->seed);
-		put16(buf + 10, PROT_AREA);
+		util_put_le16(buf + o, SMPFOTA_IMAGE_TLV_PROT_INFO_MAGIC);
+		util_put_le16(buf + o + 2, PROT_AREA);
+		util_put_le16(buf + o + 4, SMPFOTA_TLV_SEC_CNT);
+		util_put_le16(buf + o + 6, 4);
+		util_put_le32(buf + o + 8, s->seed);
+		util_put_le16(buf + 10, PROT_AREA);
 		o += PROT_AREA;
 	}
 	/* The unprotected area: info header, then the hash of everything before it. */
 	uint8_t *tlv = buf + o;
-	put16(tlv, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
-	put16(tlv + 2, (uint16_t)tlv_size(s));
-	put16(tlv + 4, hash_tlv(s));
-	put16(tlv + 6, (uint16_t)hash_len(s));
+	util_put_le16(tlv, SMPFOTA_IMAGE_TLV_INFO_MAGIC);
+	util_put_le16(tlv + 2, (uint16_t)tlv_size(s));
+	util_put_le16(tlv + 4, hash_tlv(s));
+	util_put_le16(tlv + 6, (uint16_t)hash_len(s));
 	int rc;
 	if (hash_tlv(s) == SMPFOTA_TLV_SHA256) {
 		smpfota_sha256_ctx sha;

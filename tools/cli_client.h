@@ -73,6 +73,7 @@ struct cli {
 	struct image_file file;
 	struct smpfota_image_info info;
 	FILE *progress_out;         /* stdout, or stderr with --json */
+	const char *progress_label; /* progress lines' prefix; NULL: "upload" */
 	bool bar;                   /* a terminal: redraw one bar line */
 	bool bar_drawn;
 	int last_decile;
@@ -102,6 +103,11 @@ int cli_request(struct cli *s, enum smpfota_smp_msg msg, const void *req);
 void cli_save_status(struct cli *s, const struct smpfota_smp_status *st);
 /* Load FILE into s->file, check it as MCUboot would and fill src. 0, or 1 after a message. */
 int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source *src);
+/* A request of a group the engine has no codec for (op, group, id, CBOR payload), sent and
+ * retransmitted as the engine does; its answer's CBOR payload into rsp. 0; SMPFOTA_ERR_REJECTED
+ * with s->st set when the answer's rc/err says so; or the engine's errors. */
+int cli_raw_request(struct cli *s, uint8_t op, uint16_t group, uint8_t id, const uint8_t *payload,
+		    size_t len, uint8_t *rsp, size_t cap, size_t *rsp_len);
 /* os params into s->buf_size/buf_count; on serial, size frames to the server's buffer. */
 int cli_learn_params(struct cli *s);
 
@@ -165,6 +171,15 @@ bool cli_parse_seconds(const char *text, uint32_t *ms);
 bool cli_parse_hash(const char *text, uint8_t out[32]);
 
 /* The host-side extras (cli_extra.c), as entries of cli_commands.c's table. */
-#define CLI_EXTRA_COMMANDS
+int cli_extra_stat(struct cli *s, int argc, char **argv);
+int cli_extra_os(struct cli *s, int argc, char **argv);
+int cli_extra_shell(struct cli *s, int argc, char **argv);
+int cli_extra_fs(struct cli *s, int argc, char **argv);
+#define CLI_EXTRA_COMMANDS                                                                       \
+	{"stat", "list", cli_extra_stat}, {"stat", "read", cli_extra_stat},                     \
+	{"taskstat", NULL, cli_extra_os}, {"mpstat", NULL, cli_extra_os},                       \
+	{"datetime", "get", cli_extra_os}, {"datetime", "set", cli_extra_os},                   \
+	{"shell", "exec", cli_extra_shell}, {"fs", "upload", cli_extra_fs},                     \
+	{"fs", "download", cli_extra_fs}, {"fs", "stat", cli_extra_fs}, {"fs", "hash", cli_extra_fs},
 
 #endif

@@ -84,6 +84,27 @@ static const struct help helps[] = {
 	 "  --force        install even a version that is not newer than the running one\n"
 	 "  --upgrade      also ask the target to refuse an image that is not newer\n"
 	 "  --window N, --chunk N   as image upload\n"},
+	{"stat", "list", "stat list", "the target's statistics groups (stat group)", ""},
+	{"stat", "read", "stat read NAME", "the counters of one statistics group",
+	 "NAME as `stat list` shows it. Text: one counter a line; --json: the SMP answer.\n"},
+	{"taskstat", NULL, "taskstat", "the target's tasks: priority, stack use, switches, runtime",
+	 ""},
+	{"mpstat", NULL, "mpstat", "the target's memory pools: block size, blocks, free, minimum",
+	 ""},
+	{"datetime", "get", "datetime get", "the target's date and time (RTC)", ""},
+	{"datetime", "set", "datetime set [TIME]", "set the target's date and time",
+	 "TIME as YYYY-MM-DDTHH:MM:SS (Zephyr's format); without it, now (UTC).\n"},
+	{"shell", "exec", "shell exec COMMAND [ARGS]", "run a command in the target's shell",
+	 "Prints the command's output; exit status 1 when it returns non-zero. Words that\n"
+	 "start with '-' go after \"--\": smpfota shell exec -- kernel -h\n"},
+	{"fs", "upload", "fs upload LOCAL REMOTE", "copy a file to the target's file system; resumes",
+	 "Run again after an interruption, it resumes: the target's shorter file is kept when\n"
+	 "its SHA-256 (fs hash) matches the start of LOCAL.\n"},
+	{"fs", "download", "fs download REMOTE LOCAL", "copy a file from the target; resumes",
+	 "A shorter LOCAL whose SHA-256 matches the start of REMOTE is continued, not fetched\n"
+	 "again.\n"},
+	{"fs", "stat", "fs stat REMOTE", "the size of a file on the target", ""},
+	{"fs", "hash", "fs hash REMOTE", "the SHA-256 of a file on the target", ""},
 	{"target", NULL, "target [OPTIONS]", "run a simulated target (MCUboot + SMP server) on UDP or a PTY",
 	 NULL},
 	{"sim", NULL, "sim --image FILE [OPTIONS]",

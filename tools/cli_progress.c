@@ -89,8 +89,8 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 		return;
 	}
 	s->last_decile = decile;
-	fprintf(s->progress_out, "upload: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %.1f kB/s, ETA %s\n",
-		pct, p->done, p->total, rate / 1000.0, eta);
+	fprintf(s->progress_out, "%s: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %.1f kB/s, ETA %s\n",
+		s->progress_label ? s->progress_label : "upload", pct, p->done, p->total, rate / 1000.0, eta);
 	fflush(s->progress_out);
 }
 

@@ -16,6 +16,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_cbor.h"
 #include "cli_client.h"
 #include "posix/conn_uri.h"
 
@@ -384,6 +385,109 @@ int cli_learn_params(struct cli *s)
 		rc = cli_client_init(s, s->link->mtu, s->c.seq);
 	}
 	return rc;
+}
+
+/* ---- requests of groups the engine has no codec for (cli_extra.c) ----------------------- */
+
+struct raw_wait {
+	struct cli *s;
+	uint8_t seq;
+	uint16_t group;
+	uint8_t id;
+	uint8_t *rsp;
+	size_t cap;
+	size_t len;
+	bool done;
+};
+
+static void on_raw_frame(void *user, const uint8_t *frame, size_t len)
+{
+	struct raw_wait *w = user;
+	struct smpfota_smp_hdr h;
+	w->s->last_rx = cli_now_ms();
+	if (smpfota_smp_hdr_decode(frame, len, &h) < 0) {
+		w->s->malformed++;
+		return;
+	}
+	/* Late answers to an earlier attempt of another request are ignored. */
+	if (w->done || h.seq != w->seq || h.group != w->group || h.id != w->id ||
+	    (h.op != SMPFOTA_SMP_OP_READ_RSP && h.op != SMPFOTA_SMP_OP_WRITE_RSP)) {
+		return;
+	}
+	size_t n = len - SMPFOTA_SMP_HDR_SIZE;
+	if (n > w->cap) {
+		w->s->malformed++;
+		return;
+	}
+	memcpy(w->rsp, frame + SMPFOTA_SMP_HDR_SIZE, n);
+	w->len = n;
+	w->done = true;
+}
+
+int cli_raw_request(struct cli *s, uint8_t op, uint16_t group, uint8_t id, const uint8_t *payload,
+		    size_t len, uint8_t *rsp, size_t cap, size_t *rsp_len)
+{
+	static uint8_t frame[HOST_FRAME_MAX];
+	if (len + SMPFOTA_SMP_HDR_SIZE > s->link->mtu) {
+		return SMPFOTA_ERR_NOSPC;
+	}
+	/* Sequence numbers from the engine's counter: answers to the engine's own requests and
+	 * to ours cannot be mistaken for each other. */
+	uint8_t seq = s->c.seq++;
+	struct smpfota_smp_hdr h = {.version = SMPFOTA_SMP_V2, .op = op, .len = (uint16_t)len,
+				    .group = group, .seq = seq, .id = id};
+	smpfota_smp_hdr_encode(&h, frame);
+	memcpy(frame + SMPFOTA_SMP_HDR_SIZE, payload, len);
+	struct raw_wait w = {s, seq, group, id, rsp, cap, 0, false};
+	s->has_status = false;
+	for (int attempt = 0; attempt <= RETRIES && !w.done; attempt++) {
+		int rc = host_link_send(s->link, frame, len + SMPFOTA_SMP_HDR_SIZE);
+		if (rc < 0 && s->link->kind == SMPFOTA_CONN_SERIAL) {
+			return SMPFOTA_ERR_IO;
+		}
+		uint32_t sent = cli_now_ms();
+		while (!w.done && cli_now_ms() - sent < s->timeout_ms) {
+			if (interrupted) {
+				return report_interrupt(s);
+			}
+			uint32_t left = s->timeout_ms - (cli_now_ms() - sent);
+			struct pollfd p = {.fd = host_link_fd(s->link), .events = POLLIN};
+			int n = poll(&p, 1, (int)(left < PROBE_MS ? left : PROBE_MS));
+			if (n < 0 && errno != EINTR) {
+				s->link->sys_errno = errno;
+				return SMPFOTA_ERR_IO;
+			}
+			if (n > 0) {
+				rc = host_link_receive(s->link, on_raw_frame, &w);
+				if (rc < 0 && !w.done) {
+					return rc;
+				}
+			}
+			if (!w.done && refused_for_good(s, cli_now_ms())) {
+				s->link->sys_errno = ECONNREFUSED;
+				return SMPFOTA_ERR_IO;
+			}
+		}
+	}
+	if (!w.done) {
+		return SMPFOTA_ERR_TIMEDOUT;
+	}
+	*rsp_len = w.len;
+	/* The status, kept as the engine's rejections are (cli_fail() describes it). */
+	struct smpfota_smp_status st;
+	memset(&st, 0, sizeof(st));
+	const uint8_t *rsn;
+	size_t rsn_len;
+	uint16_t eg;
+	cbor_status(rsp, w.len, &st.rc, &st.has_err, &eg, &st.err.rc, &rsn, &rsn_len);
+	st.err.group = eg;
+	st.rsn.ptr = (const char *)rsn;
+	st.rsn.len = rsn_len;
+	if (!smpfota_smp_status_ok(&st)) {
+		cli_save_status(s, &st);
+		return SMPFOTA_ERR_REJECTED;
+	}
+	return 0;
 }
 
 int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)

@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "target_groups.h"
 #include "posix/nor_file.h"
 #include "posix/tty.h"
 #include "emu/mcuboot.h"
@@ -56,6 +57,7 @@ struct target {
 	struct smpfota_nor_file file;
 	struct smpfota_nor net_nor;
 	struct smpfota_emu_target b; /* slots, MCUboot, the server (kept by a warm reset) */
+	struct target_groups groups; /* stat, fs, shell, os extras: host-side (target_groups.h) */
 
 	/* --key: the secure channel's responder in front of the server (docs/security.md); a
 	 * reset loses its session, as a board's RAM would. */
@@ -159,6 +161,7 @@ static int after_response(struct target *t)
 	}
 	sleep_ms(RESET_DELAY_MS);
 	fprintf(stderr, "target: reset\n");
+	t->groups.resets++;
 	return boot(t, true);
 }
 
@@ -172,7 +175,7 @@ static const struct {
 	{0, 5, "os reset"}, {0, 6, "os params"}, {0, 7, "os info"}, {0, 8, "os bootloader"},
 	{1, 0, "image state"}, {1, 1, "image upload"}, {1, 5, "image erase"},
 	{1, 6, "image slot-info"}, {2, 0, "stat read"}, {2, 1, "stat list"}, {8, 0, "fs file"},
-	{8, 2, "fs stat"}, {8, 3, "fs hash"}, {9, 0, "shell exec"},
+	{8, 1, "fs stat"}, {8, 2, "fs hash"}, {9, 0, "shell exec"},
 };
 
 /* --verbose: one line per request and its answer. */
@@ -222,14 +225,25 @@ static void log_exchange(const struct target *t, const uint8_t *req, size_t req_
 		(unsigned)h.seq, req_len, rc, rsp_len);
 }
 
+/* One request: the host-side groups first, then the library's server; counted and logged. */
+static int handle(struct target *t, const uint8_t *req, size_t len, uint8_t *rsp, size_t cap)
+{
+	int m = target_groups_handle(&t->groups, req, len, rsp, cap);
+	if (m == 0) {
+		m = smpfota_server_handle(&t->b.srv, req, len, rsp, cap);
+	}
+	target_groups_count(&t->groups, len, m);
+	log_exchange(t, req, len, rsp, m);
+	return m;
+}
+
 /* --key: an authenticated request out of the secure channel goes to the server, and its
  * answer back through the channel. */
 static int sec_deliver(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct target *t = ctx;
 	static uint8_t rsp[65536];
-	int m = smpfota_server_handle(&t->b.srv, frame, len, rsp, t->rsp_cap);
-	log_exchange(t, frame, len, rsp, m);
+	int m = handle(t, frame, len, rsp, t->rsp_cap);
 	return m > 0 ? smpfota_secure_send(&t->sec, rsp, (size_t)m) : 0;
 }
 
@@ -304,8 +318,7 @@ static int serve_udp(struct target *t, struct smpfota_udp *u)
 		}
 		for (size_t off = 0; off < (size_t)n;) {
 			size_t len = next_frame(req + off, (size_t)n - off);
-			int m = smpfota_server_handle(&t->b.srv, req + off, len, rsp, t->b.cfg.buf_size);
-			log_exchange(t, req + off, len, rsp, m);
+			int m = handle(t, req + off, len, rsp, t->b.cfg.buf_size);
 			if (m > 0) {
 				(void)smpfota_udp_send(u, rsp, (size_t)m);
 			} else if (m == 0) {
@@ -336,9 +349,7 @@ static int on_serial_frame(void *ctx, const uint8_t *frame, size_t len)
 	}
 	for (size_t off = 0; off < len;) {
 		size_t flen = next_frame(frame + off, len - off);
-		int m = smpfota_server_handle(&c->t->b.srv, frame + off, flen, rsp,
-					      c->t->b.cfg.buf_size - 4);
-		log_exchange(c->t, frame + off, flen, rsp, m);
+		int m = handle(c->t, frame + off, flen, rsp, c->t->b.cfg.buf_size - 4);
 		if (m > 0) {
 			int k = smpfota_serial_encode(rsp, (size_t)m, 0, line, sizeof(line));
 			if (k > 0) {
@@ -414,6 +425,7 @@ void smpfota_cli_target_usage(FILE *f)
 		"                      [--flash FILE] [--primary FILE] [--primary-net FILE]\n"
 		"                      [--images 1|2] [--slot-size N] [--net-slot-size N]\n"
 		"                      [--buf-size N] [--buf-count N] [--verbose-errors] [-v]\n"
+		"                      [--fs DIR]\n"
 		"\n"
 		"A simulated nRF5340 target: MCUboot boot model + SMP server on emulated NOR flash.\n"
 		"It checks every option and file first, then binds its port (or opens its PTY), then\n"
@@ -436,6 +448,13 @@ void smpfota_cli_target_usage(FILE *f)
 		"  --verbose-errors  add \"rsn\" to v1 error responses\n"
 		"  -v, --verbose     log each request and its answer on stderr (group, command,\n"
 		"                    sequence number, rc)\n"
+		"  --fs DIR          answer the file system group (fs upload/download/stat/hash) with\n"
+		"                    the files under DIR; without it the group answers ENOTSUP\n"
+		"\n"
+		"Besides image and OS (echo, reset, params, info, bootloader) it answers, host-side:\n"
+		"stat (group \"smp\": requests, errors, resets, bytes), os taskstat (this process'\n"
+		"figures), mpstat (the SMP buffers), datetime (an RTC set by datetime set), shell\n"
+		"exec (built-ins: echo, kernel version, stats; never the host's shell).\n"
 		"\n"
 		"Exit status: 0 after SIGINT/SIGTERM; 1 when it cannot run (port taken, flash file);\n"
 		"2 for a bad option or input file, with the reason.\n");
@@ -538,7 +557,7 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	static struct target t;
 	const char *udp = NULL, *pty_link = NULL;
 	bool pty = false;
-	enum { OPT_PTY_LINK = 256, OPT_VERBOSE_ERRORS };
+	enum { OPT_PTY_LINK = 256, OPT_VERBOSE_ERRORS, OPT_FS };
 	static const struct option opts[] = {
 		{"udp", required_argument, 0, 'u'},
 		{"serial-pty", no_argument, 0, 'p'},
@@ -553,6 +572,7 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"buf-count", required_argument, 0, 'c'},
 		{"verbose-errors", no_argument, 0, OPT_VERBOSE_ERRORS},
 		{"verbose", no_argument, 0, 'v'},
+		{"fs", required_argument, 0, OPT_FS},
 		{0, 0, 0, 0},
 	};
 	const bool json = o->json;
@@ -590,6 +610,7 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		case 'c': size = &t.b.cfg.buf_count; name = "--buf-count"; break;
 		case OPT_VERBOSE_ERRORS: t.b.cfg.verbose_err = true; break;
 		case 'v': t.verbose = true; break;
+		case OPT_FS: t.groups.fs_root = optarg; break;
 		case ':':
 			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
 			return smpfota_cli_usage_error(json, "target", msg);
@@ -634,9 +655,17 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	} else if (t.images < 2 && t.primary_path[1]) {
 		why = "--primary-net needs --images 2";
 	}
+	struct stat fs_st;
+	if (!why && t.groups.fs_root &&
+	    (stat(t.groups.fs_root, &fs_st) != 0 || !S_ISDIR(fs_st.st_mode))) {
+		snprintf(msg, sizeof(msg), "--fs %s: not a directory", t.groups.fs_root);
+		why = msg;
+	}
 	if (why) {
 		return smpfota_cli_usage_error(json, "target", why);
 	}
+	t.groups.buf_size = t.b.cfg.buf_size;
+	t.groups.buf_count = t.b.cfg.buf_count;
 	char host[256];
 	uint16_t port = 1337;
 	if (!pty && !parse_udp(udp ? udp : "127.0.0.1:1337", host, sizeof(host), &port)) {

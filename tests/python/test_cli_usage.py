@@ -34,7 +34,9 @@ SLOT = 0x40000
 COMMANDS = [["image", "list"], ["image", "upload"], ["image", "test"], ["image", "confirm"],
             ["image", "erase"], ["image", "info"], ["reset"], ["echo"], ["params"], ["info"],
             ["image", "slot-info"], ["bootloader", "info"], ["update"], ["target"], ["sim"],
-            ["version"], ["help"]]
+            ["version"], ["help"], ["stat", "list"], ["stat", "read"], ["taskstat"], ["mpstat"],
+            ["datetime", "get"], ["datetime", "set"], ["shell", "exec"], ["fs", "upload"],
+            ["fs", "download"], ["fs", "stat"], ["fs", "hash"]]
 
 
 def run(*args, env=None, timeout=TIMEOUT) -> subprocess.CompletedProcess:

@@ -89,10 +89,11 @@ def test_mapping_compiles_to_the_kconfig_values(tmp_path):
     prog = tmp_path / "p.c"
     prog.write_text('#include <stdio.h>\n#include "smpfota/config.h"\nint main(void){\n' +
                     "".join(f'printf("{o}=%ld\\n", (long)({o}));\n' for o, _ in pairs) +
-                    'printf("ERR=%d PSA=%d\\n", SMPFOTA_CONFIG_ERROR_NAMES, '
-                    "SMPFOTA_CONFIG_SHA256_PSA);return 0;}\n")
-    for flags, want in (([], (0, 0)),
-                        (["-DCONFIG_SMPFOTA_ERROR_NAMES=1", "-DCONFIG_SMPFOTA_SHA256_PSA=1"], (1, 1))):
+                    'printf("ERR=%d PSA=%d SHA512=%d\\n", SMPFOTA_CONFIG_ERROR_NAMES, '
+                    "SMPFOTA_CONFIG_SHA256_PSA, SMPFOTA_CONFIG_IMAGE_SHA512);return 0;}\n")
+    bools = ["-DCONFIG_SMPFOTA_ERROR_NAMES=1", "-DCONFIG_SMPFOTA_SHA256_PSA=1",
+             "-DCONFIG_SMPFOTA_IMAGE_SHA512=1"]
+    for flags, want in (([], (0, 0, 0)), (bools, (1, 1, 1))):
         defs = [f"-DCONFIG_{k}={defaults[k]}" for _, k in pairs]
         exe = tmp_path / "p"
         subprocess.run(["cc", "-std=c11", "-Werror", "-I", SRC / "include", "-I", ZEPHYR,
@@ -101,7 +102,7 @@ def test_mapping_compiles_to_the_kconfig_values(tmp_path):
         out = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
         for o, k in pairs:
             assert f"{o}={defaults[k]}\n" in out
-        assert f"ERR={want[0]} PSA={want[1]}" in out
+        assert f"ERR={want[0]} PSA={want[1]} SHA512={want[2]}" in out
 
 
 def test_samples_use_only_symbols_that_exist():

@@ -76,11 +76,20 @@ void smpfota_cli_sim_usage(FILE *f)
 		}
 	}
 	fprintf(f,
+		"  --max-time S        give up after S virtual seconds (default below)\n"
 		"  --quiet             no progress lines\n"
-		"  --json              one JSON object on stdout\n"
+		"  --json              one JSON object on stdout\n");
+	struct smpfota_sim_config d;
+	smpfota_sim_defaults(&d, SMPFOTA_SIM_INTERNAL);
+	fprintf(f,
+		"\n"
+		"Limits: the image must fit the target's 0x%x-byte slot (less MCUboot's trailer);\n"
+		"a run gives up after %.0f virtual seconds (--max-time) and then fails with TIMEDOUT\n"
+		"at the step it had reached; --loss and --ack-loss below 1, --ber below 0.01.\n"
 		"\n"
 		"Exit status: 0 when the update completed (target runs the new image, confirmed),\n"
-		"1 when it did not, 2 for usage errors.\n");
+		"1 when it did not (the summary names the step and the error), 2 for usage errors.\n",
+		(unsigned)d.slot_size, (double)d.max_virtual_us / 1e6);
 }
 
 static bool parse_double(const char *s, double lo, double hi, double *out)
@@ -200,17 +209,62 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       r->limit_kBps, smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c),
 	       r->limit_kBps > 0 ? r->goodput_kBps / r->limit_kBps : 0.0);
 	const struct smpfota_sim_stats *s = &r->stats;
-	printf("\"stats\":{\"packets\":%u,\"upload_packets\":%u,\"retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
+	printf("\"stats\":{\"packets\":%u,\"upload_packets\":%u,\"retransmits\":%u,\"upload_retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
 	       "\"crc_errors\":%u,\"replays\":%u,\"withheld\":%u,\"tx_failed\":%u,\"polls\":%u,"
 	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
 	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
 	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu,"
 	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u}}\n",
-	       s->packets, s->upload_packets, s->retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
+	       s->packets, s->upload_packets, s->retransmits, s->upload_retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
 	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
 	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
 	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us,
 	       s->ble_events, s->disconnects, s->frames_dropped);
+}
+
+/* The text summary: what happened, at which step, and the counts the JSON gives too. */
+static void print_summary(const struct smpfota_sim_config *c, const struct smpfota_sim_result *r)
+{
+	const char *step = smpfota_update_step_name(r->step);
+	if (r->ok) {
+		printf("update done: the target runs the new image, confirmed, byte-exact\n");
+	} else if (r->err) {
+		printf("update FAILED at step %s: %s (%s)\n", step, smpfota_strerror(r->err),
+		       smpfota_errname(r->err));
+	} else {
+		printf("update FAILED: the target %s\n",
+		       r->byte_exact ? "runs the image, not confirmed" : "does not hold the image");
+	}
+	printf("virtual time  %.3f s in all", (double)r->virtual_us / 1e6);
+	if (r->upload_us == 0) {
+		printf("; the upload did not start\n");
+	} else if (r->goodput_kBps > 0) {
+		printf(", upload %.3f s\n", (double)r->upload_us / 1e6);
+	} else {
+		printf(", upload %.3f s until the run stopped (%u of %u bytes written)\n",
+		       (double)r->upload_us / 1e6, r->stats.upload_bytes_written, r->image_bytes);
+	}
+	if (r->goodput_kBps > 0) {
+		printf("goodput       %.1f kB/s (image bytes / upload time)\n", r->goodput_kBps);
+	}
+	printf("limit         %.1f kB/s (%s; radio %.1f, flash path %.1f)\n", r->limit_kBps,
+	       smpfota_sim_radio_limit_kBps(c) <= smpfota_sim_flash_limit_kBps(c) ? "radio-bound"
+										 : "flash-bound",
+	       smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c));
+	if (r->goodput_kBps > 0) {
+		printf("ratio         %.1f %% of the limit\n",
+		       r->limit_kBps > 0 ? 100.0 * r->goodput_kBps / r->limit_kBps : 0.0);
+	}
+	/* the same counters as the JSON's stats: packets, retransmits, upload_* */
+	printf("radio         %u packets, %u retransmissions in all; during the upload %u packets, "
+	       "%u retransmissions\n", r->stats.packets, r->stats.retransmits,
+	       r->stats.upload_packets, r->stats.upload_retransmits);
+	if (r->stats.packets > r->stats.upload_packets && r->stats.target_resets > 0 &&
+	    r->step > SMPFOTA_UPDATE_UPLOAD) {
+		printf("              after the upload, most went unanswered while the target was off "
+		       "the air (%u reset%s, MCUboot swap)\n", r->stats.target_resets,
+		       r->stats.target_resets == 1 ? "" : "s");
+	}
 }
 
 int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
@@ -244,6 +298,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"ble-encrypted", no_argument, 0, 1007},
 		{"ble-drop-at", required_argument, 0, 1008},
 		{"quiet", no_argument, 0, 'q'},
+		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
@@ -370,6 +425,13 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		case 1006: c.ble.no_reassembly = true; break;
 		case 1007: c.ble.encrypted = true; break;
 		case 'q': quiet = true; break;
+		case 1009:
+			if (!parse_double(optarg, 0.001, 1e6, &d)) {
+				fprintf(stderr, "smpfota: bad --max-time: %s (virtual seconds)\n", optarg);
+				return 2;
+			}
+			c.max_virtual_us = (uint64_t)(d * 1e6);
+			break;
 		case 'j': json = true; break;
 		case 'h': smpfota_cli_sim_usage(stdout); return 0;
 		default: smpfota_cli_sim_usage(stderr); return 2;
@@ -407,6 +469,13 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	if (load(image, &img, &len) != 0) {
 		return 1;
 	}
+	if (len > c.slot_size) {
+		free(img);
+		fprintf(stderr, "smpfota: sim: --image %s: %zu bytes do not fit the target's "
+			"0x%x-byte slot (%u bytes)\n", image, len, (unsigned)c.slot_size,
+			(unsigned)c.slot_size);
+		return 2;
+	}
 	if (!json && c.link == SMPFOTA_SIM_LINK_BLE) {
 		printf("smpfota sim: %s, %zu bytes, scenario %s, BLE LE %uM, interval %.2f ms, data "
 		       "length %u, ATT MTU %u%s%s, loss %.3g, seed %llu\n",
@@ -427,29 +496,15 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	int rc = smpfota_sim_run(&c, img, len, &r);
 	free(img);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: %s: %s\n", image, smpfota_strerror(rc));
+		fprintf(stderr, "smpfota: sim: %s: %s%s\n", image, smpfota_strerror(rc),
+			rc == SMPFOTA_ERR_INVAL ? " (the image with MCUboot's trailer must fit the "
+						  "slot; see smpfota sim --help for the limits)" : "");
 		return rc == SMPFOTA_ERR_INVAL ? 2 : 1;
 	}
 	if (json) {
 		print_json(&c, &r);
 	} else {
-		printf("%s: the target %s\n", r.ok ? "update done" : "update FAILED",
-		       r.ok ? "runs the new image, confirmed, byte-exact"
-			    : (r.err ? smpfota_strerror(r.err) : r.byte_exact ? "image not confirmed"
-									 : "image not byte-exact"));
-		printf("virtual time  %.3f s in all, upload %.3f s\n", (double)r.virtual_us / 1e6,
-		       (double)r.upload_us / 1e6);
-		printf("goodput       %.1f kB/s (image bytes / upload time)\n", r.goodput_kBps);
-		printf("limit         %.1f kB/s (%s; radio %.1f, flash path %.1f)\n", r.limit_kBps,
-		       smpfota_sim_radio_limit_kBps(&c) <= smpfota_sim_flash_limit_kBps(&c) ? "radio-bound"
-											   : "flash-bound",
-		       smpfota_sim_radio_limit_kBps(&c), smpfota_sim_flash_limit_kBps(&c));
-		printf("ratio         %.1f %% of the limit\n",
-		       r.limit_kBps > 0 ? 100.0 * r.goodput_kBps / r.limit_kBps : 0.0);
-		printf("radio         %u packets (%u retransmissions) up to the end of the upload; %u in "
-		       "all,\n              most of the rest unanswered while the target was off the air "
-		       "(MCUboot swap)\n",
-		       r.stats.upload_packets, r.stats.upload_retransmits, r.stats.packets);
+		print_summary(&c, &r);
 	}
 	return r.ok ? 0 : 1;
 }

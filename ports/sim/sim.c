@@ -233,6 +233,9 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	if (w->upload_end > w->upload_start && w->upload_start > 0) {
 		r->upload_us = (w->upload_end - w->upload_start) / US;
 		r->goodput_kBps = (double)len / (double)r->upload_us * 1000.0;
+	} else if (w->upload_start > 0) {
+		/* stopped during the upload: its time until the end of the run, no goodput */
+		r->upload_us = (w->now - w->upload_start) / US;
 	}
 	/* What the target holds now. */
 	w->charging = false;

@@ -172,7 +172,8 @@ struct smpfota_sim_result {
 	 * "old" (the image it ran before, still valid) or "invalid" (would not boot). */
 	const char *target_runs;
 	uint64_t virtual_us;          /* whole run */
-	uint64_t upload_us;           /* first to last upload chunk answered */
+	uint64_t upload_us;           /* first to last upload chunk answered (to the end of the
+				       * run when the update stopped during the upload) */
 	uint32_t image_bytes;
 	double goodput_kBps;          /* image_bytes / upload time, kB = 1000 B */
 	double limit_kBps;            /* smpfota_sim_limit_kBps() */

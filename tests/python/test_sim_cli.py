@@ -134,3 +134,57 @@ def test_bad_image_is_a_clear_error(tmp_path, image):
     broken.write_bytes(bytes(data))
     p = sim("--image", broken)
     assert p.returncode == 1 and "hash" in p.stderr.lower()
+
+
+def text_and_json(*args):
+    t = sim(*args, "--quiet")
+    rc, d = sim_json(*args)
+    assert t.returncode == rc
+    return t.stdout, d
+
+
+def test_failure_summary_names_the_step_and_true_counts(image):
+    # every packet lost: the update cannot even read the target's state
+    out, d = text_and_json("--image", image, "--loss", "0.99", "--timing",
+                           "retransmit_count=0", "--max-time", "20")
+    assert d["ok"] is False and d["error"] == "TIMEDOUT"
+    assert f"update FAILED at step {d['step']}: timed out (TIMEDOUT)" in out, out
+    s = d["stats"]
+    assert (f"radio         {s['packets']} packets, {s['retransmits']} retransmissions in all; "
+            f"during the upload {s['upload_packets']} packets, {s['upload_retransmits']} "
+            "retransmissions") in out, out
+    if d["upload_us"] == 0:
+        assert "the upload did not start" in out and "goodput" not in out
+    # no reset happened: nothing is put down to MCUboot's swap
+    assert s["target_resets"] == 0 and "MCUboot swap" not in out, out
+
+
+def test_failure_during_the_upload_keeps_its_time(image):
+    # the run is stopped by the time cap in the middle of a slow, lossy upload
+    out, d = text_and_json("--image", image, "--loss", "0.6", "--max-time", "4", "--seed", "4")
+    assert d["ok"] is False and d["step"] == "upload", d
+    assert d["upload_us"] > 0 and d["goodput_kBps"] == 0, d
+    assert "upload %.3f s until the run stopped" % d["upload_s"] in out, out
+    assert f"({d['stats']['upload_bytes_written']} of {d['image_bytes']} bytes written)" in out
+
+
+def test_success_summary_counts_match_the_json(image):
+    out, d = text_and_json("--image", image)
+    s = d["stats"]
+    assert d["ok"] and f"{s['packets']} packets, {s['retransmits']} retransmissions in all" in out
+    assert s["target_resets"] >= 1 and "MCUboot swap" in out
+
+
+def test_help_states_the_limits():
+    p = sim("--help")
+    assert p.returncode == 0
+    assert "--max-time S" in p.stdout and "gives up after 600 virtual seconds" in p.stdout
+    assert "0x74000-byte slot" in p.stdout
+
+
+def test_image_too_large_for_the_slot(tmp_path):
+    big = mti.make_image(tmp_path / "big.bin", size=0x80000, seed=5, key_type=None,
+                         key_dir=tmp_path / "keys")
+    p = sim("--image", big)
+    assert p.returncode == 2 and "do not fit the target's 0x74000-byte slot" in p.stderr
+    assert p.stdout == ""  # refused before the run

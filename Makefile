@@ -1,7 +1,8 @@
 # smpfota — top-level entry points. Every target bootstraps a fresh machine when needed
 # (Debian packages + a pinned Python venv in build/venv), then drives CMake/CTest.
 #
-#   make demo    the main job (see README)
+#   make demo    the main job (see README); sets up and builds only what it needs
+#   make install the CLI and its bash completion into PREFIX (default /usr/local)
 #   make test    the whole test suite, plain and under ASan+UBSan
 #   make bench   benchmarks (print figures, assert nothing)
 #   make fuzz    every libFuzzer target for FUZZ_SECONDS each
@@ -15,19 +16,33 @@ FUZZ_BUILD  ?= build-fuzz
 VENV        := $(BUILD)/venv
 PY          := $(abspath $(VENV))/bin/python
 STAMP       := $(BUILD)/.bootstrap-stamp
+CORE_STAMP  := $(BUILD)/.bootstrap-core-stamp
+PREFIX      ?= /usr/local
 FUZZ_SECONDS ?= 30
 FUZZ_JOBS   ?= 1
 JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
 
-.PHONY: format format-check all build demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
+.PHONY: format format-check all build cli install demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
 
 all: build
 
 $(STAMP): scripts/bootstrap.sh scripts/requirements.txt
 	./scripts/bootstrap.sh $(VENV)
+	@touch $@ $(CORE_STAMP)
+
+# The host CLI alone: demo and install need no cross compiler, QEMU, clang nor mcumgrctl.
+$(CORE_STAMP): scripts/bootstrap.sh scripts/requirements.txt
+	./scripts/bootstrap.sh --core $(VENV)
 	@touch $@
+
+cli: $(CORE_STAMP)
+	@test -f $(BUILD)/build.ninja || cmake -S . -B $(BUILD) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo
+	cmake --build $(BUILD) --target smpfota_cli -j $(JOBS)
+
+install: cli
+	cmake --install $(BUILD) --prefix $(PREFIX)
 
 bootstrap: $(STAMP)
 
@@ -40,7 +55,7 @@ build: $(BUILD)/build.ninja
 $(ASAN_BUILD)/build.ninja: $(STAMP) CMakeLists.txt
 	cmake -S . -B $(ASAN_BUILD) $(CMAKE_ARGS) -DCMAKE_BUILD_TYPE=Debug -DSMPFOTA_SANITIZE=ON
 
-demo: build
+demo: cli
 	$(PY) scripts/demo.py --build $(BUILD)
 
 test-plain: build

@@ -1,8 +1,19 @@
 #!/usr/bin/env bash
 # One-shot set-up on a fresh Debian machine: system packages, then a Python venv with pinned
 # tools inside the build folder. Idempotent; `make` calls it when its stamp file is missing.
+#
+#   scripts/bootstrap.sh [--core] [VENV]
+#
+# --core: only what the host CLI and `make demo`/`make install` need (compiler, CMake, mbedTLS,
+# the venv with imgtool and zcbor); not the cross compiler, QEMU, clang, mcumgrctl (a Rust
+# build of minutes) nor the mbedTLS sources of the firmware, which the tests need.
 set -euo pipefail
 
+core=0
+if [ "${1:-}" = "--core" ]; then
+	core=1
+	shift
+fi
 venv=${1:-build/venv}
 here=$(cd "$(dirname "$0")" && pwd)
 
@@ -16,6 +27,8 @@ check "command -v ninja"                 ninja-build
 check "command -v gcc"                   gcc
 check "command -v git"                   git
 check "test -f /usr/include/mbedtls/sha256.h" libmbedtls-dev
+check "python3 -m venv --help"           python3-venv
+if [ "$core" -eq 0 ]; then
 check "command -v arm-none-eabi-gcc"     gcc-arm-none-eabi
 check "test -d /usr/lib/arm-none-eabi/newlib" libnewlib-arm-none-eabi
 check "command -v qemu-system-arm"       qemu-system-arm
@@ -24,11 +37,11 @@ check "command -v clang"                 clang
 check "command -v clang-tidy"            clang-tidy
 check "command -v clang-format"          clang-format
 check "ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a" libclang-rt-14-dev
-check "python3 -m venv --help"           python3-venv
 # Headers mcumgrctl (the Rust interop peer, built below with cargo) links against.
 check "command -v pkg-config"            pkg-config
 check "test -f /usr/include/dbus-1.0/dbus/dbus.h" libdbus-1-dev
 check "test -f /usr/include/libudev.h"   libudev-dev
+fi
 
 if [ ${#need_pkgs[@]} -gt 0 ]; then
 	echo "bootstrap: installing Debian packages: ${need_pkgs[*]}"
@@ -43,6 +56,10 @@ if [ ! -x "$venv/bin/python" ]; then
 	python3 -m venv "$venv"
 fi
 "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$here/requirements.txt"
+if [ "$core" -eq 1 ]; then
+	echo "bootstrap: done (core: enough for the CLI and make demo; make test sets up the rest)"
+	exit 0
+fi
 
 # mcumgrctl (mcumgr-toolkit's CLI), the Rust SMP peer of tests/python/test_interop.py, pinned,
 # installed beside the venv. The Go mcumgr cannot be fetched (the module proxy refuses it) and

@@ -331,13 +331,26 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	if (next != NULL && has_hash(next, &u->img) && next->pending) {
 		/* Uploaded and marked by an earlier session that never saw the reset: the server
 		 * would refuse a new upload into a pending slot, and none is needed. */
-		set_step(u, SMPFOTA_UPDATE_RESET);
+		if (u->prm.upload_only) {
+			finish(u, 0, NULL);
+		} else {
+			set_step(u, SMPFOTA_UPDATE_RESET);
+		}
 		return;
 	}
 	struct smpfota_image_version cur;
 	if (run != NULL && parse_version(run->version, &cur) && !u->prm.force &&
 	    vercmp(&u->img.hdr.version, &cur) <= 0) {
 		finish(u, SMPFOTA_ERR_DOWNGRADE, NULL);
+		return;
+	}
+	if ((u->prm.upload_only || u->prm.reuse_secondary) && has_hash(next, &u->img)) {
+		/* Distributed earlier: the list just showed the whole image in the slot. */
+		if (u->prm.upload_only) {
+			finish(u, 0, NULL);
+		} else {
+			set_step(u, SMPFOTA_UPDATE_TEST);
+		}
 		return;
 	}
 	u->sub = SUB_SLOTS;
@@ -371,6 +384,10 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		}
 		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, 1), &u->img)) {
 			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
+			return;
+		}
+		if (u->prm.upload_only) {
+			finish(u, 0, NULL);
 			return;
 		}
 		set_step(u, SMPFOTA_UPDATE_TEST);

@@ -560,6 +560,39 @@ static void test_update_workflow(void)
 	CHECK(primary_runs(factory, factory_len));
 }
 
+/* A fleet's two phases (fleet.h): upload only, then an update that finds the image in the
+ * secondary slot and goes straight to test. */
+static void test_update_upload_only_then_reuse(void)
+{
+	target_with_factory(1);
+	struct smpfota_upload_source src = make_source(50000, 23);
+	struct smpfota_update_params prm = {.upload_only = true};
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(steps_seen & (1U << SMPFOTA_UPDATE_UPLOAD));
+	CHECK(!(steps_seen & (1U << SMPFOTA_UPDATE_TEST)));
+	CHECK_EQ(boots, 0);
+	CHECK(secondary_holds_image());
+	CHECK(primary_runs(factory, factory_len));
+	/* again: the slot already holds it, nothing is uploaded */
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(!(steps_seen & (1U << SMPFOTA_UPDATE_UPLOAD)));
+	/* activation: no upload, test, reset, confirm */
+	prm = (struct smpfota_update_params){.reuse_secondary = true};
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(!(steps_seen & (1U << SMPFOTA_UPDATE_UPLOAD)));
+	CHECK(steps_seen & (1U << SMPFOTA_UPDATE_CONFIRM));
+	CHECK_EQ(boots, 1);
+	CHECK(primary_runs(img, img_len));
+	/* without the option the same slot is uploaded again (the old behaviour) */
+	target_with_factory(1);
+	prm = (struct smpfota_update_params){.upload_only = true};
+	CHECK_EQ(run_update(&src, &prm), 0);
+	prm = (struct smpfota_update_params){0};
+	CHECK_EQ(run_update(&src, &prm), 0);
+	CHECK(steps_seen & (1U << SMPFOTA_UPDATE_UPLOAD));
+	CHECK(primary_runs(img, img_len));
+}
+
 static void test_update_refusals(void)
 {
 	struct smpfota_update_params prm = {0};
@@ -637,5 +670,6 @@ int main(void)
 	RUN(test_rejected_and_timeout);
 	RUN(test_update_workflow);
 	RUN(test_update_refusals);
+	RUN(test_update_upload_only_then_reuse);
 	return CHECK_SUMMARY();
 }

@@ -78,6 +78,12 @@ struct smpfota_update_params {
 	bool force;               /* allow a downgrade or another build of the same version */
 	uint32_t reset_wait_ms;   /* how long the target may take to come back; 0 = 30000 */
 	uint32_t probe_ms;        /* echo interval while waiting; 0 = 500 */
+	/* Distribution only (fleet.h): done once the secondary slot holds the image (or it is
+	 * already pending or running); no test, reset or confirm. */
+	bool upload_only;
+	/* Skip the upload when the secondary slot already holds this image (an earlier
+	 * upload_only run): go straight to test. */
+	bool reuse_secondary;
 };
 
 /* Called on every step change. */

@@ -23,6 +23,9 @@ BENCHES: list[tuple[str, list[str]]] = [
      ["@python", "bench/bench_sim.py"]),
     ("ESB against Bluetooth LE in the two-board simulator: which link to use (400 KiB image, "
      "three flash scenarios, six BLE parameter sets)", ["@python", "bench/bench_ble.py"]),
+    ("Bare-metal master firmware (QEMU mps2-an505) vs the host CLI, updating the real Zephyr + "
+     "MCUboot target; flash, RAM, stack from the link map and the running firmware",
+     ["@python", "bench/bench_baremetal.py"]),
 ]
 SRC = Path(__file__).resolve().parents[1]
 

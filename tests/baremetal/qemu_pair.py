@@ -80,6 +80,49 @@ def image_hash(path: Path) -> str:
     raise ValueError(f"{path}: no SHA-256 TLV")
 
 
+# The smp_svr sample's last boot line: its SMP server is up.
+BOOTED = b"smp_sample: build time"
+
+
+def _connect(path: Path, proc: "Qemu", timeout: float = 10.0) -> socket.socket:
+    """Connect to a Unix socket a QEMU process is about to open."""
+    deadline = time.monotonic() + timeout
+    while True:
+        s = socket.socket(socket.AF_UNIX)
+        try:
+            s.connect(str(path))
+            return s
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline or proc.proc.poll() is not None:
+                raise RuntimeError(f"{proc.name}: no socket {path}:\n" + "\n".join(proc.lines))
+            time.sleep(0.02)
+
+
+def qmp(path: Path, command: str) -> None:
+    """Run one QMP command on a QEMU's monitor socket."""
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            s = socket.socket(socket.AF_UNIX)
+            s.connect(str(path))
+            break
+        except OSError:
+            s.close()
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.02)
+    with s:
+        f = s.makefile("rw")
+        json.loads(f.readline())  # greeting
+        for cmd in ("qmp_capabilities", command):
+            f.write(json.dumps({"execute": cmd}) + "\n")
+            f.flush()
+            while "return" not in (rsp := json.loads(f.readline())):
+                if "error" in rsp:
+                    raise RuntimeError(f"QMP {cmd}: {rsp}")
+
+
 class Qemu:
     """One QEMU process; its stdout collected line by line."""
 
@@ -137,24 +180,37 @@ class Pair:
         self.dir = workdir
         self.wire = workdir / "wire.sock"
         self.qmp_path = workdir / "master.qmp"
+        self.target_qmp = workdir / "target.qmp"
         self.target: Qemu | None = None
         self.master: Qemu | None = None
 
     def start_target(self, frozen: bool = False) -> None:
-        """frozen: the CPU never starts (-S): the target takes bytes and never answers."""
+        """Start the target and wait until its SMP server runs. It starts halted (-S) and
+        is let go once we listen on its UART, so its boot log proves it is up: bytes that
+        reach it while it boots can wedge its UART for good (seen with QEMU's nRF51 UART and
+        Zephyr: no answer until a reset), and a master powered on with it would meet that.
+        frozen: the CPU never starts: the target takes bytes and never answers."""
         args = ["qemu-system-arm", "-machine", "microbit", "-cpu", "cortex-m0",
-                "-display", "none", "-monitor", "none",
+                "-display", "none", "-monitor", "none", "-S",
                 "-chardev", f"socket,id=con,path={self.wire},server=on,wait=off",
-                "-serial", "chardev:con", "-device", f"loader,file={TARGET_HEX}"]
-        if frozen:
-            args.append("-S")
+                "-serial", "chardev:con", "-device", f"loader,file={TARGET_HEX}",
+                "-qmp", f"unix:{self.target_qmp},server=on,wait=off"]
         self.target = Qemu("target", args)
-        deadline = time.monotonic() + 10
-        while not self.wire.exists():
-            if time.monotonic() > deadline or self.target.proc.poll() is not None:
-                raise RuntimeError("target QEMU did not open its socket:\n"
-                                   + "\n".join(self.target.lines))
-            time.sleep(0.02)
+        wire = _connect(self.wire, self.target)
+        with wire:
+            if frozen:
+                return
+            qmp(self.target_qmp, "cont")
+            wire.settimeout(0.5)
+            seen = b""
+            deadline = time.monotonic() + 20
+            while BOOTED not in seen:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"the target did not boot: {seen[-300:]!r}")
+                try:
+                    seen += wire.recv(4096)
+                except TimeoutError:
+                    pass
 
     def start_master(self, image: Path, job_flags: int | None = None) -> Qemu:
         args = ["qemu-system-arm", "-machine", "mps2-an505", "-display", "none",
@@ -172,25 +228,7 @@ class Pair:
     def reset_master(self) -> None:
         """A hardware reset of the master (QMP system_reset): the firmware starts over; the
         loader device writes the image and job again, the target is untouched."""
-        deadline = time.monotonic() + 5
-        while True:
-            try:
-                s = socket.socket(socket.AF_UNIX)
-                s.connect(str(self.qmp_path))
-                break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        with s:
-            f = s.makefile("rw")
-            json.loads(f.readline())  # greeting
-            for cmd in ("qmp_capabilities", "system_reset"):
-                f.write(json.dumps({"execute": cmd}) + "\n")
-                f.flush()
-                while "return" not in (rsp := json.loads(f.readline())):
-                    if "error" in rsp:
-                        raise RuntimeError(f"QMP {cmd}: {rsp}")
+        qmp(self.qmp_path, "system_reset")
 
     def stop_master(self) -> None:
         if self.master is not None:

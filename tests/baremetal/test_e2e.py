@@ -56,8 +56,8 @@ def test_update_confirm(pair, images):
     pair.start_target()
     m = pair.start_master(images["new"])
     m.expect(r"^image: \d+ bytes, version 0\.0\.1, hash " + images["new_hash"], 10)
-    m.expect(r"^step: upload$", 20)
-    m.expect(r"^step: confirm$", UPDATE_S)
+    m.expect(r"^step: upload ", 20)
+    m.expect(r"^step: confirm ", UPDATE_S)
     m.expect(r"^result: OK$", UPDATE_S)
     m.expect(r"^slot: image 0 slot 0 version 0\.0\.1 hash " + images["new_hash"]
              + " active confirmed$", 10)
@@ -74,7 +74,7 @@ def test_no_confirm_then_reset_reverts(pair, images):
     reports it."""
     pair.start_target()
     m = pair.start_master(images["new"], qp.JOB_NO_CONFIRM | qp.JOB_CHECK_REVERT)
-    m.expect(r"^step: active$", UPDATE_S)
+    m.expect(r"^step: active ", UPDATE_S)
     m.expect(r"^result: OK$", 20)
     # In test mode: running, not confirmed.
     m.expect(r"^slot: image 0 slot 0 version 0\.0\.1 hash " + images["new_hash"] + " active$",

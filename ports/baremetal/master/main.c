@@ -7,7 +7,7 @@
  *
  *   master: smpfota 0.1.0 on mps2-an505
  *   image: 49692 bytes, version 0.0.1, hash 4920...
- *   step: upload
+ *   step: upload (12 ms)
  *   progress: 3560/49692
  *   upload: 49692 bytes in 1234 ms, window 1, chunk 336, retransmits 0, rewinds 0, skips 0
  *   result: OK | result: TIMEDOUT at check | result: REJECTED at upload (rc 6) ...
@@ -47,6 +47,15 @@
 #define MASTER_WINDOW 1U
 #endif
 
+_Static_assert(MASTER_WINDOW >= 1U && MASTER_WINDOW <= SMPFOTA_CLIENT_MAX_INFLIGHT,
+	       "the window must fit the client's request table (smpfota_config.h)");
+
+/* Per attempt; the session-opening chunk gets the engine's first_timeout_ms (the target
+ * erases the slot first). */
+#ifndef MASTER_TIMEOUT_MS
+#define MASTER_TIMEOUT_MS 1000U
+#endif
+
 /* Client slots: the window, as the workflow has one request out at a time otherwise. */
 #define MASTER_SLOTS MASTER_WINDOW
 
@@ -72,6 +81,7 @@ struct master {
 	uint32_t progress_mark;   /* next progress line at this many bytes */
 	struct smpfota_upload_progress last;
 	bool have_progress;
+	uint32_t t0;              /* start of the update */
 
 	/* single requests after the update */
 	bool rsp_done;
@@ -183,7 +193,11 @@ static void on_step(void *user, enum smpfota_update_step step)
 		smpfota_bm_put_u32(&m.con, p->skips);
 		smpfota_bm_puts(&m.con, "\n");
 	}
-	line("step: ", smpfota_update_step_name(step));
+	smpfota_bm_puts(&m.con, "step: ");
+	smpfota_bm_puts(&m.con, smpfota_update_step_name(step));
+	smpfota_bm_puts(&m.con, " (");
+	smpfota_bm_put_u32(&m.con, smpfota_bm_now_ms() - m.t0);
+	smpfota_bm_puts(&m.con, " ms)\n");
 }
 
 static void on_progress(void *user, const struct smpfota_upload_progress *p)
@@ -324,15 +338,17 @@ static void halt(void)
 	smpfota_bm_put_u32(&m.con, (uint32_t)smpfota_bm_stack_size());
 	smpfota_bm_puts(&m.con, " bytes; link rx dropped ");
 	smpfota_bm_put_u32(&m.con, *m.board->link->rx_dropped);
-	smpfota_bm_puts(&m.con, ", decoder drops ");
-	uint32_t drops = 0;
+	smpfota_bm_puts(&m.con, "\nlink: dropped by the decoder:");
 	for (int i = 0; i < SMPFOTA_SERIAL_DROP_COUNT; i++) {
-		drops += m.link.rx.stats.drops[i];
+		if (m.link.rx.stats.drops[i] != 0U) {
+			smpfota_bm_puts(&m.con, " ");
+			smpfota_bm_put_u32(&m.con, m.link.rx.stats.drops[i]);
+			smpfota_bm_puts(&m.con, " ");
+			smpfota_bm_puts(&m.con, smpfota_serial_drop_str(i));
+			smpfota_bm_puts(&m.con, ",");
+		}
 	}
-	smpfota_bm_put_u32(&m.con, drops);
-	smpfota_bm_puts(&m.con, " (");
-	smpfota_bm_put_u32(&m.con, m.link.rx.stats.drops[SMPFOTA_SERIAL_DROP_TEXT]);
-	smpfota_bm_puts(&m.con, " text lines); packets sent ");
+	smpfota_bm_puts(&m.con, " packets sent ");
 	smpfota_bm_put_u32(&m.con, m.link.tx_packets);
 	smpfota_bm_puts(&m.con, ", received ");
 	smpfota_bm_put_u32(&m.con, m.link.rx.stats.frames);
@@ -386,7 +402,12 @@ int main(void)
 		.frame_cap = MASTER_MTU,
 		.slots = MASTER_SLOTS,
 		.version = SMPFOTA_SMP_V2,
-		.retries = 2,
+		/* The target answers in milliseconds, but the log lines it prints on the same
+		 * UART now and then break into an answer (bad base64: lost): resend after 1 s
+		 * rather than the default 2.5 s. A 384-byte buffer takes 46 ms each way at
+		 * 115200 baud, so 1 s also suits a real UART. */
+		.timeout_ms = MASTER_TIMEOUT_MS,
+		.retries = 3,
 	};
 	rc = smpfota_bm_serial_link_init(&m.link, &lc);
 	if (rc == 0) {
@@ -397,6 +418,7 @@ int main(void)
 		.upload = {.window = MASTER_WINDOW},
 	};
 	uint32_t t0 = smpfota_bm_now_ms();
+	m.t0 = t0;
 	if (rc == 0) {
 		rc = smpfota_update_start(&m.update, &m.client, &m.src, &m.info, &prm, on_step,
 					  on_progress, on_done, NULL, t0);

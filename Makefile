@@ -24,7 +24,7 @@ JOBS        ?= $(shell nproc 2>/dev/null || echo 2)
 
 CMAKE_ARGS  := -G Ninja -DSMPFOTA_PYTHON=$(PY)
 
-.PHONY: format format-check all build cli install demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep
+.PHONY: format format-check all build cli install demo test test-plain test-asan bench fuzz size size-check analyze clean bootstrap sweep attack-sweep
 
 all: build
 
@@ -92,6 +92,12 @@ SWEEP_SEED  ?= 1
 sweep: build
 	$(PY) scripts/sweep.py --runs $(RUNS) --seed $(SWEEP_SEED) --jobs $(JOBS) --smpfota $(BUILD)/smpfota \
 		--image $(BUILD)/sweep/app.signed.bin --json-out $(BUILD)/sweep/runs.json
+
+# Seeded attack sweep (docs/security.md): make attack-sweep ATTACK_RUNS=100 SWEEP_SEED=1
+ATTACK_RUNS ?= 100
+attack-sweep: build
+	$(PY) scripts/attack_sweep.py --runs $(ATTACK_RUNS) --seed $(SWEEP_SEED) --jobs $(JOBS) \
+		--smpfota $(BUILD)/smpfota --min-per-kind 1000 --json-out $(BUILD)/sweep/attacks.json
 
 clean:
 	rm -rf $(BUILD)/CMakeFiles $(BUILD)/build.ninja $(ASAN_BUILD) $(FUZZ_BUILD)

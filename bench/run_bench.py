@@ -21,6 +21,8 @@ BENCHES: list[tuple[str, list[str]]] = [
      "serial PTY)", ["@python", "bench/bench_upload.py"]),
     ("ESB update in the two-board simulator: physical limit vs ours vs naive (400 KiB image)",
      ["@python", "bench/bench_sim.py"]),
+    ("The secure channel in the two-board simulator: goodput with it off and on, bytes added, "
+     "under attack (400 KiB image)", ["@python", "bench/bench_secure.py"]),
     ("ESB against Bluetooth LE in the two-board simulator: which link to use (400 KiB image, "
      "three flash scenarios, six BLE parameter sets)", ["@python", "bench/bench_ble.py"]),
     ("Bare-metal master firmware (QEMU mps2-an505) vs the host CLI, updating the real Zephyr + "

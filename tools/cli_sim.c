@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "posix/keyfile.h"
 #include "sim/sim.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
@@ -22,7 +23,7 @@ static const struct {
 } timings[] = {
 	T(bitrate_kbps), T(preamble), T(address), T(crc), T(max_payload), T(ramp_us),
 	T(txdis_us), T(ack_timeout_us), T(retransmit_delay_us), T(retransmit_count), T(t_sw_us),
-	T(ipc_ring), T(ipc_msg_us), T(ipc_ns_per_byte), T(cpu_msg_us), T(boot_us),
+	T(ipc_ring), T(ipc_msg_us), T(ipc_ns_per_byte), T(cpu_msg_us), T(aead_us), T(aead_ns_per_byte), T(boot_us),
 	T(reset_delay_us), T(page_erase_us), T(word_write_us), T(qspi_erase_us), T(qspi_prog_us),
 	T(qspi_read_kBps),
 };
@@ -67,6 +68,14 @@ void smpfota_cli_sim_usage(FILE *f)
 		"  --ble-no-reassembly the target lacks CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY\n"
 		"  --ble-encrypted     a paired, encrypted link (4-byte MIC per data PDU)\n"
 		"  --ble-drop-at S     the connection is lost at S virtual seconds\n"
+		"  --key FILE          (global) master and target talk through the secure channel\n"
+		"                      with this key (docs/security.md)\n"
+		"  --attack KINDS      with --key: an attacker injects frames at random times during\n"
+		"                      the run; KINDS (comma-separated, or all): forge, replay,\n"
+		"                      replay-old-session, bitflip, truncate, reorder, wrong-key,\n"
+		"                      plaintext; --json reports attacks: {kind: {sent, accepted}}\n"
+		"  --attack-rate N     injected frames per virtual second, all kinds (default 50)\n"
+		"  --max-failures N    failed frames that end a session (default 8)\n"
 		"  --timing NAME=V     override a timing constant (repeatable); NAME one of:\n"
 		"                      ");
 	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
@@ -214,12 +223,59 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
 	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
 	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu,"
-	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u}}\n",
+	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u}",
 	       s->packets, s->upload_packets, s->retransmits, s->upload_retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
 	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
 	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
 	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us,
 	       s->ble_events, s->disconnects, s->frames_dropped);
+	if (c->sec.on) {
+		const struct smpfota_secure_stats *side[2] = {&r->sec_master, &r->sec_target};
+		printf(",\"secure\":{");
+		for (int i = 0; i < 2; i++) {
+			const struct smpfota_secure_stats *x = side[i];
+			printf("%s\"%s\":{\"sessions\":%u,\"sent\":%u,\"delivered\":%u,"
+			       "\"auth_failed\":%u,\"replayed\":%u,\"malformed\":%u,\"no_session\":%u,"
+			       "\"plaintext\":%u,\"unknown_key\":%u,\"ended\":%u,\"rejects\":%u,"
+			       "\"handshakes\":%u}",
+			       i ? "," : "", i ? "target" : "master", x->sessions, x->sent, x->delivered,
+			       x->auth_failed, x->replayed, x->malformed, x->no_session, x->plaintext,
+			       x->unknown_key, x->ended, x->rejects, x->handshakes);
+		}
+		printf("},\"overhead_bytes_per_frame\":%u,\"attacks\":{",
+		       (unsigned)SMPFOTA_SECURE_OVERHEAD);
+		bool first = true;
+		for (unsigned k = 0; k < SMPFOTA_SIM_ATTACK_KINDS; k++) {
+			if (c->sec.attacks & (1U << k)) {
+				printf("%s\"%s\":{\"sent\":%u,\"accepted\":%u}", first ? "" : ",",
+				       smpfota_sim_attack_name((enum smpfota_sim_attack)k),
+				       r->attacks[k].sent, r->attacks[k].accepted);
+				first = false;
+			}
+		}
+		printf("}");
+	}
+	printf("}\n");
+}
+
+/* --attack KINDS: names separated by commas, or "all". */
+static bool parse_attacks(const char *arg, uint32_t *out)
+{
+	char buf[256];
+	snprintf(buf, sizeof(buf), "%s", arg);
+	*out = 0;
+	for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+		if (!strcmp(t, "all")) {
+			*out |= (1U << SMPFOTA_SIM_ATTACK_KINDS) - 1U;
+			continue;
+		}
+		int k = smpfota_sim_attack_parse(t);
+		if (k < 0) {
+			return false;
+		}
+		*out |= 1U << k;
+	}
+	return *out != 0;
 }
 
 /* The text summary: what happened, at which step, and the counts the JSON gives too. */
@@ -297,6 +353,9 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"ble-no-reassembly", no_argument, 0, 1006},
 		{"ble-encrypted", no_argument, 0, 1007},
 		{"ble-drop-at", required_argument, 0, 1008},
+		{"attack", required_argument, 0, 1101},
+		{"attack-rate", required_argument, 0, 1102},
+		{"max-failures", required_argument, 0, 1103},
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
@@ -424,6 +483,26 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 1006: c.ble.no_reassembly = true; break;
 		case 1007: c.ble.encrypted = true; break;
+		case 1101:
+			if (!parse_attacks(optarg, &c.sec.attacks)) {
+				return smpfota_cli_usage_error(json, "sim", "bad --attack: names from "
+							       "forge, replay, replay-old-session, bitflip, "
+							       "truncate, reorder, wrong-key, plaintext, or all");
+			}
+			break;
+		case 1102:
+			if (!parse_u64(optarg, 100000, &u) || u == 0) {
+				return smpfota_cli_usage_error(json, "sim", "bad --attack-rate: frames per "
+							       "virtual second, 1..100000");
+			}
+			c.sec.attack_rate = (uint32_t)u;
+			break;
+		case 1103:
+			if (!parse_u64(optarg, 65535, &u) || u == 0) {
+				return smpfota_cli_usage_error(json, "sim", "bad --max-failures: 1..65535");
+			}
+			c.sec.max_failures = (uint16_t)u;
+			break;
 		case 'q': quiet = true; break;
 		case 1009:
 			if (!parse_double(optarg, 0.001, 1e6, &d)) {
@@ -442,6 +521,18 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		return 2;
 	}
 	c.scenario = (enum smpfota_sim_scenario)scenario;
+	if (o->key != NULL) {
+		const char *why = NULL;
+		if (smpfota_keyfile_read(o->key, c.sec.key, &why) != 0) {
+			char msg[512];
+			snprintf(msg, sizeof(msg), "--key %s: %s", o->key, why ? why : strerror(errno));
+			return smpfota_cli_usage_error(json, "sim", msg);
+		}
+		c.sec.on = true;
+	} else if (c.sec.attacks) {
+		return smpfota_cli_usage_error(json, "sim", "--attack needs --key FILE: the attacks "
+					       "are against the secure channel");
+	}
 	if (bitrate == 1) {
 		c.t.bitrate_kbps = 1000;
 		c.t.preamble = 1;
@@ -505,6 +596,19 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		print_json(&c, &r);
 	} else {
 		print_summary(&c, &r);
+		if (c.sec.on) {
+			printf("secure        %u-byte overhead per frame; sessions: master opened %u, "
+			       "target ended %u after failed frames\n",
+			       (unsigned)SMPFOTA_SECURE_OVERHEAD, r.sec_master.sessions,
+			       r.sec_target.ended);
+		}
+		for (unsigned k = 0; k < SMPFOTA_SIM_ATTACK_KINDS; k++) {
+			if (c.sec.attacks & (1U << k)) {
+				printf("attack        %-19s %6u sent, %u accepted\n",
+				       smpfota_sim_attack_name((enum smpfota_sim_attack)k),
+				       r.attacks[k].sent, r.attacks[k].accepted);
+			}
+		}
 	}
 	return r.ok ? 0 : 1;
 }

@@ -460,7 +460,7 @@ int sim_ble_link_init(struct world *w, struct board *b)
 		.tx_buf = m ? s->m_tx : s->t_tx,
 		.tx_size = FRAME_MAX,
 		.rx_buf = m ? s->m_rx : s->t_rx,
-		.rx_size = m ? FRAME_MAX : w->c->buf_size,
+		.rx_size = m ? FRAME_MAX : w->c->buf_size + (w->sec ? SMPFOTA_SECURE_OVERHEAD : 0U),
 		.rx = m ? sim_master_app_rx : t_frame,
 		.user = w,
 		.peer_reassembles = m ? !w->c->ble.no_reassembly : true,

@@ -73,6 +73,7 @@ void sim_run_loop(struct world *w)
 		if (sim_is_ble(w)) {
 			n = min64(n, sim_ble_next(w));
 		}
+		n = min64(n, sim_attack_next(w));
 		if (n < last) {
 			n = last;
 		}
@@ -120,6 +121,10 @@ void sim_run_loop(struct world *w)
 		w->now = n;
 		if (sim_target_next(w) <= n) {
 			sim_target_step(w);
+		}
+		w->now = n;
+		if (sim_attack_next(w) <= n) {
+			sim_attack_step(w);
 		}
 		w->now = n;
 	}

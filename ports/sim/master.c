@@ -9,7 +9,8 @@
 
 #include "smpfota/smpfota.h"
 
-static int m_transport_send(void *ctx, const uint8_t *frame, size_t len)
+/* One frame to the link: the engine's transport, or the secure channel's (secure.c). */
+int sim_master_link_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct world *w = ctx;
 	int rc = sim_is_ble(w) ? sim_ble_master_send(w, frame, len)
@@ -90,8 +91,13 @@ static uint32_t sim_master_timeout_ms(const struct world *w)
 
 int sim_master_start(struct world *w)
 {
+	int rc = sim_sec_master_start(w);
+	if (rc != 0) {
+		return rc;
+	}
 	struct smpfota_client_config cfg = {
-		.tx = {.send = m_transport_send, .ctx = w, .mtu = sim_master_mtu(w)},
+		.tx = {.send = w->sec ? sim_sec_master_send : sim_master_link_send, .ctx = w,
+		       .mtu = w->sec ? smpfota_secure_mtu(sim_master_mtu(w)) : sim_master_mtu(w)},
 		.buf = w->cli_buf,
 		.buf_size = w->cli_buf_size,
 		.frame_cap = FRAME_MAX,
@@ -101,7 +107,7 @@ int sim_master_start(struct world *w)
 		.retries = 3,
 		.seq = (uint8_t)sim_rnd(w),
 	};
-	int rc = smpfota_client_init(&w->cli, &cfg);
+	rc = smpfota_client_init(&w->cli, &cfg);
 	if (rc != 0) {
 		return rc;
 	}
@@ -131,7 +137,11 @@ int sim_master_app_rx(void *user, const uint8_t *frame, size_t len)
 		return 0;
 	}
 	w->now += w->c->t.cpu_msg_us * US;
-	(void)smpfota_client_input(&w->cli, frame, len, sim_ms(w->now));
+	if (w->sec) {
+		sim_sec_master_rx(w, frame, len); /* the channel hands authentic frames on */
+	} else {
+		(void)smpfota_client_input(&w->cli, frame, len, sim_ms(w->now));
+	}
 	smpfota_update_poll(&w->upd, sim_ms(w->now));
 	return 0;
 }
@@ -160,6 +170,10 @@ uint64_t sim_master_next(struct world *w)
 		n = w->now;
 	}
 	int32_t d = smpfota_update_next_deadline(&w->upd, sim_ms(w->now));
+	int32_t hs = w->sec ? sim_sec_master_deadline(w) : -1;
+	if (hs >= 0 && (d < 0 || hs < d)) {
+		d = hs; /* a HELLO to send again */
+	}
 	if (d >= 0) {
 		/* the engine's clock is in ms: run at the next whole ms that satisfies it */
 		uint64_t at = ((uint64_t)sim_ms(w->now) + (uint64_t)d) * MS;
@@ -199,6 +213,9 @@ void sim_master_step(struct world *w)
 			smpfota_bridge_input(&b->app_br, m->data, m->len, (uint32_t)(w->now / US));
 			sim_ipc_pop(&b->n2a);
 		}
+	}
+	if (!w->done && w->sec) {
+		sim_sec_master_poll(w);
 	}
 	if (!w->done) {
 		smpfota_update_poll(&w->upd, sim_ms(w->now));

@@ -102,7 +102,7 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 		.ramp_us = 40, .txdis_us = 4, .ack_timeout_us = 160, .retransmit_delay_us = 600,
 		.retransmit_count = 3, .t_sw_us = 20,
 		.ipc_ring = 32768, .ipc_msg_us = 50, .ipc_ns_per_byte = 10,
-		.cpu_msg_us = 100, .boot_us = 300000, .reset_delay_us = 250000,
+		.cpu_msg_us = 100, .aead_us = 20, .aead_ns_per_byte = 40, .boot_us = 300000, .reset_delay_us = 250000,
 		.page_erase_us = 87500, .word_write_us = 43,
 		.qspi_erase_us = 48000, .qspi_prog_us = 896, .qspi_read_kBps = 4000,
 	};
@@ -179,6 +179,10 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	}
 	if (c->link == SMPFOTA_SIM_LINK_BLE) {
 		w->ble = calloc(1, sizeof(*w->ble));
+	}
+	rc = sim_sec_init(w);
+	if (rc != 0) {
+		goto out;
 	}
 	if (w->cli_buf == NULL || !w->m.a2n.q || !w->m.n2a.q || !w->t.a2n.q || !w->t.n2a.q ||
 	    (c->link == SMPFOTA_SIM_LINK_BLE && w->ble == NULL)) {
@@ -264,6 +268,7 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 		r->stats.replays += bs[i]->radio.esb.stats.stale;
 	}
 	r->stats.upload_bytes_written += w->tgt.srv.stats.bytes_written;
+	sim_sec_results(w, r);
 	rc = 0;
 out:
 	for (int i = 0; i < 2; i++) {
@@ -277,6 +282,7 @@ out:
 	free(w->boot.app_snap);
 	free(w->boot.qspi_snap);
 	free(w->ble);
+	sim_sec_free(w);
 	free(w);
 	return rc;
 }

@@ -37,6 +37,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "smpfota/secure.h"
+
 #ifdef __cplusplus
 extern "C" {
 #endif
@@ -70,6 +72,10 @@ struct smpfota_sim_timing {
 	uint32_t ipc_ns_per_byte;     /* copy into and out of the ring (estimate) */
 	/* application core */
 	uint32_t cpu_msg_us;          /* SMP decode, handle, encode per frame (estimate) */
+	/* the secure channel: AES-CCM of one frame on the app core's CryptoCell 312 through
+	 * PSA Crypto, per call and per byte (estimates; docs/security.md) */
+	uint32_t aead_us;
+	uint32_t aead_ns_per_byte;
 	uint32_t boot_us;             /* MCUboot start-up besides flash work (estimate) */
 	uint32_t reset_delay_us;      /* CONFIG_MCUMGR_GRP_OS_RESET_MS: 250 ms */
 	/* app-core flash, NVMC (spec §3.1) */
@@ -119,6 +125,28 @@ struct smpfota_sim_ble {
 				    * (estimate) */
 };
 
+/* Attacks the simulator can inject (docs/security.md, "The attacker in the simulator"). */
+enum smpfota_sim_attack {
+	SMPFOTA_SIM_ATTACK_FORGE = 0,     /* DATA frames of the current session, random body */
+	SMPFOTA_SIM_ATTACK_REPLAY,        /* the latest frame of a direction, again */
+	SMPFOTA_SIM_ATTACK_REPLAY_OLD,    /* a frame (or HELLO) of an earlier session */
+	SMPFOTA_SIM_ATTACK_BITFLIP,       /* the latest frame with one bit flipped */
+	SMPFOTA_SIM_ATTACK_TRUNCATE,      /* the latest frame cut short */
+	SMPFOTA_SIM_ATTACK_REORDER,       /* a frame withheld and delivered after the next */
+	SMPFOTA_SIM_ATTACK_WRONG_KEY,     /* a master with another key under the same id */
+	SMPFOTA_SIM_ATTACK_PLAINTEXT,     /* plaintext SMP requests (erase, reset, upload) */
+	SMPFOTA_SIM_ATTACK_KINDS
+};
+
+/* The secure channel between the boards, and the attacker. */
+struct smpfota_sim_security {
+	bool on;                      /* master and target talk through the channel */
+	uint8_t key[16];              /* their long-term key (its id: smpfota_mbedtls_key_id) */
+	uint16_t max_failures;        /* failed frames that end a session; 0 = the default */
+	uint32_t attacks;             /* bit (1 << kind) for each attack to inject */
+	uint32_t attack_rate;         /* injected frames per virtual second, all kinds; 0 = 50 */
+};
+
 struct smpfota_sim_event;
 
 struct smpfota_sim_config {
@@ -134,6 +162,7 @@ struct smpfota_sim_config {
 	uint32_t buf_count;           /* 4 */
 	uint32_t slot_size;           /* 0x74000 */
 	uint64_t max_virtual_us;      /* give up after this much virtual time */
+	struct smpfota_sim_security sec;
 	/* Optional: one line of progress (step changes, upload progress, resets). */
 	void (*log)(void *user, uint64_t t_us, const char *line);
 	void *user;
@@ -178,7 +207,18 @@ struct smpfota_sim_result {
 	double goodput_kBps;          /* image_bytes / upload time, kB = 1000 B */
 	double limit_kBps;            /* smpfota_sim_limit_kBps() */
 	struct smpfota_sim_stats stats;
+	/* With the secure channel: its counters on each side, and per attack kind the frames
+	 * injected and those the receiving side took as authentic (0 unless broken). */
+	struct smpfota_secure_stats sec_master, sec_target;
+	struct {
+		uint32_t sent, accepted;
+	} attacks[SMPFOTA_SIM_ATTACK_KINDS];
 };
+
+/* "forge", "replay", "replay-old-session", "bitflip", "truncate", "reorder", "wrong-key",
+ * "plaintext"; parse returns -1 for an unknown name. */
+const char *smpfota_sim_attack_name(enum smpfota_sim_attack a);
+int smpfota_sim_attack_parse(const char *name);
 
 /* Defaults of a scenario: spec figures, 2 Mbit/s, 252-byte payloads, fast ramp-up. */
 void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenario s);

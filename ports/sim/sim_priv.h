@@ -183,6 +183,8 @@ struct sim_ble {
 	bool drop_done;
 };
 
+struct sim_sec;
+
 struct world {
 	const struct smpfota_sim_config *c;
 	uint64_t now;             /* clock of whatever runs now */
@@ -237,6 +239,8 @@ struct world {
 		struct smpfota_nor app_nor, qspi_nor;
 	} boot;
 	struct smpfota_sim_stats *st;
+	/* the secure channel and the attacker (secure.c); NULL without a key */
+	struct sim_sec *sec;
 };
 
 static inline uint64_t min64(uint64_t a, uint64_t b)
@@ -332,6 +336,26 @@ uint64_t sim_ble_next(struct world *w);
 void sim_ble_step(struct world *w);
 uint64_t sim_ble_app_next(struct world *w, struct board *b);
 void sim_ble_app_step(struct world *w, struct board *b);
+
+/* secure.c: the secure channel on both boards, the attacker */
+int sim_sec_init(struct world *w);
+void sim_sec_free(struct world *w);
+void sim_sec_results(struct world *w, struct smpfota_sim_result *r);
+int sim_sec_master_start(struct world *w);            /* (re)start: session lost */
+int sim_sec_master_send(void *ctx, const uint8_t *frame, size_t len); /* engine transport */
+void sim_sec_master_rx(struct world *w, const uint8_t *frame, size_t len);
+int32_t sim_sec_master_deadline(struct world *w);
+void sim_sec_master_poll(struct world *w);
+void sim_sec_target_boot(struct world *w);            /* a reset: session lost */
+void sim_sec_target_rx(struct world *w, const uint8_t *frame, size_t len);
+void sim_sec_target_send(struct world *w, const uint8_t *frame, size_t len);
+uint64_t sim_attack_next(struct world *w);
+void sim_attack_step(struct world *w);
+/* master.c / target.c, below the channel */
+int sim_master_link_send(void *ctx, const uint8_t *frame, size_t len);
+void sim_target_serve(struct world *w, const uint8_t *frame, size_t len);
+void sim_target_emit(struct world *w, const uint8_t *frame, size_t len);
+bool sim_target_can_take(struct world *w);
 
 /* loop.c */
 void sim_run_loop(struct world *w);

@@ -12,7 +12,7 @@
 
 /* Hand a response to the link (naive) or the net core (bridge); keep it when there is no
  * room. */
-static void t_emit(struct world *w, const uint8_t *p, size_t len)
+void sim_target_emit(struct world *w, const uint8_t *p, size_t len)
 {
 	int rc = sim_is_ble(w) ? sim_ble_target_send(w, p, len)
 		 : w->c->naive ? smpfota_esb_link_send(&w->t.link, p, len)
@@ -26,12 +26,24 @@ static void t_emit(struct world *w, const uint8_t *p, size_t len)
 void sim_target_handle(struct world *w, const uint8_t *frame, size_t len)
 {
 	w->now += w->c->t.cpu_msg_us * US;
+	if (w->sec) {
+		sim_sec_target_rx(w, frame, len); /* authentic requests reach sim_target_serve() */
+	} else {
+		sim_target_serve(w, frame, len);
+	}
+}
+
+/* A request for the server; its answer to the link (or the channel's sealing first). */
+void sim_target_serve(struct world *w, const uint8_t *frame, size_t len)
+{
 	int n = smpfota_server_handle(&w->tgt.srv, frame, len, w->t.scratch, sizeof(w->t.scratch));
 	if (w->app_nor.power_cut || w->qspi_nor.power_cut) {
 		return; /* the device is dead; the main loop restarts it */
 	}
-	if (n > 0) {
-		t_emit(w, w->t.scratch, (size_t)n);
+	if (n > 0 && w->sec) {
+		sim_sec_target_send(w, w->t.scratch, (size_t)n);
+	} else if (n > 0) {
+		sim_target_emit(w, w->t.scratch, (size_t)n);
 	}
 	if (smpfota_server_reset_pending(&w->tgt.srv) && w->t_reset_at == NEVER) {
 		w->t_reset_at = w->now + w->c->t.reset_delay_us * US;
@@ -69,10 +81,21 @@ int sim_target_app_rx(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* The app core could take a frame now (the attacker's, secure.c): up, not resetting, no
+ * answer waiting for room. */
+bool sim_target_can_take(struct world *w)
+{
+	return board_up(&w->t, w->now) && w->t_reset_at == NEVER && w->t.pend_len == 0 &&
+	       !sim_powered_off(w);
+}
+
 /* Reset the target: warm (retained RAM keeps the server's upload state) or after a power
  * cut (RAM lost). MCUboot runs on the app core, then the net core starts. */
 void sim_target_boot(struct world *w, bool warm)
-{
+{	if (w->sec) {
+		sim_sec_target_boot(w); /* RAM: the session is gone */
+	}
+
 	struct board *b = &w->t;
 	w->st->target_resets++;
 	struct smpfota_server *srv = &w->tgt.srv;
@@ -257,7 +280,7 @@ void sim_target_step(struct world *w)
 	if (b->pend_len) {
 		uint16_t n = b->pend_len;
 		b->pend_len = 0;
-		t_emit(w, b->pend, n);
+		sim_target_emit(w, b->pend, n);
 		if (b->pend_len) {
 			w->running = NULL;
 			w->now = t0;

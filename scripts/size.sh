@@ -42,7 +42,7 @@ ln -sfn /usr/include/mbedtls "$out/inc/mbedtls"  # headers only; never -I/usr/in
 ARCH=(-mcpu=cortex-m33 -mthumb -mfloat-abi=hard -mfpu=fpv5-sp-d16)
 CFLAGS=("${ARCH[@]}" -Os -std=c11 -ffunction-sections -fdata-sections -fstack-usage
 	 -Wall -Wextra -Werror -DZCBOR_CANONICAL -DSMPFOTA_CONFIG_ERROR_NAMES=0
-	 -DSMPFOTA_CONFIG_IMAGE_SHA512=0
+	 -DSMPFOTA_CONFIG_IMAGE_SHA512=0 -DSMPFOTA_CONFIG_CLIENT_LEARN=0
 	-Iinclude -Isrc -I"$out/inc" -isystem "$zcbor/include")
 
 ours=(src/*.c)  # every library source is device code
@@ -435,6 +435,16 @@ for o in "${objs_all[@]}"; do
 	[ "$(basename "$o")" = image.o ] || objs+=("$o")
 done
 link master512 master_main "$out/sha512/master_app.o"
+# And with the upload that learns the link (SMPFOTA_CONFIG_CLIENT_LEARN=1), to report the cost.
+mkdir -p "$out/learn"
+arm-none-eabi-gcc "${CFLAGS[@]}" -USMPFOTA_CONFIG_CLIENT_LEARN -DSMPFOTA_CONFIG_CLIENT_LEARN=1 \
+	-c src/client.c -o "$out/learn/client.o"
+rm -f "$out"/learn/*.su
+objs=("$out/learn/client.o")
+for o in "${objs_all[@]}"; do
+	[ "$(basename "$o")" = client.o ] || objs+=("$o")
+done
+link master_learn master_main "$out/app/master_app.o"
 objs=("${objs_all[@]}")
 link update update_main "$out/app/master_app.o" "$out/app/update_app.o" -Wl,-u,master_main
 link target target_main "$out/app/target_app.o"
@@ -575,7 +585,7 @@ def kind(f):
         return "zcbor"
     if ".a(" in f:
         return "libc"
-    if f.startswith(f"{out}/obj/") or f.startswith(f"{out}/sha512/image"):
+    if f.startswith((f"{out}/obj/", f"{out}/sha512/image", f"{out}/learn/client")):
         return "ours"
     return "other"  # linker-made sections (veneers, stubs), none so far
 
@@ -583,6 +593,7 @@ mods = sorted(glob.glob(f"{out}/obj/*.o"))
 print(f"== smpfota device code: {gcc}")
 print("   -mcpu=cortex-m33 -mthumb -Os, -DSMPFOTA_CONFIG_ERROR_NAMES=0 (errors print as numbers),")
 print("   -DSMPFOTA_CONFIG_IMAGE_SHA512=0 (SHA-256 images only; the cost of 1 is shown below)")
+print("   -DSMPFOTA_CONFIG_CLIENT_LEARN=0 (fixed window and timeouts; the cost of 1 is shown below)")
 print()
 print("== per module (whole object; flash = text+rodata+data, RAM = data+bss; worst frame)")
 print(f"   {'module':<16}{'flash':>7}{'RAM':>6}{'stack':>7}  worst function")
@@ -640,6 +651,9 @@ m512 = sum(fl for f, (fl, _) in linked(f"{out}/master512.map").items() if kind(f
 m256 = sum(fl for f, (fl, _) in linked(f"{out}/master.map").items() if kind(f) == "ours")
 print(f"   with SMPFOTA_CONFIG_IMAGE_SHA512=1 (SHA-384/512 images): {m512} B flash, "
       f"{m512 - m256:+d} B (mbedTLS's sha512 not counted)")
+mlearn = sum(fl for f, (fl, _) in linked(f"{out}/master_learn.map").items() if kind(f) == "ours")
+print(f"   with SMPFOTA_CONFIG_CLIENT_LEARN=1 (the upload learns the link): {mlearn} B flash, "
+      f"{mlearn - m256:+d} B")
 update, _ = board("update", "master + optional update workflow (not in the budget)")
 print(f"   update workflow adds {update[0] - master[0]} B flash, {update[1] - master[1]} B RAM")
 secure, _ = board("secure", "master + secure channel, initiator (not in the budget; AES-CCM, "

@@ -1,13 +1,14 @@
 /*
- * SMP client engine: request slots with timeouts and same-seq retransmission, response
- * matching by seq and command, and the pipelined upload on top.
+ * SMP client engine: request slots with timeouts and retransmission, response matching by
+ * seq and command, and the pipelined upload on top (docs/client.md, "Pipelined upload").
  *
- * The upload treats the server's `off` as the only truth (Zephyr's img_mgmt: a chunk at the
- * wrong offset is dropped and answered with the offset it expects). A response that is the
- * natural ack of its chunk (off = chunk end) advances; any other answer means the server is
- * elsewhere (a lost chunk, a resumed session, a server that restarted): every chunk in
- * flight is abandoned (their late answers then match no slot and are ignored) and sending
- * resumes from the server's offset with a halved window.
+ * The upload treats the server's `off` as the only truth (Zephyr's img_mgmt handles requests
+ * one at a time, in order, drops a chunk at the wrong offset and answers with the offset it
+ * expects). The answer to chunk [a, b) says where the server is: off == b is the natural
+ * ack; off < b means it is behind (the chunk at off was lost, or it restarted: off 0), so
+ * every chunk still in flight will be refused too: they become stale (still counted in
+ * flight, as they sit in the server's buffers, but their answers only move `acked`) and
+ * sending restarts from off at once; off > b means it is ahead (a resumed session).
  */
 #include "smpfota/client.h"
 #include "util.h"
@@ -155,11 +156,20 @@ static unsigned chunks_in_flight(const struct smpfota_client *c)
 	return n;
 }
 
-/* Forget requests (all, or upload chunks only): their answers will match no slot. */
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+static void on_probe(void *user, int err, enum smpfota_smp_msg msg,
+		     const union smpfota_smp_rsp *rsp);
+#define IS_PROBE(r) ((r)->fn == on_probe)
+#else
+#define IS_PROBE(r) false
+#endif
+
+/* Forget requests (all, or the upload's: chunks and probe): their answers will match no
+ * slot. */
 static void drop_reqs(struct smpfota_client *c, bool chunks)
 {
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
-		if (c->req[i].is_chunk || !chunks) {
+		if (c->req[i].is_chunk || IS_PROBE(&c->req[i]) || !chunks) {
 			c->req[i].state = REQ_FREE;
 			c->req[i].is_chunk = false;
 		}
@@ -175,7 +185,55 @@ unsigned smpfota_client_pending(const struct smpfota_client *c)
 	return n;
 }
 
+/* ---- round trip ------------------------------------------------------------------------ */
+
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+/* One round-trip sample of m ms from a request answered after a single copy (Karn). Small
+ * requests only seed the estimate: the first chunk sample replaces them (a chunk fills the
+ * server's buffer and takes longer on a slow link). RFC 6298, in 1/8 and 1/4 ms. */
+static void rtt_sample(struct smpfota_client *c, uint32_t m, bool chunk)
+{
+	uint8_t kind = chunk ? 2U : 1U;
+	if (c->rtt_kind > kind) {
+		return;
+	}
+	m = m < 60000U ? m : 60000U;
+	if (c->rtt_kind < kind) {
+		c->srtt8 = m << 3;
+		c->var4 = m << 1;
+		c->rtt_kind = kind;
+	} else {
+		uint32_t srtt = c->srtt8 >> 3;
+		c->srtt8 = c->srtt8 - srtt + m;
+		c->var4 = c->var4 - (c->var4 >> 2) + (m > srtt ? m - srtt : srtt - m);
+	}
+	c->backoff = 0;
+}
+
+/* Retransmission timeout of a chunk: 2 x srtt + 4 x deviation (RFC 6298 has 1 x srtt: an
+ * upload's round trip doubles when one more chunk queues at a busy server), at least the
+ * floor, doubled per timeout in a row, at most the upload's timeout (also used while
+ * nothing is known). A timeout only sends a probe (chunk_timeout()), so being early costs
+ * little. */
+static uint32_t rto(const struct smpfota_client *c)
+{
+	uint32_t max = c->up.prm.timeout_ms;
+	uint32_t t = c->rtt_kind ? (c->srtt8 >> 2) + c->var4 : max;
+	t = t > SMPFOTA_CLIENT_MIN_RTO_MS ? t : SMPFOTA_CLIENT_MIN_RTO_MS;
+	t <<= c->backoff;
+	return t < max ? t : max;
+}
+#else
+static uint32_t rto(const struct smpfota_client *c)
+{
+	return c->up.prm.timeout_ms;
+}
+#endif
+
 /* ---- upload ---------------------------------------------------------------------------- */
+
+#define MEASURE_ACKS 4U /* natural acks per measurement of a window's delivered rate */
+#define MAX_BACKOFF 6U
 
 static void upload_end(struct smpfota_client *c, int err, const struct smpfota_smp_status *st,
 		       bool match)
@@ -189,11 +247,6 @@ static void upload_end(struct smpfota_client *c, int err, const struct smpfota_s
 	}
 }
 
-/* n * 1000 / d in 32 bits (a device has no 64-bit divide instruction); exact below 4 MB. */
-static uint32_t per_second(uint32_t n, uint32_t d)
-{
-	return n <= UINT32_MAX / 1000U ? n * 1000U / d : n / d * 1000U;
-}
 
 static void report_progress(struct smpfota_client *c, uint32_t now)
 {
@@ -202,24 +255,65 @@ static void report_progress(struct smpfota_client *c, uint32_t now)
 	p->done = u->acked;
 	p->total = u->src.size;
 	p->elapsed_ms = now - u->started_at;
-	p->rate_Bps = p->elapsed_ms ? per_second(p->done, p->elapsed_ms) : 0;
-	p->eta_ms = p->rate_Bps ? per_second(p->total - p->done, p->rate_Bps) : 0;
 	p->window = u->window;
+	p->srtt_ms = c->rtt_kind == 2U ? c->srtt8 >> 3 : 0;
 	if (u->progress != NULL) {
 		u->progress(u->user, p);
 	}
 }
 
-/* A chunk or its answer went missing, or the server is elsewhere: back off and resend
- * from the server's offset. Gives up after max_failures without progress. */
-static bool on_loss(struct smpfota_client *c, uint32_t now)
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+/* Measure the window just set, from the answer of the first chunk sent with it. */
+static void measure_from(struct smpfota_client_upload *u)
+{
+	u->meas_off = u->next_off;
+	u->clean = UINT8_MAX; /* not started */
+}
+
+/* A natural ack of a chunk sent at `off`. While growing, each window is measured (the time
+ * per answer over MEASURE_ACKS x (window - 1) of them: every chunk but the first and last
+ * fills the server's buffer, so that is the delivered rate) against the one before (the
+ * first: the opening chunk alone): one that raises the rate by 1/16 tries one more chunk in
+ * flight. The first step of
+ * pipelining must pay for itself, or it is undone for good (stop-and-wait is as fast, and
+ * more in flight only adds drops). A deeper step mostly absorbs the server's flash stalls,
+ * which a few answers measure badly (an erase falls in or out of the measurement), so it is
+ * kept unless the rate falls by a quarter. */
+static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
+{
+	if (!u->growing || off < u->meas_off) {
+		return; /* settled, or sent with the window before */
+	}
+	if (u->clean == UINT8_MAX) {
+		u->meas_at = now;
+		u->clean = 0;
+		return;
+	}
+	unsigned n = MEASURE_ACKS * (u->window - 1U);
+	if (++u->clean < n) {
+		return;
+	}
+	uint32_t t = (now - u->meas_at) * 16U / n; /* 1/16 ms per answer */
+	uint32_t ref = u->t_ref;
+	if (t * 17U < ref * 16U && u->window < u->window_max) {
+		u->t_ref = t;
+		u->window++;
+		measure_from(u);
+		return;
+	}
+	u->growing = false;
+	if (u->window == 2U ? t * 17U >= ref * 16U : t * 3U > ref * 4U) {
+		u->window--;
+		u->window_max = u->window;
+	}
+}
+#endif
+
+/* One more loss or timeout without progress; false when that was one too many and the
+ * upload ended. While the session opens the server may be erasing: they do not count. */
+static bool count_failure(struct smpfota_client *c, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
-	drop_reqs(c, true);
-	u->window = u->window > 1 ? u->window / 2 : 1;
-	u->clean = 0;
-	u->next_off = u->acked;
-	/* While the session opens the server may be erasing: losses do not count then. */
 	bool opening = !u->first_done && (uint32_t)(now - u->opened_at) < u->prm.first_timeout_ms;
 	if (!opening && ++u->failures > u->prm.max_failures) {
 		upload_end(c, SMPFOTA_ERR_TIMEDOUT, NULL, false);
@@ -228,8 +322,24 @@ static bool on_loss(struct smpfota_client *c, uint32_t now)
 	return true;
 }
 
-/* The answer to the chunk [off, end). */
-static void chunk_answer(struct smpfota_client *c, uint32_t off, uint32_t end,
+/* A chunk or its answer went missing, or the server is behind: resend from its offset with
+ * one chunk less in flight, for good (the window that brought the loss stays out of reach).
+ * Gives up after max_failures without progress. */
+static bool on_loss(struct smpfota_client *c, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	u->epoch++;
+	u->next_off = u->acked;
+	if (u->window > 1) {
+		u->window--;
+	}
+	u->window_max = u->window;
+	u->growing = false;
+	return count_failure(c, now);
+}
+
+/* The answer to the chunk [off, end) sent in `epoch`. */
+static void chunk_answer(struct smpfota_client *c, uint32_t off, uint32_t end, uint8_t epoch,
 			 const struct smpfota_img_upload_rsp *rsp, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
@@ -242,40 +352,42 @@ static void chunk_answer(struct smpfota_client *c, uint32_t off, uint32_t end,
 		upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
 		return;
 	}
-	if (off == 0) {
+	if (off == 0 && !u->first_done) {
 		u->first_done = true;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+		measure_from(u);
+#endif
 	}
-	if (rsp->off == end) {
-		/* The natural ack; answers may arrive out of order, so never move back here. */
-		if (end > u->acked) {
-			u->acked = end;
-			u->failures = 0;
-		}
-		if (++u->clean >= u->window && u->window < u->window_max) {
-			u->window++;
-			u->clean = 0;
-		}
-	} else {
-		/* The server expects another offset: behind (a chunk was lost, or it restarted
-		 * and forgot the session: off 0), or ahead (it resumed a session). */
-		bool progress = rsp->off > u->acked;
-		if (progress) {
-			u->stats.skips++;
-		} else {
-			u->stats.rewinds++;
-		}
+	if (rsp->off > u->acked) {
 		u->acked = rsp->off;
-		if (rsp->off == 0) {
-			u->first_done = false; /* the session must be opened again */
-			u->opened_at = now;
+		u->failures = 0;
+	}
+	if (epoch == u->epoch) {
+		if (rsp->off == end) {
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+			on_ack(u, off, now);
+#endif
+		} else if (rsp->off > end) {
+			if (rsp->off > u->next_off) { /* it resumed a session: go there */
+				u->stats.skips++;
+				u->epoch++;
+			}
+		} else {
+			/* Behind: the chunk at its offset was lost, or it restarted and forgot the
+			 * session (off 0: open it again). */
+			u->stats.rewinds++;
+			u->acked = rsp->off;
+			if (rsp->off == 0) {
+				u->first_done = false;
+				u->opened_at = now;
+			}
+			if (!on_loss(c, now)) {
+				return;
+			}
 		}
-		if (progress) {
-			u->failures = 0;
-			drop_reqs(c, true);
-			u->next_off = rsp->off;
-		} else if (!on_loss(c, now)) {
-			return;
-		}
+	}
+	if (u->next_off < u->acked) {
+		u->next_off = u->acked;
 	}
 	report_progress(c, now);
 	if (u->acked == u->src.size) {
@@ -346,7 +458,7 @@ static void pump(struct smpfota_client *c, uint32_t now)
 			return;
 		}
 		q.data = (struct smpfota_bytes){chunk_buf(c), n};
-		int i = start_req(c, SMPFOTA_MSG_IMG_UPLOAD, &q, u->prm.timeout_ms, now);
+		int i = start_req(c, SMPFOTA_MSG_IMG_UPLOAD, &q, rto(c), now);
 		if (i == SMPFOTA_ERR_BUSY) {
 			return; /* slots taken by other requests */
 		}
@@ -354,9 +466,11 @@ static void pump(struct smpfota_client *c, uint32_t now)
 			upload_end(c, i, NULL, false);
 			return;
 		}
-		c->req[i].is_chunk = true;
-		c->req[i].off = q.off;
-		c->req[i].data_len = n;
+		struct smpfota_client_req *r = &c->req[i];
+		r->is_chunk = true;
+		r->epoch = u->epoch;
+		r->off = q.off;
+		r->data_len = (uint16_t)n;
 		if (q.off < u->sent_hi) {
 			u->stats.retransmits++;
 		}
@@ -368,6 +482,77 @@ static void pump(struct smpfota_client *c, uint32_t now)
 		}
 		u->next_off = q.off + n;
 	}
+}
+
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+/* The answer to a probe: the server handled it, and so every chunk sent before it. If the
+ * chunk at acked is still unanswered, it or its answer was lost: its timer is made due and
+ * the next poll resends it. No answer either: the head chunk's timer probes again. */
+static void on_probe(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+{
+	struct smpfota_client *c = user;
+	struct smpfota_client_upload *u = &c->up;
+	(void)msg;
+	(void)rsp;
+	u->probing = false;
+	if (err == SMPFOTA_ERR_TIMEDOUT || !u->active || u->acked != u->probe_off) {
+		return;
+	}
+	u->probe_ok = true;
+	for (unsigned i = 0; i < c->cfg.slots; i++) {
+		struct smpfota_client_req *r = &c->req[i];
+		if (r->is_chunk && r->epoch == u->epoch && r->off == u->acked) {
+			r->timeout_ms = 0;
+		}
+	}
+}
+
+#endif
+
+/* The head chunk (at acked) timed out. The server may only be slow (a flash erase; the
+ * opening chunk may erase the whole slot): a copy would not help it, and on a serial line it
+ * only fills the target's buffers. So a small echo asks whether the server is alive, and
+ * only its answer, ahead of the chunk's, shows a loss; then the chunk is resent in place
+ * (same seq: a late first answer still counts). False when the upload ended. */
+static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
+{
+	struct smpfota_client_upload *u = &c->up;
+	struct smpfota_client_req *r = &c->req[i];
+	if (r->epoch != u->epoch || r->off < u->acked) {
+		r->state = REQ_FREE; /* stale, or answered by a later answer: nothing to wait for */
+		r->is_chunk = false;
+		return true;
+	}
+	if (r->off > u->acked) {
+		r->timeout_ms += rto(c); /* the server answers in order: wait for the head */
+		return true;
+	}
+	u->stats.timeouts++;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+	if (c->backoff < MAX_BACKOFF) {
+		c->backoff++;
+	}
+	if (!u->probe_ok && !u->probing && c->cfg.slots > 1) {
+		struct smpfota_os_echo_req q = {0};
+		u->probe_off = u->acked;
+		u->probing = smpfota_client_send_once(c, SMPFOTA_MSG_OS_ECHO, &q, rto(c), on_probe,
+						      c, now) == 0;
+	}
+	if (!u->probe_ok && u->probing) {
+		r->timeout_ms = now - r->sent_at + rto(c); /* sent_at stays: a true sample */
+		return count_failure(c, now);
+	}
+	u->probe_ok = false;
+#endif
+	if (!on_loss(c, now)) {
+		return false;
+	}
+	r->epoch = u->epoch;
+	r->timeout_ms = rto(c);
+	u->next_off = r->off + r->data_len;
+	u->stats.retransmits++;
+	transmit(c, i, now);
+	return true;
 }
 
 int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,
@@ -401,11 +586,18 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	fs = fs < c->cfg.tx.mtu ? fs : c->cfg.tx.mtu;
 	fs = fs < c->cfg.frame_cap ? fs : c->cfg.frame_cap;
 	u->frame_size = fs;
-	/* Nordic's rule of thumb: one buffer stays free for the response. */
+	/* At most buf_count - 1 (Nordic's rule of thumb: one buffer stays free for the
+	 * response); pipelining starts at 2 chunks and is measured (on_ack). */
 	uint32_t w = prm->window ? prm->window : (prm->buf_count > 1 ? prm->buf_count - 1 : 1);
 	w = w < c->cfg.slots ? w : c->cfg.slots;
 	u->window_max = (uint8_t)w;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+	u->window = (uint8_t)(w < 2 ? w : 2);
+	u->growing = w > 1;
+	u->t_ref = UINT32_MAX / 32U; /* the opening chunk's time replaces it when it is clean */
+#else
 	u->window = (uint8_t)w;
+#endif
 	u->started_at = now;
 	u->opened_at = now;
 	u->active = true;
@@ -434,12 +626,25 @@ int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t 
 						frame + SMPFOTA_SMP_HDR_SIZE, h.len, &c->rsp);
 		/* Free first: the callback may send the next request at once. */
 		r->state = REQ_FREE;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+		/* Opening chunk (it may have waited for an erase) and small requests only seed
+		 * the round trip; a chunk answered after one copy gives a true sample. */
+		bool opening = r->is_chunk && r->off == 0 && !c->up.first_done;
+		uint32_t m = now - r->sent_at;
+		if (r->tries == 1 && rc == 0) {
+			rtt_sample(c, m, r->is_chunk && !opening);
+			if (opening) {
+				c->up.t_ref = m * 16U;
+			}
+		}
+#endif
 		if (r->is_chunk) {
 			r->is_chunk = false;
 			if (rc != 0) {
 				upload_end(c, SMPFOTA_ERR_PROTO, NULL, false);
 			} else if (c->up.active) {
-				chunk_answer(c, r->off, r->off + r->data_len, &c->rsp.upload, now);
+				chunk_answer(c, r->off, r->off + r->data_len, r->epoch,
+					     &c->rsp.upload, now);
 			}
 			pump(c, now);
 		} else if (r->fn != NULL) {
@@ -459,11 +664,10 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 			continue;
 		}
 		if (r->is_chunk) {
-			/* A lost chunk: the answers of the later ones would all say "go back". */
-			if (!on_loss(c, now)) {
+			if (!chunk_timeout(c, i, now)) {
 				return;
 			}
-			break; /* every chunk slot was just freed */
+			continue;
 		}
 		if (r->tries < r->max_tries) {
 			r->state = REQ_QUEUED; /* same frame, same seq: goes first, being oldest */

@@ -29,6 +29,7 @@ struct pkt {
 	bool used;
 	bool to_server;
 	uint32_t at;
+	uint32_t order;     /* enqueue order: packets due at once arrive in it (FIFO) */
 	uint16_t len;
 	uint8_t data[PKTSZ];
 };
@@ -39,6 +40,13 @@ static unsigned loss_pct, dup_pct, reorder_pct, delay_ms = 2;
 static bool server_down;
 static unsigned boots;
 static uint32_t sent_frames, sent_data_bytes;
+/* The server as a queue: each request keeps it busy server_ms (slow_next_ms more for the
+ * next one: an erase), so requests wait in order; queue_max (0: no limit) requests on the way
+ * or waiting at most, more are dropped (a UART with few buffers). drop_off: the first
+ * upload request at or past that offset is lost. */
+static uint32_t server_ms, slow_next_ms, server_free_at, queue_max;
+static int64_t drop_off = -1; /* -2: the last chunk */
+static unsigned opening_reqs, echo_reqs; /* upload requests at off 0, echoes: as handled */
 
 static void net_reset(void)
 {
@@ -47,14 +55,48 @@ static void net_reset(void)
 	delay_ms = 2;
 	server_down = false;
 	sent_frames = sent_data_bytes = 0;
+	server_ms = slow_next_ms = server_free_at = queue_max = 0;
+	drop_off = -1;
+	opening_reqs = echo_reqs = 0;
 }
 
-static bool drop_next_reset;
+/* The upload offset of an upload request frame, or -1; *end: where its data ends. */
+static int64_t upload_off(const uint8_t *p, size_t n, uint32_t *end)
+{
+	struct smpfota_smp_hdr h;
+	union smpfota_smp_req q;
+	if (smpfota_smp_hdr_decode(p, n, &h) < 0 || smpfota_smp_msg_lookup(&h) != SMPFOTA_MSG_IMG_UPLOAD ||
+	    smpfota_smp_decode_req(SMPFOTA_MSG_IMG_UPLOAD, p + SMPFOTA_SMP_HDR_SIZE, h.len, &q) != 0) {
+		return -1;
+	}
+	*end = q.upload.off + (uint32_t)q.upload.data.len;
+	return q.upload.off;
+}
 
-static void enqueue(bool to_server, const uint8_t *p, size_t n)
+static uint8_t img[200000]; /* the image uploaded */
+static size_t img_len;
+static bool drop_next_reset;
+static uint32_t enqueued;
+
+static void enqueue(bool to_server, const uint8_t *p, size_t n, uint32_t extra)
 {
 	if (tu_rand(&rng) % 100 < loss_pct) {
 		return;
+	}
+	uint32_t end = 0;
+	int64_t off = to_server && drop_off != -1 ? upload_off(p, n, &end) : -1;
+	if (off >= 0 && (drop_off == -2 ? end == img_len : off >= drop_off)) {
+		drop_off = -1;
+		return;
+	}
+	if (to_server && queue_max) {
+		unsigned q = 0;
+		for (int i = 0; i < MAXPKT; i++) {
+			q += net[i].used && net[i].to_server;
+		}
+		if (q >= queue_max) {
+			return;
+		}
 	}
 	if (drop_next_reset && to_server && n >= 8 && p[4] == 0 && p[5] == 0 && p[7] == 5) {
 		drop_next_reset = false; /* this os reset request is lost */
@@ -64,12 +106,12 @@ static void enqueue(bool to_server, const uint8_t *p, size_t n)
 	for (int k = 0; k < copies; k++) {
 		for (int i = 0; i < MAXPKT; i++) {
 			if (!net[i].used) {
-				uint32_t d = delay_ms;
+				uint32_t d = delay_ms + extra;
 				if (tu_rand(&rng) % 100 < reorder_pct) {
 					d += 1 + tu_rand(&rng) % 6; /* overtaken by later packets */
 				}
 				net[i] = (struct pkt){.used = true, .to_server = to_server, .at = now_ms + d,
-						      .len = (uint16_t)n};
+						      .order = enqueued++, .len = (uint16_t)n};
 				memcpy(net[i].data, p, n);
 				break;
 			}
@@ -92,7 +134,7 @@ static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 	if (len > 8 && frame[4] == 0 && frame[5] == 1 && frame[7] == 1) {
 		sent_data_bytes += (uint32_t)len;
 	}
-	enqueue(true, frame, len);
+	enqueue(true, frame, len, 0);
 	return 0;
 }
 
@@ -125,10 +167,18 @@ static void step(void)
 {
 	static uint8_t rsp[9000];
 	bool any = false;
-	for (int i = 0; i < MAXPKT; i++) {
-		struct pkt *p = &net[i];
-		if (!p->used || (int32_t)(now_ms - p->at) < 0) {
-			continue;
+	for (;;) {
+		struct pkt *p = NULL;
+		bool busy = (int32_t)(now_ms - server_free_at) < 0;
+		for (int i = 0; i < MAXPKT; i++) {
+			if (net[i].used && (int32_t)(now_ms - net[i].at) >= 0 &&
+			    !(busy && net[i].to_server) &&
+			    (p == NULL || (int32_t)(net[i].order - p->order) < 0)) {
+				p = &net[i];
+			}
+		}
+		if (p == NULL) {
+			break;
 		}
 		any = true;
 		p->used = false;
@@ -136,9 +186,15 @@ static void step(void)
 			if (server_down || p->len > tb.cfg.buf_size) {
 				continue; /* Zephyr drops what no netbuf holds */
 			}
+			uint32_t end;
+			opening_reqs += upload_off(p->data, p->len, &end) == 0;
+			echo_reqs += p->len >= 8 && p->data[4] == 0 && p->data[5] == 0 && p->data[7] == 0;
+			uint32_t busy_ms = server_ms + slow_next_ms;
+			slow_next_ms = 0;
+			server_free_at = now_ms + busy_ms;
 			int n = smpfota_server_handle(&tb.srv, p->data, p->len, rsp, tb.cfg.buf_size);
 			if (n > 0) {
-				enqueue(false, rsp, (size_t)n);
+				enqueue(false, rsp, (size_t)n, busy_ms);
 			}
 			/* os reset: the target reboots, MCUboot then the server (warm: RAM kept) */
 			int r = smpfota_emu_target_reset_if_pending(&tb);
@@ -185,8 +241,6 @@ static void on_prog(void *user, const struct smpfota_upload_progress *p)
 	last_prog = *p;
 }
 
-static uint8_t img[200000];
-static size_t img_len;
 static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	(void)ctx;
@@ -466,6 +520,119 @@ static void test_rejected_and_timeout(void)
 	CHECK_EQ(smpfota_client_init(&cli, &bad), SMPFOTA_ERR_INVAL);
 }
 
+/* ---- the upload learns the link -------------------------------------------------------- */
+
+static struct smpfota_upload_source learn_case(uint32_t delay, uint32_t srv_ms, uint32_t qmax)
+{
+	net_reset();
+	delay_ms = delay;
+	server_ms = srv_ms;
+	queue_max = qmax;
+	server_setup(1024, 4);
+	client_setup(8, 1472, 0);
+	struct smpfota_upload_source src = make_source(40000, 31);
+	memset(&last_prog, 0, sizeof(last_prog));
+	return src;
+}
+
+static void test_window_learns(void)
+{
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	/* Latency-bound (20 ms each way, an instant server): each chunk more in flight raises
+	 * the rate, up to buf_count - 1. */
+	struct smpfota_upload_source src = learn_case(20, 0, 0);
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(last_prog.window, 3);
+	/* Server-bound (60 ms per request, 1 ms each way): a second chunk in flight only waits
+	 * in its queue, so the engine goes back to stop-and-wait. */
+	src = learn_case(1, 60, 0);
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(last_prog.window, 1);
+	CHECK_EQ(last_prog.retransmits, 0);
+	/* A target that drops a request when one is already on its way (a UART with a single
+	 * buffer): the window that brought the loss is left for good, and the loss is resent as
+	 * soon as the next answer shows it (a rewind), with no timeout. */
+	src = learn_case(5, 0, 1);
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(last_prog.window, 1);
+	CHECK(last_prog.rewinds >= 1);
+	CHECK(last_prog.retransmits >= 1);
+	/* --window 1 is stop-and-wait from the first chunk to the last */
+	src = learn_case(20, 0, 0);
+	prm.window = 1;
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK_EQ(last_prog.window, 1);
+}
+
+static void test_timeouts_learn(void)
+{
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4, .timeout_ms = 5000};
+	/* The last chunk is lost: no later answer shows it, so its timer does; the timeout is
+	 * learned from the round trips (a few ms here), far below the 5 s allowed per attempt,
+	 * and the probe's answer (the server is alive) sends the chunk again. */
+	struct smpfota_upload_source src = learn_case(2, 0, 0);
+	drop_off = -2;
+	uint32_t t0 = now_ms;
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(drop_off, -1); /* it was dropped */
+	CHECK(last_prog.timeouts >= 1);
+	CHECK(last_prog.retransmits >= 1);
+	CHECK(echo_reqs >= 1);
+	CHECK(now_ms - t0 < prm.timeout_ms);
+	CHECK(last_prog.srtt_ms > 0 && last_prog.srtt_ms < 50);
+
+	/* A chunk lost in the middle of a window: the next answer says the server is behind,
+	 * and the chunk goes again at once, without any timeout. */
+	src = learn_case(20, 0, 0);
+	drop_off = 20000;
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK(last_prog.rewinds >= 1);
+	CHECK_EQ(last_prog.timeouts, 0);
+}
+
+static void test_opening_chunk_waits_for_erase(void)
+{
+	/* The server takes 8 s over the opening chunk (it erases the whole slot), far longer
+	 * than the learned timeout: the engine asks with small echoes meanwhile, and never sends
+	 * the opening chunk again (a copy could start another erase on some servers). */
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	struct smpfota_upload_source src = learn_case(2, 0, 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
+				     0, on_rsp, NULL, now_ms), 0);
+	wait_rsp(); /* one small round trip: the engine knows the link is fast */
+	slow_next_ms = 8000;
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(opening_reqs, 1);
+	CHECK(echo_reqs >= 1);
+
+	/* The opening chunk itself is lost: the echo's answer shows it, and it goes again long
+	 * before the 20 s the session may take to open. */
+	src = learn_case(2, 0, 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
+				     0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	drop_off = 0;
+	uint32_t t0 = now_ms;
+	CHECK(run_upload(&src, &prm, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	CHECK_EQ(opening_reqs, 1); /* the copy; the first never arrived */
+	CHECK(now_ms - t0 < 2000);
+}
+
 /* ---- update workflow ------------------------------------------------------------------- */
 
 static struct smpfota_update upd;
@@ -668,6 +835,9 @@ int main(void)
 	RUN(test_resume_after_client_restart);
 	RUN(test_restart_after_server_forgets);
 	RUN(test_rejected_and_timeout);
+	RUN(test_window_learns);
+	RUN(test_timeouts_learn);
+	RUN(test_opening_chunk_waits_for_erase);
 	RUN(test_update_workflow);
 	RUN(test_update_refusals);
 	RUN(test_update_upload_only_then_reuse);

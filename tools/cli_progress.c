@@ -166,6 +166,10 @@ void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 		json_uint(w, s->last.rewinds);
 		json_key(w, "skips");
 		json_uint(w, s->last.skips);
+		json_key(w, "timeouts");
+		json_uint(w, s->last.timeouts);
+		json_key(w, "srtt_ms");
+		json_uint(w, s->last.srtt_ms);
 		json_key(w, "sent_bytes");
 		json_uint(w, sent);
 		json_key(w, "sent_frames");

@@ -14,10 +14,12 @@
  * smp_client). Late, duplicate and unknown responses are ignored.
  *
  * On top of single requests, the engine runs a pipelined image upload: it sizes each chunk
- * so the encoded request exactly fills the server's buffer (and the transport MTU), keeps a
- * window of chunk requests in flight (auto-sized from the server's buf_count, halved on a
- * loss, grown back by one per window of clean acks), follows the server's `off` (resume,
- * skip ahead, rewind), and checks the final `match`.
+ * so the encoded request exactly fills the server's buffer (and the transport MTU), learns
+ * the link as it goes (round-trip time and variance for its retransmission timeouts; a
+ * window of chunks in flight that grows only while that raises the delivered rate, and
+ * stays lower after it brought losses), follows the server's `off` (resume, skip ahead,
+ * rewind: a loss is resent as soon as a later answer shows it), and checks the final
+ * `match`. docs/client.md describes the algorithm.
  *
  * Usage (one request; update.h runs a whole update the same way):
  *
@@ -109,12 +111,16 @@ struct smpfota_upload_params {
 	bool upgrade;             /* server refuses a version not newer than the running one */
 	uint32_t buf_size;        /* server's MCUmgr buf_size; 0 = unknown (falls back to 384) */
 	uint32_t buf_count;       /* server's buf_count; 0 = unknown (window 1) */
-	uint8_t window;           /* max chunks in flight; 0 = auto: buf_count - 1, >= 1 */
+	uint8_t window;           /* max chunks in flight; 0 = auto: buf_count - 1, >= 1. The
+				   * engine starts lower and grows while that pays. */
 	uint16_t chunk;           /* max data bytes per chunk; 0 = as many as fit */
 	uint32_t first_timeout_ms;/* the session-opening chunk may take this long in all (the
-				   * server may erase first); it is resent at the normal timeout
-				   * meanwhile (a copy only gets the resume answer). 0 = 20000 */
-	uint32_t timeout_ms;      /* later chunks, per attempt; 0 = the client's timeout */
+				   * server may erase the whole slot first). Meanwhile it is not
+				   * resent blindly: a small echo asks whether the server is alive,
+				   * and only an answer to it (the chunk was lost) sends it again.
+				   * 0 = 20000 */
+	uint32_t timeout_ms;      /* later chunks: the longest retransmission timeout, and the
+				   * one used before the round trip is known; 0 = the client's */
 	uint8_t max_failures;     /* losses without progress before giving up; 0 = 10 */
 };
 
@@ -122,13 +128,13 @@ struct smpfota_upload_progress {
 	uint32_t done;            /* bytes the server has confirmed */
 	uint32_t total;
 	uint32_t elapsed_ms;
-	uint32_t rate_Bps;        /* average since start */
-	uint32_t eta_ms;
 	uint8_t window;           /* current window */
 	uint16_t chunk;           /* data bytes per full chunk */
 	uint32_t retransmits;     /* chunks sent again */
 	uint32_t rewinds;         /* times the server's off sent us back */
 	uint32_t skips;           /* times it sent us ahead (a resumed session) */
+	uint32_t timeouts;        /* retransmission timeouts of chunks */
+	uint32_t srtt_ms;         /* smoothed round trip of a chunk (0: not known yet) */
 };
 
 typedef void (*smpfota_upload_progress_fn)(void *user, const struct smpfota_upload_progress *p);
@@ -148,32 +154,41 @@ struct smpfota_client_req {
 	uint8_t msg;
 	uint8_t tries;            /* attempts so far */
 	uint8_t max_tries;        /* attempts allowed */
+	uint8_t epoch;            /* upload epoch the chunk was sent in (older: stale) */
+	bool is_chunk;
 	uint16_t len;             /* frame length in the slot's buffer */
+	uint16_t data_len;        /* upload chunk: data bytes */
 	uint32_t sent_at;
 	uint32_t timeout_ms;
 	smpfota_client_rsp_fn fn;
 	void *user;
-	/* upload chunk bookkeeping */
-	bool is_chunk;
-	uint32_t off;
-	uint32_t data_len;
+	uint32_t off;             /* upload chunk: offset */
 };
 
 struct smpfota_client_upload {
 	/* Scalars first: a Cortex-M reaches them with its short load/store forms. */
 	bool active;
-	uint8_t window;
-	uint8_t window_max;
-	uint8_t clean;            /* acks since the last loss, to grow the window */
+	uint8_t window;           /* chunks in flight allowed now */
+	uint8_t window_max;       /* its cap; lowered for good by a loss */
+	uint8_t clean;            /* natural acks in the measurement (255: not started) */
 	uint8_t failures;         /* consecutive losses at `acked` */
+	uint8_t epoch;            /* bumped whenever sending restarts from the server's off */
 	bool first_done;          /* the session-opening chunk (off 0, len, sha) was answered */
 	bool sha_truncated;       /* the buffer was too small for the whole sha */
+	bool growing;             /* still measuring whether one more chunk in flight pays */
+	bool probing;             /* an echo asks whether the server is alive */
+	bool probe_ok;            /* it answered while the chunk at probe_off did not */
 	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
 	uint32_t next_off;        /* next byte to send */
 	uint32_t acked;           /* server's off: all below is written */
 	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
 	uint32_t opened_at;       /* when the session-opening chunk was first sent */
+	uint32_t probe_off;       /* acked when the probe was sent */
 	uint32_t started_at;
+	/* delivered-rate measurement of the current window against the last one */
+	uint32_t meas_off;        /* measure from the answer of the chunk sent at this offset */
+	uint32_t meas_at;
+	uint32_t t_ref;           /* time per answer of the window before, 1/16 ms */
 	smpfota_upload_progress_fn progress;
 	smpfota_upload_done_fn done;
 	void *user;
@@ -188,6 +203,13 @@ struct smpfota_client {
 	struct smpfota_client_upload up;
 	struct smpfota_client_config cfg;
 	uint8_t seq;
+	/* Round-trip estimate (RFC 6298: smoothed, and mean deviation), in 1/8 and 1/4 ms, from
+	 * requests answered after one copy only (Karn). rtt_kind: 0 none, 1 from small requests
+	 * only, 2 from upload chunks (the first chunk sample replaces the small ones). */
+	uint8_t rtt_kind;
+	uint8_t backoff;          /* RTO doublings since the last sample */
+	uint32_t srtt8;
+	uint32_t var4;
 	struct smpfota_client_req req[SMPFOTA_CLIENT_MAX_INFLIGHT];
 	union smpfota_smp_rsp rsp; /* decoded response, valid during a callback */
 };

@@ -101,6 +101,27 @@
 #endif
 
 /*
+ * The upload learns the link (docs/client.md): round-trip time and variance for its
+ * retransmission timeouts, a small echo that asks a silent target whether it is alive
+ * before any chunk is sent again, and a window that grows only while that raises the
+ * delivered rate. 1 (default, and the host tools): learn; it costs about 0.9 KB of flash on
+ * a Cortex-M33. 0: the window is the one the caller allows (buf_count - 1) from the start,
+ * timeouts are fixed and a timed-out chunk is sent again: enough on a link that already
+ * retransmits and keeps order (ESB with ACKs) to a target whose buffers are known.
+ * Losses, resume and rewinds are handled the same either way.
+ */
+#ifndef SMPFOTA_CONFIG_CLIENT_LEARN
+#define SMPFOTA_CONFIG_CLIENT_LEARN 1
+#endif
+
+/* Shortest retransmission timeout of an upload chunk, in ms. The engine learns the link's
+ * round trip (client.h); this floor keeps a scheduling hiccup of the host or a short flash
+ * stall from counting as a loss on a link whose round trip is a few ms. */
+#ifndef SMPFOTA_CLIENT_MIN_RTO_MS
+#define SMPFOTA_CLIENT_MIN_RTO_MS 50U
+#endif
+
+/*
  * Upload chunks carry a multiple of this many data bytes (except the last). A target whose
  * flash writes in blocks of N bytes then never has to carry a partial block from one
  * request to the next. 4 = the nRF5340's NVMC word; Zephyr's img_mgmt copes with any size,

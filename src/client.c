@@ -256,7 +256,9 @@ static void report_progress(struct smpfota_client *c, uint32_t now)
 	p->total = u->src.size;
 	p->elapsed_ms = now - u->started_at;
 	p->window = u->window;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
 	p->srtt_ms = c->rtt_kind == 2U ? c->srtt8 >> 3 : 0;
+#endif
 	if (u->progress != NULL) {
 		u->progress(u->user, p);
 	}
@@ -527,8 +529,8 @@ static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
 		r->timeout_ms += rto(c); /* the server answers in order: wait for the head */
 		return true;
 	}
-	u->stats.timeouts++;
 #if SMPFOTA_CONFIG_CLIENT_LEARN
+	u->stats.timeouts++;
 	if (c->backoff < MAX_BACKOFF) {
 		c->backoff++;
 	}

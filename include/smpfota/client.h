@@ -133,6 +133,7 @@ struct smpfota_upload_progress {
 	uint32_t retransmits;     /* chunks sent again */
 	uint32_t rewinds;         /* times the server's off sent us back */
 	uint32_t skips;           /* times it sent us ahead (a resumed session) */
+	/* with SMPFOTA_CONFIG_CLIENT_LEARN (else 0): */
 	uint32_t timeouts;        /* retransmission timeouts of chunks */
 	uint32_t srtt_ms;         /* smoothed round trip of a chunk (0: not known yet) */
 };

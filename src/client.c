@@ -276,7 +276,8 @@ static void measure_from(struct smpfota_client_upload *u)
  * per answer over MEASURE_ACKS x (window - 1) of them: every chunk but the first and last
  * fills the server's buffer, so that is the delivered rate) against the one before (the
  * first: the opening chunk alone): one that raises the rate by 1/16 tries one more chunk in
- * flight. The first step of
+ * flight, or all the buf_count - 1 allowed when it doubled the rate (the link's latency,
+ * not the server, bounds it). The first step of
  * pipelining must pay for itself, or it is undone for good (stop-and-wait is as fast, and
  * more in flight only adds drops). A deeper step mostly absorbs the server's flash stalls,
  * which a few answers measure badly (an erase falls in or out of the measurement), so it is
@@ -298,8 +299,9 @@ static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
 	uint32_t t = (now - u->meas_at) * 16U / n; /* 1/16 ms per answer */
 	uint32_t ref = u->t_ref;
 	if (t * 17U < ref * 16U && u->window < u->window_max) {
+		/* Twice as fast: the link's latency, not the server, bounds it: all the way. */
+		u->window = t * 2U <= ref ? u->window_max : (uint8_t)(u->window + 1U);
 		u->t_ref = t;
-		u->window++;
 		measure_from(u);
 		return;
 	}

@@ -22,17 +22,12 @@ its limit (issue #17's bar) is flagged too.
 from __future__ import annotations
 
 import argparse
-import json
-import subprocess
 import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(SRC / "scripts"))
-import make_test_image as mti  # noqa: E402
-
-IMAGE_BYTES = 400 * 1024
-PAYLOAD = IMAGE_BYTES - 0x200 - 144  # ed25519 TLVs: 4 + 36 + 36 + 68
+sys.path.insert(0, str(SRC / "bench"))
+from bench_sim import bench_image, sim  # noqa: E402  (the ESB bench's image and runner)
 
 SCENARIOS = ["radio", "internal", "qspi"]
 
@@ -61,14 +56,6 @@ ANCHORS = [
 ]
 
 
-def sim(smpfota: Path, image: Path, *args: str) -> dict:
-    out = subprocess.run([str(smpfota), "sim", "--image", str(image), "--json", *args],
-                         capture_output=True, text=True)
-    if out.returncode not in (0, 1) or not out.stdout.strip():
-        raise SystemExit(f"bench_ble: smpfota sim {' '.join(args)} failed: {out.stderr}")
-    return json.loads(out.stdout)
-
-
 def bound(d: dict) -> str:
     return "link" if d["radio_limit_kBps"] <= d["flash_limit_kBps"] else "flash"
 
@@ -89,9 +76,7 @@ def main(argv=None) -> int:
     build = Path(a.build).resolve()
     smpfota = build / "smpfota"
     work = build / "bench-sim"
-    image = mti.make_image(work / "app400k.bin", size=PAYLOAD, seed=5, key_type="ed25519",
-                           key_dir=work / "keys", header_size=0x200, align=4,
-                           version="2.0.0+1")
+    image = bench_image(work)
     print(f"image {image.name}: {image.stat().st_size} bytes, seed {a.seed}; "
           "kB = 1000 B; goodput = image bytes / upload time\n")
 

@@ -41,6 +41,13 @@ def sim(smpfota: Path, image: Path, *args: str) -> dict:
     return json.loads(out.stdout)
 
 
+def bench_image(work: Path) -> Path:
+    """The benchmarks' 400 KiB image (bench_ble.py sends the same one)."""
+    return mti.make_image(work / "app400k.bin", size=PAYLOAD, seed=5, key_type="ed25519",
+                          key_dir=work / "keys", header_size=0x200, align=4,
+                          version="2.0.0+1")
+
+
 def fmt(d: dict) -> str:
     if not d["ok"]:
         return f"FAILED ({d['error']})"
@@ -55,9 +62,7 @@ def main(argv=None) -> int:
     build = Path(a.build).resolve()
     smpfota = build / "smpfota"
     work = build / "bench-sim"
-    image = mti.make_image(work / "app400k.bin", size=PAYLOAD, seed=5, key_type="ed25519",
-                           key_dir=work / "keys", header_size=0x200, align=4,
-                           version="2.0.0+1")
+    image = bench_image(work)
     size = image.stat().st_size
     print(f"image {image.name}: {size} bytes ({size / 1024:.0f} KiB), seed {a.seed}")
     print("limit = min(radio, flash path); ESB T = ramp + packet + tTXDIS + ramp + ACK + t_sw "

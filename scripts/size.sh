@@ -115,23 +115,35 @@ EOF
 
 # Master: ESB PTX link, client engine (requests, responses, pipelined upload), the image
 # reader checking the image it sends (as update.c does), error codes for the log. Text
-# helpers of the host tools (version string, TLV names) are not device code.
+# helpers of the host tools (version string, TLV names) are not device code. Compiled again
+# with -DMASTER_BLE: the master over BLE, a central talking to a stock Zephyr smp_svr with
+# the GATT link instead of the ESB link (the same budget).
 cat >"$out/app/master_app.c" <<'EOF'
 #include "smpfota/client.h"
 #include "smpfota/esb_link.h"
+#include "smpfota/gatt.h"
 #include "smpfota/image.h"
+
+/* MASTER_BLE: the GATT link (central) instead of the ESB link; the rest is the same. */
+#ifdef MASTER_BLE
+typedef struct smpfota_gatt link_t;
+typedef struct smpfota_gatt_ops radio_t;
+#else
+typedef struct smpfota_esb_link link_t;
+typedef struct smpfota_esb_radio radio_t;
+#endif
 
 /* No string literals here: the linker would book strings merged with ours under the app. */
 struct board {
-	struct smpfota_esb_link link;
+	link_t link;
 	struct smpfota_client client;
 	struct smpfota_image_reader reader;
 	struct smpfota_image_info info;
 	void (*log)(const char *what, int code, const char *name);
 };
 
-int master_main(struct board *b, const struct smpfota_esb_radio *radio,
-		const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock);
+int master_main(struct board *b, const radio_t *radio, const struct smpfota_upload_source *src,
+		uint8_t *mem, volatile uint32_t *clock, const uint8_t *volatile *note);
 
 static int on_frame(void *user, const uint8_t *frame, size_t len)
 {
@@ -155,18 +167,31 @@ static void on_done(void *user, int err, const struct smpfota_smp_status *st, bo
 	b->log(smpfota_strerror(err), match, smpfota_mgmt_err_name(0, st->rc, false));
 }
 
-int master_main(struct board *b, const struct smpfota_esb_radio *radio,
-		const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock)
+int master_main(struct board *b, const radio_t *radio, const struct smpfota_upload_source *src,
+		uint8_t *mem, volatile uint32_t *clock, const uint8_t *volatile *note)
 {
+#ifdef MASTER_BLE
+	struct smpfota_gatt_config lc = {
+		.ops = *radio, .tx_buf = mem, .tx_size = 1024, .rx_buf = mem + 1024, .rx_size = 512,
+		.rx = on_frame, .user = b, .peer_reassembles = true};
+	if (smpfota_gatt_init(&b->link, &lc) != 0 || smpfota_gatt_set_mtu(&b->link, 247) != 0) {
+		return -1;
+	}
+	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&b->link);
+	int (*send)(void *, const uint8_t *, size_t) = smpfota_gatt_transport_send;
+#else
+	(void)note;
 	struct smpfota_esb_link_config lc = {
 		.role = SMPFOTA_ESB_PTX, .radio = *radio, .txq = mem, .txq_size = 1024,
 		.rx_buf = mem + 1024, .rx_size = 512, .rx = on_frame, .user = b};
 	if (smpfota_esb_link_init(&b->link, &lc, *clock) != 0) {
 		return -1;
 	}
+	uint16_t mtu = (uint16_t)smpfota_esb_link_mtu(&b->link);
+	int (*send)(void *, const uint8_t *, size_t) = smpfota_esb_link_transport_send;
+#endif
 	struct smpfota_client_config cc = {
-		.tx = {.send = smpfota_esb_link_transport_send, .ctx = &b->link,
-		       .mtu = (uint16_t)smpfota_esb_link_mtu(&b->link)},
+		.tx = {.send = send, .ctx = &b->link, .mtu = mtu},
 		.buf = mem + 1536, .buf_size = 4 * 512, .frame_cap = 512, .slots = 3,
 		.version = SMPFOTA_SMP_V2, .retries = 2};
 	if (smpfota_client_init(&b->client, &cc) != 0) {
@@ -182,6 +207,20 @@ int master_main(struct board *b, const struct smpfota_esb_radio *radio,
 	struct smpfota_upload_params up = {.buf_size = 512, .buf_count = 4};
 	(void)smpfota_client_upload(&b->client, src, &up, NULL, on_done, b, *clock);
 	while (smpfota_client_pending(&b->client) > 0) {
+#ifdef MASTER_BLE
+		/* a notification (note[0..1] its length, 0: the connection went) */
+		size_t n = (size_t)((*note)[0] | ((*note)[1] << 8));
+		if (n == 0) {
+			smpfota_gatt_disconnected(&b->link);
+		}
+		smpfota_gatt_on_piece(&b->link, *note + 2, n, *clock);
+		smpfota_gatt_poll(&b->link, *clock);
+		smpfota_client_poll(&b->client, *clock);
+		if (smpfota_client_next_deadline(&b->client, *clock) < 0 &&
+		    smpfota_gatt_tx_idle(&b->link)) {
+			break;
+		}
+#else
 		smpfota_esb_link_on_event(&b->link, SMPFOTA_ESB_EVT_RX_RECEIVED, *clock);
 		smpfota_esb_link_poll(&b->link, *clock * 1000U);
 		smpfota_client_poll(&b->client, *clock);
@@ -190,94 +229,7 @@ int master_main(struct board *b, const struct smpfota_esb_radio *radio,
 		    smpfota_esb_link_tx_idle(&b->link)) {
 			break;
 		}
-	}
-	struct smpfota_os_reset_req reset = {0};
-	(void)smpfota_client_send_once(&b->client, SMPFOTA_MSG_OS_RESET, &reset, 0, on_rsp, b,
-				       *clock);
-	smpfota_client_cancel(&b->client);
-	return rc;
-}
-EOF
-
-# Master over BLE (a central talking to a stock Zephyr smp_svr): the same client and image
-# reader on the GATT link instead of the ESB link. Same budget.
-cat >"$out/app/master_ble_app.c" <<'EOF'
-#include "smpfota/client.h"
-#include "smpfota/gatt.h"
-#include "smpfota/image.h"
-
-struct board {
-	struct smpfota_gatt link;
-	struct smpfota_client client;
-	struct smpfota_image_reader reader;
-	struct smpfota_image_info info;
-	void (*log)(const char *what, int code, const char *name);
-};
-
-int master_ble_main(struct board *b, const struct smpfota_gatt_ops *ops,
-		    const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock,
-		    const uint8_t *volatile *note, volatile size_t *note_len);
-
-static int on_frame(void *user, const uint8_t *frame, size_t len)
-{
-	struct board *b = user;
-	return smpfota_client_input(&b->client, frame, len, *(volatile uint32_t *)b->log);
-}
-
-static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
-{
-	struct board *b = user;
-	b->log(smpfota_strerror(err), err, smpfota_errname(err));
-	if (rsp != NULL && rsp->status.has_err) {
-		b->log(NULL, (int)msg, smpfota_mgmt_err_name(rsp->status.err.group,
-							      rsp->status.err.rc, true));
-	}
-}
-
-static void on_done(void *user, int err, const struct smpfota_smp_status *st, bool match)
-{
-	struct board *b = user;
-	b->log(smpfota_strerror(err), match, smpfota_mgmt_err_name(0, st->rc, false));
-}
-
-int master_ble_main(struct board *b, const struct smpfota_gatt_ops *ops,
-		    const struct smpfota_upload_source *src, uint8_t *mem, volatile uint32_t *clock,
-		    const uint8_t *volatile *note, volatile size_t *note_len)
-{
-	struct smpfota_gatt_config lc = {
-		.ops = *ops, .tx_buf = mem, .tx_size = 512, .rx_buf = mem + 512, .rx_size = 512,
-		.rx = on_frame, .user = b, .peer_reassembles = true};
-	if (smpfota_gatt_init(&b->link, &lc) != 0 || smpfota_gatt_set_mtu(&b->link, 247) != 0) {
-		return -1;
-	}
-	struct smpfota_client_config cc = {
-		.tx = {.send = smpfota_gatt_transport_send, .ctx = &b->link,
-		       .mtu = (uint16_t)smpfota_gatt_mtu(&b->link)},
-		.buf = mem + 1024, .buf_size = 4 * 512, .frame_cap = 512, .slots = 3,
-		.version = SMPFOTA_SMP_V2, .retries = 2};
-	if (smpfota_client_init(&b->client, &cc) != 0) {
-		return -1;
-	}
-	smpfota_image_reader_init(&b->reader);
-	(void)smpfota_image_reader_feed(&b->reader, mem, 4096);
-	int rc = smpfota_image_reader_finish(&b->reader, &b->info);
-	b->log(smpfota_strerror(rc), b->info.hdr.version.major, smpfota_errname(rc));
-
-	struct smpfota_os_params_req params = {0};
-	(void)smpfota_client_send(&b->client, SMPFOTA_MSG_OS_PARAMS, &params, 0, on_rsp, b, *clock);
-	struct smpfota_upload_params up = {.buf_size = 512, .buf_count = 4};
-	(void)smpfota_client_upload(&b->client, src, &up, NULL, on_done, b, *clock);
-	while (smpfota_client_pending(&b->client) > 0) {
-		if (*note_len == 0) {
-			smpfota_gatt_disconnected(&b->link);
-		}
-		smpfota_gatt_on_piece(&b->link, *note, *note_len, *clock);
-		smpfota_gatt_poll(&b->link, *clock);
-		smpfota_client_poll(&b->client, *clock);
-		if (smpfota_client_next_deadline(&b->client, *clock) < 0 &&
-		    smpfota_gatt_tx_idle(&b->link)) {
-			break;
-		}
+#endif
 	}
 	struct smpfota_os_reset_req reset = {0};
 	(void)smpfota_client_send_once(&b->client, SMPFOTA_MSG_OS_RESET, &reset, 0, on_rsp, b,
@@ -407,9 +359,11 @@ int target_main(struct board *b, const struct smpfota_esb_radio *radio,
 }
 EOF
 
-for a in platform master_app master_ble_app update_app target_app secure_app secure_ini secure_rsp; do
+for a in platform master_app update_app target_app secure_app secure_ini secure_rsp; do
 	arm-none-eabi-gcc "${CFLAGS[@]}" -Iports -c "$out/app/$a.c" -o "$out/app/$a.o"
 done
+arm-none-eabi-gcc "${CFLAGS[@]}" -DMASTER_BLE -c "$out/app/master_app.c" \
+	-o "$out/app/master_ble_app.o"
 rm -f "$out"/app/*.su
 
 objs=("$out"/obj/*.o)
@@ -421,7 +375,7 @@ link() { # link NAME ENTRY APP_OBJ...
 		"$@" "$out/app/platform.o" "${objs[@]}" -o "$out/$name.elf"
 }
 link master master_main "$out/app/master_app.o"
-link master_ble master_ble_main "$out/app/master_ble_app.o"
+link master_ble master_main "$out/app/master_ble_app.o"
 # The master again with SHA-384/512 images (SMPFOTA_CONFIG_IMAGE_SHA512=1), to report the cost.
 mkdir -p "$out/sha512"
 arm-none-eabi-gcc "${CFLAGS[@]}" -USMPFOTA_CONFIG_IMAGE_SHA512 -DSMPFOTA_CONFIG_IMAGE_SHA512=1 \

@@ -352,6 +352,28 @@ SHELL_STATIC_SUBCMD_SET_CREATE(smpfota_cmds,
 	SHELL_SUBCMD_SET_END);
 SHELL_CMD_REGISTER(smpfota, &smpfota_cmds, "smpfota master", NULL);
 
+/* The client on the link: its send op and context, and the largest frame the link takes. */
+static int client_init(int (*send)(void *ctx, const uint8_t *frame, size_t len), void *ctx,
+		       uint16_t mtu)
+{
+	struct smpfota_client_config cfg = {
+		.tx = {.send = send, .ctx = ctx, .mtu = mtu},
+		.buf = cli_buf,
+		.buf_size = sizeof(cli_buf),
+		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
+		.slots = CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT,
+		.version = SMPFOTA_SMP_V2,
+		.retries = 3,
+		.seq = (uint8_t)k_cycle_get_32(),
+	};
+	int rc = smpfota_client_init(&cli, &cfg);
+
+	if (rc != 0) {
+		LOG_ERR("client init: %d", rc);
+	}
+	return rc;
+}
+
 #if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
 /* The link came up (under the lock): the client, sized to the connection, unless an update
  * already runs on it (a reconnection: the update carries on). */
@@ -365,19 +387,10 @@ static void on_link(void *user, bool up)
 	if (atomic_get(&busy)) {
 		return;
 	}
-	struct smpfota_client_config cfg = {
-		.tx = {.send = smpfota_gatt_transport_send, .ctx = &zg.link,
-		       .mtu = (uint16_t)smpfota_gatt_mtu(&zg.link)},
-		.buf = cli_buf,
-		.buf_size = sizeof(cli_buf),
-		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
-		.slots = CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT,
-		.version = SMPFOTA_SMP_V2,
-		.retries = 3,
-		.seq = (uint8_t)k_cycle_get_32(),
-	};
-	cli_ready = smpfota_client_init(&cli, &cfg) == 0;
-	LOG_INF("target connected: frames up to %u bytes", cfg.tx.mtu);
+	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&zg.link);
+
+	cli_ready = client_init(smpfota_gatt_transport_send, &zg.link, mtu) == 0;
+	LOG_INF("target connected: frames up to %u bytes", mtu);
 }
 
 static int start_link(void)
@@ -387,25 +400,10 @@ static int start_link(void)
 #else
 static int start_link(void)
 {
-	struct smpfota_client_config cfg = {
-		.tx = {.send = smpfota_bridge_transport_send, .ctx = &zipc.br,
-		       .mtu = CONFIG_SMPFOTA_FRAME_MAX},
-		.buf = cli_buf,
-		.buf_size = sizeof(cli_buf),
-		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
-		.slots = CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT,
-		.version = SMPFOTA_SMP_V2,
-		.retries = 3,
-		.seq = (uint8_t)k_cycle_get_32(),
-	};
-	int rc = smpfota_client_init(&cli, &cfg);
+	int rc = client_init(smpfota_bridge_transport_send, &zipc.br, CONFIG_SMPFOTA_FRAME_MAX);
 
-	if (rc != 0) {
-		LOG_ERR("client init: %d", rc);
-		return rc;
-	}
-	return smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)), on_frame, on_event,
-				  NULL, pump, NULL, NULL);
+	return rc != 0 ? rc : smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)),
+						 on_frame, on_event, NULL, pump, NULL, NULL);
 }
 #endif
 

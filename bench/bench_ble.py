@@ -44,6 +44,10 @@ BLE_SETS = [
     # A long interval: a flash-bound target idles while each answer waits for the next
     # connection event (smp_bt sends one notification at a time, docs/ble.md).
     ("BLE-F", "LE 2M, DLE 251, MTU 247, 30 ms", ["--ble-interval", "30"]),
+    # A phone-like controller, for the anchors below: an assumed 4 packet pairs per 15 ms
+    # connection event (phones cap the packets per event; the figure is not sourced).
+    ("BLE-P", "LE 2M, 251, 247, 15 ms, 4 pairs/event (phone-like)",
+     ["--ble-interval", "15", "--ble-pdus", "4"]),
 ]
 
 ANCHORS = [

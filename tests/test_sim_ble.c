@@ -72,6 +72,15 @@ static void test_limit_against_hand_formula(void)
 	c.ble.att_mtu = 247;
 	c.ble.interval_us = 50000;
 	CHECK(smpfota_sim_radio_limit_kBps(&c) > hi);
+	/* a phone-like controller: 4 pairs per 15 ms event carry at most 4 x 244 B / 15 ms */
+	c.ble.interval_us = 15000;
+	c.ble.pdus_per_event = 4;
+	double phone = smpfota_sim_radio_limit_kBps(&c);
+	CHECK(phone > 55.0 && phone < 65.07);
+	struct smpfota_sim_result r = run(&c);
+	check_done(&r);
+	c.ble.pdus_per_event = 0;
+	c.ble.interval_us = 50000;
 	struct smpfota_sim_config e;
 	smpfota_sim_defaults(&e, SMPFOTA_SIM_INTERNAL);
 	c.scenario = SMPFOTA_SIM_INTERNAL;

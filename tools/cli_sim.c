@@ -62,6 +62,7 @@ void smpfota_cli_sim_usage(FILE *f)
 		"                      server (docs/ble.md); the options below set it up\n"
 		"  --ble-interval MS   connection interval (7.5..4000, multiple of 1.25; 7.5)\n"
 		"  --ble-event-len MS  radio time per connection event (default: the interval)\n"
+		"  --ble-pdus N        packet pairs per connection event at most (0: as fit)\n"
 		"  --ble-phy 1|2       LE 1M or LE 2M (default 2)\n"
 		"  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
 		"  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
@@ -198,9 +199,10 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 				 : r->ok ? NULL : r->byte_exact ? "NOT_CONFIRMED" : "NOT_BYTE_EXACT";
 	printf("{\"link\":\"%s\",", c->link == SMPFOTA_SIM_LINK_BLE ? "ble" : "esb");
 	if (c->link == SMPFOTA_SIM_LINK_BLE) {
-		printf("\"ble\":{\"interval_us\":%u,\"event_len_us\":%u,\"phy\":%u,\"dle\":%u,"
-		       "\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s},",
-		       c->ble.interval_us, c->ble.ce_len_us, c->ble.phy, c->ble.dle, c->ble.att_mtu,
+		printf("\"ble\":{\"interval_us\":%u,\"event_len_us\":%u,\"pdus_per_event\":%u,"
+		       "\"phy\":%u,\"dle\":%u,\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s},",
+		       c->ble.interval_us, c->ble.ce_len_us, c->ble.pdus_per_event, c->ble.phy,
+		       c->ble.dle, c->ble.att_mtu,
 		       c->ble.no_reassembly ? "false" : "true", c->ble.encrypted ? "true" : "false");
 	}
 	printf("\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
@@ -356,6 +358,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"attack", required_argument, 0, 1101},
 		{"attack-rate", required_argument, 0, 1102},
 		{"max-failures", required_argument, 0, 1103},
+		{"ble-pdus", required_argument, 0, 1010},
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
@@ -480,6 +483,13 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			} else {
 				c.ble.att_mtu = (uint16_t)u;
 			}
+			break;
+		case 1010:
+			if (!parse_u64(optarg, 255, &u)) {
+				fprintf(stderr, "smpfota: bad --ble-pdus: %s (0..255)\n", optarg);
+				return 2;
+			}
+			c.ble.pdus_per_event = (uint8_t)u;
 			break;
 		case 1006: c.ble.no_reassembly = true; break;
 		case 1007: c.ble.encrypted = true; break;

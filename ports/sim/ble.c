@@ -67,6 +67,7 @@ double sim_ble_radio_limit_kBps(const struct smpfota_sim_config *c)
 	const struct smpfota_sim_ble *p = &c->ble;
 	uint32_t fs = frame_size(c), piece = (uint32_t)p->att_mtu - SMPFOTA_GATT_ATT_HDR;
 	uint64_t budget = budget_ns(p), t = 0, events = 1;
+	unsigned pairs = 0;
 	bool first = true;
 	const unsigned frames = 64;
 	for (unsigned f = 0; f < frames; f++) {
@@ -75,11 +76,14 @@ double sim_ble_radio_limit_kBps(const struct smpfota_sim_config *c)
 			for (uint32_t o = 0; o < sdu; o += p->dle) {
 				unsigned n = sdu - o < p->dle ? sdu - o : p->dle;
 				uint64_t pair = air_ns(p, n) + T_IFS_NS + air_ns(p, 0) + T_IFS_NS;
-				if (!first && t + pair > budget) {
+				if (!first && (t + pair > budget ||
+					       (p->pdus_per_event && pairs == p->pdus_per_event))) {
 					events++;
 					t = 0;
+					pairs = 0;
 				}
 				t += pair;
+				pairs++;
 				first = false;
 			}
 		}
@@ -322,6 +326,10 @@ static void pair(struct world *w, uint64_t t)
 	const struct smpfota_sim_ble *p = &w->c->ble;
 	bool first = t == b->ev_anchor;
 	uint64_t end = b->ev_anchor + budget_ns(p);
+	if (p->pdus_per_event && b->ev_pairs >= p->pdus_per_event) {
+		b->in_event = false; /* the controller's limit per event */
+		return;
+	}
 	unsigned lc = pdu_len(p, &b->c2p, t);
 	uint64_t tc = air_ns(p, lc);
 	unsigned lp = pdu_len(p, &b->p2c, t + tc + T_IFS_NS);
@@ -335,6 +343,7 @@ static void pair(struct world *w, uint64_t t)
 		return;
 	}
 	w->st->packets++;
+	b->ev_pairs++;
 	if (lc > 0 && (b->c2p.resend || b->c2p.sent > 0)) {
 		w->st->retransmits++;
 	}
@@ -399,6 +408,7 @@ void sim_ble_step(struct world *w)
 	if (!b->in_event) {
 		b->in_event = true;
 		b->ev_anchor = w->now;
+		b->ev_pairs = 0;
 		w->st->ble_events++;
 	} else if (pdu_len(&w->c->ble, &b->c2p, w->now) == 0 &&
 		   pdu_len(&w->c->ble, &b->p2c, w->now) == 0) {

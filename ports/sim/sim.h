@@ -114,6 +114,8 @@ struct smpfota_sim_ble {
 	uint32_t interval_us;    /* connection interval, multiple of 1250: 7500 */
 	uint32_t ce_len_us;      /* radio time per connection event; 0 = the whole interval
 				    * (event length extension) */
+	uint8_t pdus_per_event;  /* packet pairs per connection event at most (a phone's
+				    * controller); 0 = as many as fit */
 	uint8_t phy;             /* 1 (LE 1M) or 2 (LE 2M) */
 	uint16_t dle;            /* link-layer payload, 27..251 (data length extension) */
 	uint16_t att_mtu;        /* 23..517 */

@@ -180,6 +180,7 @@ struct sim_ble {
 	uint64_t anchor0;   /* first anchor of this connection */
 	bool in_event;
 	uint64_t ev_anchor, t_next;
+	unsigned ev_pairs;        /* pairs so far in this event */
 	bool drop_done;
 };
 

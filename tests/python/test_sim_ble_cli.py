@@ -45,7 +45,8 @@ def test_ble_update_and_parameters_in_json(image):
                      "--ble-interval", "15", "--ble-phy", "1", "--ble-dle", "27",
                      "--ble-mtu", "185", "--ble-encrypted")
     assert rc == 0 and d["ok"] and d["link"] == "ble"
-    assert d["ble"] == {"interval_us": 15000, "event_len_us": 0, "phy": 1, "dle": 27,
+    assert d["ble"] == {"interval_us": 15000, "event_len_us": 0, "pdus_per_event": 0,
+                        "phy": 1, "dle": 27,
                         "att_mtu": 185, "reassembly": True, "encrypted": True}
     assert 0 < d["goodput_kBps"] <= d["limit_kBps"]
     assert d["stats"]["ble_events"] > 0 and d["stats"]["disconnects"] >= 1

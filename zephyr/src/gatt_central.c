@@ -91,7 +91,7 @@ static int send_piece(void *ctx, const uint8_t *piece, size_t len)
 {
 	struct smpfota_zgatt *z = ctx;
 
-	if (z->conn == NULL || !z->up) {
+	if (z->conn == NULL || !z->up || !atomic_get(&z->linked)) {
 		return SMPFOTA_ERR_BUSY; /* the frame waits for the connection */
 	}
 	int rc = bt_gatt_write_without_response_cb(z->conn, z->value_handle, piece, (uint16_t)len,
@@ -171,6 +171,7 @@ static void on_subscribed(struct bt_conn *conn, uint8_t err,
 		(void)bt_conn_disconnect(conn, BT_HCI_ERR_REMOTE_USER_TERM_CONN);
 		return;
 	}
+	atomic_set(&the->linked, 1);
 	atomic_or(&the->events, EV_SUBSCRIBED);
 	k_work_reschedule_for_queue(&wq, &the->work, K_NO_WAIT);
 }
@@ -280,6 +281,7 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 		return;
 	}
 	LOG_INF("disconnected: 0x%02x", reason);
+	atomic_set(&z->linked, 0);
 	bt_conn_unref(z->conn);
 	z->conn = NULL;
 	inbox_put(z, NULL, 0); /* in order after its last notification */

@@ -51,6 +51,8 @@ struct smpfota_zgatt {
 	struct bt_gatt_discover_params disc;
 	struct bt_gatt_subscribe_params sub;
 	atomic_t events;          /* ZGATT_EV_* for the work item */
+	atomic_t linked;          /* subscribed on the current connection (cleared at once by
+				   * the disconnection, before the work item sees it) */
 	bool up;                  /* the owner was told the link is up (work item only) */
 	/* notifications (and disconnection marks) for the work item: [len lo, len hi][data] */
 	struct k_spinlock inbox_lock;

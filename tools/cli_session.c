@@ -356,8 +356,8 @@ int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source
 }
 
 /* os params, and on serial the frame size it allows: the server's buffer also holds the
- * 2-byte length and 2-byte CRC of the console framing (shared/spec/smp.md §2.4). A server
- * without the command keeps the conservative defaults. */
+ * 2-byte length and 2-byte CRC of the console framing (Zephyr's mcumgr serial transport,
+ * include/smpfota/serial.h). A server without the command keeps the conservative defaults. */
 int cli_learn_params(struct cli *s)
 {
 	struct smpfota_os_params_req req = {0};

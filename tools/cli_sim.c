@@ -36,7 +36,7 @@ void smpfota_cli_sim_usage(FILE *f)
 		"\n"
 		"A master nRF5340 (ESB PTX) updates a target nRF5340 (ESB PRX, MCUboot + SMP server)\n"
 		"over simulated ESB in virtual time: upload, test, reset, confirm. Timings from\n"
-		"shared/spec/esb-nrf5340.md (2 Mbit/s, 252-byte payloads, fast ramp-up by default).\n"
+		"docs/simulator.md (2 Mbit/s, 252-byte payloads, fast ramp-up by default).\n"
 		"\n"
 		"  --scenario S        internal (default): secondary slot in app-core flash, erased\n"
 		"                      as the upload goes; qspi: in external QSPI flash (MX25R64),\n"

@@ -365,8 +365,9 @@ static int serve_pty(struct target *t, struct smpfota_tty *tty)
 {
 	static uint8_t frame[65536];
 	struct smpfota_serial_rx rx;
-	/* Serial: length and CRC share the netbuf with the frame (shared/spec/smp.md §2.4); with
-	 * --key the channel's frame carries a request of up to that size. */
+	/* Serial: length and CRC share the netbuf with the frame (Zephyr's mcumgr serial
+	 * transport, include/smpfota/serial.h); with --key the channel's frame carries a
+	 * request of up to that size. */
 	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4 +
 						   (t->key.on ? SMPFOTA_SECURE_OVERHEAD : 0));
 	rx.raw = t->key.on; /* the channel's frames are not SMP frames */

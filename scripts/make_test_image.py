@@ -28,6 +28,9 @@ from typing import Iterable, Sequence
 KEY_TYPES = ("ecdsa-p256", "ecdsa-p384", "ed25519", "rsa-2048")
 # nRF5340 application slot in NCS (mcuboot_primary_app); large enough for any test payload.
 DEFAULT_SLOT_SIZE = 0xE0000
+# The command line's default: the slot of `smpfota target` and `smpfota sim` (0x74000), so
+# that an image made for them without --slot-size fits them.
+CLI_SLOT_SIZE = 0x74000
 
 
 def imgtool_cmd() -> list[str]:
@@ -165,7 +168,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--no-pad-header", action="store_true",
                    help="payload starts with header-size zero bytes instead of --pad-header")
     p.add_argument("--align", type=int, default=4)
-    p.add_argument("--slot-size", type=_int, default=DEFAULT_SLOT_SIZE)
+    p.add_argument("--slot-size", type=_int, default=CLI_SLOT_SIZE,
+                   help="slot size for imgtool (default 0x74000: smpfota target's and sim's)")
     p.add_argument("--pad", action="store_true", help="pad to the slot, trailer magic (test)")
     p.add_argument("--confirm", action="store_true", help="pad and set image_ok (permanent)")
     p.add_argument("--security-counter", "-s", help="n or auto (protected SEC_CNT TLV)")

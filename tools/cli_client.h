@@ -83,7 +83,7 @@ struct cli {
 	uint32_t resumed_at;        /* then: its offset at the first answer */
 	struct smpfota_upload_progress last;
 	bool match;
-	uint32_t up_start, up_end;
+	uint64_t up_start, up_end;  /* cli_now_us(): rates of fast links need better than ms */
 	uint64_t tx_bytes_start;
 	uint32_t tx_frames_start;
 	bool up_summarised;
@@ -93,6 +93,8 @@ struct cli {
 
 /* Monotonic milliseconds, wrapping: the engine's clock. */
 uint32_t cli_now_ms(void);
+/* Monotonic microseconds, for the figures of an upload. */
+uint64_t cli_now_us(void);
 /* (Re)initialise the client engine for frames of mtu bytes, starting at sequence seq. */
 int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq);
 /* Run until the current request, upload or update completes (s->done). Returns s->err. */

@@ -91,7 +91,7 @@ static void on_upload_done(void *user, int err, const struct smpfota_smp_status 
 	s->done = true;
 	s->err = err;
 	s->match = match;
-	s->up_end = cli_now_ms();
+	s->up_end = cli_now_us();
 	if (err == SMPFOTA_ERR_REJECTED && st) {
 		cli_save_status(s, st);
 	}
@@ -207,7 +207,7 @@ static void on_step(void *user, enum smpfota_update_step step)
 {
 	struct cli *s = user;
 	if (step > SMPFOTA_UPDATE_UPLOAD && s->have_progress && !s->up_summarised) {
-		s->up_end = cli_now_ms();
+		s->up_end = cli_now_us();
 		s->up_summarised = true;
 		if (!s->o.json) {
 			cli_upload_summary(s, NULL, false);

@@ -374,10 +374,11 @@ static void fs_progress(struct cli *s, uint64_t done, uint64_t total)
 
 static int fs_summary(struct cli *s, const char *dir, uint64_t total)
 {
-	s->up_end = cli_now_ms();
-	uint32_t ms = s->up_end - s->up_start;
+	s->up_end = cli_now_us();
+	uint64_t us = s->up_end - s->up_start;
+	uint32_t ms = (uint32_t)((us + 500) / 1000);
 	uint64_t moved = total - s->resumed_at;
-	double kBps = ms ? moved / (double)ms : 0;
+	double kBps = us ? moved * 1000.0 / (double)us : 0;
 	if (s->o.json) {
 		printf("{\n  \"file\": \"%s\",\n  \"bytes\": %" PRIu64 ",\n", s->file.path, total);
 		if (s->resumed) {

@@ -49,12 +49,16 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 	uint32_t prev_done = s->have_progress ? s->last.done : 0;
 	s->have_progress = true;
 	s->last = *p;
-	/* The rate over what this run sent (the engine's counts a resumed part too). */
-	uint32_t ms = now - s->up_start;
+	/* The rate over what this run sent (the engine's counts a resumed part too); none in
+	 * the first 100 ms, where it says nothing yet. */
+	uint64_t us = cli_now_us() - s->up_start;
 	uint32_t sent = p->done > s->resumed_at ? p->done - s->resumed_at : 0;
-	double rate = ms ? sent * 1000.0 / ms : 0;
-	char eta[32];
-	fmt_eta(rate > 0 ? (uint32_t)((p->total - p->done) * 1000.0 / rate) : 0, eta, sizeof(eta));
+	double rate = us >= 100000 ? sent * 1e6 / (double)us : 0;
+	char eta[32] = "-", rate_s[32] = "-";
+	if (rate > 0) {
+		fmt_eta((uint32_t)((p->total - p->done) * 1000.0 / rate), eta, sizeof(eta));
+		snprintf(rate_s, sizeof(rate_s), "%.1f", rate / 1000.0);
+	}
 	if (s->bar) {
 		if (p->done != p->total && s->bar_drawn && now - s->last_bar < BAR_PERIOD_MS) {
 			return;
@@ -67,8 +71,8 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 			bar[i] = i < fill ? '#' : '.';
 		}
 		bar[WIDTH] = '\0';
-		fprintf(s->progress_out, "\r%3u%% [%s] %7.1f/%.1f kB %7.1f kB/s  ETA %s  w%u\033[K",
-			pct, bar, p->done / 1000.0, p->total / 1000.0, rate / 1000.0, eta,
+		fprintf(s->progress_out, "\r%3u%% [%s] %7.1f/%.1f kB %7s kB/s  ETA %s  w%u\033[K",
+			pct, bar, p->done / 1000.0, p->total / 1000.0, rate_s, eta,
 			(unsigned)p->window);
 		fflush(s->progress_out);
 		s->bar_drawn = true;
@@ -89,8 +93,8 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 		return;
 	}
 	s->last_decile = decile;
-	fprintf(s->progress_out, "%s: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %.1f kB/s, ETA %s\n",
-		s->progress_label ? s->progress_label : "upload", pct, p->done, p->total, rate / 1000.0, eta);
+	fprintf(s->progress_out, "%s: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %s kB/s, ETA %s\n",
+		s->progress_label ? s->progress_label : "upload", pct, p->done, p->total, rate_s, eta);
 	fflush(s->progress_out);
 }
 
@@ -104,7 +108,7 @@ void cli_progress_begin(struct cli *s)
 	s->resumed = false;
 	s->resumed_at = 0;
 	memset(&s->last, 0, sizeof(s->last));
-	s->up_start = cli_now_ms();
+	s->up_start = cli_now_us();
 	s->up_end = 0;
 	s->tx_bytes_start = s->link->stats.tx_bytes;
 	s->tx_frames_start = s->link->stats.tx_frames;
@@ -133,10 +137,11 @@ static uint32_t real_chunk(const struct cli *s, bool *lowered)
 
 void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 {
-	uint32_t ms = (s->up_end ? s->up_end : cli_now_ms()) - s->up_start;
-	double sec = ms / 1000.0;
+	uint64_t us = (s->up_end ? s->up_end : cli_now_us()) - s->up_start;
+	uint32_t ms = (uint32_t)((us + 500) / 1000);
+	double sec = us / 1e6;
 	uint32_t bytes = s->file.size - s->resumed_at; /* what this run had to send */
-	double kBps = sec > 0 ? bytes / 1000.0 / sec : 0;
+	double kBps = us ? bytes * 1000.0 / (double)us : 0;
 	uint64_t sent = s->link->stats.tx_bytes - s->tx_bytes_start;
 	uint32_t frames = s->link->stats.tx_frames - s->tx_frames_start;
 	bool lowered;

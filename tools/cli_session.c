@@ -41,6 +41,13 @@ static struct host_link link_state;
 /* The secure channel's two halves: received plaintext, frames sent. */
 static uint8_t sec_mem[2 * ((size_t)HOST_FRAME_MAX + SMPFOTA_SECURE_OVERHEAD)];
 
+uint64_t cli_now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000U + (uint64_t)ts.tv_nsec / 1000U;
+}
+
 uint32_t cli_now_ms(void)
 {
 	struct timespec ts;

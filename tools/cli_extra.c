@@ -389,7 +389,7 @@ static int fs_summary(struct cli *s, const char *dir, uint64_t total)
 		return 0;
 	}
 	cli_end_bar(s);
-	fprintf(s->progress_out, "fs %s: %" PRIu64 " bytes in %.2f s, %.1f kB/s%s\n",
+	fprintf(s->progress_out, "fs %s: %" PRIu64 " bytes in %.3f s, %.1f kB/s%s\n",
 		!strcmp(dir, "uploaded") ? "upload" : "download", moved, ms / 1000.0, kBps,
 		s->resumed ? " (resumed)" : "");
 	return 0;

@@ -191,7 +191,7 @@ void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 			"request to this target carries\n", (unsigned)s->chunk_asked, chunk);
 	}
 	fprintf(s->progress_out,
-		"upload: %" PRIu32 " bytes in %.2f s, %.1f kB/s, window %u, chunk %" PRIu32 ", %" PRIu32
+		"upload: %" PRIu32 " bytes in %.3f s, %.1f kB/s, window %u, chunk %" PRIu32 ", %" PRIu32
 		" retransmits, %" PRIu32 " rewinds (sent %" PRIu64 " bytes in %" PRIu32 " frames)\n",
 		bytes, sec, kBps, (unsigned)s->last.window, chunk, s->last.retransmits,
 		s->last.rewinds, sent, frames);

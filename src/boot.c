@@ -440,6 +440,40 @@ int smpfota_boot_slot_image(const struct smpfota_flash_area *a, struct smpfota_i
 	return 0;
 }
 
+static uint64_t version_key(const struct smpfota_image_version *v)
+{
+	return ((uint64_t)v->major << 56) | ((uint64_t)v->minor << 48) |
+	       ((uint64_t)v->revision << 32) | v->build;
+}
+
+int smpfota_boot_xip_slot(const struct smpfota_boot_image *im, struct smpfota_image_info *info)
+{
+	struct smpfota_image_info in[2];
+	int best = -1;
+
+	if (im == NULL) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	for (int slot = 0; slot < 2; slot++) {
+		const struct smpfota_flash_area *a = slot ? &im->secondary : &im->primary;
+		int rc = smpfota_boot_slot_image(a, &in[slot]);
+		/* The reader's verdicts are SMPFOTA_ERR_BAD_MAGIC .. _BAD_HEADER; anything else
+		 * is the flash failing. */
+		if (rc != 0 && (rc > SMPFOTA_ERR_BAD_MAGIC || rc < SMPFOTA_ERR_BAD_HEADER)) {
+			return rc;
+		}
+		if (rc == 0 && in[slot].hash_valid &&
+		    (best < 0 || version_key(&in[slot].hdr.version) >
+					 version_key(&in[best].hdr.version))) {
+			best = slot;
+		}
+	}
+	if (best >= 0 && info != NULL) {
+		*info = in[best];
+	}
+	return best;
+}
+
 const char *smpfota_boot_swap_type_name(int swap_type)
 {
 	switch (swap_type) {

@@ -133,6 +133,27 @@ static const struct smpfota_flash_area *slot_area(const struct smpfota_server *s
 	return (slot % 2) ? &s->cfg->images[image].secondary : &s->cfg->images[image].primary;
 }
 
+/* Direct-xip and RAM load: each slot runs in place, no test/confirm. */
+static bool xip(const struct smpfota_server *s)
+{
+	return s->cfg->mode == SMPFOTA_SERVER_DIRECT_XIP || s->cfg->mode == SMPFOTA_SERVER_RAM_LOAD;
+}
+
+static bool recovery(const struct smpfota_server *s)
+{
+	return s->cfg->mode == SMPFOTA_SERVER_SERIAL_RECOVERY;
+}
+
+/* The slot an upload of this image goes to: the secondary; in direct-xip the one not
+ * running; in serial recovery the primary (MCUboot's default, no application runs). */
+static uint32_t upload_slot(const struct smpfota_server *s, uint32_t image)
+{
+	if (xip(s)) {
+		return 2 * image + 1U - s->run_slot[image];
+	}
+	return recovery(s) ? 2 * image : 2 * image + 1;
+}
+
 static int area_read_fn(void *ctx, uint32_t off, void *buf, size_t len)
 {
 	return smpfota_flash_area_read(ctx, off, buf, len);
@@ -175,6 +196,12 @@ static uint32_t next_boot_slot(const struct smpfota_server *s, uint32_t image, e
 static bool slot_in_use(const struct smpfota_server *s, uint32_t slot)
 {
 	uint32_t image = slot / 2;
+	if (xip(s)) {
+		return slot == 2 * image + s->run_slot[image];
+	}
+	if (recovery(s)) {
+		return false; /* nothing runs */
+	}
 	uint32_t active = 2 * image;
 	enum next_boot type;
 	uint32_t nbs = next_boot_slot(s, image, &type);
@@ -247,7 +274,16 @@ static int reply_state(struct smpfota_server *s, struct reply *r, enum smpfota_s
 	struct state_scratch sc;
 
 	memset(&rsp, 0, sizeof(rsp));
-	for (uint32_t image = 0; image < s->cfg->n_images; image++) {
+	for (uint32_t image = 0; image < s->cfg->n_images && (xip(s) || recovery(s)); image++) {
+		/* Direct-xip: the running slot is active and confirmed, nothing is pending (the
+		 * highest version boots). Serial recovery (boot_serial.c without image state):
+		 * no flags at all, nothing runs. */
+		uint32_t run = xip(s) ? 2 * image + s->run_slot[image] : UINT32_MAX;
+		for (uint32_t slot = 2 * image; slot < 2 * image + 2; slot++) {
+			add_slot(s, &rsp, &sc, slot, slot == run ? REPORT_ACTIVE | REPORT_CONFIRMED : 0);
+		}
+	}
+	for (uint32_t image = 0; image < s->cfg->n_images && !xip(s) && !recovery(s); image++) {
 		enum next_boot type;
 		uint32_t nbs = next_boot_slot(s, image, &type);
 		uint32_t slot_a = 2 * image;
@@ -346,6 +382,12 @@ static int img_state_write(struct smpfota_server *s, struct reply *r,
 			   const struct smpfota_img_state_write_req *q)
 {
 	int slot;
+	if (xip(s) || recovery(s)) {
+		/* Zephyr's img_mgmt in direct-xip (without revert) and RAM load; boot_serial.c
+		 * without MCUBOOT_SERIAL_IMG_GRP_IMAGE_STATE. */
+		r->rsn = "no test or confirm in this MCUboot mode";
+		return reply_rc(s, r, SMPFOTA_MGMT_ENOTSUP);
+	}
 	if (!q->has_hash || q->hash.len == 0) {
 		if (!q->confirm) {
 			r->rsn = "test without a hash";
@@ -384,7 +426,7 @@ static void upload_reset(struct smpfota_server *s);
 static int img_erase(struct smpfota_server *s, struct reply *r, const struct smpfota_img_erase_req *q)
 {
 	/* Default: the slot opposite the running one (img_mgmt_get_other_slot). */
-	uint32_t slot = q->has_slot ? q->slot : 2U * s->cfg->active_image + 1U;
+	uint32_t slot = q->has_slot ? q->slot : upload_slot(s, s->cfg->active_image);
 	const struct smpfota_flash_area *a = slot_area(s, slot);
 	struct smpfota_image_info info;
 
@@ -714,7 +756,7 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			return reply_upload_off(s, r, s->up.off, false, false);
 		}
 		uint32_t image = q->has_image ? q->image : 0;
-		uint32_t slot = 2 * image + 1;
+		uint32_t slot = image < s->cfg->n_images ? upload_slot(s, image) : 2 * image + 1;
 		a = slot_area(s, slot);
 		if (a == NULL || slot_in_use(s, slot)) {
 			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT, "no slot");
@@ -725,7 +767,7 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 		}
 		if (q->has_upgrade && q->upgrade) {
 			struct smpfota_image_info cur;
-			if (slot_info(s, 2 * image, &cur) != 0) {
+			if (slot_info(s, 2 * image + (xip(s) ? s->run_slot[image] : 0U), &cur) != 0) {
 				return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_VERSION_GET_FAILED,
 						   "version get failed");
 			}
@@ -774,7 +816,7 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 		}
 		upload_busy(s);
 	}
-	a = slot_area(s, 2U * s->up.image + 1U);
+	a = slot_area(s, upload_slot(s, s->up.image));
 	if ((uint64_t)s->up.off + q->data.len > s->up.size) {
 		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
 	}
@@ -850,12 +892,23 @@ static int os_bootloader(struct smpfota_server *s, struct reply *r,
 			 const struct smpfota_os_bootloader_req *q)
 {
 	struct smpfota_os_bootloader_rsp rsp = {0};
+	/* MCUboot's numbers (enum smpfota_mcuboot_mode) for the modes the server plays. */
+	static const int8_t modes[] = {
+		[SMPFOTA_SERVER_SWAP] = SMPFOTA_MCUBOOT_MODE_SWAP_USING_MOVE,
+		[SMPFOTA_SERVER_OVERWRITE] = SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY,
+		[SMPFOTA_SERVER_DIRECT_XIP] = SMPFOTA_MCUBOOT_MODE_DIRECT_XIP,
+		[SMPFOTA_SERVER_RAM_LOAD] = SMPFOTA_MCUBOOT_MODE_RAM_LOAD,
+	};
+	if (s->cfg->no_bootloader_info || s->cfg->mode >= sizeof(modes)) {
+		r->rsn = "unknown group or command"; /* CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO=n */
+		return reply_rc(s, r, SMPFOTA_MGMT_ENOTSUP);
+	}
 	if (!q->has_query) {
 		rsp.has_bootloader = true;
 		rsp.bootloader = cstr("MCUboot");
 	} else if (q->query.len == 4 && memcmp(q->query.ptr, "mode", 4) == 0) {
 		rsp.has_mode = true;
-		rsp.mode = 3; /* swap without scratch (move): what boot.c models */
+		rsp.mode = modes[s->cfg->mode];
 	} else {
 		r->rsn = "unknown query";
 		return reply_err(s, r, SMPFOTA_OS_ERR_QUERY_YIELDS_NO_ANSWER);
@@ -889,6 +942,9 @@ int smpfota_server_init(struct smpfota_server *s, const struct smpfota_server_co
 			return SMPFOTA_ERR_INVAL;
 		}
 	}
+	if (cfg->mode > SMPFOTA_SERVER_SERIAL_RECOVERY) {
+		return SMPFOTA_ERR_INVAL;
+	}
 	bool keep = resume && s->up.magic == UPLOAD_MAGIC && s->up.crc == upload_crc(&s->up) &&
 		    s->up.image < cfg->n_images;
 	struct smpfota_server_upload up = s->up;
@@ -896,6 +952,11 @@ int smpfota_server_init(struct smpfota_server *s, const struct smpfota_server_co
 	s->cfg = cfg;
 	if (keep) {
 		s->up = up;
+	}
+	for (size_t i = 0; i < cfg->n_images && xip(s); i++) {
+		/* The slot MCUboot chose at this boot runs until the next one. */
+		int slot = smpfota_boot_xip_slot(&cfg->images[i], NULL);
+		s->run_slot[i] = slot == 1 ? 1U : 0U;
 	}
 	return 0;
 }
@@ -946,6 +1007,13 @@ int smpfota_server_handle(struct smpfota_server *s, const uint8_t *req, size_t r
 		return reply_rc(s, &r, SMPFOTA_MGMT_EINVAL);
 	}
 
+	if (recovery(s) && msg != SMPFOTA_MSG_IMG_STATE_READ && msg != SMPFOTA_MSG_IMG_UPLOAD &&
+	    msg != SMPFOTA_MSG_OS_RESET) {
+		/* MCUboot's serial recovery knows image list, upload and reset (echo only with
+		 * MCUBOOT_BOOT_MGMT_ECHO, which is off by default). */
+		r.rsn = "not in serial recovery";
+		return reply_rc(s, &r, SMPFOTA_MGMT_ENOTSUP);
+	}
 	switch (msg) {
 	case SMPFOTA_MSG_OS_ECHO: {
 		struct smpfota_os_echo_rsp e = {.r = q.echo.d};

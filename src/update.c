@@ -15,6 +15,7 @@
 #define MAX_RESETS 3U
 
 enum { SUB_LIST, SUB_SLOTS };
+enum { SUB_PARAMS = 0, SUB_MODE = 1 };
 
 static const char *const step_names[] = {
 	"params", "check", "upload", "verify", "test", "reset", "wait", "active", "confirm", "done"};
@@ -22,6 +23,54 @@ static const char *const step_names[] = {
 const char *smpfota_update_step_name(int step)
 {
 	return (step >= 0 && step <= SMPFOTA_UPDATE_DONE) ? step_names[step] : "?";
+}
+
+const char *smpfota_update_mode_name(int mode)
+{
+	static const char *const names[] = {"swap", "overwrite-only", "direct-xip/RAM load",
+					    "direct-xip with revert", "serial recovery"};
+	return (mode >= 0 && mode <= SMPFOTA_UPDATE_MODE_RECOVERY) ? names[mode] : "?";
+}
+
+const char *smpfota_update_mode_source_name(int source)
+{
+	static const char *const names[] = {"assumed", "bootloader info", "inferred"};
+	return (source >= 0 && source <= SMPFOTA_UPDATE_MODE_INFERRED) ? names[source] : "?";
+}
+
+const char *smpfota_update_outcome_name(int outcome)
+{
+	static const char *const names[] = {"none",   "confirmed", "testing", "permanent",
+					    "booted", "recovered", "uploaded"};
+	return (outcome >= 0 && outcome <= SMPFOTA_UPDATE_UPLOADED) ? names[outcome] : "?";
+}
+
+/* The workflow's path for an MCUboot mode number; false for a number it cannot act on. */
+static bool mode_from_mcuboot(int32_t m, uint8_t *mode)
+{
+	switch (m) {
+	case SMPFOTA_MCUBOOT_MODE_SWAP_USING_SCRATCH:
+	case SMPFOTA_MCUBOOT_MODE_SWAP_USING_MOVE:
+	case SMPFOTA_MCUBOOT_MODE_SWAP_USING_OFFSET:
+		*mode = SMPFOTA_UPDATE_MODE_SWAP;
+		return true;
+	case SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY:
+		*mode = SMPFOTA_UPDATE_MODE_OVERWRITE;
+		return true;
+	case SMPFOTA_MCUBOOT_MODE_DIRECT_XIP:
+	case SMPFOTA_MCUBOOT_MODE_RAM_LOAD:
+		*mode = SMPFOTA_UPDATE_MODE_DIRECT_XIP;
+		return true;
+	case SMPFOTA_MCUBOOT_MODE_DIRECT_XIP_WITH_REVERT:
+		*mode = SMPFOTA_UPDATE_MODE_DIRECT_XIP_REVERT;
+		return true;
+	case SMPFOTA_MCUBOOT_MODE_FIRMWARE_LOADER:
+		/* The loader writes the application's slot 0 and resets into it, as recovery. */
+		*mode = SMPFOTA_UPDATE_MODE_RECOVERY;
+		return true;
+	default:
+		return false; /* single slot (nothing to update from), unknown: infer */
+	}
 }
 
 int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota_image_info *info)
@@ -148,6 +197,64 @@ static bool has_hash(const struct smpfota_img_slot_state *e, const struct smpfot
 	       memcmp(e->hash.ptr, img->hash, img->hash_len) == 0;
 }
 
+/* The entry of the image that runs (Zephyr flags it active), or NULL: serial recovery. */
+static const struct smpfota_img_slot_state *find_active(const struct smpfota_img_state_rsp *st,
+							uint32_t image)
+{
+	for (size_t i = 0; i < st->images_count; i++) {
+		const struct smpfota_img_slot_state *e = &st->images[i];
+		if ((e->has_image ? e->image : 0) == image && e->active) {
+			return e;
+		}
+	}
+	return NULL;
+}
+
+static bool any_active(const struct smpfota_img_state_rsp *st)
+{
+	for (size_t i = 0; i < st->images_count; i++) {
+		if (st->images[i].active) {
+			return true;
+		}
+	}
+	return false;
+}
+
+/* The slot the new image is uploaded to: slot 1; the one not running in direct-xip; slot 0
+ * in serial recovery. */
+static uint32_t target_slot(const struct smpfota_update *u)
+{
+	switch (u->mode) {
+	case SMPFOTA_UPDATE_MODE_DIRECT_XIP:
+	case SMPFOTA_UPDATE_MODE_DIRECT_XIP_REVERT:
+		return 1U - u->run_slot;
+	case SMPFOTA_UPDATE_MODE_RECOVERY:
+		return 0;
+	default:
+		return 1;
+	}
+}
+
+static bool has_test(const struct smpfota_update *u)
+{
+	return u->mode != SMPFOTA_UPDATE_MODE_DIRECT_XIP && u->mode != SMPFOTA_UPDATE_MODE_RECOVERY;
+}
+
+/* The mode from the answers, when bootloader info gave none. */
+static void infer(struct smpfota_update *u, uint8_t mode)
+{
+	if (u->mode_source != SMPFOTA_UPDATE_MODE_ASKED) {
+		u->mode = mode;
+		u->mode_source = SMPFOTA_UPDATE_MODE_INFERRED;
+	}
+}
+
+static void done(struct smpfota_update *u, uint8_t outcome)
+{
+	u->outcome = outcome;
+	finish(u, 0, NULL);
+}
+
 static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp);
 static void on_upload_done(void *user, int err, const struct smpfota_smp_status *st, bool match);
 
@@ -174,11 +281,15 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	}
 	int rc = 0;
 	switch (u->step) {
-	case SMPFOTA_UPDATE_PARAMS: {
-		struct smpfota_os_params_req q = {0};
-		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_PARAMS, &q, 0, on_rsp, u, now);
+	case SMPFOTA_UPDATE_PARAMS:
+		if (u->sub == SUB_MODE) {
+			struct smpfota_os_bootloader_req q = {.has_query = true, .query = {"mode", 4}};
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_BOOTLOADER, &q, 0, on_rsp, u, now);
+		} else {
+			struct smpfota_os_params_req q = {0};
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_PARAMS, &q, 0, on_rsp, u, now);
+		}
 		break;
-	}
 	case SMPFOTA_UPDATE_CHECK:
 	case SMPFOTA_UPDATE_VERIFY:
 	case SMPFOTA_UPDATE_ACTIVE:
@@ -202,7 +313,7 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	case SMPFOTA_UPDATE_TEST: {
 		struct smpfota_img_state_write_req q = {
 			.has_hash = true, .hash = {u->img.hash, u->img.hash_len},
-			.confirm = permanent(u)};
+			.confirm = permanent(u) || u->mode == SMPFOTA_UPDATE_MODE_OVERWRITE};
 		rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_WRITE, &q, 0, on_rsp, u, now);
 		break;
 	}
@@ -316,23 +427,52 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	if (rejected(u, err, rsp)) {
 		return;
 	}
-	const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
+	uint32_t image = u->prm.upload.image;
+	const struct smpfota_img_slot_state *run = find_active(&rsp->state, image);
+	/* Without bootloader info: nothing runs means MCUboot's serial recovery answers; the
+	 * image running from slot 1 means direct-xip (swap modes always run slot 0). */
+	if (!any_active(&rsp->state)) {
+		infer(u, SMPFOTA_UPDATE_MODE_RECOVERY);
+	} else if (run != NULL && run->slot == 1 && u->mode == SMPFOTA_UPDATE_MODE_SWAP) {
+		infer(u, SMPFOTA_UPDATE_MODE_DIRECT_XIP);
+	}
+	u->run_slot = run != NULL && run->slot == 1 ? 1U : 0U;
+	if (run != NULL && run->has_hash && run->hash.len <= sizeof(u->old_hash)) {
+		u->old_hash_len = (uint8_t)run->hash.len;
+		memcpy(u->old_hash, run->hash.ptr, run->hash.len);
+	}
+	if (u->mode == SMPFOTA_UPDATE_MODE_RECOVERY) {
+		/* No application: no version to compare with. Already written: reset into it. */
+		if (has_hash(find_slot(&rsp->state, image, 0), &u->img)) {
+			set_step(u, SMPFOTA_UPDATE_RESET);
+			return;
+		}
+		u->sub = SUB_SLOTS;
+		u->busy = false;
+		return;
+	}
 	if (run != NULL && has_hash(run, &u->img)) {
 		/* Already running this very image. Done only once it is confirmed: a master that
 		 * restarted after the reset must still confirm, or the next reset reverts. */
-		if (u->prm.no_confirm || run->confirmed) {
-			finish(u, 0, NULL);
+		if (u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP) {
+			done(u, SMPFOTA_UPDATE_BOOTED);
+		} else if (u->mode == SMPFOTA_UPDATE_MODE_OVERWRITE) {
+			done(u, SMPFOTA_UPDATE_PERMANENT);
+		} else if (u->prm.no_confirm && !run->confirmed) {
+			done(u, SMPFOTA_UPDATE_TESTING);
+		} else if (run->confirmed) {
+			done(u, SMPFOTA_UPDATE_CONFIRMED);
 		} else {
 			set_step(u, SMPFOTA_UPDATE_CONFIRM);
 		}
 		return;
 	}
-	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, u->prm.upload.image, 1);
+	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, image, target_slot(u));
 	if (next != NULL && has_hash(next, &u->img) && next->pending) {
 		/* Uploaded and marked by an earlier session that never saw the reset: the server
 		 * would refuse a new upload into a pending slot, and none is needed. */
 		if (u->prm.upload_only) {
-			finish(u, 0, NULL);
+			done(u, SMPFOTA_UPDATE_UPLOADED);
 		} else {
 			set_step(u, SMPFOTA_UPDATE_RESET);
 		}
@@ -341,20 +481,85 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 	struct smpfota_image_version cur;
 	if (run != NULL && parse_version(run->version, &cur) && !u->prm.force &&
 	    vercmp(&u->img.hdr.version, &cur) <= 0) {
+		/* (In direct-xip MCUboot would not even boot it: the highest version wins.) */
 		finish(u, SMPFOTA_ERR_DOWNGRADE, NULL);
 		return;
 	}
 	if ((u->prm.upload_only || u->prm.reuse_secondary) && has_hash(next, &u->img)) {
 		/* Distributed earlier: the list just showed the whole image in the slot. */
 		if (u->prm.upload_only) {
-			finish(u, 0, NULL);
+			done(u, SMPFOTA_UPDATE_UPLOADED);
 		} else {
-			set_step(u, SMPFOTA_UPDATE_TEST);
+			set_step(u, has_test(u) ? SMPFOTA_UPDATE_TEST : SMPFOTA_UPDATE_RESET);
 		}
 		return;
 	}
 	u->sub = SUB_SLOTS;
 	u->busy = false;
+}
+
+static bool not_supported(int err, const union smpfota_smp_rsp *rsp)
+{
+	return err == 0 && rsp->status.rc == SMPFOTA_MGMT_ENOTSUP;
+}
+
+/* After the reset: does the target run the new image, and how did it get there? */
+static void on_active(struct smpfota_update *u, const union smpfota_smp_rsp *rsp)
+{
+	uint32_t image = u->prm.upload.image;
+	const struct smpfota_img_slot_state *run = find_active(&rsp->state, image);
+	const struct smpfota_img_slot_state *next = find_slot(&rsp->state, image, target_slot(u));
+
+	if (u->mode == SMPFOTA_UPDATE_MODE_RECOVERY) {
+		/* Recovery wrote slot 0; after the reset the application (or recovery again)
+		 * lists it there. */
+		if (has_hash(find_slot(&rsp->state, image, 0), &u->img)) {
+			done(u, SMPFOTA_UPDATE_RECOVERED);
+		} else {
+			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
+		}
+		return;
+	}
+	if (has_hash(run, &u->img)) {
+		if (u->mode == SMPFOTA_UPDATE_MODE_SWAP && u->old_hash_len != 0) {
+			/* A swap keeps the old image in slot 1 to revert to; overwrite-only has
+			 * erased it. */
+			const struct smpfota_img_slot_state *o = find_slot(&rsp->state, image, 1);
+			if (o == NULL || !o->has_hash || o->hash.len != u->old_hash_len ||
+			    memcmp(o->hash.ptr, u->old_hash, u->old_hash_len) != 0) {
+				infer(u, SMPFOTA_UPDATE_MODE_OVERWRITE);
+			}
+		}
+		if (u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP) {
+			done(u, SMPFOTA_UPDATE_BOOTED);
+		} else if (u->mode == SMPFOTA_UPDATE_MODE_OVERWRITE) {
+			done(u, SMPFOTA_UPDATE_PERMANENT);
+		} else if (run->confirmed) {
+			done(u, SMPFOTA_UPDATE_CONFIRMED);
+		} else if (u->prm.no_confirm) {
+			done(u, SMPFOTA_UPDATE_TESTING);
+		} else {
+			set_step(u, SMPFOTA_UPDATE_CONFIRM);
+		}
+		return;
+	}
+	/* Still marked a second after the reset was answered (swap), or not booted (direct-xip:
+	 * the reset may not have happened): the reset request was lost on the way. Sending it
+	 * again is safe now; a direct-xip bootloader that keeps the old image (a newer one, or
+	 * ours invalid) ends ROLLED_BACK after MAX_RESETS. */
+	bool again = u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP ? has_hash(next, &u->img)
+							       : has_hash(next, &u->img) && next->pending;
+	if (again) {
+		if (++u->resets >= MAX_RESETS) {
+			finish(u, u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP ? SMPFOTA_ERR_ROLLED_BACK
+									     : SMPFOTA_ERR_TIMEDOUT,
+			       NULL);
+		} else {
+			set_step(u, SMPFOTA_UPDATE_RESET);
+		}
+		return;
+	}
+	finish(u, SMPFOTA_ERR_ROLLED_BACK, NULL);
 }
 
 static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
@@ -367,13 +572,28 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 	}
 	switch (u->step) {
 	case SMPFOTA_UPDATE_PARAMS:
+		if (u->sub == SUB_MODE) {
+			/* Most targets answer ENOTSUP (CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO is off by
+			 * default): the mode is then inferred at CHECK. */
+			uint8_t mode;
+			if (err == 0 && smpfota_smp_status_ok(&rsp->status) &&
+			    rsp->bootloader.has_mode) {
+				u->mcuboot_mode = rsp->bootloader.mode;
+				if (mode_from_mcuboot(rsp->bootloader.mode, &mode)) {
+					u->mode = mode;
+					u->mode_source = SMPFOTA_UPDATE_MODE_ASKED;
+				}
+			}
+			set_step(u, SMPFOTA_UPDATE_CHECK);
+			break;
+		}
 		/* A server without `os params` (ENOTSUP, or an old one that stays silent) gets
 		 * the engine's conservative defaults. */
 		if (err == 0 && smpfota_smp_status_ok(&rsp->status)) {
 			u->buf_size = rsp->params.buf_size;
 			u->buf_count = rsp->params.buf_count;
 		}
-		set_step(u, SMPFOTA_UPDATE_CHECK);
+		u->sub = SUB_MODE;
 		break;
 	case SMPFOTA_UPDATE_CHECK:
 		on_check(u, err, rsp);
@@ -382,18 +602,23 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (rejected(u, err, rsp)) {
 			return;
 		}
-		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, 1), &u->img)) {
+		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, target_slot(u)), &u->img)) {
 			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
 			return;
 		}
 		if (u->prm.upload_only) {
-			finish(u, 0, NULL);
+			done(u, SMPFOTA_UPDATE_UPLOADED);
 			return;
 		}
-		set_step(u, SMPFOTA_UPDATE_TEST);
+		set_step(u, has_test(u) ? SMPFOTA_UPDATE_TEST : SMPFOTA_UPDATE_RESET);
 		break;
 	case SMPFOTA_UPDATE_TEST:
-		if (!recheck(u, err) && !rejected(u, err, rsp)) {
+		if (not_supported(err, rsp) && u->mode_source != SMPFOTA_UPDATE_MODE_ASKED) {
+			/* Zephyr's img_mgmt in direct-xip and RAM load: no test. The highest
+			 * version boots: reset. */
+			infer(u, SMPFOTA_UPDATE_MODE_DIRECT_XIP);
+			set_step(u, SMPFOTA_UPDATE_RESET);
+		} else if (!recheck(u, err) && !rejected(u, err, rsp)) {
 			set_step(u, SMPFOTA_UPDATE_RESET);
 		}
 		break;
@@ -408,6 +633,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		u->next_probe = u->now + FIRST_PROBE_MS;
 		break;
 	case SMPFOTA_UPDATE_WAIT:
+		/* Any answer, an error too (serial recovery and some applications have no echo),
+		 * means the target is back. */
 		if (err == 0) {
 			set_step(u, u->recheck ? SMPFOTA_UPDATE_CHECK : SMPFOTA_UPDATE_ACTIVE);
 			u->recheck = false;
@@ -417,38 +644,22 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 			u->next_probe = u->now + u->prm.probe_ms;
 		}
 		break;
-	case SMPFOTA_UPDATE_ACTIVE: {
+	case SMPFOTA_UPDATE_ACTIVE:
 		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
-		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
-		const struct smpfota_img_slot_state *other = find_slot(&rsp->state, u->prm.upload.image, 1);
-		if (has_hash(run, &u->img)) {
-			if (u->prm.no_confirm || run->confirmed) {
-				finish(u, 0, NULL);
-			} else {
-				set_step(u, SMPFOTA_UPDATE_CONFIRM);
-			}
-		} else if (has_hash(other, &u->img) && other->pending) {
-			/* Still pending a second after the reset was answered: the target did not
-			 * reset (the request was lost on the way). Sending it again is safe now. */
-			if (++u->resets >= MAX_RESETS) {
-				finish(u, SMPFOTA_ERR_TIMEDOUT, NULL);
-			} else {
-				set_step(u, SMPFOTA_UPDATE_RESET);
-			}
-		} else {
-			finish(u, SMPFOTA_ERR_ROLLED_BACK, NULL);
-		}
+		on_active(u, rsp);
 		break;
-	}
 	case SMPFOTA_UPDATE_CONFIRM: {
 		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
-		const struct smpfota_img_slot_state *run = find_slot(&rsp->state, u->prm.upload.image, 0);
-		finish(u, has_hash(run, &u->img) && run->confirmed ? 0 : SMPFOTA_ERR_ROLLED_BACK,
-		       NULL);
+		const struct smpfota_img_slot_state *run = find_active(&rsp->state, u->prm.upload.image);
+		if (has_hash(run, &u->img) && run->confirmed) {
+			done(u, SMPFOTA_UPDATE_CONFIRMED);
+		} else {
+			finish(u, SMPFOTA_ERR_ROLLED_BACK, NULL);
+		}
 		break;
 	}
 	default:
@@ -484,6 +695,7 @@ int smpfota_update_start(struct smpfota_update *u, struct smpfota_client *c,
 	u->on_done = on_done;
 	u->user = user;
 	u->now = now;
+	u->mcuboot_mode = SMPFOTA_MCUBOOT_MODE_UNKNOWN;
 	set_step(u, SMPFOTA_UPDATE_PARAMS);
 	kick(u, now);
 	return 0;

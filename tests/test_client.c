@@ -760,6 +760,78 @@ static void test_update_upload_only_then_reuse(void)
 	CHECK(primary_runs(img, img_len));
 }
 
+/* Every MCUboot mode the target can play, told by bootloader info or not: the update ends in
+ * the mode's own outcome, with the image where that mode puts it. */
+static void test_update_modes(void)
+{
+	static const struct {
+		uint8_t server;
+		bool info;
+		uint8_t mode, source, outcome;
+	} cases[] = {
+		{SMPFOTA_SERVER_SWAP, true, SMPFOTA_UPDATE_MODE_SWAP, SMPFOTA_UPDATE_MODE_ASKED,
+		 SMPFOTA_UPDATE_CONFIRMED},
+		{SMPFOTA_SERVER_SWAP, false, SMPFOTA_UPDATE_MODE_SWAP, SMPFOTA_UPDATE_MODE_ASSUMED,
+		 SMPFOTA_UPDATE_CONFIRMED},
+		{SMPFOTA_SERVER_OVERWRITE, true, SMPFOTA_UPDATE_MODE_OVERWRITE,
+		 SMPFOTA_UPDATE_MODE_ASKED, SMPFOTA_UPDATE_PERMANENT},
+		{SMPFOTA_SERVER_OVERWRITE, false, SMPFOTA_UPDATE_MODE_OVERWRITE,
+		 SMPFOTA_UPDATE_MODE_INFERRED, SMPFOTA_UPDATE_PERMANENT},
+		{SMPFOTA_SERVER_DIRECT_XIP, true, SMPFOTA_UPDATE_MODE_DIRECT_XIP,
+		 SMPFOTA_UPDATE_MODE_ASKED, SMPFOTA_UPDATE_BOOTED},
+		{SMPFOTA_SERVER_DIRECT_XIP, false, SMPFOTA_UPDATE_MODE_DIRECT_XIP,
+		 SMPFOTA_UPDATE_MODE_INFERRED, SMPFOTA_UPDATE_BOOTED},
+		{SMPFOTA_SERVER_RAM_LOAD, true, SMPFOTA_UPDATE_MODE_DIRECT_XIP,
+		 SMPFOTA_UPDATE_MODE_ASKED, SMPFOTA_UPDATE_BOOTED},
+		{SMPFOTA_SERVER_SERIAL_RECOVERY, false, SMPFOTA_UPDATE_MODE_RECOVERY,
+		 SMPFOTA_UPDATE_MODE_INFERRED, SMPFOTA_UPDATE_RECOVERED},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		target_with_factory(1);
+		tb.cfg.mode = cases[i].server;
+		tb.cfg.no_bootloader_info = !cases[i].info;
+		CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
+		struct smpfota_upload_source src = make_source(40000, 31);
+		struct smpfota_update_params prm = {0};
+		CHECK_EQ(run_update(&src, &prm), 0);
+		CHECK_EQ(upd.mode, cases[i].mode);
+		CHECK_EQ(upd.mode_source, cases[i].source);
+		CHECK_EQ(upd.outcome, cases[i].outcome);
+		CHECK_EQ(boots, 1);
+		bool xip = cases[i].mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP;
+		CHECK(xip ? secondary_holds_image() && tb.xip_slot[0] == 1 : primary_runs(img, img_len));
+		if (cases[i].mode == SMPFOTA_UPDATE_MODE_OVERWRITE) {
+			/* copied, and the old image is gone: nothing to revert to */
+			CHECK_EQ(smpfota_flash_area_is_erased(&tb.images[0].secondary, 0, 32), 1);
+		}
+		if (xip) {
+			/* the next update goes to slot 0, the one not running now */
+			img_len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
+				.body_size = 20000, .ver = {2, 0, 0, 0}, .seed = 32}, NULL);
+			src.size = (uint32_t)img_len;
+			tu_sha256(img, img_len, src.sha);
+			CHECK_EQ(run_update(&src, &prm), 0);
+			CHECK_EQ(upd.outcome, SMPFOTA_UPDATE_BOOTED);
+			CHECK(primary_runs(img, img_len) && tb.xip_slot[0] == 0);
+		}
+	}
+	/* direct-xip boots the highest version: an older one, forced, never runs */
+	target_with_factory(3);
+	tb.cfg.mode = SMPFOTA_SERVER_DIRECT_XIP;
+	tb.cfg.no_bootloader_info = true;
+	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
+	struct smpfota_upload_source src = make_source(20000, 33);
+	struct smpfota_update_params prm = {0};
+	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_DOWNGRADE);
+	prm.force = true;
+	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_ROLLED_BACK);
+	CHECK_EQ(upd.mode, SMPFOTA_UPDATE_MODE_DIRECT_XIP); /* inferred from ENOTSUP to test */
+	CHECK(primary_runs(factory, factory_len));
+	/* the names the CLI prints */
+	CHECK_EQ(smpfota_update_mode_name(SMPFOTA_UPDATE_MODE_RECOVERY)[0], 's');
+	CHECK_EQ(smpfota_update_outcome_name(99)[0], '?');
+}
+
 static void test_update_refusals(void)
 {
 	struct smpfota_update_params prm = {0};
@@ -841,5 +913,6 @@ int main(void)
 	RUN(test_update_workflow);
 	RUN(test_update_refusals);
 	RUN(test_update_upload_only_then_reuse);
+	RUN(test_update_modes);
 	return CHECK_SUMMARY();
 }

@@ -307,7 +307,19 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_key(&w, "hash");
 		json_hex(&w, s->info.hash, s->info.hash_len);
 		json_key(&w, "confirmed");
-		json_bool(&w, !prm.no_confirm);
+		json_bool(&w, u->outcome != SMPFOTA_UPDATE_TESTING);
+		json_key(&w, "outcome");
+		json_string(&w, smpfota_update_outcome_name(u->outcome));
+		json_key(&w, "mode");
+		json_string(&w, smpfota_update_mode_name(u->mode));
+		json_key(&w, "mode_source");
+		json_string(&w, smpfota_update_mode_source_name(u->mode_source));
+		json_key(&w, "mcuboot_mode");
+		if (u->mcuboot_mode != SMPFOTA_MCUBOOT_MODE_UNKNOWN) {
+			json_int(&w, u->mcuboot_mode);
+		} else {
+			json_null(&w);
+		}
 		json_key(&w, "milliseconds");
 		json_uint(&w, cli_now_ms() - t0);
 		json_key(&w, "upload");
@@ -321,12 +333,26 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		json_end_object(&w);
 		json_finish(&w);
 	} else {
+		/* What each ending means for the user, by MCUboot mode. */
+		static const char *const outcome_text[] = {
+			[SMPFOTA_UPDATE_CONFIRMED] = "confirmed",
+			[SMPFOTA_UPDATE_TESTING] = "in test mode: the next reset reverts it unless it "
+						   "is confirmed",
+			[SMPFOTA_UPDATE_PERMANENT] = "permanent: MCUboot (overwrite-only) copied it "
+						     "over the old one, there is no revert",
+			[SMPFOTA_UPDATE_BOOTED] = "booted by MCUboot (direct-xip/RAM load) as the "
+						  "highest version: nothing to test or confirm",
+			[SMPFOTA_UPDATE_RECOVERED] = "written to slot 0 by MCUboot serial recovery, "
+						     "and the target reset into it",
+		};
 		cli_end_bar(s);
+		printf("update: MCUboot mode: %s (%s)\n", smpfota_update_mode_name(u->mode),
+		       smpfota_update_mode_source_name(u->mode_source));
 		printf("update: done in %.1f s: image %u runs %s (hash ", sec, (unsigned)prm.upload.image, ver);
 		cli_print_hex(stdout, s->info.hash, s->info.hash_len);
-		printf("), %s\n", prm.no_confirm ? "in test mode: the next reset reverts it unless "
-						   "it is confirmed"
-						 : "confirmed");
+		printf("), %s\n", u->outcome <= SMPFOTA_UPDATE_RECOVERED && outcome_text[u->outcome]
+					 ? outcome_text[u->outcome]
+					 : "done");
 	}
 	return 0;
 }

@@ -137,9 +137,20 @@ static int boot(struct target *t, bool warm)
 			hex(r->hash, 32, hash);
 			(void)smpfota_image_version_str(&r->version, ver, sizeof(ver));
 		}
-		fprintf(stderr, "target: boot %u image %zu: swap %s%s, %s %s hash %s\n", t->b.boots, i,
-			smpfota_boot_swap_type_name(r->swap_type), r->resumed ? " (resumed)" : "",
-			r->bootable ? "running" : "NOT BOOTABLE", ver, hash);
+		bool xip = t->b.cfg.mode == SMPFOTA_SERVER_DIRECT_XIP ||
+			   t->b.cfg.mode == SMPFOTA_SERVER_RAM_LOAD;
+		char what[40];
+		if (xip) {
+			snprintf(what, sizeof(what), "direct-xip slot %u", (unsigned)t->b.xip_slot[i]);
+		} else {
+			snprintf(what, sizeof(what), "%s %s%s",
+				 t->b.cfg.mode == SMPFOTA_SERVER_OVERWRITE ? "overwrite" : "swap",
+				 smpfota_boot_swap_type_name(r->swap_type),
+				 r->resumed ? " (resumed)" : "");
+		}
+		fprintf(stderr, "target: boot %u image %zu: %s, %s %s hash %s%s\n", t->b.boots, i,
+			what, r->bootable ? "running" : "NOT BOOTABLE", ver, hash,
+			t->b.cfg.mode == SMPFOTA_SERVER_SERIAL_RECOVERY ? " (serial recovery)" : "");
 	}
 	(void)smpfota_nor_file_sync(&t->file);
 	return smpfota_emu_target_start(&t->b, warm);
@@ -162,6 +173,11 @@ static int after_response(struct target *t)
 	sleep_ms(RESET_DELAY_MS);
 	fprintf(stderr, "target: reset\n");
 	t->groups.resets++;
+	if (t->b.cfg.mode == SMPFOTA_SERVER_SERIAL_RECOVERY) {
+		/* As the fixture does (emu/target.h): recovery ends with the reset, then the
+		 * application runs, in swap mode. */
+		t->b.cfg.mode = SMPFOTA_SERVER_SWAP;
+	}
 	return boot(t, true);
 }
 
@@ -426,7 +442,7 @@ void smpfota_cli_target_usage(FILE *f)
 		"                      [--flash FILE] [--primary FILE] [--primary-net FILE]\n"
 		"                      [--images 1|2] [--slot-size N] [--net-slot-size N]\n"
 		"                      [--buf-size N] [--buf-count N] [--verbose-errors] [-v]\n"
-		"                      [--fs DIR]\n"
+		"                      [--fs DIR] [--mode MODE] [--no-bootloader-info]\n"
 		"\n"
 		"A simulated nRF5340 target: MCUboot boot model + SMP server on emulated NOR flash.\n"
 		"It checks every option and file first, then binds its port (or opens its PTY), then\n"
@@ -451,6 +467,13 @@ void smpfota_cli_target_usage(FILE *f)
 		"                    sequence number, rc)\n"
 		"  --fs DIR          answer the file system group (fs upload/download/stat/hash) with\n"
 		"                    the files under DIR; without it the group answers ENOTSUP\n"
+		"  --mode MODE       the MCUboot mode played: swap (default: swap using move, test,\n"
+		"                    revert, confirm), overwrite (overwrite-only: no revert),\n"
+		"                    direct-xip or ram-load (the highest valid version boots from\n"
+		"                    its slot; no test/confirm), serial-recovery (MCUboot's own SMP\n"
+		"                    server, no application, until the first reset; then swap)\n"
+		"  --no-bootloader-info  answer `bootloader info` with ENOTSUP, as most Zephyr\n"
+		"                    targets do\n"
 		"\n"
 		"Besides image and OS (echo, reset, params, info, bootloader) it answers, host-side:\n"
 		"stat (group \"smp\": requests, errors, resets, bytes), os taskstat (this process'\n"
@@ -459,6 +482,13 @@ void smpfota_cli_target_usage(FILE *f)
 		"\n"
 		"Exit status: 0 after SIGINT/SIGTERM; 1 when it cannot run (port taken, flash file);\n"
 		"2 for a bad option or input file, with the reason.\n");
+}
+
+static int file_read_at(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	FILE *f = ctx;
+	return fseek(f, (long)off, SEEK_SET) == 0 && fread(buf, 1, len, f) == len ? 0
+										  : SMPFOTA_ERR_IO;
 }
 
 /* A usable image for a slot of slot_size bytes: 0, or 2 after saying why. */
@@ -471,18 +501,16 @@ static int check_primary(bool json, const char *opt, const char *path, uint32_t 
 		return smpfota_cli_usage_error(json, "target", msg);
 	}
 	static uint8_t buf[4096];
-	struct smpfota_image_reader r;
-	smpfota_image_reader_init(&r);
-	uint64_t size = 0;
-	size_t n;
-	while ((n = fread(buf, 1, sizeof(buf), f)) > 0) {
-		size += n;
-		(void)smpfota_image_reader_feed(&r, buf, n);
-	}
-	bool read_error = ferror(f);
-	fclose(f);
 	struct smpfota_image_info info;
-	int rc = smpfota_image_reader_finish(&r, &info);
+	long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
+	uint64_t size = end > 0 ? (uint64_t)end : 0;
+	/* hashed with the image's own algorithm (SHA-256, -384 or -512) */
+	int rc = end < 0 || size > UINT32_MAX
+			 ? SMPFOTA_ERR_IO
+			 : smpfota_image_check(file_read_at, f, (uint32_t)size, 0, buf, sizeof(buf),
+					       &info);
+	bool read_error = rc == SMPFOTA_ERR_IO;
+	fclose(f);
 	if (read_error) {
 		snprintf(msg, sizeof(msg), "%s %s: read error", opt, path);
 	} else if (rc != 0) {
@@ -558,7 +586,7 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	static struct target t;
 	const char *udp = NULL, *pty_link = NULL;
 	bool pty = false;
-	enum { OPT_PTY_LINK = 256, OPT_VERBOSE_ERRORS, OPT_FS };
+	enum { OPT_PTY_LINK = 256, OPT_VERBOSE_ERRORS, OPT_FS, OPT_MODE, OPT_NO_BOOTLOADER_INFO };
 	static const struct option opts[] = {
 		{"udp", required_argument, 0, 'u'},
 		{"serial-pty", no_argument, 0, 'p'},
@@ -574,6 +602,8 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"verbose-errors", no_argument, 0, OPT_VERBOSE_ERRORS},
 		{"verbose", no_argument, 0, 'v'},
 		{"fs", required_argument, 0, OPT_FS},
+		{"mode", required_argument, 0, OPT_MODE},
+		{"no-bootloader-info", no_argument, 0, OPT_NO_BOOTLOADER_INFO},
 		{0, 0, 0, 0},
 	};
 	const bool json = o->json;
@@ -612,6 +642,21 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		case OPT_VERBOSE_ERRORS: t.b.cfg.verbose_err = true; break;
 		case 'v': t.verbose = true; break;
 		case OPT_FS: t.groups.fs_root = optarg; break;
+		case OPT_NO_BOOTLOADER_INFO: t.b.cfg.no_bootloader_info = true; break;
+		case OPT_MODE: {
+			static const char *const names[] = {"swap", "overwrite", "direct-xip",
+							    "ram-load", "serial-recovery"};
+			size_t k = 0;
+			while (k < sizeof(names) / sizeof(names[0]) && strcmp(optarg, names[k]) != 0) {
+				k++;
+			}
+			if (k == sizeof(names) / sizeof(names[0])) {
+				return smpfota_cli_usage_error(json, "target", "--mode: swap, overwrite, "
+							       "direct-xip, ram-load or serial-recovery");
+			}
+			t.b.cfg.mode = (uint8_t)k;
+			break;
+		}
 		case ':':
 			snprintf(msg, sizeof(msg), "option '%s' needs a value", argv[optind - 1]);
 			return smpfota_cli_usage_error(json, "target", msg);

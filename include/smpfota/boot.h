@@ -172,6 +172,14 @@ struct smpfota_boot_image {
 	struct smpfota_flash_area secondary;
 };
 
+/*
+ * Direct-xip and RAM load: the slot MCUboot boots, 0 (primary) or 1 (secondary): the one whose
+ * image verifies with the higher version (major.minor.revision, then build; the primary on a
+ * tie), or -1 when neither verifies. *info (may be NULL) gets that image's info. Reads both
+ * slots whole; SMPFOTA_ERR_IO (or the flash's error) when a read fails.
+ */
+int smpfota_boot_xip_slot(const struct smpfota_boot_image *im, struct smpfota_image_info *info);
+
 /* Name of a swap type ("none", "test", "perm", "revert", "fail", "panic") or "?". */
 const char *smpfota_boot_swap_type_name(int swap_type);
 

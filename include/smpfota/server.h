@@ -61,6 +61,29 @@ struct smpfota_server_info {
 	const char *os;        /* o: operating system */
 };
 
+/*
+ * The MCUboot mode the server plays (what its bootloader does with a new image), as Zephyr's
+ * img_mgmt and os_mgmt behave under each CONFIG_MCUBOOT_BOOTLOADER_MODE_*.
+ */
+enum smpfota_server_mode {
+	/* Swap using move (default): upload to slot 1, test/confirm write trailers, MCUboot
+	 * swaps at reset and reverts an unconfirmed image. bootloader info mode 3. */
+	SMPFOTA_SERVER_SWAP = 0,
+	/* Overwrite-only: as swap for the server; MCUboot copies slot 1 over slot 0 and never
+	 * reverts. Mode 2. */
+	SMPFOTA_SERVER_OVERWRITE,
+	/* Direct-xip without revert: each slot runs in place; the server runs from the slot
+	 * holding the highest valid version (chosen at init, as MCUboot chose it), uploads go to
+	 * the other slot, image test/confirm answer ENOTSUP. Mode 4. */
+	SMPFOTA_SERVER_DIRECT_XIP,
+	/* RAM load: as direct-xip for SMP (MCUboot copies the highest version to RAM). Mode 6. */
+	SMPFOTA_SERVER_RAM_LOAD,
+	/* MCUboot's own serial recovery (boot_serial.c), no application running: image list
+	 * without flags, uploads straight into slot 0 (the primary), reset, echo; everything
+	 * else (params, info, bootloader info, image test/confirm, erase) ENOTSUP. */
+	SMPFOTA_SERVER_SERIAL_RECOVERY,
+};
+
 struct smpfota_server_config {
 	/* Image pairs: image i uses slots 2i (primary) and 2i+1 (secondary). */
 	const struct smpfota_boot_image *images;
@@ -71,6 +94,11 @@ struct smpfota_server_config {
 	uint32_t buf_count;
 
 	struct smpfota_server_info info;
+
+	uint8_t mode;               /* enum smpfota_server_mode */
+	/* Answer `bootloader info` with ENOTSUP, as most Zephyr targets do
+	 * (CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO is off by default). */
+	bool no_bootloader_info;
 
 	/* Zephyr Kconfig equivalents */
 	bool verbose_err;           /* CONFIG_MCUMGR_SMP_VERBOSE_ERR_RESPONSE: add "rsn" */
@@ -128,13 +156,17 @@ struct smpfota_server_stats {
 
 struct smpfota_server {
 	const struct smpfota_server_config *cfg;
+	/* Direct-xip and RAM load: the slot of each image that runs (0 or 1), fixed at init. */
+	uint8_t run_slot[SMPFOTA_SMP_MAX_IMAGES / 2];
 	struct smpfota_server_upload up;
 	struct smpfota_server_stats stats;
 	bool reset_requested;
 };
 
 /*
- * Start a server. cfg is kept by pointer and must outlive s. If `s` already holds a valid upload record (a port that keeps the
+ * Start a server: at every boot (in direct-xip and RAM load it learns here which slot runs:
+ * the highest valid version, as MCUboot chose). cfg is kept by pointer and must outlive s.
+ * If `s` already holds a valid upload record (a port that keeps the
  * struct in RAM retained over a warm reset passes resume = true), the upload continues
  * where it stopped; otherwise the server starts idle.
  */

@@ -1,16 +1,24 @@
 /*
  * One-call firmware update on top of the client engine, as a state machine:
  *
- *   PARAMS  read buf_size/buf_count (fall back when the server has no `os params`)
+ *   PARAMS  read buf_size/buf_count (fall back when the server has no `os params`), then
+ *           `bootloader info` query "mode": the MCUboot mode (enum smpfota_update_mode)
  *   CHECK   image list (+ slot info when the server has it): refuse a downgrade unless
- *           forced, refuse an image larger than the target's slot
+ *           forced, refuse an image larger than the target's slot; without an answer to
+ *           bootloader info the mode is inferred from the list (no running image: serial
+ *           recovery; one running from slot 1: direct-xip), else swap is assumed
  *   UPLOAD  pipelined upload (client.h)
  *   VERIFY  image list: the new hash is in the secondary slot
- *   TEST    mark it for test (or permanent when not confirming a test)
+ *   TEST    mark it for test (permanent for overwrite-only, or when not confirming a test);
+ *           skipped in direct-xip, RAM load and serial recovery (an ENOTSUP answer when the
+ *           mode was not asked means direct-xip: on to the reset)
  *   RESET   os reset
- *   WAIT    probe with echo until the target answers again
- *   ACTIVE  image list: the new image runs (else ROLLED_BACK)
- *   CONFIRM confirm it (unless asked not to)
+ *   WAIT    probe with echo until the target answers again (any answer, ENOTSUP too)
+ *   ACTIVE  image list: the new image runs (else ROLLED_BACK); the old image gone from
+ *           slot 1 of a swap target that was not asked means overwrite-only
+ *   CONFIRM confirm it (unless asked not to; swap modes only)
+ *
+ * Each mode ends in a named outcome (enum smpfota_update_outcome).
  *
  * Driven like the client: smpfota_update_poll() with the time, frames through
  * smpfota_client_input(). No malloc; all state in struct smpfota_update.
@@ -68,6 +76,47 @@ enum smpfota_update_step {
 /* "params", "check", "upload", ... */
 const char *smpfota_update_step_name(int step);
 
+/* How the target's MCUboot takes a new image, and so what the workflow does. */
+enum smpfota_update_mode {
+	/* Swap (move, scratch, offset): upload to slot 1, test, reset, confirm; an image left
+	 * unconfirmed is reverted at the next reset (ROLLED_BACK when it happens at once). */
+	SMPFOTA_UPDATE_MODE_SWAP,
+	/* Overwrite-only: upload, mark permanent, reset: copied over slot 0, no revert. */
+	SMPFOTA_UPDATE_MODE_OVERWRITE,
+	/* Direct-xip (without revert) and RAM load: upload to the slot not running, reset: the
+	 * highest valid version boots. No test, no confirm. */
+	SMPFOTA_UPDATE_MODE_DIRECT_XIP,
+	/* Direct-xip with revert: upload to the slot not running, test, reset, confirm. */
+	SMPFOTA_UPDATE_MODE_DIRECT_XIP_REVERT,
+	/* MCUboot's serial recovery, no application: upload into slot 0, reset, check. */
+	SMPFOTA_UPDATE_MODE_RECOVERY,
+};
+
+/* Where the mode came from. */
+enum smpfota_update_mode_source {
+	SMPFOTA_UPDATE_MODE_ASSUMED,  /* nothing told otherwise: swap, the common mode */
+	SMPFOTA_UPDATE_MODE_ASKED,    /* `bootloader info` answered query "mode" */
+	SMPFOTA_UPDATE_MODE_INFERRED, /* from the target's answers (see the steps above) */
+};
+
+/* How a successful update ended. */
+enum smpfota_update_outcome {
+	SMPFOTA_UPDATE_OUTCOME_NONE,      /* not finished, or failed */
+	SMPFOTA_UPDATE_CONFIRMED,         /* swap: runs, confirmed */
+	SMPFOTA_UPDATE_TESTING,           /* swap, no_confirm: runs; the next reset reverts it */
+	SMPFOTA_UPDATE_PERMANENT,         /* overwrite-only: runs; nothing can revert it */
+	SMPFOTA_UPDATE_BOOTED,            /* direct-xip/RAM load: the bootloader boots it */
+	SMPFOTA_UPDATE_RECOVERED,         /* serial recovery wrote slot 0 and the target reset */
+	SMPFOTA_UPDATE_UPLOADED,          /* upload_only: the image waits in its slot */
+};
+
+/* "swap", "overwrite-only", "direct-xip/RAM load", "direct-xip with revert", "serial recovery". */
+const char *smpfota_update_mode_name(int mode);
+/* "assumed", "bootloader info", "inferred". */
+const char *smpfota_update_mode_source_name(int source);
+/* "confirmed", "testing", "permanent", "booted", "recovered", "uploaded" ("none" for NONE). */
+const char *smpfota_update_outcome_name(int outcome);
+
 struct smpfota_update_params {
 	/*
 	 * The upload step's parameters (image, upgrade, window, chunk, timeouts, failures).
@@ -89,7 +138,8 @@ struct smpfota_update_params {
 /* Called on every step change. */
 typedef void (*smpfota_update_step_fn)(void *user, enum smpfota_update_step step);
 
-/* End of the update. err 0: the target runs the new image (confirmed unless no_confirm).
+/* End of the update. err 0: the target runs the new image; u->outcome says how (confirmed,
+ * in test mode, permanent, booted by direct-xip, written by serial recovery).
  * Otherwise a named error (smpfota.h); step tells where; st the server's status when the
  * error is SMPFOTA_ERR_REJECTED. */
 typedef void (*smpfota_update_done_fn)(void *user, int err, enum smpfota_update_step step,
@@ -105,7 +155,7 @@ struct smpfota_update {
 	smpfota_update_done_fn on_done;
 	void *user;
 	enum smpfota_update_step step;
-	uint8_t sub;              /* CHECK: image list, then slot info */
+	uint8_t sub;              /* PARAMS: params, then bootloader info; CHECK: list, slot info */
 	bool busy;                /* a request of the current step is out */
 	bool finished;
 	int err;
@@ -117,6 +167,13 @@ struct smpfota_update {
 	bool recheck;             /* WAIT leads back to CHECK rather than to ACTIVE */
 	uint32_t next_probe;
 	struct smpfota_smp_status status;
+	uint8_t mode;             /* enum smpfota_update_mode */
+	uint8_t mode_source;      /* enum smpfota_update_mode_source */
+	uint8_t outcome;          /* enum smpfota_update_outcome: set when done */
+	int32_t mcuboot_mode;     /* bootloader info's "mode" (smp.h), or -1 */
+	uint8_t run_slot;         /* CHECK: the slot that ran the old image (direct-xip: 0/1) */
+	uint8_t old_hash_len;     /* the running image's hash at CHECK (0: none) */
+	uint8_t old_hash[SMPFOTA_IMAGE_HASH_MAX];
 };
 
 /*

@@ -513,6 +513,38 @@ static int upgrade_image(struct swap *c, struct smpfota_boot_image_result *r)
 	}
 }
 
+/* MCUBOOT_OVERWRITE_ONLY (smpfota_boot.overwrite_only): copy, then forget the secondary. */
+static int overwrite_image(struct swap *c, struct smpfota_boot_image_result *r)
+{
+	struct smpfota_boot_trailer tp, ts;
+	uint32_t sec_size = 0;
+	int rc = smpfota_boot_read_trailer(c->pri, &tp);
+
+	if (rc != 0) {
+		return rc;
+	}
+	if (smpfota_boot_read_trailer(c->sec, &ts) != 0) {
+		smpfota_boot_trailer_unset(&ts);
+	}
+	int type = smpfota_boot_decide_swap(&tp, &ts);
+	r->swap_type = SMPFOTA_BOOT_SWAP_NONE;
+	if (type != SMPFOTA_BOOT_SWAP_TEST && type != SMPFOTA_BOOT_SWAP_PERM) {
+		return 0;
+	}
+	rc = validate_secondary(c, r, &sec_size);
+	if (rc != 0) {
+		return rc < 0 ? rc : 0;
+	}
+	uint32_t len = (sec_size + c->ws - 1U) / c->ws * c->ws;
+	rc = smpfota_flash_area_erase(c->pri, 0, c->pri->size);
+	rc = rc ? rc : copy_region(c, c->sec, 0, c->pri, 0, len);
+	rc = rc ? rc : smpfota_flash_area_erase(c->sec, 0, c->sec->size);
+	if (rc == 0) {
+		r->swap_type = SMPFOTA_BOOT_SWAP_PERM;
+	}
+	return rc;
+}
+
 static int check_primary(struct swap *c, bool compatible, struct smpfota_boot_image_result *r)
 {
 	const struct smpfota_image_info *info = c->info;
@@ -576,7 +608,7 @@ int smpfota_boot_go(struct smpfota_boot *b, struct smpfota_boot_result *res)
 			c.ws = c.pri->flash->write_size;
 			c.chunk -= c.chunk % c.ws;
 			c.status_off = c.pri->size - smpfota_boot_trailer_bytes(c.pri->flash->write_size);
-			rc = upgrade_image(&c, r);
+			rc = b->overwrite_only ? overwrite_image(&c, r) : upgrade_image(&c, r);
 			if (rc != 0) {
 				return rc;
 			}

@@ -68,6 +68,12 @@ struct smpfota_boot {
 	 */
 	uint8_t *buf;
 	size_t buf_size;
+	/*
+	 * MCUBOOT_OVERWRITE_ONLY instead of swap-move: a secondary marked for test or permanent
+	 * that validates is copied over the (erased) primary, then the secondary is erased;
+	 * nothing can revert. A cut before that erase copies again at the next boot.
+	 */
+	bool overwrite_only;
 };
 
 struct smpfota_boot_image_result {

@@ -71,13 +71,40 @@ int smpfota_emu_target_provision(struct smpfota_emu_target *t, size_t i, const u
 	return rc;
 }
 
+/* Direct-xip and RAM load: nothing moves; the result says what boots from which slot. */
+static int xip_boot(struct smpfota_emu_target *t)
+{
+	memset(&t->boot, 0, sizeof(t->boot));
+	t->boot.n_images = t->n_images;
+	for (size_t i = 0; i < t->n_images; i++) {
+		struct smpfota_boot_image_result *r = &t->boot.image[i];
+		struct smpfota_image_info info;
+		int slot = smpfota_boot_xip_slot(&t->images[i], &info);
+		if (slot < -1) {
+			return slot;
+		}
+		r->swap_type = SMPFOTA_BOOT_SWAP_NONE;
+		t->xip_slot[i] = slot < 0 ? 0U : (uint8_t)slot;
+		r->bootable = r->has_header = slot >= 0;
+		r->primary_err = slot >= 0 ? 0 : SMPFOTA_ERR_BAD_MAGIC;
+		if (slot >= 0) {
+			r->version = info.hdr.version;
+			memcpy(r->hash, info.hash, sizeof(r->hash));
+			r->image_size = info.image_size;
+		}
+	}
+	return 0;
+}
+
 int smpfota_emu_target_boot(struct smpfota_emu_target *t)
 {
 	struct smpfota_boot b = {.images = t->images,
 				 .n_images = t->n_images,
 				 .buf = t->boot_buf_size ? t->boot_buf : NULL,
-				 .buf_size = t->boot_buf_size};
-	int rc = smpfota_boot_go(&b, &t->boot);
+				 .buf_size = t->boot_buf_size,
+				 .overwrite_only = t->cfg.mode == SMPFOTA_SERVER_OVERWRITE};
+	bool xip = t->cfg.mode == SMPFOTA_SERVER_DIRECT_XIP || t->cfg.mode == SMPFOTA_SERVER_RAM_LOAD;
+	int rc = xip ? xip_boot(t) : smpfota_boot_go(&b, &t->boot);
 	if (rc == 0) {
 		t->boots++;
 	}
@@ -104,6 +131,11 @@ int smpfota_emu_target_reset_if_pending(struct smpfota_emu_target *t)
 {
 	if (!smpfota_server_reset_pending(&t->srv)) {
 		return 0;
+	}
+	if (t->cfg.mode == SMPFOTA_SERVER_SERIAL_RECOVERY) {
+		/* Recovery was entered once (a button held at reset); now MCUboot boots the
+		 * application it wrote, which serves SMP as Zephyr's smp_svr does. */
+		t->cfg.mode = SMPFOTA_SERVER_SWAP;
 	}
 	int rc = smpfota_emu_target_reset(t, true);
 	return rc != 0 ? rc : 1;

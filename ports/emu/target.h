@@ -1,6 +1,9 @@
 /*
  * An emulated target board: MCUboot slots on emulated NOR flash (nor.h), the MCUboot model
- * (mcuboot.h) at every reset, and the application's SMP server (server.h) whose state
+ * (mcuboot.h) at every reset, in the mode cfg.mode names (server.h: swap-move, overwrite-only
+ * with the model's overwrite_only; direct-xip and RAM load, where nothing moves and the
+ * highest valid version boots; serial recovery, which ends with the first `os reset`: then the
+ * application runs, in swap mode), and the application's SMP server (server.h) whose state
  * survives a warm reset as retained RAM does. One fixture for the simulator's target,
  * `smpfota target`, the C tests and the fuzz targets, so each sets up a board the same way:
  *
@@ -58,9 +61,10 @@ struct smpfota_emu_target {
 	uint8_t boot_buf[SMPFOTA_EMU_TARGET_BOOT_BUF];
 
 	/* State. */
-	struct smpfota_server srv;       /* the application's RAM; kept by a warm reset */
-	struct smpfota_boot_result boot; /* what the last MCUboot run did */
-	uint32_t boots;                  /* MCUboot runs that completed */
+	struct smpfota_server srv;        /* the application's RAM; kept by a warm reset */
+	struct smpfota_boot_result boot;  /* what the last MCUboot run did */
+	uint32_t boots;                   /* MCUboot runs that completed */
+	uint8_t xip_slot[SMPFOTA_BOOT_MAX_IMAGES]; /* direct-xip, RAM load: the slot booted */
 };
 
 /* An empty board: no image, no device, server config zero. */

@@ -111,11 +111,12 @@ def targets():
     made: list[Target] = []
 
     def make(tmp_path: Path, transport: str, primary: Path | None, *, buf_size=2048,
-             buf_count=4, slot=SLOT, images=1, primary_net=None, name="target") -> Target:
+             buf_count=4, slot=SLOT, images=1, primary_net=None, name="target",
+             args=()) -> Target:
         t = Target(tmp_path / f"{name}-flash.bin", transport, primary=primary,
                    primary_net=primary_net, images=images, slot=slot,
                    net_slot=NET_SLOT if images == 2 else None, buf_size=buf_size,
-                   buf_count=buf_count)
+                   buf_count=buf_count, args=tuple(args))
         made.append(t)
         return t
 
@@ -366,6 +367,63 @@ def test_update_sha384_sha512_padded(targets, tmp_path, images):
         run = listing(t.conn)[0]
         assert (run["slot"], run["hash"], run["active"], run["confirmed"]) == (0, want, True, True)
     assert len(s512.read_bytes()) == SLOT  # really padded
+    t.assert_clean()
+
+
+@pytest.mark.parametrize("mode,info,name,source,outcome", [
+    ("swap", True, "swap", "bootloader info", "confirmed"),
+    ("swap", False, "swap", "assumed", "confirmed"),
+    ("overwrite", True, "overwrite-only", "bootloader info", "permanent"),
+    ("overwrite", False, "overwrite-only", "inferred", "permanent"),
+    ("direct-xip", True, "direct-xip/RAM load", "bootloader info", "booted"),
+    ("direct-xip", False, "direct-xip/RAM load", "inferred", "booted"),
+    ("ram-load", True, "direct-xip/RAM load", "bootloader info", "booted"),
+    ("serial-recovery", True, "serial recovery", "inferred", "recovered"),
+])
+def test_update_mcuboot_modes(mode, info, name, source, outcome, targets, tmp_path, images):
+    """`smpfota target --mode` plays each MCUboot mode; update finds the mode (asked, or from
+    the answers) and ends in that mode's outcome, with the image where the mode puts it."""
+    factory, new, big = images["factory"], images["new"], images["big"]
+    t = targets(tmp_path, "udp", factory.path,
+                args=("--mode", mode, *(() if info else ("--no-bootloader-info",))))
+    c = t.conn
+    d = js(c, "update", new.path)
+    assert (d["mode"], d["mode_source"], d["outcome"]) == (name, source, outcome), d
+    assert d["mcuboot_mode"] == ({"swap": 3, "overwrite": 2, "direct-xip": 4,
+                                  "ram-load": 6}.get(mode) if info else None)
+    listed = listing(c)
+    if mode in ("direct-xip", "ram-load"):
+        # runs in place from slot 1; the next image goes to slot 0 and runs from there
+        assert listed == [state(factory, 0), state(new, 1, "active", "confirmed")]
+        p = ok(c, "update", big.path)
+        assert "booted by MCUboot (direct-xip/RAM load) as the highest version" in p.stdout
+        assert listing(c) == [state(big, 0, "active", "confirmed"), state(new, 1)]
+        # an older image, forced, is uploaded but never boots
+        failed(smpfota(c, "update", factory.path, "--force"), "ROLLED_BACK")
+        assert listing(c)[0] == state(big, 0, "active", "confirmed")
+    elif mode == "overwrite":
+        assert listed == [state(new, 0, "active", "confirmed")]  # nothing left to revert to
+        p = ok(c, "update", big.path)
+        assert "there is no revert" in p.stdout
+    else:
+        assert listed[0] == state(new, 0, "active", "confirmed")
+        assert t.holds(0, 0, new)
+    t.assert_clean()
+
+
+def test_update_serial_recovery_answers(targets, tmp_path, images):
+    """MCUboot's serial recovery answers ENOTSUP to params, echo and bootloader info, and
+    lists its slots without flags; update writes slot 0 and resets into the application."""
+    factory, new = images["factory"], images["new"]
+    t = targets(tmp_path, "serial", factory.path, args=("--mode", "serial-recovery"))
+    c = t.conn
+    for args in (("params",), ("echo", "hi"), ("bootloader", "info")):
+        failed(smpfota(c, *args), "REJECTED", "ENOTSUP")
+    assert listing(c) == [state(factory, 0)]
+    p = ok(c, "update", new.path)
+    assert "update: MCUboot mode: serial recovery (inferred)" in p.stdout
+    assert "written to slot 0 by MCUboot serial recovery" in p.stdout
+    assert listing(c) == [state(new, 0, "active", "confirmed")]  # the application runs
     t.assert_clean()
 
 

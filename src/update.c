@@ -641,7 +641,9 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		} else if ((uint32_t)(u->now - u->wait_since) >= u->prm.reset_wait_ms) {
 			finish(u, SMPFOTA_ERR_TIMEDOUT, NULL);
 		} else {
-			u->next_probe = u->now + u->prm.probe_ms;
+			/* A probe that timed out already waited probe_ms: the next one goes now, so
+			 * the target is probed every probe_ms, not every 2 x probe_ms. */
+			u->next_probe = err == SMPFOTA_ERR_TIMEDOUT ? u->now : u->now + u->prm.probe_ms;
 		}
 		break;
 	case SMPFOTA_UPDATE_ACTIVE:

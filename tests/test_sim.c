@@ -189,13 +189,15 @@ static void test_master_reset_mid_upload_resumes(void)
 	CHECK(r.stats.frames_from_master < clean.stats.frames_from_master +
 						   clean.stats.frames_from_master / 4);
 	/* and it loses little time: the master's start-up, no waiting for timeouts (a stale
-	 * answer from before the restart once stopped the new link's polling) */
+	 * answer from before the restart once stopped the new link's polling). What it may lose:
+	 * the time before its reset, and one 500 ms echo probe when a probe meets the target
+	 * still starting up (a millisecond earlier or later decides which probe that is). */
 	const uint64_t at[] = {400000, 500000, 600000, c.t.boot_us + clean.upload_us / 2};
 	for (size_t i = 0; i < sizeof(at) / sizeof(at[0]); i++) {
 		c.f.master_reset_at_us = at[i];
 		r = run(&c);
 		check_done(&r);
-		CHECK(r.virtual_us < clean.virtual_us + 1000000);
+		CHECK(r.virtual_us < clean.virtual_us + at[i] + 600000);
 	}
 }
 

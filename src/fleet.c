@@ -196,12 +196,14 @@ static void ended(struct smpfota_fleet *f, size_t i)
 static void schedule(struct smpfota_fleet *f)
 {
 	const struct smpfota_fleet_config *c = &f->cfg;
-	size_t uploading = 0, activating = 0, undistributed = 0;
+	size_t uploading = 0, activating = 0, first_pending = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		uint8_t ph = c->targets[i].phase;
-		uploading += ph == SMPFOTA_FLEET_UPLOADING;
-		activating += ph == SMPFOTA_FLEET_ACTIVATING;
-		undistributed += ph == SMPFOTA_FLEET_WAITING || ph == SMPFOTA_FLEET_UPLOADING;
+		const struct smpfota_fleet_target *t = &c->targets[i];
+		uploading += t->phase == SMPFOTA_FLEET_UPLOADING;
+		activating += t->phase == SMPFOTA_FLEET_ACTIVATING;
+		/* a first upload not started or still running */
+		first_pending += (t->phase == SMPFOTA_FLEET_WAITING && t->uploads == 0) ||
+				 (t->phase == SMPFOTA_FLEET_UPLOADING && t->uploads == 1);
 	}
 	/* First attempts in index order, then retries: a target that failed once waits until
 	 * every other had its first chance. */
@@ -214,8 +216,8 @@ static void schedule(struct smpfota_fleet *f)
 			}
 		}
 	}
-	if (undistributed != 0) {
-		return; /* activation only once distribution is over */
+	if (first_pending != 0) {
+		return; /* activation once every target had its upload; retries go on beside it */
 	}
 	for (size_t i = 0; i < c->n && activating < c->max_reboots; i++) {
 		if (c->targets[i].phase != SMPFOTA_FLEET_STAGED) {

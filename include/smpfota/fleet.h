@@ -5,13 +5,14 @@
  *   DISTRIBUTE  every target gets the image in its secondary slot (update.h upload_only),
  *               at most max_uploads at once; the transports share the master's radio, so
  *               while one target erases and writes flash the others receive
- *   ACTIVATE    once no upload is left: test, reset, confirm (update.h reuse_secondary),
- *               at most max_reboots targets rebooting at once
+ *   ACTIVATE    once every target had its first upload: test, reset, confirm (update.h
+ *               reuse_secondary), at most max_reboots targets rebooting at once; a failed
+ *               upload's retry runs beside it, and its target is activated once staged
  *
  * Each target ends with a named outcome (enum smpfota_fleet_outcome). A target that fails
  * or vanishes only ends its own workflow (its own client, its own timeouts): it never holds
- * up the others; a failed upload is retried (upload_attempts) after the others had their
- * turn. Why two phases: a fleet is either all on the new image or knows exactly which
+ * up the others: a failed upload is retried (upload_attempts) after the others had their
+ * turn, while they are activated. Why two phases: a fleet is either all on the new image or knows exactly which
  * targets are not, and no target reboots while others still download (docs/fleet.md).
  *
  * Master restarts: whenever a target's phase or outcome changes, the fleet writes a small

@@ -51,6 +51,12 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv);
 /* smpfota sim [options]: the two-board simulator. */
 int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv);
 
+/* smpfota sim --targets N (cli_fleet.c): the fleet simulator; a --target-fault spec. */
+struct smpfota_sim_fleet_config;
+int smpfota_cli_sim_fleet(const struct smpfota_sim_fleet_config *fc, const uint8_t *img,
+			  size_t len, const char *name, bool json);
+bool smpfota_cli_fleet_fault(struct smpfota_sim_fleet_config *fc, const char *spec);
+
 /* True when argv[0] names a command of smpfota_cli_client(). */
 bool smpfota_cli_is_client_command(int argc, char **argv);
 

@@ -11,6 +11,7 @@
 
 #include "cli.h"
 #include "posix/keyfile.h"
+#include "sim/fleet.h"
 #include "sim/sim.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
@@ -87,8 +88,17 @@ void smpfota_cli_sim_usage(FILE *f)
 	}
 	fprintf(f,
 		"  --max-time S        give up after S virtual seconds (default below)\n"
+		"  --targets N         one master updates N targets (1..%u) with the fleet\n"
+		"                      scheduler; --json then gives per target its outcome, virtual\n"
+		"                      time and the bytes the master sent to it (docs/fleet.md)\n"
+		"  --fleet MODE        unicast (default): all uploads at once, sharing the radio;\n"
+		"                      sequential: one target at a time (the baseline)\n"
+		"  --max-reboots N     unicast: targets rebooting at once (default: all)\n"
+		"  --target-fault I:F  target I's own fault, F one or more of dead, loss=P,\n"
+		"                      reset=S (warm reset at S virtual s), cut=N (power cut at its\n"
+		"                      Nth flash operation), joined by commas; repeatable\n"
 		"  --quiet             no progress lines\n"
-		"  --json              one JSON object on stdout\n");
+		"  --json              one JSON object on stdout\n", SMPFOTA_SIM_FLEET_MAX);
 	struct smpfota_sim_config d;
 	smpfota_sim_defaults(&d, SMPFOTA_SIM_INTERNAL);
 	fprintf(f,
@@ -362,6 +372,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
+		{"targets", required_argument, 0, 1010},
+		{"fleet", required_argument, 0, 1011},
+		{"max-reboots", required_argument, 0, 1012},
+		{"target-fault", required_argument, 0, 1013},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -373,6 +387,9 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	int scenario = SMPFOTA_SIM_INTERNAL;
 	uint64_t bitrate = 2, payload = 0;
 	bool slow = false;
+	/* --targets: the fleet simulator (cli_fleet.c) */
+	static struct smpfota_sim_fleet_config fc;
+	memset(&fc, 0, sizeof(fc));
 	const char *overrides[32];
 	size_t n_over = 0;
 	double d;
@@ -522,6 +539,34 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			c.max_virtual_us = (uint64_t)(d * 1e6);
 			break;
 		case 'j': json = true; break;
+		case 1010:
+			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
+				fprintf(stderr, "smpfota: bad --targets: %s (1..%u)\n", optarg, SMPFOTA_SIM_FLEET_MAX);
+				return 2;
+			}
+			fc.n = (unsigned)u;
+			break;
+		case 1011:
+			if (smpfota_sim_fleet_mode_parse(optarg) < 0) {
+				fprintf(stderr, "smpfota: unknown --fleet %s (unicast, sequential)\n", optarg);
+				return 2;
+			}
+			fc.mode = (enum smpfota_sim_fleet_mode)smpfota_sim_fleet_mode_parse(optarg);
+			break;
+		case 1012:
+			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
+				fprintf(stderr, "smpfota: bad --max-reboots: %s\n", optarg);
+				return 2;
+			}
+			fc.max_reboots = (uint16_t)u;
+			break;
+		case 1013:
+			if (!smpfota_cli_fleet_fault(&fc, optarg)) {
+				fprintf(stderr, "smpfota: bad --target-fault: %s (I:dead, I:loss=P, "
+					"I:reset=S, I:cut=N)\n", optarg);
+				return 2;
+			}
+			break;
 		case 'h': smpfota_cli_sim_usage(stdout); return 0;
 		default: smpfota_cli_sim_usage(stderr); return 2;
 		}
@@ -576,6 +621,12 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			"0x%x-byte slot (%u bytes)\n", image, len, (unsigned)c.slot_size,
 			(unsigned)c.slot_size);
 		return 2;
+	}
+	if (fc.n != 0) {
+		fc.base = &c;
+		int frc = smpfota_cli_sim_fleet(&fc, img, len, image, json);
+		free(img);
+		return frc;
 	}
 	if (!json && c.link == SMPFOTA_SIM_LINK_BLE) {
 		printf("smpfota sim: %s, %zu bytes, scenario %s, BLE LE %uM, interval %.2f ms, data "

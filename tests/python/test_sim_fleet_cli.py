@@ -1,0 +1,83 @@
+"""`smpfota sim --targets N`: the fleet simulator from the command line.
+
+The model's behaviour is tested in C (tests/test_sim_fleet.c); this checks what scripts rely
+on: the JSON fields (overall virtual time; per target outcome, virtual time, bytes sent),
+per-target faults reaching the model, exit codes and usage errors.
+
+Env: SMPFOTA_BUILD (dir with the `smpfota` binary), SMPFOTA_SRC (source root).
+"""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
+SMPFOTA = BUILD / "smpfota"
+
+sys.path.insert(0, str(SRC / "scripts"))
+import make_test_image as mti  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def image(tmp_path_factory):
+    d = tmp_path_factory.mktemp("fleet")
+    return mti.make_image(d / "app.bin", size=40000, seed=4, key_type="ecdsa-p256",
+                          key_dir=d / "keys", version="1.0.0+1")
+
+
+def sim(*args, timeout=120):
+    return subprocess.run([str(SMPFOTA), "sim", *map(str, args)], capture_output=True,
+                          text=True, timeout=timeout)
+
+
+def test_json_per_target(image):
+    p = sim("--image", image, "--targets", 3, "--scenario", "radio", "--json")
+    assert p.returncode == 0, p.stderr
+    d = json.loads(p.stdout)
+    assert d["fleet"] == "unicast" and d["targets"] == 3 and d["ok"] and d["updated"] == 3
+    assert len(d["per_target"]) == 3
+    size = image.stat().st_size
+    for i, t in enumerate(d["per_target"]):
+        assert t["index"] == i and t["outcome"] == "updated" and t["error"] is None
+        assert t["byte_exact"] and t["confirmed"]
+        assert 0 < t["staged_us"] < t["virtual_us"] <= d["virtual_us"]
+        assert t["bytes_sent"] >= size
+    assert max(t["virtual_us"] for t in d["per_target"]) == d["virtual_us"]
+
+
+def test_target_faults_reach_the_model(image):
+    p = sim("--image", image, "--targets", 4, "--scenario", "radio", "--json",
+            "--target-fault", "1:dead", "--target-fault", "2:loss=0.2,reset=0.5",
+            "--master-reset-at", "0.6")
+    assert p.returncode == 1, p.stderr  # not every target updated
+    d = json.loads(p.stdout)
+    t = d["per_target"]
+    assert t[1]["outcome"] == "unreachable" and t[1]["error"] == "TIMEDOUT"
+    assert [t[i]["outcome"] for i in (0, 2, 3)] == ["updated"] * 3
+    assert t[2]["resets"] >= 2
+    assert d["master_resets"] == 1 and d["updated"] == 3 and not d["ok"]
+
+
+def test_text_table(image):
+    p = sim("--image", image, "--targets", 2, "--fleet", "sequential", "--scenario", "radio")
+    assert p.returncode == 0, p.stderr
+    assert "2 targets, sequential" in p.stdout
+    assert "2 of 2 targets updated" in p.stdout
+    assert p.stdout.count(" updated ") >= 2
+
+
+@pytest.mark.parametrize("args", [
+    ["--targets", "0"], ["--targets", "65"], ["--fleet", "mesh"],
+    ["--target-fault", "1"], ["--target-fault", "1:loss=1.5"], ["--target-fault", "x:dead"],
+    ["--target-fault", "1:melt"], ["--max-reboots", "0"],
+])
+def test_usage_errors_exit_2(image, args):
+    p = sim("--image", image, *args)
+    assert p.returncode == 2
+    assert "smpfota: bad" in p.stderr or "smpfota: unknown" in p.stderr

@@ -19,6 +19,8 @@ BENCHES: list[tuple[str, list[str]]] = [
     ("MCUboot image reader: streaming SHA-256 verification", ["bench/bench_image"]),
     ("Image upload to `smpfota target`: smpfota vs smpmgr vs mcumgrctl (UDP, UDP +5 ms RTT, "
      "serial PTY)", ["@python", "bench/bench_upload.py"]),
+    ("Image upload to a real Zephyr 4.4 smp_svr + MCUboot in QEMU (serial): smpfota (auto "
+     "window, --window 1) vs smpclient, fresh target per run", ["@python", "bench/bench_real.py"]),
     ("ESB update in the two-board simulator: physical limit vs ours vs naive (400 KiB image)",
      ["@python", "bench/bench_sim.py"]),
     ("The secure channel in the two-board simulator: goodput with it off and on, bytes added, "

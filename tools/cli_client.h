@@ -67,7 +67,9 @@ struct cli {
 
 	/* os params */
 	bool params_known;
+	bool params_asked;          /* asked (the target may not have the command) */
 	uint32_t buf_size, buf_count;
+	size_t req_len;             /* encoded size of the last request (NOSPC message) */
 
 	/* upload / update */
 	struct image_file file;

@@ -237,9 +237,13 @@ int cli_fail(struct cli *s, int err)
 				 s->link->name, s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
 			h = hint;
 		}
+	} else if (err == SMPFOTA_ERR_NOSPC && s->params_known) {
+		snprintf(detail, sizeof(detail), "the request is %zu bytes; the target's buffer "
+			 "(buf_size %" PRIu32 ") takes frames of at most %u bytes on %s: it was not "
+			 "sent", s->req_len, s->buf_size, (unsigned)s->link->mtu, s->link->name);
 	} else if (err == SMPFOTA_ERR_NOSPC) {
-		snprintf(detail, sizeof(detail), "the request does not fit one %u-byte frame of %s",
-			 (unsigned)s->link->mtu, s->link->name);
+		snprintf(detail, sizeof(detail), "the request is %zu bytes; it does not fit one "
+			 "%u-byte frame of %s", s->req_len, (unsigned)s->link->mtu, s->link->name);
 	} else if (err == SMPFOTA_ERR_DOWNGRADE) {
 		h = "use --force to install it anyway";
 	} else if (err == SMPFOTA_ERR_ROLLED_BACK) {

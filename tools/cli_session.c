@@ -288,9 +288,26 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 	}
 }
 
-/* Send one request and wait for its answer. Returns 0 or an smpfota error. */
+/* Requests up to this size go without asking the target's buffer first: every SMP target
+ * takes them (Zephyr's smallest line buffer; the upload sizes its chunks itself). */
+#define SAFE_REQUEST 127U
+
+/* Send one request and wait for its answer. Returns 0 or an smpfota error. A request larger
+ * than SAFE_REQUEST asks the target's buffer size first (os params), and one that cannot fit
+ * fails at once with SMPFOTA_ERR_NOSPC instead of being sent to be dropped. */
 int cli_request(struct cli *s, enum smpfota_smp_msg msg, const void *req)
 {
+	static uint8_t probe[HOST_FRAME_MAX];
+	int n = smpfota_smp_encode_req(msg, SMPFOTA_SMP_V2, 0, req, probe, sizeof(probe));
+	s->req_len = n > 0 ? (size_t)n : 0;
+	if (n > (int)SAFE_REQUEST && !s->params_asked && msg != SMPFOTA_MSG_OS_PARAMS) {
+		size_t len = s->req_len;
+		int rc = cli_learn_params(s);
+		s->req_len = len;
+		if (rc != 0) {
+			return rc;
+		}
+	}
 	s->done = false;
 	s->err = 0;
 	s->has_status = false;
@@ -372,6 +389,7 @@ int cli_learn_params(struct cli *s)
 	s->on_ok = cli_on_ok_print;
 	int rc = cli_request(s, SMPFOTA_MSG_OS_PARAMS, &req);
 	s->on_ok = saved;
+	s->params_asked = true;
 	if (rc == SMPFOTA_ERR_REJECTED) {
 		s->params_known = false;
 		s->buf_size = s->buf_count = 0;
@@ -380,7 +398,14 @@ int cli_learn_params(struct cli *s)
 	if (rc != 0) {
 		return rc;
 	}
-	if (s->link->kind == SMPFOTA_CONN_SERIAL && s->params_known) {
+	if (s->params_known && s->link->kind != SMPFOTA_CONN_SERIAL) {
+		/* A datagram larger than the server's buffer is dropped whole (Zephyr's UDP
+		 * transport reads into one netbuf). */
+		if (s->buf_size >= CLIENT_MIN_FRAME && s->buf_size < s->link->mtu) {
+			s->link->mtu = (uint16_t)s->buf_size;
+			rc = cli_client_init(s, s->link->mtu, s->c.seq);
+		}
+	} else if (s->params_known) {
 		uint32_t mtu = s->buf_size > 4 ? s->buf_size - 4 : 0;
 		if (mtu < CLIENT_MIN_FRAME) {
 			cli_fail_msg(s, "NOSPC", NULL, 1, "the target's buf_size %" PRIu32 " leaves %"

@@ -455,6 +455,17 @@ def test_serial_buffer_too_small(targets, tmp_path, images):
     failed(smpfota(t.conn, "image", "upload", images["small"].path), "NOSPC", "buf_size 64")
 
 
+@pytest.mark.parametrize("transport", ["udp", "serial"])
+def test_request_larger_than_the_buffer(targets, tmp_path, images, transport):
+    # The target's buffer is asked first, and a request that cannot fit is refused at once
+    # with the sizes instead of being sent to be dropped (and timing out); one that fits a
+    # buffer larger than the serial default goes.
+    t = targets(tmp_path, transport, images["factory"].path, buf_size=512, buf_count=2)
+    failed(smpfota(t.conn, "echo", "x" * 600), "NOSPC", "buf_size 512", "not sent")
+    p = smpfota(t.conn, "echo", "y" * 400)
+    assert p.returncode == 0 and p.stdout.strip() == "y" * 400, p.stderr
+
+
 def test_update_refusals(targets, tmp_path, images):
     factory, old, big = images["factory"], images["old"], images["big"]
     t = targets(tmp_path, "udp", factory.path, slot=0x10000)  # 64 KiB slots

@@ -27,6 +27,9 @@ BENCHES: list[tuple[str, list[str]]] = [
      "under attack (400 KiB image)", ["@python", "bench/bench_secure.py"]),
     ("ESB against Bluetooth LE in the two-board simulator: which link to use (400 KiB image, "
      "three flash scenarios, six BLE parameter sets)", ["@python", "bench/bench_ble.py"]),
+    ("One master, N targets in the simulator: sequential vs interleaved unicast, internal-flash "
+     "and radio-bound, 0 and 10 % loss, beside the ideal (400 KiB image)",
+     ["@python", "bench/bench_fleet.py"]),
     ("Bare-metal master firmware (QEMU mps2-an505) vs the host CLI, updating the real Zephyr + "
      "MCUboot target; flash, RAM, stack from the link map and the running firmware",
      ["@python", "bench/bench_baremetal.py"]),

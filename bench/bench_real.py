@@ -64,7 +64,8 @@ def run_once(tool: str, smpfota: Path, image: Path, want_hash: str) -> dict:
         if not any(s.get("slot") == 1 and s.get("hash") == want_hash for s in slots):
             return {"error": "image not in slot 1 afterwards", "load": load}
         return {"wall": wall, "upload": out["ms"] / 1000, "load": load,
-                "retransmits": out.get("retransmits", 0), "window": out.get("window")}
+                "retransmits": out.get("retransmits", 0), "window": out.get("window"),
+                "timeouts": out.get("timeouts", 0)}
 
 
 def p90(xs: list[float]) -> float:
@@ -97,8 +98,8 @@ def main(argv=None) -> int:
                 res[tool].append(r)
                 shown = (f"{r['wall']:5.2f} s wall, upload {r['upload']:5.2f} s"
                          if "wall" in r else f"FAILED ({r['error']})")
-                extra = (f", window {r['window']}, {r['retransmits']} resent"
-                         if r.get("window") is not None else "")
+                extra = (f", window {r['window']}, {r['timeouts']} timeouts, "
+                         f"{r['retransmits']} resent" if r.get("window") is not None else "")
                 print(f"   run {n + 1:2} {tool:20} {shown}{extra}  (load {r['load']:.1f})",
                       flush=True)
     loads = [r["load"] for rs in res.values() for r in rs]

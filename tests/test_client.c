@@ -521,6 +521,7 @@ static void test_rejected_and_timeout(void)
 }
 
 /* ---- the upload learns the link -------------------------------------------------------- */
+#if SMPFOTA_CONFIG_CLIENT_LEARN
 
 static struct smpfota_upload_source learn_case(uint32_t delay, uint32_t srv_ms, uint32_t qmax)
 {
@@ -632,6 +633,8 @@ static void test_opening_chunk_waits_for_erase(void)
 	CHECK_EQ(opening_reqs, 1); /* the copy; the first never arrived */
 	CHECK(now_ms - t0 < 2000);
 }
+
+#endif /* SMPFOTA_CONFIG_CLIENT_LEARN (test_client_fixed: the fixed window, the rest alike) */
 
 /* ---- update workflow ------------------------------------------------------------------- */
 
@@ -907,9 +910,11 @@ int main(void)
 	RUN(test_resume_after_client_restart);
 	RUN(test_restart_after_server_forgets);
 	RUN(test_rejected_and_timeout);
+#if SMPFOTA_CONFIG_CLIENT_LEARN
 	RUN(test_window_learns);
 	RUN(test_timeouts_learn);
 	RUN(test_opening_chunk_waits_for_erase);
+#endif
 	RUN(test_update_workflow);
 	RUN(test_update_refusals);
 	RUN(test_update_upload_only_then_reuse);

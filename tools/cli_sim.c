@@ -368,7 +368,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"attack", required_argument, 0, 1101},
 		{"attack-rate", required_argument, 0, 1102},
 		{"max-failures", required_argument, 0, 1103},
-		{"ble-pdus", required_argument, 0, 1010},
+		{"ble-pdus", required_argument, 0, 1014},
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
@@ -501,7 +501,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 				c.ble.att_mtu = (uint16_t)u;
 			}
 			break;
-		case 1010:
+		case 1014:
 			if (!parse_u64(optarg, 255, &u)) {
 				fprintf(stderr, "smpfota: bad --ble-pdus: %s (0..255)\n", optarg);
 				return 2;

@@ -372,10 +372,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
-		{"targets", required_argument, 0, 1010},
-		{"fleet", required_argument, 0, 1011},
-		{"max-reboots", required_argument, 0, 1012},
-		{"target-fault", required_argument, 0, 1013},
+		{"targets", required_argument, 0, 1110},
+		{"fleet", required_argument, 0, 1111},
+		{"max-reboots", required_argument, 0, 1112},
+		{"target-fault", required_argument, 0, 1113},
 		{"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
@@ -539,28 +539,28 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			c.max_virtual_us = (uint64_t)(d * 1e6);
 			break;
 		case 'j': json = true; break;
-		case 1010:
+		case 1110:
 			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
 				fprintf(stderr, "smpfota: bad --targets: %s (1..%u)\n", optarg, SMPFOTA_SIM_FLEET_MAX);
 				return 2;
 			}
 			fc.n = (unsigned)u;
 			break;
-		case 1011:
+		case 1111:
 			if (smpfota_sim_fleet_mode_parse(optarg) < 0) {
 				fprintf(stderr, "smpfota: unknown --fleet %s (unicast, sequential)\n", optarg);
 				return 2;
 			}
 			fc.mode = (enum smpfota_sim_fleet_mode)smpfota_sim_fleet_mode_parse(optarg);
 			break;
-		case 1012:
+		case 1112:
 			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
 				fprintf(stderr, "smpfota: bad --max-reboots: %s\n", optarg);
 				return 2;
 			}
 			fc.max_reboots = (uint16_t)u;
 			break;
-		case 1013:
+		case 1113:
 			if (!smpfota_cli_fleet_fault(&fc, optarg)) {
 				fprintf(stderr, "smpfota: bad --target-fault: %s (I:dead, I:loss=P, "
 					"I:reset=S, I:cut=N)\n", optarg);

@@ -14,6 +14,9 @@
 /* Exit status of a command stopped by Ctrl-C (SIGINT), as shells report it. */
 #define SMPFOTA_CLI_EXIT_INTERRUPTED 130
 
+/* --conn given several times: `update` runs on that many targets at once. */
+#define SMPFOTA_CLI_MAX_CONNS 16U
+
 /* Global options, taken by main.c from anywhere before "--". */
 struct smpfota_cli_opts {
 	const char *conn;     /* --conn URI (conn_uri.h), --ip, --port, $SMPFOTA_CONN; NULL = udp:127.0.0.1 */
@@ -21,6 +24,9 @@ struct smpfota_cli_opts {
 	uint32_t timeout_ms;  /* --timeout S: per request attempt; 0 = default */
 	bool json;            /* --json */
 	const char *key;      /* --key FILE: the secure channel's key (docs/security.md); NULL = none */
+	/* every --conn given, in order (conn is the last): several only for `update` */
+	const char *conns[SMPFOTA_CLI_MAX_CONNS];
+	unsigned n_conns;
 };
 
 /* ---- commands (argv[0] is the command word) ---- */
@@ -56,6 +62,10 @@ struct smpfota_sim_fleet_config;
 int smpfota_cli_sim_fleet(const struct smpfota_sim_fleet_config *fc, const uint8_t *img,
 			  size_t len, const char *name, bool json);
 bool smpfota_cli_fleet_fault(struct smpfota_sim_fleet_config *fc, const char *spec);
+
+/* smpfota --conn A --conn B ... update FILE (cli_fleet_update.c): several targets at once. */
+int smpfota_cli_fleet_update(const struct smpfota_cli_opts *o, const char *const *conns,
+			     unsigned n_conns, int argc, char **argv);
 
 /* True when argv[0] names a command of smpfota_cli_client(). */
 bool smpfota_cli_is_client_command(int argc, char **argv);

@@ -83,7 +83,12 @@ static const struct help helps[] = {
 	 "  --no-confirm   leave the new image in test mode (the next reset reverts it)\n"
 	 "  --force        install even a version that is not newer than the running one\n"
 	 "  --upgrade      also ask the target to refuse an image that is not newer\n"
-	 "  --window N, --chunk N   as image upload\n"},
+	 "  --window N, --chunk N   as image upload\n"
+	 "Several targets at once: smpfota --conn A --conn B ... update FILE [--no-confirm]\n"
+	 "[--force] [--max-reboots N] uploads to all of them interleaved, then tests, resets\n"
+	 "and confirms them (at most N rebooting at once, default 4); per-target progress\n"
+	 "lines, a summary table (--json: one object), exit status 1 unless all were updated\n"
+	 "(docs/fleet.md).\n"},
 	{"stat", "list", "stat list", "the target's statistics groups (stat group)", ""},
 	{"stat", "read", "stat read NAME", "the counters of one statistics group",
 	 "NAME as `stat list` shows it. Text: one counter a line; --json: the SMP answer.\n"},

@@ -111,6 +111,11 @@ static int run(int argc, char **argv, char **rest)
 			version = true;
 		} else if ((v = opt_value(argc, argv, &i, "--conn", &missing)) != NULL) {
 			o.conn = v;
+			if (o.n_conns == SMPFOTA_CLI_MAX_CONNS) {
+				return smpfota_cli_usage_error(o.json, "smpfota",
+							       "at most 16 --conn");
+			}
+			o.conns[o.n_conns++] = v;
 		} else if ((v = opt_value(argc, argv, &i, "--ip", &missing)) != NULL) {
 			ip = v;
 		} else if ((v = opt_value(argc, argv, &i, "--port", &missing)) != NULL) {
@@ -181,6 +186,13 @@ static int run(int argc, char **argv, char **rest)
 	if (n < 1) {
 		smpfota_cli_usage(stderr);
 		return 2;
+	}
+	if (o.n_conns > 1) {
+		if (strcmp(rest[0], "update") != 0) {
+			return smpfota_cli_usage_error(o.json, rest[0],
+						       "several --conn: only update takes them");
+		}
+		return smpfota_cli_fleet_update(&o, o.conns, o.n_conns, n, rest);
 	}
 	if (!strcmp(rest[0], "version")) {
 		if (n > 1) {

@@ -577,16 +577,24 @@ static int image_verdict(const struct smpfota_flash_area *a, int rc,
 	return SMPFOTA_IMG_MGMT_ERR_INVALID_HASH;
 }
 
-/* Erase (progressively, as CONFIG_IMG_ERASE_PROGRESSIVELY) every page below `end`. */
+/* Erase (progressively, as CONFIG_IMG_ERASE_PROGRESSIVELY) every page below `end`; a whole
+ * block of the part's larger erase unit at once where the image covers all of it (one 64 KB
+ * erase of the MX25R64 takes 480 ms, its 16 sectors 768 ms). */
 static int ensure_erased(struct smpfota_server *s, const struct smpfota_flash_area *a, uint32_t end)
 {
 	uint32_t page = a->flash->page_size;
+	uint32_t block = a->flash->block_size;
 	while (s->up.erased < end) {
-		int rc = erase_if_needed(s, a, s->up.erased, page);
+		uint32_t n = page;
+		if (block > page && block % page == 0 && (a->off + s->up.erased) % block == 0 &&
+		    s->up.size >= block && s->up.erased <= s->up.size - block) {
+			n = block;
+		}
+		int rc = erase_if_needed(s, a, s->up.erased, n);
 		if (rc < 0) {
 			return rc;
 		}
-		s->up.erased += page;
+		s->up.erased += n;
 	}
 	return 0;
 }

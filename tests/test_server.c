@@ -1151,6 +1151,59 @@ static void test_sha384_sha512_images(void)
 	}
 }
 
+/* Erases seen by the NOR hook: device offset and length. */
+static struct {
+	uint32_t off[64], len[64];
+	unsigned n;
+} erases;
+
+static void on_nor_op(void *ctx, int kind, uint32_t off, size_t len)
+{
+	(void)ctx;
+	if (kind == SMPFOTA_NOR_OP_ERASE && erases.n < 64) {
+		erases.off[erases.n] = off;
+		erases.len[erases.n++] = (uint32_t)len;
+	}
+}
+
+/* A part with a larger erase unit (block_size): the server erases a whole block at once
+ * where the image covers all of it, pages elsewhere (the block the image ends in). */
+static void test_block_erase(void)
+{
+	static uint8_t img[40000];
+	for (int with_blocks = 0; with_blocks < 2; with_blocks++) {
+		setup();
+		provision(0, img_a, len_a);
+		reboot(false);
+		/* old data all over the secondary, so that every page needs an erase */
+		const struct smpfota_flash_area *sec = &tb.images[0].secondary;
+		static uint8_t junk[SLOT0];
+		memset(junk, 0x5a, sizeof(junk));
+		CHECK_EQ(smpfota_flash_area_write(sec, 0, junk, sizeof(junk)), 0);
+		nor0.flash.block_size = with_blocks ? 4 * P0 : 0;
+		memset(&erases, 0, sizeof(erases));
+		nor0.on_op = on_nor_op;
+		size_t len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
+			.body_size = 38000, .ver = {1, 5, 0, 0}, .seed = 12}, NULL);
+		struct smpfota_img_upload_rsp up = upload(0, img, len, 1500, 3);
+		nor0.on_op = NULL;
+		CHECK(smpfota_smp_status_ok(&up.status));
+		CHECK(slot_holds(sec, img, len));
+		/* the secondary starts at 52 KiB: the image covers the 16 KiB block at 64 KiB
+		 * only (the one at 80 KiB runs past its end) */
+		unsigned blocks = 0;
+		for (unsigned i = 0; i < erases.n; i++) {
+			if (erases.len[i] > P0) {
+				CHECK_EQ(erases.len[i], 4 * P0);
+				CHECK_EQ(erases.off[i], 16 * P0);
+				blocks++;
+			}
+		}
+		CHECK_EQ(blocks, with_blocks ? 1U : 0U);
+		nor0.flash.block_size = 0;
+	}
+}
+
 int main(void)
 {
 	RUN(test_os_group);
@@ -1172,6 +1225,7 @@ int main(void)
 	RUN(test_reset_inside_a_request);
 	RUN(test_image_check_shortcut_verifies);
 	RUN(test_sha384_sha512_images);
+	RUN(test_block_erase);
 	printf("sizeof(struct smpfota_server) = %zu\n", sizeof(struct smpfota_server));
 	return CHECK_SUMMARY();
 }

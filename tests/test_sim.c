@@ -64,7 +64,7 @@ static void test_limits_match_spec(void)
 	smpfota_sim_defaults(&c, SMPFOTA_SIM_INTERNAL);
 	CHECK(fabs(smpfota_sim_limit_kBps(&c) - 31.1) < 0.1); /* 4096 B / 131.5 ms */
 	smpfota_sim_defaults(&c, SMPFOTA_SIM_QSPI);
-	CHECK(fabs(smpfota_sim_limit_kBps(&c) - 65.7) < 0.1); /* 4096 B / 62.3 ms */
+	CHECK(fabs(smpfota_sim_limit_kBps(&c) - 92.4) < 0.1); /* 65536 B / 709.4 ms */
 	CHECK_EQ(smpfota_sim_scenario_parse("qspi"), SMPFOTA_SIM_QSPI);
 	CHECK_EQ(smpfota_sim_scenario_parse("floppy"), -1);
 }

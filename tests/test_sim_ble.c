@@ -94,7 +94,12 @@ static void test_every_scenario(void)
 		ble_defaults(&c, (enum smpfota_sim_scenario)s);
 		struct smpfota_sim_result r = run(&c);
 		check_done(&r);
-		CHECK_EQ(r.stats.frames_dropped, 0);
+		/* A 64 KB block erase of the QSPI part stalls the target for 480 ms: the requests
+		 * that arrive meanwhile find no free SMP buffer and are dropped, as Zephyr drops
+		 * them; the upload continues at the server's offset. Elsewhere nothing is. */
+		if (s != SMPFOTA_SIM_QSPI) {
+			CHECK_EQ(r.stats.frames_dropped, 0);
+		}
 		CHECK_EQ(r.stats.lost, 0);
 	}
 }

@@ -25,7 +25,7 @@ static const struct {
 	T(bitrate_kbps), T(preamble), T(address), T(crc), T(max_payload), T(ramp_us),
 	T(txdis_us), T(ack_timeout_us), T(retransmit_delay_us), T(retransmit_count), T(t_sw_us),
 	T(ipc_ring), T(ipc_msg_us), T(ipc_ns_per_byte), T(cpu_msg_us), T(aead_us), T(aead_ns_per_byte), T(boot_us),
-	T(reset_delay_us), T(page_erase_us), T(word_write_us), T(qspi_erase_us), T(qspi_prog_us),
+	T(reset_delay_us), T(page_erase_us), T(word_write_us), T(qspi_erase_us), T(qspi_block_erase_us), T(qspi_prog_us),
 	T(qspi_read_kBps),
 };
 #undef T

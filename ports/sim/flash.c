@@ -41,7 +41,6 @@ static void count_op(struct world *w)
 
 void sim_on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 {
-	(void)off;
 	struct flash_dev *d = ctx;
 	struct world *w = d->w;
 	const struct smpfota_sim_timing *t = &w->c->t;
@@ -64,7 +63,16 @@ void sim_on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 		break;
 	case SMPFOTA_NOR_OP_ERASE:
 		w->st->flash_erases++;
-		ns = (uint64_t)((len + PAGE - 1) / PAGE) * (d->qspi ? t->qspi_erase_us : t->page_erase_us) * US;
+		if (d->qspi) {
+			/* a driver uses a 64 KB block erase for each aligned block of the range */
+			uint32_t first = (off + SIM_QSPI_BLOCK - 1) / SIM_QSPI_BLOCK * SIM_QSPI_BLOCK;
+			uint64_t end = (uint64_t)off + len;
+			uint64_t blocks = first < end ? (end - first) / SIM_QSPI_BLOCK : 0;
+			uint64_t sectors = (len - blocks * SIM_QSPI_BLOCK + PAGE - 1) / PAGE;
+			ns = (blocks * t->qspi_block_erase_us + sectors * t->qspi_erase_us) * US;
+		} else {
+			ns = (uint64_t)((len + PAGE - 1) / PAGE) * t->page_erase_us * US;
+		}
 		break;
 	default:
 		break;

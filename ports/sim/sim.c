@@ -59,8 +59,9 @@ double smpfota_sim_flash_limit_kBps(const struct smpfota_sim_config *c)
 	switch (c->scenario) {
 	case SMPFOTA_SIM_RADIO: /* QSPI program only: 256 B per page program */
 		return 256.0 / t->qspi_prog_us * 1000.0;
-	case SMPFOTA_SIM_QSPI: /* 4 KB sector erase + 16 page programs */
-		return 4096.0 / (t->qspi_erase_us + 16.0 * t->qspi_prog_us) * 1000.0;
+	case SMPFOTA_SIM_QSPI: /* 64 KB block erase + 256 page programs */
+		return (double)SIM_QSPI_BLOCK /
+		       (t->qspi_block_erase_us + SIM_QSPI_BLOCK / 256.0 * t->qspi_prog_us) * 1000.0;
 	case SMPFOTA_SIM_INTERNAL: /* page erase + 1024 word writes */
 	default:
 		return 4096.0 / (t->page_erase_us + 1024.0 * t->word_write_us) * 1000.0;
@@ -104,7 +105,7 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 		.ipc_ring = 32768, .ipc_msg_us = 50, .ipc_ns_per_byte = 10,
 		.cpu_msg_us = 100, .aead_us = 20, .aead_ns_per_byte = 40, .boot_us = 300000, .reset_delay_us = 250000,
 		.page_erase_us = 87500, .word_write_us = 43,
-		.qspi_erase_us = 48000, .qspi_prog_us = 896, .qspi_read_kBps = 4000,
+		.qspi_erase_us = 48000, .qspi_block_erase_us = 480000, .qspi_prog_us = 896, .qspi_read_kBps = 4000,
 	};
 	smpfota_sim_ble_defaults(c);
 	c->seed = 1;

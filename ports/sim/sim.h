@@ -83,6 +83,7 @@ struct smpfota_sim_timing {
 	uint32_t word_write_us;       /* tWRITE 43 per 4-byte word */
 	/* QSPI MX25R64 (spec §3.2) */
 	uint32_t qspi_erase_us;       /* 4 KB sector erase: 48 000 */
+	uint32_t qspi_block_erase_us; /* 64 KB block erase: 480 000 */
 	uint32_t qspi_prog_us;        /* 256-byte page program: 896 */
 	uint32_t qspi_read_kBps;      /* 4000 (8 MHz x 4 lines) */
 };

@@ -55,6 +55,7 @@
 #define NET_RING SMPFOTA_BRIDGE_RING_MIN(FRAME_MAX)
 #define HIST FIFO /* a stale packet can only come from the 8-entry TX FIFO */
 #define PAGE 4096U
+#define SIM_QSPI_BLOCK 65536U /* the MX25R64's 64 KB block erase (0xD8) */
 #define WRITE_SIZE 4U
 
 struct ipc_msg {

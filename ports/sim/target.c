@@ -171,6 +171,7 @@ static int flash_part(struct world *w, struct smpfota_nor *nor, struct flash_dev
 	if (rc == 0) {
 		smpfota_nor_erase_all(nor);
 		*dev = (struct flash_dev){w, qspi};
+		nor->flash.block_size = qspi ? SIM_QSPI_BLOCK : 0; /* the MX25R64's 64 KB erase */
 		nor->on_op = sim_on_flash_op;
 		nor->on_op_ctx = dev;
 	}

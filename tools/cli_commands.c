@@ -139,6 +139,20 @@ static int upload_opt(struct cli *s, int c, struct smpfota_upload_params *prm)
 	}
 }
 
+/* After the options of upload or update: the one FILE operand, loaded and checked, and the
+ * target's params (on serial they size the frames). 0, or the exit status after a message. */
+static int prepare_file(struct cli *s, int argc, char **argv, struct smpfota_upload_source *src)
+{
+	if (optind != argc - 1) {
+		return cli_usage_error(s, "expected one FILE");
+	}
+	if (cli_load_image(s, argv[optind], src) != 0) {
+		return 1;
+	}
+	int rc = cli_learn_params(s);
+	return rc ? cli_fail(s, rc) : 0;
+}
+
 /* Losses without progress before an upload gives up: a person at a CLI would rather wait
  * a little longer on a bad link than the engine's default (10) lets a device wait. */
 #define CLI_MAX_FAILURES 12
@@ -162,16 +176,10 @@ static int cmd_upload(struct cli *s, int argc, char **argv)
 			return rc;
 		}
 	}
-	if (optind != argc - 1) {
-		return cli_usage_error(s, "expected one FILE");
-	}
 	struct smpfota_upload_source src;
-	if (cli_load_image(s, argv[optind], &src) != 0) {
-		return 1;
-	}
-	int rc = cli_learn_params(s);
+	int rc = prepare_file(s, argc, argv, &src);
 	if (rc != 0) {
-		return cli_fail(s, rc);
+		return rc;
 	}
 	prm.buf_size = s->buf_size;
 	prm.buf_count = s->buf_count;
@@ -267,17 +275,11 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 			}
 		}
 	}
-	if (optind != argc - 1) {
-		return cli_usage_error(s, "expected one FILE");
-	}
+	/* The workflow reads params itself; here they only size serial frames. */
 	struct smpfota_upload_source src;
-	if (cli_load_image(s, argv[optind], &src) != 0) {
-		return 1;
-	}
-	/* The workflow reads params itself; here they only size serial frames (see above). */
-	int rc = cli_learn_params(s);
+	int rc = prepare_file(s, argc, argv, &src);
 	if (rc != 0) {
-		return cli_fail(s, rc);
+		return rc;
 	}
 	struct smpfota_update *const u = &update_state;
 	uint32_t t0 = cli_now_ms();

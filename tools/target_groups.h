@@ -34,4 +34,18 @@ int target_groups_handle(struct target_groups *g, const uint8_t *req, size_t len
 /* Count a request and its answer (stat group "smp"). */
 void target_groups_count(struct target_groups *g, size_t req_len, int rsp_len);
 
+/* ---- target_checks.c: inputs of smpfota target, and its --verbose log ---- */
+
+/* A size: decimal, 0x hex, or with a K suffix (KiB). false when it is none of these. */
+bool target_parse_size(const char *s, uint32_t *out);
+/* --udp HOST:PORT, "[::1]:1337", or HOST alone (port 1337). false when malformed. */
+bool target_parse_udp(const char *spec, char *host, size_t host_size, uint16_t *port);
+/* FILE is an image MCUboot would boot that fits a slot of slot_size bytes: 0, or the usage
+ * error's status 2 after saying why (opt names the option). */
+int target_check_primary(bool json, const char *opt, const char *path, uint32_t slot_size);
+/* The flash file can be made or opened at path: 0, or 2 after saying why. */
+int target_check_flash_path(bool json, const char *path);
+/* One line on stderr for a request and its answer: command, op, seq, sizes, rc. */
+void target_log_exchange(const uint8_t *req, size_t req_len, const uint8_t *rsp, int rsp_len);
+
 #endif

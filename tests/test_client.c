@@ -523,7 +523,13 @@ static void test_rejected_and_timeout(void)
 /* ---- the upload learns the link -------------------------------------------------------- */
 #if SMPFOTA_CONFIG_CLIENT_LEARN
 
-static struct smpfota_upload_source learn_case(uint32_t delay, uint32_t srv_ms, uint32_t qmax)
+/* A fresh target behind a link of `delay` ms each way, whose server takes srv_ms per request
+ * (slow ms more for the first one: an erase) and holds qmax of them (0: any); `drop`: the
+ * first upload request at or past that offset is lost (-2: the last one). One small request
+ * first (the engine learns the link from it), then the upload, which must end with the whole
+ * image in the slot. Returns how long the upload took. */
+static uint32_t learn_upload(uint32_t delay, uint32_t srv_ms, uint32_t qmax, int64_t drop,
+			     uint32_t slow, const struct smpfota_upload_params *prm)
 {
 	net_reset();
 	delay_ms = delay;
@@ -532,8 +538,19 @@ static struct smpfota_upload_source learn_case(uint32_t delay, uint32_t srv_ms, 
 	server_setup(1024, 4);
 	client_setup(8, 1472, 0);
 	struct smpfota_upload_source src = make_source(40000, 31);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
+				     0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
 	memset(&last_prog, 0, sizeof(last_prog));
-	return src;
+	drop_off = drop;
+	slow_next_ms = slow;
+	echo_reqs = opening_reqs = 0;
+	uint32_t t0 = now_ms;
+	struct smpfota_upload_params p = *prm;
+	CHECK(run_upload(&src, &p, 600000));
+	CHECK_EQ(up_err, 0);
+	CHECK(secondary_holds_image());
+	return now_ms - t0;
 }
 
 static void test_window_learns(void)
@@ -541,34 +558,23 @@ static void test_window_learns(void)
 	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
 	/* Latency-bound (20 ms each way, an instant server): each chunk more in flight raises
 	 * the rate, up to buf_count - 1. */
-	struct smpfota_upload_source src = learn_case(20, 0, 0);
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	learn_upload(20, 0, 0, -1, 0, &prm);
 	CHECK_EQ(last_prog.window, 3);
 	/* Server-bound (60 ms per request, 1 ms each way): a second chunk in flight only waits
 	 * in its queue, so the engine goes back to stop-and-wait. */
-	src = learn_case(1, 60, 0);
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	learn_upload(1, 60, 0, -1, 0, &prm);
 	CHECK_EQ(last_prog.window, 1);
 	CHECK_EQ(last_prog.retransmits, 0);
 	/* A target that drops a request when one is already on its way (a UART with a single
 	 * buffer): the window that brought the loss is left for good, and the loss is resent as
-	 * soon as the next answer shows it (a rewind), with no timeout. */
-	src = learn_case(5, 0, 1);
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	 * soon as the next answer shows it (a rewind). */
+	learn_upload(5, 0, 1, -1, 0, &prm);
 	CHECK_EQ(last_prog.window, 1);
 	CHECK(last_prog.rewinds >= 1);
 	CHECK(last_prog.retransmits >= 1);
 	/* --window 1 is stop-and-wait from the first chunk to the last */
-	src = learn_case(20, 0, 0);
 	prm.window = 1;
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
+	learn_upload(20, 0, 0, -1, 0, &prm);
 	CHECK_EQ(last_prog.window, 1);
 }
 
@@ -578,26 +584,16 @@ static void test_timeouts_learn(void)
 	/* The last chunk is lost: no later answer shows it, so its timer does; the timeout is
 	 * learned from the round trips (a few ms here), far below the 5 s allowed per attempt,
 	 * and the probe's answer (the server is alive) sends the chunk again. */
-	struct smpfota_upload_source src = learn_case(2, 0, 0);
-	drop_off = -2;
-	uint32_t t0 = now_ms;
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	uint32_t took = learn_upload(2, 0, 0, -2, 0, &prm);
 	CHECK_EQ(drop_off, -1); /* it was dropped */
 	CHECK(last_prog.timeouts >= 1);
 	CHECK(last_prog.retransmits >= 1);
 	CHECK(echo_reqs >= 1);
-	CHECK(now_ms - t0 < prm.timeout_ms);
+	CHECK(took < prm.timeout_ms);
 	CHECK(last_prog.srtt_ms > 0 && last_prog.srtt_ms < 50);
-
 	/* A chunk lost in the middle of a window: the next answer says the server is behind,
 	 * and the chunk goes again at once, without any timeout. */
-	src = learn_case(20, 0, 0);
-	drop_off = 20000;
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	learn_upload(20, 0, 0, 20000, 0, &prm);
 	CHECK(last_prog.rewinds >= 1);
 	CHECK_EQ(last_prog.timeouts, 0);
 }
@@ -608,32 +604,15 @@ static void test_opening_chunk_waits_for_erase(void)
 	 * than the learned timeout: the engine asks with small echoes meanwhile, and never sends
 	 * the opening chunk again (a copy could start another erase on some servers). */
 	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
-	struct smpfota_upload_source src = learn_case(2, 0, 0);
-	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
-				     0, on_rsp, NULL, now_ms), 0);
-	wait_rsp(); /* one small round trip: the engine knows the link is fast */
-	slow_next_ms = 8000;
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	learn_upload(2, 0, 0, -1, 8000, &prm);
 	CHECK_EQ(opening_reqs, 1);
 	CHECK(echo_reqs >= 1);
-
 	/* The opening chunk itself is lost: the echo's answer shows it, and it goes again long
 	 * before the 20 s the session may take to open. */
-	src = learn_case(2, 0, 0);
-	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
-				     0, on_rsp, NULL, now_ms), 0);
-	wait_rsp();
-	drop_off = 0;
-	uint32_t t0 = now_ms;
-	CHECK(run_upload(&src, &prm, 600000));
-	CHECK_EQ(up_err, 0);
-	CHECK(secondary_holds_image());
+	uint32_t took = learn_upload(2, 0, 0, 0, 0, &prm);
 	CHECK_EQ(opening_reqs, 1); /* the copy; the first never arrived */
-	CHECK(now_ms - t0 < 2000);
+	CHECK(took < 2000);
 }
-
 #endif /* SMPFOTA_CONFIG_CLIENT_LEARN (test_client_fixed: the fixed window, the rest alike) */
 
 /* ---- update workflow ------------------------------------------------------------------- */

@@ -244,6 +244,13 @@ int cli_fail(struct cli *s, int err)
 	} else if (err == SMPFOTA_ERR_NOSPC) {
 		snprintf(detail, sizeof(detail), "the request is %zu bytes; it does not fit one "
 			 "%u-byte frame of %s", s->req_len, (unsigned)s->link->mtu, s->link->name);
+	} else if (err == SMPFOTA_ERR_NOT_FOUND && s->info.has_hash &&
+		   s->info.hash_type != SMPFOTA_TLV_SHA256) {
+		/* Zephyr's img_mgmt lists a slot by its SHA-256 TLV only, unless built for the
+		 * SHA-384/512 its MCUboot uses: this image's slot then shows no hash at all. */
+		h = "the image is hashed with SHA-384/512 and the target listed no such hash: its "
+		    "MCUboot and img_mgmt probably know SHA-256 images only (sign it with a P-256, "
+		    "Ed25519 or RSA key, or without --sha 384/512)";
 	} else if (err == SMPFOTA_ERR_DOWNGRADE) {
 		h = "use --force to install it anyway";
 	} else if (err == SMPFOTA_ERR_ROLLED_BACK) {

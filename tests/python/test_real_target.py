@@ -121,6 +121,7 @@ def test_p384_image(target, images):
     assert p.returncode != 0
     err = json.loads(p.stdout)
     assert (err["step"], err["error"]) == ("verify", "NOT_FOUND")
+    assert "SHA-256 images only" in (err["hint"] or ""), err
     s = slots(target)
     assert s[0]["hash"] == factory_hash() and s[0]["confirmed"]
 

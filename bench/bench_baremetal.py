@@ -28,6 +28,9 @@ from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(SRC / "tests" / "baremetal"))
+sys.path.insert(0, str(SRC / "scripts"))
+
+import linkmap  # noqa: E402 (scripts/linkmap.py)
 
 FLASH_GOAL, RAM_GOAL = 32 * 1024, 8 * 1024
 FLASH_OUT = (".vectors", ".text", ".ARM.exidx", ".rodata")
@@ -43,7 +46,7 @@ def part_of(f: str) -> str:
     if "libsmpfota_zcbor.a(" in f:
         return "zcbor"
     if "libsmpfota_mbedcrypto.a(" in f:
-        return "mbedTLS (SHA-256, base64)"
+        return "mbedTLS (SHA-2, base64)"
     if ".a(" in f:
         return "libc, libgcc"
     return "linker (fill)"
@@ -54,49 +57,22 @@ def link_map(path: Path):
     sections' sizes."""
     parts = collections.defaultdict(lambda: [0, 0])
     per_obj = collections.defaultdict(int)
-    out = {}
-    osec = pending = None
-    started = False
-    for line in path.read_text().splitlines():
-        if line.startswith("Linker script and memory map"):
-            started = True
+    for sec in linkmap.input_sections(path):
+        if sec.osec is None:
             continue
-        if not started:
-            continue
-        m = re.match(r"^(\.\S+)\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)", line)
-        if m:
-            osec, pending = m.group(1), None
-            out[osec] = int(m.group(3), 16)
-            continue
-        m = re.match(r"^(\.\S+)\s*$", line)
-        if m:
-            osec, pending = m.group(1), None
-            continue
-        m = re.match(r"^ (\S+)\s*$", line)
-        if m:
-            pending = m.group(1)
-            continue
-        m = re.match(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
-        if not m or osec is None or (m.group(1) or pending) is None:
-            pending = None
-            continue
-        pending = None
-        size, f = int(m.group(3), 16), m.group(4).strip()
-        if "(size before relaxing)" in f:
-            continue
-        p = part_of(f)
-        if osec.startswith(FLASH_OUT):
-            parts[p][0] += size
-        elif osec == ".data":
-            parts[p][0] += size
-            parts[p][1] += size
-        elif osec == ".bss":
-            parts[p][1] += size
+        p = part_of(sec.file)
+        if sec.osec.startswith(FLASH_OUT):
+            parts[p][0] += sec.size
+        elif sec.osec == ".data":
+            parts[p][0] += sec.size
+            parts[p][1] += sec.size
+        elif sec.osec == ".bss":
+            parts[p][1] += sec.size
         else:
             continue
-        if p == "smpfota library (src/)" and osec.startswith(FLASH_OUT + (".data",)):
-            per_obj[re.search(r"\(([^)]+)\.c\.obj\)", f).group(1) + ".c"] += size
-    return parts, per_obj, out
+        if p == "smpfota library (src/)" and sec.osec.startswith(FLASH_OUT + (".data",)):
+            per_obj[re.search(r"\(([^)]+)\.c\.obj\)", sec.file).group(1) + ".c"] += sec.size
+    return parts, per_obj, linkmap.output_sections(path)
 
 
 def report_sizes(build: Path) -> dict:
@@ -108,7 +84,7 @@ def report_sizes(build: Path) -> dict:
     print(f"== master firmware, link map {mapfile.relative_to(build.parent) if build.parent in mapfile.parents else mapfile}")
     print(f"   {'part':<28}{'flash':>7}{'RAM':>7}")
     order = ["smpfota library (src/)", "port (ports/baremetal)", "firmware main.c", "zcbor",
-             "mbedTLS (SHA-256, base64)", "libc, libgcc"]
+             "mbedTLS (SHA-2, base64)", "libc, libgcc"]
     shown = [0, 0]
     for p in order:
         fl, ram = parts.get(p, [0, 0])

@@ -426,6 +426,8 @@ rm -f "$out"/app/state.su
 "$py" - "$out" "$zcbor_version" "$(arm-none-eabi-gcc --version | head -1)" \
 	"$check" "$master_flash_max" "$master_ram_max" <<'EOF'
 import collections, glob, os, re, subprocess, sys
+sys.path.insert(0, "scripts")
+import linkmap  # scripts/linkmap.py
 
 out, zcbor_version, gcc, check = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] == "1"
 flash_max, ram_max = int(sys.argv[5]), int(sys.argv[6])
@@ -474,33 +476,8 @@ def linked(mapfile):
     and the bytes merging saved under "(merged strings)"."""
     got = collections.defaultdict(lambda: [0, 0])
     discarded = set()
-    osec = pending = None
-    part = None
     strings_linked = 0
-    for line in open(mapfile):
-        line = line.rstrip("\n")
-        if line.startswith("Discarded input sections"):
-            part = "discarded"
-            continue
-        if line.startswith("Linker script and memory map"):
-            part = "map"
-            continue
-        if part is None:
-            continue
-        m = re.match(r"^(\S+)", line)
-        if m:
-            osec, pending = m.group(1), None
-            continue
-        m = re.match(r"^ (\S+)\s*$", line)
-        if m:
-            pending = m.group(1)
-            continue
-        m = re.match(r"^ (\S+)?\s+0x([0-9a-f]+)\s+0x([0-9a-f]+)\s+(\S.*)$", line)
-        isec = (m.group(1) or pending) if m else None
-        pending = None
-        if not m or isec is None:
-            continue
-        size, f = int(m.group(3), 16), m.group(4).strip()
+    for part, osec, isec, size, f in linkmap.input_sections(mapfile):
         if part == "discarded":
             discarded.add((f, isec))
             continue

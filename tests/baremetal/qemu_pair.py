@@ -183,23 +183,20 @@ class Pair:
         self.target_qmp = workdir / "target.qmp"
         self.target: Qemu | None = None
         self.master: Qemu | None = None
+        self._silent: socket.socket | None = None
 
-    def start_target(self, frozen: bool = False) -> None:
+    def start_target(self) -> None:
         """Start the target and wait until its SMP server runs. It starts halted (-S) and
         is let go once we listen on its UART, so its boot log proves it is up: bytes that
         reach it while it boots can wedge its UART for good (seen with QEMU's nRF51 UART and
-        Zephyr: no answer until a reset), and a master powered on with it would meet that.
-        frozen: the CPU never starts: the target takes bytes and never answers."""
+        Zephyr: no answer until a reset), and a master powered on with it would meet that."""
         args = ["qemu-system-arm", "-machine", "microbit", "-cpu", "cortex-m0",
                 "-display", "none", "-monitor", "none", "-S",
                 "-chardev", f"socket,id=con,path={self.wire},server=on,wait=off",
                 "-serial", "chardev:con", "-device", f"loader,file={TARGET_HEX}",
                 "-qmp", f"unix:{self.target_qmp},server=on,wait=off"]
         self.target = Qemu("target", args)
-        wire = _connect(self.wire, self.target)
-        with wire:
-            if frozen:
-                return
+        with _connect(self.wire, self.target) as wire:
             qmp(self.target_qmp, "cont")
             wire.settimeout(0.5)
             seen = b""
@@ -211,6 +208,26 @@ class Pair:
                     seen += wire.recv(4096)
                 except TimeoutError:
                     pass
+
+    def start_silent_target(self) -> None:
+        """A target that takes every byte and never answers (a hung application), at the
+        end of the same wire. Not a halted QEMU: that one stops reading, and QEMU's socket
+        then pushes back on the master's UART, which no real UART without flow control
+        does."""
+        self._silent = socket.socket(socket.AF_UNIX)
+        self._silent.bind(str(self.wire))
+        self._silent.listen(1)
+
+        def drain() -> None:
+            try:
+                conn, _ = self._silent.accept()
+                with conn:
+                    while conn.recv(4096):
+                        pass
+            except OSError:
+                return
+
+        threading.Thread(target=drain, daemon=True).start()
 
     def start_master(self, image: Path, job_flags: int | None = None) -> Qemu:
         args = ["qemu-system-arm", "-machine", "mps2-an505", "-display", "none",
@@ -238,6 +255,8 @@ class Pair:
         for q in (self.master, self.target):
             if q is not None:
                 q.stop()
+        if self._silent is not None:
+            self._silent.close()
 
     # ---- an independent look at the target -------------------------------------------------
 

@@ -121,9 +121,9 @@ def test_master_reset_mid_upload_resumes(pair, images):
 
 
 def test_silent_target_times_out(pair, images):
-    """(d) a target that never answers (its CPU never starts): the master reports TIMEDOUT
-    and stops."""
-    pair.start_target(frozen=True)
+    """(d) a target that never answers (it takes the bytes, as a hung application would):
+    the master reports TIMEDOUT and stops."""
+    pair.start_silent_target()
     m = pair.start_master(images["new"])
     r = m.expect(r"^result: (\S+)( at (\S+))?$", UPDATE_S)
     assert r.group(1) == "TIMEDOUT"

@@ -236,8 +236,8 @@ static void print_slots(const struct smpfota_img_state_rsp *st)
 	for (size_t i = 0; i < st->images_count; i++) {
 		const struct smpfota_img_slot_state *e = &st->images[i];
 		uint32_t image = e->has_image ? e->image : 0U;
-		bool ours = e->has_hash && e->hash.len == sizeof(m.info.hash) &&
-			    memcmp(e->hash.ptr, m.info.hash, sizeof(m.info.hash)) == 0;
+		bool ours = e->has_hash && e->hash.len == m.info.hash_len &&
+			    memcmp(e->hash.ptr, m.info.hash, m.info.hash_len) == 0;
 		if (image == 0U && e->slot == 0U && ours) {
 			m.running_is_new = true;
 		}
@@ -373,7 +373,7 @@ int main(void)
 	int rc = smpfota_bm_flash_image_open(&m.flash, m.board->image, m.board->image_region_size,
 					     &m.src, &m.info);
 	if (rc == 0) {
-		rc = smpfota_update_check_image(&m.src, &m.info); /* whole image, SHA-256 */
+		rc = smpfota_update_check_image(&m.src, &m.info); /* whole image, its hash */
 	}
 	if (rc != 0) {
 		put_result(rc, "image");
@@ -384,7 +384,7 @@ int main(void)
 	smpfota_bm_puts(&m.con, " bytes, version ");
 	put_version(&m.info.hdr.version);
 	smpfota_bm_puts(&m.con, ", hash ");
-	smpfota_bm_put_hex(&m.con, m.info.hash, sizeof(m.info.hash));
+	smpfota_bm_put_hex(&m.con, m.info.hash, m.info.hash_len);
 	smpfota_bm_puts(&m.con, "\n");
 
 	struct smpfota_bm_serial_link_config lc = {

@@ -235,7 +235,13 @@ static int cmd_datetime(struct cli *s, int argc, char **argv)
 		rc = send_req(s, SMPFOTA_SMP_OP_WRITE, GROUP_OS, OS_DATETIME, zs, ok);
 		if (rc == 0) {
 			if (s->o.json) {
-				printf("{\n  \"datetime\": \"%s\"\n}\n", when);
+				struct json_writer w;
+				json_init(&w, stdout, 2);
+				json_begin_object(&w);
+				json_key(&w, "datetime");
+				json_string(&w, when);
+				json_end_object(&w);
+				(void)json_finish(&w);
 			} else {
 				printf("datetime set to %s\n", when);
 			}
@@ -380,13 +386,27 @@ static int fs_summary(struct cli *s, const char *dir, uint64_t total)
 	uint64_t moved = total - s->resumed_at;
 	double kBps = us ? moved * 1000.0 / (double)us : 0;
 	if (s->o.json) {
-		printf("{\n  \"file\": \"%s\",\n  \"bytes\": %" PRIu64 ",\n", s->file.path, total);
+		char key[32];
+		snprintf(key, sizeof(key), "%s_bytes", dir);
+		struct json_writer w;
+		json_init(&w, stdout, 2);
+		json_begin_object(&w);
+		json_key(&w, "file");
+		json_string(&w, s->file.path);
+		json_key(&w, "bytes");
+		json_uint(&w, total);
 		if (s->resumed) {
-			printf("  \"resumed_at\": %" PRIu32 ",\n", s->resumed_at);
+			json_key(&w, "resumed_at");
+			json_uint(&w, s->resumed_at);
 		}
-		printf("  \"%s_bytes\": %" PRIu64 ",\n  \"ms\": %" PRIu32 ",\n  \"kBps\": %.0f\n}\n",
-		       dir, moved, ms, kBps);
-		return 0;
+		json_key(&w, key);
+		json_uint(&w, moved);
+		json_key(&w, "ms");
+		json_uint(&w, ms);
+		json_key(&w, "kBps");
+		json_uint(&w, (unsigned long long)(kBps + 0.5));
+		json_end_object(&w);
+		return json_finish(&w) ? 1 : 0;
 	}
 	cli_end_bar(s);
 	fprintf(s->progress_out, "fs %s: %" PRIu64 " bytes in %.3f s, %.1f kB/s%s\n",

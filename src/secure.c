@@ -26,8 +26,6 @@
 #define ACK_LEN (ACK_AAD_LEN + SMPFOTA_SECURE_TAG_SIZE)
 #define REJECT_LEN 5U
 /* Session material from the KDF: key i2r, key r2i, IV, session id. */
-#define M_IV 32U
-#define M_SID 40U
 #define MATERIAL_LEN 42U
 #define SLOT_TX 0U
 #define SLOT_RX 1U
@@ -52,7 +50,7 @@ struct smpfota_secure_role {
 };
 
 _Static_assert(ACK_LEN == SMPFOTA_SECURE_HANDSHAKE_MAX, "handshake size");
-_Static_assert(M_IV == 2U * SMPFOTA_SECURE_KEY_SIZE, "material layout");
+_Static_assert(sizeof(((struct smpfota_secure_session *)0)->m) == MATERIAL_LEN, "material");
 
 static uint32_t get_be32(const uint8_t *p)
 {
@@ -80,13 +78,8 @@ static uint8_t *tx_buf(struct smpfota_secure *s)
 	return s->cfg.buf + half(s);
 }
 
-static bool initiator(const struct smpfota_secure *s)
-{
-	return !s->responder;
-}
-
-static void make_nonce(uint8_t n[SMPFOTA_SECURE_NONCE_SIZE], unsigned dir, uint32_t ctr,
-		       const uint8_t iv[8])
+static __attribute__((noinline)) void make_nonce(uint8_t n[SMPFOTA_SECURE_NONCE_SIZE],
+						 unsigned dir, uint32_t ctr, const uint8_t iv[8])
 {
 	n[0] = (uint8_t)dir;
 	put_be32(n + 1, ctr);
@@ -99,37 +92,28 @@ static int derive(struct smpfota_secure *s, uint8_t key_id, const uint8_t *rand_
 {
 	uint8_t salt[2U * SMPFOTA_SECURE_RAND_SIZE];
 	uint8_t info[sizeof(kdf_label)];
-	uint8_t m[MATERIAL_LEN];
 
 	memcpy(salt, rand_i, SMPFOTA_SECURE_RAND_SIZE);
 	memcpy(salt + SMPFOTA_SECURE_RAND_SIZE, rand_r, SMPFOTA_SECURE_RAND_SIZE);
 	memcpy(info, kdf_label, sizeof(kdf_label) - 1U);
 	info[sizeof(kdf_label) - 1U] = key_id;
-	int rc = s->cfg.crypto.derive(s->cfg.crypto.ctx, key_id, salt, sizeof(salt), info,
-				      sizeof(info), m, sizeof(m));
-	if (rc != 0) {
-		return rc;
-	}
 	memset(out, 0, sizeof(*out));
-	bool ini = initiator(s);
-	memcpy(out->key_tx, m + (ini ? 0U : SMPFOTA_SECURE_KEY_SIZE), SMPFOTA_SECURE_KEY_SIZE);
-	memcpy(out->key_rx, m + (ini ? SMPFOTA_SECURE_KEY_SIZE : 0U), SMPFOTA_SECURE_KEY_SIZE);
-	memcpy(out->iv, m + M_IV, sizeof(out->iv));
-	out->sid = util_get_be16(m + M_SID);
-	out->sid = out->sid ? out->sid : 1U;
+	int rc = s->cfg.crypto.derive(s->cfg.crypto.ctx, key_id, salt, sizeof(salt), info,
+				      sizeof(info), out->m.raw, sizeof(out->m.raw));
+	uint16_t sid = util_get_be16(out->m.f.sid);
+	out->sid = sid ? sid : 1U;
 	out->key_id = key_id;
-	memset(m, 0, sizeof(m));
-	return 0;
+	return rc;
 }
 
-/* Load a session's keys into the transmit and receive slots; RAM keeps no copy. */
+/* Load a session's keys into the transmit and receive slots (this side sends in direction
+ * `responder`); RAM keeps no copy. */
 static int activate(struct smpfota_secure *s, struct smpfota_secure_session *ss)
 {
 	const struct smpfota_secure_crypto *c = &s->cfg.crypto;
-	int rc = c->set_key(c->ctx, SLOT_TX, ss->key_tx);
-	rc = rc ? rc : c->set_key(c->ctx, SLOT_RX, ss->key_rx);
-	memset(ss->key_tx, 0, sizeof(ss->key_tx));
-	memset(ss->key_rx, 0, sizeof(ss->key_rx));
+	int rc = c->set_key(c->ctx, SLOT_TX, ss->m.f.key[s->responder]);
+	rc = rc ? rc : c->set_key(c->ctx, SLOT_RX, ss->m.f.key[!s->responder]);
+	memset(ss->m.f.key, 0, sizeof(ss->m.f.key));
 	s->s = *ss;
 	if (rc != 0) {
 		s->s.sid = 0;
@@ -254,14 +238,11 @@ static int on_hello_ack(struct smpfota_secure *s, const uint8_t *f, size_t len)
 	}
 	uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
 	const struct smpfota_secure_crypto *c = &s->cfg.crypto;
-	make_nonce(nonce, DIR_R2I, 0, ss.iv);
-	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.key_rx);
-	if (rc == 0 && util_get_be16(f + 2) == ss.sid) {
-		rc = c->decrypt(c->ctx, SLOT_SCRATCH, nonce, f, ACK_AAD_LEN, NULL, NULL, 0,
-				f + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
-	} else if (rc == 0) {
-		rc = SMPFOTA_ERR_AUTH;
-	}
+	make_nonce(nonce, DIR_R2I, 0, ss.m.f.iv);
+	/* The tag covers the header: a good one means the session id is the one derived here. */
+	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.m.f.key[DIR_R2I]);
+	rc = rc ? rc : c->decrypt(c->ctx, SLOT_SCRATCH, nonce, f, ACK_AAD_LEN, NULL, NULL, 0,
+				  f + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
 	if (rc != 0) {
 		end_session(&ss);
 		s->stats.auth_failed++;
@@ -291,10 +272,10 @@ static int on_reject(struct smpfota_secure *s, const uint8_t *f, size_t len)
 		end_session(&s->s);
 		return 0;
 	}
-	if (s->hs_active && f[1] == SMPFOTA_SECURE_R_UNKNOWN_KEY) {
-		s->hint = SMPFOTA_ERR_KEY_UNKNOWN;
-	} else if (s->hs_active && f[1] == SMPFOTA_SECURE_R_VERSION) {
-		s->hint = SMPFOTA_ERR_NOTSUP;
+	if (s->hs_active && (f[1] == SMPFOTA_SECURE_R_UNKNOWN_KEY ||
+			     f[1] == SMPFOTA_SECURE_R_VERSION)) {
+		s->hint = f[1] == SMPFOTA_SECURE_R_VERSION ? SMPFOTA_ERR_NOTSUP
+							   : SMPFOTA_ERR_KEY_UNKNOWN;
 	}
 	return 0;
 }
@@ -369,8 +350,8 @@ static int on_hello(struct smpfota_secure *s, const uint8_t *f, size_t len)
 	a[1] = ss.key_id;
 	util_put_be16(a + 2, ss.sid);
 	uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
-	make_nonce(nonce, DIR_R2I, 0, ss.iv);
-	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.key_tx);
+	make_nonce(nonce, DIR_R2I, 0, ss.m.f.iv);
+	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.m.f.key[DIR_R2I]);
 	rc = rc ? rc : c->encrypt(c->ctx, SLOT_SCRATCH, nonce, a, ACK_AAD_LEN, NULL, NULL, 0,
 				  a + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
 	if (rc != 0) {
@@ -428,17 +409,18 @@ static int on_data(struct smpfota_secure *s, const uint8_t *f, size_t len)
 		s->stats.no_session++;
 		return SMPFOTA_ERR_NO_SESSION;
 	}
-	if (ctr <= ss->rx_ctr) {
-		return fail(s, ss, SMPFOTA_ERR_REPLAY);
-	}
 	size_t n = len - SMPFOTA_SECURE_OVERHEAD;
-	uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
-	make_nonce(nonce, initiator(s) ? DIR_R2I : DIR_I2R, ctr, ss->iv);
-	int rc = c->decrypt(c->ctx, slot, nonce, f, SMPFOTA_SECURE_DATA_HDR,
-				  f + SMPFOTA_SECURE_DATA_HDR, rx_buf(s), n,
-				  f + SMPFOTA_SECURE_DATA_HDR + n, SMPFOTA_SECURE_TAG_SIZE);
+	int rc = SMPFOTA_ERR_REPLAY;
+	if (ctr > ss->rx_ctr) {
+		uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
+		make_nonce(nonce, !s->responder, ctr, ss->m.f.iv);
+		rc = c->decrypt(c->ctx, slot, nonce, f, SMPFOTA_SECURE_DATA_HDR,
+				f + SMPFOTA_SECURE_DATA_HDR, rx_buf(s), n,
+				f + SMPFOTA_SECURE_DATA_HDR + n, SMPFOTA_SECURE_TAG_SIZE);
+		rc = rc ? SMPFOTA_ERR_AUTH : 0; /* whatever failed, nothing is passed on */
+	}
 	if (rc != 0) {
-		return fail(s, ss, SMPFOTA_ERR_AUTH);
+		return fail(s, ss, rc);
 	}
 	ss->rx_ctr = ctr;
 	if (ss != &s->s) {
@@ -489,7 +471,7 @@ int smpfota_secure_send(struct smpfota_secure *s, const uint8_t *frame, size_t l
 	util_put_be16(f + 2, s->s.sid);
 	put_be32(f + 4, ctr);
 	uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
-	make_nonce(nonce, initiator(s) ? DIR_I2R : DIR_R2I, ctr, s->s.iv);
+	make_nonce(nonce, s->responder, ctr, s->s.m.f.iv);
 	const struct smpfota_secure_crypto *c = &s->cfg.crypto;
 	int rc = c->encrypt(c->ctx, SLOT_TX, nonce, f, SMPFOTA_SECURE_DATA_HDR, frame,
 			    f + SMPFOTA_SECURE_DATA_HDR, len, f + SMPFOTA_SECURE_DATA_HDR + len,
@@ -579,8 +561,8 @@ static struct smpfota_secure_session *rsp_pending(struct smpfota_secure *s, uint
 	for (unsigned i = 0; sid != 0 && i < SMPFOTA_SECURE_PENDING; i++) {
 		if (s->pend[i].sid == sid && s->pend[i].key_id == key_id) {
 			const struct smpfota_secure_crypto *c = &s->cfg.crypto;
-			return c->set_key(c->ctx, SLOT_SCRATCH, s->pend[i].key_rx) == 0 ? &s->pend[i]
-											  : NULL;
+			int rc = c->set_key(c->ctx, SLOT_SCRATCH, s->pend[i].m.f.key[DIR_I2R]);
+			return rc == 0 ? &s->pend[i] : NULL;
 		}
 	}
 	/* Tell the initiator, so it opens a new session at once (it may have reset us). */

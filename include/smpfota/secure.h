@@ -148,24 +148,32 @@ struct smpfota_secure_stats {
 
 /* The keys and counters of one session. */
 struct smpfota_secure_session {
-	uint16_t sid;            /* 0 = none */
+	/* What the key derivation gives, as it gives it. The keys (by direction: [0] initiator
+	 * to responder, [1] back) stay here only while a session is pending: activating one
+	 * loads them into the crypto ops' slots and wipes them. */
+	union {
+		uint8_t raw[2U * SMPFOTA_SECURE_KEY_SIZE + 10U];
+		struct {
+			uint8_t key[2][SMPFOTA_SECURE_KEY_SIZE];
+			uint8_t iv[8];
+			uint8_t sid[2];
+		} f;
+	} m;
 	uint8_t key_id;
+	uint16_t sid;            /* 0 = none */
 	uint16_t failures;
 	uint32_t tx_ctr;         /* last counter sent */
 	uint32_t rx_ctr;         /* last counter accepted */
-	uint8_t iv[8];
-	uint8_t key_tx[SMPFOTA_SECURE_KEY_SIZE]; /* pending sessions only: loaded on first use */
-	uint8_t key_rx[SMPFOTA_SECURE_KEY_SIZE];
 };
 
 struct smpfota_secure_role;
 
+/* Counters and scalars first, the config next: a Cortex-M reaches them with its short
+ * load/store forms. */
 struct smpfota_secure {
-	struct smpfota_secure_config cfg;
+	struct smpfota_secure_stats stats;
 	const struct smpfota_secure_role *role; /* set by the init function */
 	bool responder;
-	struct smpfota_secure_session s;          /* the active session (keys in slots 0, 1) */
-	struct smpfota_secure_session pend[SMPFOTA_SECURE_PENDING]; /* responder */
 	uint8_t pend_next;
 	uint8_t hs_tries;        /* initiator: HELLOs sent in this handshake */
 	bool hs_active;          /* initiator: a handshake is under way */
@@ -174,8 +182,10 @@ struct smpfota_secure {
 	int hint;                /* initiator: what the target said to the last HELLO (an
 				  * unauthenticated hint for the error report; 0 = nothing) */
 	int hs_err;              /* initiator: a failed handshake's error, for the next send */
+	struct smpfota_secure_config cfg;
+	struct smpfota_secure_session s;          /* the active session (keys in slots 0, 1) */
+	struct smpfota_secure_session pend[SMPFOTA_SECURE_PENDING]; /* responder */
 	uint8_t rand[SMPFOTA_SECURE_RAND_SIZE]; /* initiator: this handshake's contribution */
-	struct smpfota_secure_stats stats;
 };
 
 /* Check the config and start without a session, as the initiator (client side) or the

@@ -10,6 +10,7 @@
 
 #include "check.h"
 #include "crypto/mbedtls.h"
+#include "crypto/psa.h"
 #include "smpfota/secure.h"
 #include "smpfota/smp.h"
 
@@ -89,6 +90,51 @@ static void kat_hkdf_rfc5869(void)
 	CHECK_MEM(okm, want, 42);
 }
 
+/* The same vectors through the PSA Crypto port (mbedTLS's PSA core on a PC; the CC312 on
+ * NCS): AES-CCM with the tag after the text, HKDF with the IKM as a PSA derivation key. */
+static void kat_psa(void)
+{
+	struct smpfota_psa_crypto pc;
+	struct smpfota_secure_crypto ops;
+	uint8_t key[16], aad[8], nonce[13], pt[64], want[64], buf[72], back[64];
+	unhex("c0c1c2c3c4c5c6c7c8c9cacbcccdcecf", key);
+	unhex("0001020304050607", aad);
+	unhex("00000003020100a0a1a2a3a4a5", nonce);
+	size_t n = unhex("08090a0b0c0d0e0f101112131415161718191a1b1c1d1e", pt);
+	unhex("588c979a61c663d2f066d0c2c0f989806d5f6b61dac38417e8d12cfdf926e0", want);
+
+	uint8_t ikm[22], salt[13], info[10], okm[42], hwant[42];
+	memset(ikm, 0x0b, sizeof(ikm));
+	unhex("000102030405060708090a0b0c", salt);
+	unhex("f0f1f2f3f4f5f6f7f8f9", info);
+	unhex("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865",
+	      hwant);
+	struct smpfota_psa_key ltk = {.id = 9};
+	CHECK_EQ(smpfota_psa_import_ltk(ikm, sizeof(ikm), &ltk.key), 0);
+	CHECK_EQ(smpfota_psa_crypto_init(&pc, &ltk, 1, &ops), 0);
+
+	CHECK_EQ(ops.set_key(ops.ctx, 2, key), 0);
+	CHECK_EQ(ops.encrypt(ops.ctx, 2, nonce, aad, 8, pt, buf, n, buf + n, 8), 0);
+	CHECK_MEM(buf, want, n + 8);
+	CHECK_EQ(ops.decrypt(ops.ctx, 2, nonce, aad, 8, buf, back, n, buf + n, 8), 0);
+	CHECK_MEM(back, pt, n);
+	buf[n] ^= 1;
+	CHECK_EQ(ops.decrypt(ops.ctx, 2, nonce, aad, 8, buf, back, n, buf + n, 8), SMPFOTA_ERR_AUTH);
+	/* the tag elsewhere than after the text: refused, not mis-sealed */
+	CHECK_EQ(ops.encrypt(ops.ctx, 2, nonce, aad, 8, pt, buf, n, want, 8), SMPFOTA_ERR_NOTSUP);
+
+	CHECK_EQ(ops.derive(ops.ctx, 9, salt, sizeof(salt), info, sizeof(info), okm, 42), 0);
+	CHECK_MEM(okm, hwant, 42);
+	CHECK_EQ(ops.derive(ops.ctx, 8, salt, sizeof(salt), info, sizeof(info), okm, 42),
+		 SMPFOTA_ERR_KEY_UNKNOWN);
+	uint8_t r1[16] = {0}, r2[16] = {0};
+	CHECK_EQ(ops.random(ops.ctx, r1, sizeof(r1)), 0);
+	CHECK_EQ(ops.random(ops.ctx, r2, sizeof(r2)), 0);
+	CHECK(memcmp(r1, r2, sizeof(r1)) != 0);
+	smpfota_psa_crypto_free(&pc);
+	(void)psa_destroy_key(ltk.key);
+}
+
 /* ---- a pair of channels ------------------------------------------------------------------ */
 
 #define QN 64
@@ -104,6 +150,9 @@ struct queue {
 struct side {
 	struct smpfota_secure sec;
 	struct smpfota_mbedtls_crypto mc;
+	bool on_psa;                  /* the PSA Crypto port instead of mbedTLS's */
+	struct smpfota_psa_crypto pc;
+	struct smpfota_psa_key pk;
 	struct smpfota_mbedtls_key key;
 	struct queue *out;
 	uint8_t buf[2 * FMAX];
@@ -157,6 +206,9 @@ struct pair {
 	uint32_t now;
 };
 
+/* Sides on the PSA port: bit 0 the initiator, bit 1 the responder. */
+static unsigned psa_sides;
+
 static void side_init(struct side *s, bool responder, uint8_t key_id,
 		      uint8_t key_fill, struct queue *out, uint8_t rand0)
 {
@@ -167,7 +219,15 @@ static void side_init(struct side *s, bool responder, uint8_t key_id,
 	struct smpfota_secure_config cfg = {.key_id = key_id, .send = q_send,
 					    .deliver = on_deliver, .ctx = s, .buf = s->buf,
 					    .buf_size = sizeof(s->buf), .max_failures = 4};
-	CHECK_EQ(smpfota_mbedtls_crypto_init(&s->mc, &s->key, 1, counting_random, s, &cfg.crypto), 0);
+	s->on_psa = (psa_sides & (responder ? 2U : 1U)) != 0;
+	if (s->on_psa) {
+		s->pk.id = key_id;
+		CHECK_EQ(smpfota_psa_import_ltk(s->key.key, sizeof(s->key.key), &s->pk.key), 0);
+		CHECK_EQ(smpfota_psa_crypto_init(&s->pc, &s->pk, 1, &cfg.crypto), 0);
+	} else {
+		CHECK_EQ(smpfota_mbedtls_crypto_init(&s->mc, &s->key, 1, counting_random, s,
+						     &cfg.crypto), 0);
+	}
 	CHECK_EQ(responder ? smpfota_secure_init_responder(&s->sec, &cfg, 0)
 			   : smpfota_secure_init_initiator(&s->sec, &cfg, 0), 0);
 }
@@ -181,10 +241,20 @@ static struct pair *pair_new(uint8_t ini_key_fill, uint8_t ini_key_id)
 	return p;
 }
 
+static void side_free(struct side *s)
+{
+	if (s->on_psa) {
+		smpfota_psa_crypto_free(&s->pc);
+		(void)psa_destroy_key(s->pk.key);
+	} else {
+		smpfota_mbedtls_crypto_free(&s->mc);
+	}
+}
+
 static void pair_free(struct pair *p)
 {
-	smpfota_mbedtls_crypto_free(&p->ini.mc);
-	smpfota_mbedtls_crypto_free(&p->rsp.mc);
+	side_free(&p->ini);
+	side_free(&p->rsp);
 	free(p);
 }
 
@@ -568,10 +638,34 @@ static void bad_config(void)
 	CHECK_EQ(smpfota_mbedtls_crypto_init(&m, k, 1, NULL, NULL, &cfg.crypto), SMPFOTA_ERR_INVAL);
 }
 
+/* The protocol cases with either side, or both, on the PSA port: the two ports agree. */
+static void roundtrip(void);
+static void replay_and_reorder(void);
+static void wrong_key(void);
+static void responder_reset(void);
+static void failures_end_session(void);
+
+static void on_psa(void)
+{
+	for (psa_sides = 1; psa_sides <= 3; psa_sides++) {
+		roundtrip();
+		replay_and_reorder();
+		wrong_key();
+		responder_reset();
+		failures_end_session();
+	}
+	psa_sides = 0;
+}
+
 int main(void)
 {
+	if (psa_crypto_init() != PSA_SUCCESS) {
+		fprintf(stderr, "psa_crypto_init failed\n");
+		return 1;
+	}
 	RUN(kat_ccm_rfc3610);
 	RUN(kat_hkdf_rfc5869);
+	RUN(kat_psa);
 	RUN(frames_match_vectors);
 	RUN(roundtrip);
 	RUN(plaintext_refused);
@@ -585,5 +679,6 @@ int main(void)
 	RUN(failures_end_session);
 	RUN(counter_never_reused);
 	RUN(bad_config);
+	RUN(on_psa);
 	return CHECK_SUMMARY();
 }

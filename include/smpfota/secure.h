@@ -85,7 +85,8 @@ enum smpfota_secure_reason {
 };
 
 /*
- * The platform's cryptography (ports/crypto/mbedtls.h for mbedTLS; PSA Crypto on NCS).
+ * The platform's cryptography: ports/crypto/mbedtls.h (mbedTLS), ports/crypto/psa.h (PSA
+ * Crypto, for NCS).
  * Every function returns 0 or a negative error. Keys are set into numbered slots
  * (0 .. SMPFOTA_SECURE_KEY_SLOTS - 1), so a port can keep an expanded key schedule or a
  * hardware key handle per slot.

@@ -625,6 +625,54 @@ static void counter_never_reused(void)
 	pair_free(p);
 }
 
+/* Key rotation (docs/security.md): a target holding the old and the new key serves masters
+ * with either; once the old key is removed, a master still on it gets KEY_UNKNOWN. */
+static void key_rotation(void)
+{
+	struct pair *p = pair_new(0x55, 0x2a);                  /* master on the old key */
+	struct smpfota_mbedtls_key both[2] = {p->rsp.key, {.id = 0x2b}};
+	memset(both[1].key, 0x77, sizeof(both[1].key));
+	struct smpfota_secure_config cfg = p->rsp.sec.cfg;
+	smpfota_mbedtls_crypto_free(&p->rsp.mc);
+	CHECK_EQ(smpfota_mbedtls_crypto_init(&p->rsp.mc, both, 2, counting_random, &p->rsp,
+					     &cfg.crypto), 0);
+	CHECK_EQ(smpfota_secure_init_responder(&p->rsp.sec, &cfg, 0), 0);
+	pair_open(p);
+	CHECK_EQ(smpfota_secure_send(&p->ini.sec, echo_req, sizeof(echo_req)), 0);
+	pump(p);
+	CHECK_EQ(p->rsp.ngot, 1);
+
+	struct pair *q = pair_new(0x77, 0x2b);                  /* a master on the new key */
+	struct smpfota_secure_config qc = q->ini.sec.cfg;
+	q->ini.out = &p->i2r;                                   /* it talks to p's target */
+	CHECK_EQ(smpfota_secure_init_initiator(&q->ini.sec, &qc, 0), 0);
+	CHECK_EQ(smpfota_secure_send(&q->ini.sec, echo_req, sizeof(echo_req)), SMPFOTA_ERR_BUSY);
+	CHECK_EQ(smpfota_secure_input(&p->rsp.sec, p->i2r.f[0], p->i2r.len[0], 0), 0);
+	p->i2r.n = 0;
+	CHECK_EQ(p->r2i.n, 1);                                  /* the HELLO_ACK */
+	CHECK_EQ(smpfota_secure_input(&q->ini.sec, p->r2i.f[0], p->r2i.len[0], 0), 0);
+	p->r2i.n = 0;
+	CHECK(smpfota_secure_established(&q->ini.sec));
+	CHECK_EQ(smpfota_secure_send(&q->ini.sec, echo_req, sizeof(echo_req)), 0);
+	CHECK_EQ(smpfota_secure_input(&p->rsp.sec, p->i2r.f[0], p->i2r.len[0], 0), 0);
+	p->i2r.n = 0;
+	CHECK_EQ(p->rsp.ngot, 2);
+
+	/* the old key retired: the old master cannot open a session any more */
+	smpfota_mbedtls_crypto_free(&p->rsp.mc);
+	CHECK_EQ(smpfota_mbedtls_crypto_init(&p->rsp.mc, &both[1], 1, counting_random, &p->rsp,
+					     &cfg.crypto), 0);
+	CHECK_EQ(smpfota_secure_init_responder(&p->rsp.sec, &cfg, 0), 0);
+	p->r2i.n = 0;
+	smpfota_secure_reset(&p->ini.sec);
+	CHECK_EQ(smpfota_secure_send(&p->ini.sec, echo_req, sizeof(echo_req)), SMPFOTA_ERR_BUSY);
+	pump(p);
+	CHECK(!smpfota_secure_established(&p->ini.sec));
+	CHECK_EQ(smpfota_secure_last_error(&p->ini.sec), SMPFOTA_ERR_KEY_UNKNOWN);
+	pair_free(q);
+	pair_free(p);
+}
+
 static void bad_config(void)
 {
 	struct smpfota_secure s;
@@ -678,6 +726,7 @@ int main(void)
 	RUN(initiator_reset_and_stray_hello);
 	RUN(failures_end_session);
 	RUN(counter_never_reused);
+	RUN(key_rotation);
 	RUN(bad_config);
 	RUN(on_psa);
 	return CHECK_SUMMARY();

@@ -8,6 +8,7 @@
 #include "check.h"
 #include "emu/image.h"
 #include "sim/fleet.h"
+#include "smpfota/bcast.h"
 #include "smpfota/fleet.h"
 
 static uint8_t img[80000];
@@ -113,6 +114,48 @@ static void test_sequential(void)
 	CHECK(r.t[0].virtual_us > r.t[2].staged_us);
 }
 
+/* Broadcast with repair at 10 % loss: every target gets the image from the broadcast. */
+static void test_broadcast(void)
+{
+	setup(SMPFOTA_SIM_RADIO, 8);
+	fc.mode = SMPFOTA_SIM_FLEET_BROADCAST;
+	base.f.loss = 0.1;
+	CHECK_EQ(smpfota_sim_fleet_run(&fc, img, img_len, &r), 0);
+	CHECK(r.ok);
+	for (unsigned i = 0; i < 8; i++) {
+		check_updated(i);
+		CHECK_EQ(r.t[i].bcast, SMPFOTA_BCAST_DONE);
+	}
+	CHECK(r.bcast_repairs > 0);
+	CHECK(r.bcast_packets < 2 * (img_len / 200U));
+	CHECK(r.bcast_us > 0 && r.bcast_us <= r.distributed_us);
+	CHECK_EQ(r.spins, 0);
+}
+
+/* A dead target is dropped from the broadcast and ends unreachable; one whose power is cut
+ * mid-broadcast resumes from its record; one on a bad link is finished by unicast. */
+static void test_broadcast_faults(void)
+{
+	setup(SMPFOTA_SIM_RADIO, 4);
+	fc.mode = SMPFOTA_SIM_FLEET_BROADCAST;
+	fc.tf[1].dead = true;
+	fc.tf[2].cut_at_op = 100;
+	fc.tf[3].loss = 0.6;
+	CHECK_EQ(smpfota_sim_fleet_run(&fc, img, img_len, &r), 0);
+	CHECK_EQ(r.t[1].bcast, SMPFOTA_BCAST_DROPPED_SILENT);
+	CHECK_EQ(r.t[1].outcome, SMPFOTA_FLEET_UNREACHABLE);
+	CHECK_EQ(r.t[0].bcast, SMPFOTA_BCAST_DONE);
+	CHECK_EQ(r.t[2].bcast, SMPFOTA_BCAST_DONE);
+	CHECK(r.t[2].resets >= 2); /* power back, the update */
+	CHECK_EQ(r.t[3].bcast, SMPFOTA_BCAST_DROPPED_ROUNDS);
+	for (unsigned i = 0; i < 4; i++) {
+		if (i != 1) {
+			check_updated(i);
+		}
+	}
+	CHECK_EQ(r.spins, 0);
+}
+
 static void test_bad_configs(void)
 {
 	setup(SMPFOTA_SIM_RADIO, 0);
@@ -130,7 +173,8 @@ static void test_bad_configs(void)
 	CHECK(smpfota_sim_fleet_run(&fc, img, img_len, &r) != 0);
 	img[0] ^= 1;
 	CHECK_EQ(smpfota_sim_fleet_mode_parse("sequential"), SMPFOTA_SIM_FLEET_SEQUENTIAL);
-	CHECK_EQ(smpfota_sim_fleet_mode_parse("broadcast"), -1);
+	CHECK_EQ(smpfota_sim_fleet_mode_parse("broadcast"), SMPFOTA_SIM_FLEET_BROADCAST);
+	CHECK_EQ(smpfota_sim_fleet_mode_parse("mesh"), -1);
 }
 
 int main(void)
@@ -139,6 +183,8 @@ int main(void)
 	RUN(test_faults_and_master_restart);
 	RUN(test_more_targets_than_pipes);
 	RUN(test_sequential);
+	RUN(test_broadcast);
+	RUN(test_broadcast_faults);
 	RUN(test_bad_configs);
 	return CHECK_SUMMARY();
 }

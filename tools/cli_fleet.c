@@ -11,6 +11,7 @@
 #include "cli.h"
 #include "json.h"
 #include "sim/fleet.h"
+#include "smpfota/bcast.h"
 #include "smpfota/fleet.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
@@ -96,6 +97,14 @@ static void print_json(const struct smpfota_sim_fleet_config *fc,
 	json_uint(&j, r->master_resets);
 	json_key(&j, "spins");
 	json_uint(&j, r->spins);
+	if (fc->mode == SMPFOTA_SIM_FLEET_BROADCAST) {
+		json_key(&j, "bcast_us");
+		json_uint(&j, r->bcast_us);
+		json_key(&j, "bcast_packets");
+		json_uint(&j, r->bcast_packets);
+		json_key(&j, "bcast_repairs");
+		json_uint(&j, r->bcast_repairs);
+	}
 	json_key(&j, "per_target");
 	json_begin_array(&j);
 	for (unsigned i = 0; i < fc->n; i++) {
@@ -123,6 +132,10 @@ static void print_json(const struct smpfota_sim_fleet_config *fc,
 		json_bool(&j, t->confirmed);
 		json_key(&j, "resets");
 		json_uint(&j, t->resets);
+		if (fc->mode == SMPFOTA_SIM_FLEET_BROADCAST) {
+			json_key(&j, "broadcast");
+			json_string(&j, smpfota_bcast_result_name(t->bcast));
+		}
 		json_end_object(&j);
 	}
 	json_end_array(&j);
@@ -146,6 +159,14 @@ static void print_table(const struct smpfota_sim_fleet_config *fc,
 	       "%u pipe addressings%s\n",
 	       r->updated, fc->n, (double)r->virtual_us / 1e6, (double)r->distributed_us / 1e6,
 	       r->packets, r->readdresses, r->master_resets ? ", master restarted" : "");
+	if (fc->mode == SMPFOTA_SIM_FLEET_BROADCAST) {
+		printf("broadcast: %.3f s, %u packets (%u in repair rounds); per target:",
+		       (double)r->bcast_us / 1e6, r->bcast_packets, r->bcast_repairs);
+		for (unsigned i = 0; i < fc->n; i++) {
+			printf(" %s", smpfota_bcast_result_name(r->t[i].bcast));
+		}
+		printf("\n");
+	}
 }
 
 int smpfota_cli_sim_fleet(const struct smpfota_sim_fleet_config *fc, const uint8_t *img, size_t len,

@@ -93,7 +93,9 @@ void smpfota_cli_sim_usage(FILE *f)
 		"                      scheduler; --json then gives per target its outcome, virtual\n"
 		"                      time and the bytes the master sent to it (docs/fleet.md)\n"
 		"  --fleet MODE        unicast (default): all uploads at once, sharing the radio;\n"
-		"                      sequential: one target at a time (the baseline)\n"
+		"                      sequential: one target at a time (the baseline);\n"
+		"                      broadcast: the image once to all (noack packets, repair\n"
+		"                      rounds), unicast for the targets it dropped\n"
 		"  --max-reboots N     unicast: targets rebooting at once (default: all)\n"
 		"  --target-fault I:F  target I's own fault, F one or more of dead, loss=P,\n"
 		"                      reset=S (warm reset at S virtual s), cut=N (power cut at its\n"
@@ -549,7 +551,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 1111:
 			if (smpfota_sim_fleet_mode_parse(optarg) < 0) {
-				fprintf(stderr, "smpfota: unknown --fleet %s (unicast, sequential)\n", optarg);
+				fprintf(stderr, "smpfota: unknown --fleet %s (unicast, sequential, broadcast)\n", optarg);
 				return 2;
 			}
 			fc.mode = (enum smpfota_sim_fleet_mode)smpfota_sim_fleet_mode_parse(optarg);

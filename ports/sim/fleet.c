@@ -16,10 +16,13 @@
 
 #include "emu/image.h"
 #include "sim_priv.h"
+#include "smpfota/bcast.h"
 #include "smpfota/fleet.h"
 #include "smpfota/smpfota.h"
 
-#define INBOX 16U        /* frames a target's net core holds for its app core */
+#define INBOX 64U        /* frames a target's net core holds for its app core */
+#define BQ 8U            /* broadcast packets the master's net core queues */
+#define BCAST_PIPE 0     /* the master's pipe kept for the broadcast address */
 #define READDRESS_US 20U /* esb_update_prefix with the radio idle (estimate) */
 #define POWER_BACK_NS (100ULL * MS)
 
@@ -32,6 +35,7 @@ struct fdev {
 
 struct inframe {
 	uint64_t ready;
+	bool raw; /* a broadcast packet, not an SMP frame */
 	uint16_t len;
 	uint8_t d[FRAME_MAX];
 };
@@ -44,8 +48,10 @@ struct fl_target {
 	struct smpfota_nor app_nor, qspi_nor;
 	struct fdev dev_app, dev_qspi;
 	struct smpfota_emu_target tgt;
-	struct smpfota_nor *slot_nor; /* device of the secondary slot (power cuts count there) */
-	uint64_t charge;              /* ns of flash work of the handler running now */
+	struct smpfota_bcast_target_config bcfg;
+	struct smpfota_bcast_target bt; /* the broadcast group and its record */
+	struct smpfota_nor *slot_nor;   /* device of the secondary slot (power cuts count there) */
+	uint64_t charge;                /* ns of flash work of the handler running now */
 	bool charging;
 	struct smpfota_emu_esb prx;
 	struct smpfota_esb_link tlink;
@@ -95,6 +101,13 @@ struct fl_world {
 	int pipe_of[SMPFOTA_SIM_FLEET_PIPES];
 	uint64_t pipe_used[SMPFOTA_SIM_FLEET_PIPES];
 	/* the master */
+	bool bcast; /* broadcast mode: its phase runs before the fleet's */
+	bool bcast_running;
+	struct smpfota_bcast_master bm;
+	struct smpfota_bcast_member *members; /* n */
+	struct smpfota_esb_payload bq[BQ];
+	unsigned bq_head, bq_count;
+	bool fleet_started;
 	struct smpfota_fleet fleet;
 	struct smpfota_fleet_target ft[SMPFOTA_SIM_FLEET_MAX];
 	struct smpfota_upload_source src;
@@ -143,13 +156,18 @@ static uint32_t us32(uint64_t ns)
 
 const char *smpfota_sim_fleet_mode_name(enum smpfota_sim_fleet_mode m)
 {
-	return m == SMPFOTA_SIM_FLEET_SEQUENTIAL ? "sequential" : "unicast";
+	return m == SMPFOTA_SIM_FLEET_SEQUENTIAL  ? "sequential"
+	       : m == SMPFOTA_SIM_FLEET_BROADCAST ? "broadcast"
+						  : "unicast";
 }
 
 int smpfota_sim_fleet_mode_parse(const char *name)
 {
 	if (strcmp(name, "unicast") == 0) {
 		return SMPFOTA_SIM_FLEET_UNICAST;
+	}
+	if (strcmp(name, "broadcast") == 0) {
+		return SMPFOTA_SIM_FLEET_BROADCAST;
 	}
 	return strcmp(name, "sequential") == 0 ? SMPFOTA_SIM_FLEET_SEQUENTIAL : -1;
 }
@@ -202,7 +220,10 @@ static int target_setup(struct fl_world *w, struct fl_target *t)
 	const struct smpfota_sim_config *c = w->c;
 	uint32_t slot = c->slot_size;
 	bool internal = c->scenario == SMPFOTA_SIM_INTERNAL;
-	uint32_t app_size = slot + PAGE + (internal ? slot : 0);
+	uint32_t slots = slot + PAGE + (internal ? slot : 0);
+	/* the broadcast record after the slots: one word per chunk of at least 128 bytes */
+	uint32_t rec = (SMPFOTA_BCAST_RECORD_SIZE(slot, PAGE, 128U) + PAGE - 1U) / PAGE * PAGE;
+	uint32_t app_size = slots + rec;
 	t->app_mem = malloc(app_size);
 	t->qspi_mem = internal ? NULL : malloc(slot);
 	if (t->app_mem == NULL || (!internal && t->qspi_mem == NULL)) {
@@ -251,6 +272,8 @@ static int target_setup(struct fl_world *w, struct fl_target *t)
 	cfg->buf_count = c->buf_count;
 	cfg->image_check = true;
 	t->tgt.boot_buf_size = PAGE;
+	t->bcfg.slot = t->tgt.images[0].secondary;
+	t->bcfg.record = (struct smpfota_flash_area){&t->app_nor.flash, slots, rec};
 	return 0;
 }
 
@@ -280,6 +303,7 @@ static int t_link_rx(void *user, const uint8_t *frame, size_t len)
 	struct inframe *f = &t->in[(t->in_head + t->in_count) % INBOX];
 	f->ready = t->w->now + tm->ipc_msg_us * US + (uint64_t)len * tm->ipc_ns_per_byte;
 	f->len = (uint16_t)len;
+	f->raw = false;
 	memcpy(f->d, frame, len);
 	t->in_count++;
 	t->in_bytes += (uint32_t)len;
@@ -333,6 +357,7 @@ static void t_boot(struct fl_world *w, struct fl_target *t, bool warm)
 		}
 	}
 	(void)smpfota_emu_target_start(&t->tgt, warm);
+	(void)smpfota_bcast_target_init(&t->bt, &t->bcfg); /* its record says where it was */
 	t->down = false;
 	t->up_at = at;
 	t->app_free = at;
@@ -365,7 +390,17 @@ static void t_app_step(struct fl_world *w, struct fl_target *t)
 	struct inframe *f = &t->in[t->in_head];
 	t->charge = 0;
 	t->charging = true;
-	int n = smpfota_server_handle(&t->tgt.srv, f->d, f->len, w->scratch, sizeof(w->scratch));
+	int n = 0;
+	if (f->raw) {
+		(void)smpfota_bcast_target_packet(&t->bt, f->d, f->len);
+	} else {
+		n = smpfota_bcast_target_handle(&t->bt, f->d, f->len, w->scratch,
+						sizeof(w->scratch));
+		if (n == SMPFOTA_ERR_NOTSUP) {
+			n = smpfota_server_handle(&t->tgt.srv, f->d, f->len, w->scratch,
+						  sizeof(w->scratch));
+		}
+	}
 	t->charging = false;
 	uint64_t end = w->now + tm->cpu_msg_us * US + t->charge;
 	t->in_head = (t->in_head + 1) % INBOX;
@@ -455,11 +490,24 @@ static bool eligible(const struct fl_world *w, const struct fl_target *t)
 	return w->m_up && t->ptx.tx.count > 0 && !t->stopped;
 }
 
+/* The next in turn: a target (0..n-1) or the broadcast queue (n). While broadcast packets
+ * wait, a target's poll (a header-only packet) yields to them: it only fetches answers, and
+ * nothing is asked during a block. */
 static int find_next(const struct fl_world *w)
 {
-	for (unsigned i = 1; i <= w->n; i++) {
-		unsigned k = (w->rr + i) % w->n;
-		if (eligible(w, &w->t[k])) {
+	unsigned slots = w->n + 1U;
+	bool bq = w->m_up && w->bq_count > 0;
+	for (unsigned i = 1; i <= slots; i++) {
+		unsigned k = (w->rr + i) % slots;
+		if (k == w->n) {
+			if (bq) {
+				return (int)k;
+			}
+			continue;
+		}
+		const struct fl_target *t = &w->t[k];
+		if (eligible(w, t) &&
+		    !(bq && t->ptx.tx.e[t->ptx.tx.head].length == SMPFOTA_ESB_HDR_SIZE)) {
 			return (int)k;
 		}
 	}
@@ -482,8 +530,9 @@ static uint64_t address(struct fl_world *w, struct fl_target *t)
 		w->pipe_used[t->pipe] = w->now;
 		return 0;
 	}
-	int best = 0;
-	for (int p = 0; p < (int)SMPFOTA_SIM_FLEET_PIPES; p++) {
+	int first = w->bcast ? BCAST_PIPE + 1 : 0; /* the broadcast address keeps its pipe */
+	int best = first;
+	for (int p = first; p < (int)SMPFOTA_SIM_FLEET_PIPES; p++) {
 		if (w->pipe_of[p] < 0) {
 			best = p;
 			break;
@@ -508,6 +557,47 @@ static double either(double a, double b)
 	return 1.0 - (1.0 - a) * (1.0 - b);
 }
 
+/* A broadcast packet: no ACK (selective_auto_ack, `noack`), so T = ramp + packet + tTXDIS +
+ * t_sw (spec §2.3); every target that hears it hands it to its app core. */
+static void bcast_step(struct fl_world *w)
+{
+	const struct smpfota_sim_timing *tm = &w->c->t;
+	struct smpfota_esb_payload *p = &w->bq[w->bq_head];
+	if (w->phase == P_START) {
+		w->phase = P_END;
+		w->t_next = w->now + tm->ramp_us * US + sim_air_ns(tm, p->length) +
+			    tm->txdis_us * US;
+		w->r->packets++;
+		w->r->bcast_packets++;
+		return;
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		struct fl_target *t = &w->t[i];
+		const struct smpfota_sim_target_faults *tf = &w->fc->tf[i];
+		t->res->bytes_sent += p->length;
+		if (tf->dead || !t_up(t, w->now) || chance(w, either(w->c->f.loss, tf->loss))) {
+			continue;
+		}
+		const struct smpfota_sim_timing *tt = &w->c->t;
+		if (t->in_count == INBOX || t->in_bytes + p->length > tt->ipc_ring) {
+			continue; /* its net core has no room: lost as on air */
+		}
+		struct inframe *f = &t->in[(t->in_head + t->in_count) % INBOX];
+		f->ready = w->now + tt->ipc_msg_us * US + (uint64_t)p->length * tt->ipc_ns_per_byte;
+		f->raw = true;
+		f->len = p->length;
+		memcpy(f->d, p->data, p->length);
+		t->in_count++;
+		t->in_bytes += p->length;
+	}
+	w->bq_head = (w->bq_head + 1U) % BQ;
+	w->bq_count--;
+	w->busy = false;
+	w->phase = P_IDLE;
+	w->t_next = NEVER;
+	w->ready_at = w->now + tm->t_sw_us * US;
+}
+
 static void air_step(struct fl_world *w)
 {
 	const struct smpfota_sim_timing *tm = &w->c->t;
@@ -521,7 +611,11 @@ static void air_step(struct fl_world *w)
 		w->rr = (unsigned)k;
 		w->attempts = 0;
 		w->phase = P_START;
-		w->t_next = w->now + address(w, &w->t[k]);
+		w->t_next = w->now + (k == (int)w->n ? 0 : address(w, &w->t[k]));
+		return;
+	}
+	if (w->cur == w->n) {
+		bcast_step(w);
 		return;
 	}
 	struct fl_target *t = &w->t[w->cur];
@@ -620,11 +714,81 @@ static bool m_is_idle(void *ctx)
 	return t->ptx.tx.count == 0 && !(t->w->busy && t->w->cur == t->idx);
 }
 
+static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
+{
+	struct fl_world *w = ctx;
+	if ((uint64_t)off + len > w->len) {
+		return SMPFOTA_ERR_IO;
+	}
+	memcpy(buf, w->image + off, len);
+	return 0;
+}
+
 static int m_link_rx(void *user, const uint8_t *frame, size_t len)
 {
 	struct fl_target *t = user;
-	(void)smpfota_client_input(&t->cli, frame, len, sim_ms(t->w->now));
+	struct fl_world *w = t->w;
+	if (smpfota_bcast_is_group(frame, len)) {
+		if (w->bcast_running) {
+			smpfota_bcast_master_input(&w->bm, t->idx, frame, len, sim_ms(w->now));
+		}
+		return 0;
+	}
+	(void)smpfota_client_input(&t->cli, frame, len, sim_ms(w->now));
 	return 0;
+}
+
+static int bq_put(void *ctx, const uint8_t *pkt, size_t len)
+{
+	struct fl_world *w = ctx;
+	if (w->bq_count == BQ || len > SMPFOTA_ESB_MAX_PAYLOAD) {
+		return SMPFOTA_ERR_BUSY;
+	}
+	struct smpfota_esb_payload *p = &w->bq[(w->bq_head + w->bq_count) % BQ];
+	memset(p, 0, sizeof(*p));
+	p->length = (uint8_t)len;
+	p->pipe = BCAST_PIPE;
+	p->noack = 1;
+	memcpy(p->data, pkt, len);
+	w->bq_count++;
+	return 0;
+}
+
+static bool bq_idle(void *ctx)
+{
+	struct fl_world *w = ctx;
+	return w->bq_count == 0 && !(w->busy && w->cur == w->n);
+}
+
+/* Broadcast mode: every target a member, START over its unicast link. */
+static int bcast_start(struct fl_world *w)
+{
+	uint16_t chunk = w->fc->bcast_chunk;
+	if (chunk == 0) {
+		chunk = (uint16_t)((w->c->t.max_payload - SMPFOTA_BCAST_PKT_HDR) / 4U * 4U);
+	}
+	for (unsigned i = 0; i < w->n; i++) {
+		w->members[i] = (struct smpfota_bcast_member){
+			.send = smpfota_esb_link_transport_send, .ctx = &w->t[i].mlink};
+	}
+	struct smpfota_bcast_master_config bc = {
+		.members = w->members,
+		.n = w->n,
+		.read = src_read,
+		.read_ctx = w,
+		.len = (uint32_t)w->len,
+		.sha = w->src.sha,
+		.session = (uint8_t)(w->src.sha[0] | 1U),
+		.chunk = chunk,
+		.block = w->fc->bcast_block ? w->fc->bcast_block : PAGE,
+		.timeout_ms = 2500,
+		.start_timeout_ms = 15000, /* START may erase: ~9 s for 400 KiB */
+		.broadcast = bq_put,
+		.broadcast_idle = bq_idle,
+		.bctx = w};
+	int rc = smpfota_bcast_master_start(&w->bm, &bc, sim_ms(w->now));
+	w->bcast_running = rc == 0;
+	return rc;
 }
 
 static int save_record(void *user, const uint8_t *rec, size_t len)
@@ -651,16 +815,6 @@ static void on_target(void *user, size_t i, const struct smpfota_fleet_target *f
 		flog(w, "target %zu: %s%s%s", i, smpfota_fleet_outcome_name(ft->outcome),
 		     ft->err ? " " : "", ft->err ? smpfota_errname(ft->err) : "");
 	}
-}
-
-static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
-{
-	struct fl_world *w = ctx;
-	if ((uint64_t)off + len > w->len) {
-		return SMPFOTA_ERR_IO;
-	}
-	memcpy(buf, w->image + off, len);
-	return 0;
 }
 
 /* The master (re)starts: its RAM is new; what it saved in flash brings the fleet back. */
@@ -736,6 +890,13 @@ static int m_start(struct fl_world *w)
 		flog(w, "master: distribution record restored");
 	}
 	w->m_up = true;
+	w->fleet_started = false;
+	w->bq_count = 0;
+	if (rc == 0 && w->bcast && w->r->bcast_us == 0) {
+		flog(w, "master: broadcast");
+		return bcast_start(w); /* the fleet starts when it ends */
+	}
+	w->fleet_started = rc == 0;
 	return rc ? rc : smpfota_fleet_start(&w->fleet, sim_ms(w->now));
 }
 
@@ -749,6 +910,8 @@ static void m_reset(struct fl_world *w)
 		smpfota_emu_esb_init(&w->t[i].ptx, true);
 	}
 	memset(&w->fleet, 0, sizeof(w->fleet)); /* RAM lost */
+	w->bcast_running = false;
+	w->bq_count = 0;
 	w->m_up = false;
 	w->m_up_at = w->now + w->c->t.boot_us * US;
 }
@@ -773,7 +936,9 @@ static uint64_t m_next(const struct fl_world *w)
 			n = min64(n, w->now + (uint64_t)d * US);
 		}
 	}
-	int32_t d = smpfota_fleet_next_deadline(&w->fleet, sim_ms(w->now));
+	int32_t d = w->bcast_running   ? smpfota_bcast_master_next_deadline(&w->bm, sim_ms(w->now))
+		    : w->fleet_started ? smpfota_fleet_next_deadline(&w->fleet, sim_ms(w->now))
+				       : 0;
 	if (d >= 0) {
 		n = min64(n, d == 0 ? w->now : ((uint64_t)sim_ms(w->now) + (uint64_t)d) * MS);
 	}
@@ -800,7 +965,25 @@ static int m_step(struct fl_world *w)
 		}
 		smpfota_esb_link_poll(&t->mlink, us32(w->now));
 	}
-	smpfota_fleet_poll(&w->fleet, sim_ms(w->now));
+	if (w->bcast_running) {
+		smpfota_bcast_master_poll(&w->bm, sim_ms(w->now));
+		if (smpfota_bcast_master_finished(&w->bm)) {
+			w->bcast_running = false;
+			w->r->bcast_us = w->now / US;
+			w->r->bcast_repairs = w->bm.stats.repairs;
+			for (unsigned i = 0; i < w->n; i++) {
+				w->r->t[i].bcast = w->members[i].result;
+				flog(w, "target %u: broadcast %s", i,
+				     smpfota_bcast_result_name(w->members[i].result));
+			}
+			w->fleet_started = true; /* the rest by unicast, then activation */
+			return smpfota_fleet_start(&w->fleet, sim_ms(w->now));
+		}
+		return 0;
+	}
+	if (w->fleet_started) {
+		smpfota_fleet_poll(&w->fleet, sim_ms(w->now));
+	}
 	return 0;
 }
 
@@ -811,11 +994,17 @@ static int run_loop(struct fl_world *w)
 	uint64_t limit = w->c->max_virtual_us * US;
 	uint64_t last = w->now;
 	unsigned same = 0;
-	while (!(w->m_up && smpfota_fleet_finished(&w->fleet))) {
+	uint64_t tn[SMPFOTA_SIM_FLEET_MAX];
+	while (!(w->m_up && w->fleet_started && smpfota_fleet_finished(&w->fleet))) {
+		/* What is due is decided from one look at every part: a deadline given relative
+		 * to the time it is asked at (a link's poll interval) would never fall due if it
+		 * were asked again once time has moved on. */
 		w->now = last;
-		uint64_t n = min64(air_next(w), m_next(w));
+		uint64_t an = air_next(w), mn = m_next(w);
+		uint64_t n = min64(an, mn);
 		for (unsigned i = 0; i < w->n; i++) {
-			n = min64(n, t_next(w, &w->t[i]));
+			tn[i] = t_next(w, &w->t[i]);
+			n = min64(n, tn[i]);
 		}
 		if (n < last) {
 			n = last;
@@ -833,11 +1022,11 @@ static int run_loop(struct fl_world *w)
 		}
 		last = n;
 		w->now = n;
-		if (air_next(w) <= n) {
+		if (an <= n) {
 			air_step(w);
 		}
 		w->now = n;
-		if (m_next(w) <= n) {
+		if (mn <= n) {
 			int rc = m_step(w);
 			if (rc != 0) {
 				return rc;
@@ -845,7 +1034,7 @@ static int run_loop(struct fl_world *w)
 		}
 		for (unsigned i = 0; i < w->n; i++) {
 			w->now = n;
-			if (t_next(w, &w->t[i]) <= n) {
+			if (tn[i] <= n) {
 				t_step(w, &w->t[i]);
 			}
 		}
@@ -909,7 +1098,8 @@ int smpfota_sim_fleet_run(const struct smpfota_sim_fleet_config *fc, const uint8
 	}
 	struct fl_world *w = calloc(1, sizeof(*w));
 	struct fl_target *ts = calloc(fc->n, sizeof(*ts));
-	int rc = w && ts ? 0 : SMPFOTA_ERR_NOMEM;
+	struct smpfota_bcast_member *mb = calloc(fc->n, sizeof(*mb));
+	int rc = w && ts && mb ? 0 : SMPFOTA_ERR_NOMEM;
 	if (rc == 0) {
 		w->fc = fc;
 		w->c = fc->base;
@@ -919,6 +1109,8 @@ int smpfota_sim_fleet_run(const struct smpfota_sim_fleet_config *fc, const uint8
 		w->len = len;
 		w->t = ts;
 		w->n = fc->n;
+		w->members = mb;
+		w->bcast = fc->mode == SMPFOTA_SIM_FLEET_BROADCAST;
 		w->src = (struct smpfota_upload_source){
 			.read = src_read, .ctx = w, .size = (uint32_t)len};
 		rc = smpfota_update_check_image(&w->src, &w->info);
@@ -963,6 +1155,7 @@ int smpfota_sim_fleet_run(const struct smpfota_sim_fleet_config *fc, const uint8
 		free(ts[i].cli_buf);
 	}
 	free(ts);
+	free(mb);
 	free(w);
 	return rc;
 }

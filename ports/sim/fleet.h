@@ -12,6 +12,9 @@
  *    answering only costs its own retransmissions (then TX_FAILED, and the others go on);
  *  - an NCS PTX addresses 8 pipes: a target that has none gets the least recently used one
  *    re-addressed (esb_update_prefix with the radio idle), which costs readdress_us;
+ *  - broadcast: `noack` packets to an address every target listens on (pipe 0 of the
+ *    master is kept for it): no ACK, so no retransmission, each target loses its own; a
+ *    target's net core hands them to its app core like frames (dropped when its ring is full);
  *  - the IPC rings and the frame bridge are not modelled: a frame crosses a core boundary in
  *    ipc_msg_us + len * ipc_ns_per_byte, a target's net core holds up to ipc_ring bytes of
  *    frames its app core has not taken yet (then ESB withholds ACKs), and the master's
@@ -40,6 +43,9 @@ enum smpfota_sim_fleet_mode {
 	SMPFOTA_SIM_FLEET_UNICAST = 0,
 	/* the baseline: one target at a time (upload, then one reboot at a time) */
 	SMPFOTA_SIM_FLEET_SEQUENTIAL = 1,
+	/* broadcast with repair (smpfota/bcast.h) to every target, then unicast for the ones
+	 * it dropped, then activation as in unicast */
+	SMPFOTA_SIM_FLEET_BROADCAST = 2,
 };
 
 /* One target's own faults (the base config's f.loss, f.ack_loss apply to all). */
@@ -57,6 +63,9 @@ struct smpfota_sim_fleet_config {
 	enum smpfota_sim_fleet_mode mode;
 	uint16_t max_reboots;  /* unicast: targets rebooting at once; 0 = all */
 	uint32_t readdress_us; /* re-addressing a pipe; 0 = 20 (estimate) */
+	uint16_t bcast_chunk;  /* broadcast: data bytes a packet; 0 = as many as a payload
+				* holds, a multiple of 4 */
+	uint32_t bcast_block;  /* broadcast: 0 = 4096 (one page) */
 	struct smpfota_sim_target_faults tf[SMPFOTA_SIM_FLEET_MAX];
 };
 
@@ -71,6 +80,7 @@ struct smpfota_sim_fleet_target {
 	bool byte_exact;     /* its primary slot holds the image, byte for byte */
 	bool confirmed;
 	uint32_t resets; /* boots after power-on (updates, faults) */
+	int bcast;       /* broadcast: enum smpfota_bcast_result */
 };
 
 struct smpfota_sim_fleet_result {
@@ -82,11 +92,14 @@ struct smpfota_sim_fleet_result {
 	uint32_t packets;     /* all transmissions */
 	uint32_t readdresses; /* pipes re-addressed */
 	uint32_t master_resets;
-	uint32_t spins; /* modelling-bug guard, 0 in every test */
+	uint32_t spins;         /* modelling-bug guard, 0 in every test */
+	uint32_t bcast_packets; /* broadcast packets sent (repairs included) */
+	uint32_t bcast_repairs; /* of them in repair rounds */
+	uint64_t bcast_us;      /* when the broadcast phase ended */
 	struct smpfota_sim_fleet_target t[SMPFOTA_SIM_FLEET_MAX];
 };
 
-/* "unicast", "sequential"; parse returns -1 for an unknown name. */
+/* "unicast", "sequential", "broadcast"; parse returns -1 for an unknown name. */
 const char *smpfota_sim_fleet_mode_name(enum smpfota_sim_fleet_mode m);
 int smpfota_sim_fleet_mode_parse(const char *name);
 

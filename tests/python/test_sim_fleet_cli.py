@@ -72,6 +72,18 @@ def test_text_table(image):
     assert p.stdout.count(" updated ") >= 2
 
 
+def test_broadcast_json(image):
+    p = sim("--image", image, "--targets", 3, "--scenario", "radio", "--fleet", "broadcast",
+            "--loss", "0.1", "--target-fault", "2:dead", "--json")
+    assert p.returncode == 1, p.stderr  # the dead one is not updated
+    d = json.loads(p.stdout)
+    assert d["fleet"] == "broadcast" and d["updated"] == 2
+    assert d["bcast_packets"] > 0 and 0 < d["bcast_us"] <= d["distributed_us"]
+    t = d["per_target"]
+    assert [x["broadcast"] for x in t] == ["done", "done", "dropped-silent"]
+    assert [x["outcome"] for x in t] == ["updated", "updated", "unreachable"]
+
+
 @pytest.mark.parametrize("args", [
     ["--targets", "0"], ["--targets", "65"], ["--fleet", "mesh"],
     ["--target-fault", "1"], ["--target-fault", "1:loss=1.5"], ["--target-fault", "x:dead"],

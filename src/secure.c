@@ -50,6 +50,9 @@ struct smpfota_secure_role {
 };
 
 _Static_assert(ACK_LEN == SMPFOTA_SECURE_HANDSHAKE_MAX, "handshake size");
+/* A buffer half that holds a handshake frame holds a DATA frame of an SMP header too. */
+_Static_assert(SMPFOTA_SECURE_HANDSHAKE_MAX >= SMPFOTA_SECURE_OVERHEAD + SMPFOTA_SMP_HDR_SIZE,
+	       "buffer check");
 _Static_assert(sizeof(((struct smpfota_secure_session *)0)->m) == MATERIAL_LEN, "material");
 
 static uint32_t get_be32(const uint8_t *p)
@@ -159,8 +162,7 @@ static int init(struct smpfota_secure *s, const struct smpfota_secure_config *cf
 	const struct smpfota_secure_crypto *c = &cfg->crypto;
 	if (c->set_key == NULL || c->encrypt == NULL || c->decrypt == NULL || c->derive == NULL ||
 	    c->random == NULL || cfg->send == NULL || cfg->deliver == NULL || cfg->buf == NULL ||
-	    cfg->buf_size / 2U < SMPFOTA_SECURE_OVERHEAD + SMPFOTA_SMP_HDR_SIZE ||
-	    cfg->buf_size / 2U < SMPFOTA_SECURE_HANDSHAKE_MAX) {
+	    cfg->buf_size < 2U * SMPFOTA_SECURE_HANDSHAKE_MAX) {
 		return SMPFOTA_ERR_INVAL;
 	}
 	memset(s, 0, sizeof(*s));
@@ -458,7 +460,7 @@ int smpfota_secure_send(struct smpfota_secure *s, const uint8_t *frame, size_t l
 	if (len > half(s) - SMPFOTA_SECURE_OVERHEAD) {
 		return SMPFOTA_ERR_NOSPC;
 	}
-	if (s->s.sid != 0 && s->s.tx_ctr == UINT32_MAX) {
+	if (s->s.tx_ctr == UINT32_MAX) {
 		end_session(&s->s); /* counters never wrap: a new session instead */
 	}
 	if (s->s.sid == 0) {
@@ -518,18 +520,13 @@ static int ini_on_frame(struct smpfota_secure *s, const uint8_t *f, size_t len)
 
 static int ini_open(struct smpfota_secure *s)
 {
-	if (s->hs_err != 0 && !s->hs_active) {
-		int err = s->hs_err;
-		s->hs_err = 0; /* reported once; the next send tries again */
-		return err;
+	if (s->hs_active) {
+		return SMPFOTA_ERR_BUSY;
 	}
-	if (!s->hs_active) {
-		int rc = start_handshake(s);
-		if (rc != 0) {
-			return rc;
-		}
-	}
-	return SMPFOTA_ERR_BUSY;
+	int rc = s->hs_err; /* a failed handshake is reported once; the next send tries again */
+	s->hs_err = 0;
+	rc = rc ? rc : start_handshake(s);
+	return rc ? rc : SMPFOTA_ERR_BUSY;
 }
 
 static const struct smpfota_secure_role initiator_role = {

@@ -593,7 +593,13 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 			u->buf_size = rsp->params.buf_size;
 			u->buf_count = rsp->params.buf_count;
 		}
-		u->sub = SUB_MODE;
+		if (err == SMPFOTA_ERR_TIMEDOUT) {
+			/* Silent: not worth another request's timeouts (and the engine's backoff);
+			 * the mode is inferred from the list, if that ever answers. */
+			set_step(u, SMPFOTA_UPDATE_CHECK);
+		} else {
+			u->sub = SUB_MODE;
+		}
 		break;
 	case SMPFOTA_UPDATE_CHECK:
 		on_check(u, err, rsp);

@@ -809,6 +809,14 @@ static void test_update_modes(void)
 	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_ROLLED_BACK);
 	CHECK_EQ(upd.mode, SMPFOTA_UPDATE_MODE_DIRECT_XIP); /* inferred from ENOTSUP to test */
 	CHECK(primary_runs(factory, factory_len));
+	/* a target that never answers: params and bootloader info give up, the list times out */
+	target_with_factory(1);
+	server_down = true;
+	src = make_source(20000, 34);
+	prm = (struct smpfota_update_params){0};
+	CHECK_EQ(run_update(&src, &prm), SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(upd_step, SMPFOTA_UPDATE_CHECK);
+	server_down = false;
 	/* the names the CLI prints */
 	CHECK_EQ(smpfota_update_mode_name(SMPFOTA_UPDATE_MODE_RECOVERY)[0], 's');
 	CHECK_EQ(smpfota_update_outcome_name(99)[0], '?');

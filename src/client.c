@@ -491,7 +491,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
 #if SMPFOTA_CONFIG_CLIENT_LEARN
 /* The answer to a probe: the server handled it, and so every chunk sent before it. If the
  * chunk at acked is still unanswered, it or its answer was lost: its timer is made due and
- * the next poll resends it. No answer either: the head chunk's timer probes again. */
+ * the next poll resends it. No answer either (once the session is open): the next poll
+ * resends it too, without taking it for a loss. */
 static void on_probe(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
 {
 	struct smpfota_client *c = user;
@@ -499,10 +500,14 @@ static void on_probe(void *user, int err, enum smpfota_smp_msg msg, const union 
 	(void)msg;
 	(void)rsp;
 	u->probing = false;
-	if (err == SMPFOTA_ERR_TIMEDOUT || !u->active || u->acked != u->probe_off) {
+	if (!u->active || u->acked != u->probe_off) {
 		return;
 	}
-	u->probe_ok = true;
+	if (err != SMPFOTA_ERR_TIMEDOUT) {
+		u->probe_ok = true;
+	} else {
+		u->probe_silent = true;
+	}
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
 		struct smpfota_client_req *r = &c->req[i];
 		if (r->is_chunk && r->epoch == u->epoch && r->off == u->acked) {
@@ -536,6 +541,18 @@ static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
 	if (c->backoff < MAX_BACKOFF) {
 		c->backoff++;
 	}
+	if (u->probe_silent && (u->first_done ||
+				(uint32_t)(now - u->opened_at) >= u->prm.first_timeout_ms)) {
+		/* Neither answered (and the server is not erasing the slot for the opening
+		 * chunk): it is gone, or slow. A copy proves nothing, so the window stays, but it
+		 * costs little then, and finds a server that ignores echo. */
+		u->probe_silent = false;
+		u->stats.retransmits++;
+		r->timeout_ms = rto(c);
+		transmit(c, i, now);
+		return count_failure(c, now);
+	}
+	u->probe_silent = false;
 	if (!u->probe_ok && !u->probing && c->cfg.slots > 1) {
 		struct smpfota_os_echo_req q = {0};
 		u->probe_off = u->acked;

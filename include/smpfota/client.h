@@ -179,6 +179,7 @@ struct smpfota_client_upload {
 	bool growing;             /* still measuring whether one more chunk in flight pays */
 	bool probing;             /* an echo asks whether the server is alive */
 	bool probe_ok;            /* it answered while the chunk at probe_off did not */
+	bool probe_silent;        /* it went unanswered too */
 	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
 	uint32_t next_off;        /* next byte to send */
 	uint32_t acked;           /* server's off: all below is written */

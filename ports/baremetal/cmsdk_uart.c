@@ -45,6 +45,19 @@ static bool uart_tx_busy(void *ctx)
 	return u->tx_active;
 }
 
+static void uart_write_polled(void *ctx, const uint8_t *buf, size_t len)
+{
+	struct smpfota_bm_cmsdk_uart *u = ctx;
+	u->tx_left = 0; /* the interrupt-driven transmission, if any, stops here */
+	for (size_t i = 0; i < len; i++) {
+		while (STATE(u) & STATE_TXFULL) {
+		}
+		DATA(u) = buf[i];
+	}
+	while (STATE(u) & STATE_TXFULL) {
+	}
+}
+
 void smpfota_bm_cmsdk_uart_init(struct smpfota_bm_cmsdk_uart *u, uintptr_t base, uint32_t pclk_hz,
 				uint32_t baud, uint8_t *rx_buf, uint32_t rx_size)
 {
@@ -54,7 +67,8 @@ void smpfota_bm_cmsdk_uart_init(struct smpfota_bm_cmsdk_uart *u, uintptr_t base,
 	u->tx_left = 0;
 	u->tx_active = false;
 	u->rx_dropped = 0;
-	u->port = (struct smpfota_bm_uart){.write = uart_write, .tx_busy = uart_tx_busy, .ctx = u,
+	u->port = (struct smpfota_bm_uart){.write = uart_write, .tx_busy = uart_tx_busy,
+					   .write_polled = uart_write_polled, .ctx = u,
 					   .rx = &u->rx, .rx_dropped = &u->rx_dropped};
 	CTRL(u) = 0;
 	INTSTATUS(u) = INT_TX | INT_RX;

@@ -23,6 +23,10 @@ struct smpfota_bm_uart {
 	int (*write)(void *ctx, const uint8_t *buf, size_t len);
 	/* A transmission is in progress (its buffer is still in use). */
 	bool (*tx_busy)(void *ctx);
+	/* Send buf[0..len) by polling, interrupts not needed: for a fault report, where no
+	 * interrupt of lower priority runs. Waits for a transmission in progress to end first
+	 * when it can (it may be the one that faulted: then it is cut short). */
+	void (*write_polled)(void *ctx, const uint8_t *buf, size_t len);
 	void *ctx;
 	struct smpfota_bm_ring *rx;       /* received bytes */
 	volatile uint32_t *rx_dropped;    /* bytes lost on receive, for diagnostics */

@@ -328,6 +328,20 @@ static int check_revert(void)
 	return m.running_is_new ? 0 : SMPFOTA_ERR_ROLLED_BACK;
 }
 
+/* A fault: say so on the console (polled: no interrupt runs now), then startup.c halts. A
+ * stack overflow hits MSPLIM and cannot even enter this handler (QEMU reports a lockup). */
+void smpfota_bm_on_fault(uint32_t exception)
+{
+	static const char head[] = "\nmaster: fault, exception ";
+	char num[4] = {(char)('0' + exception / 100U % 10U), (char)('0' + exception / 10U % 10U),
+		       (char)('0' + exception % 10U), '\n'};
+	if (m.board != NULL) {
+		const struct smpfota_bm_uart *u = m.board->console;
+		u->write_polled(u->ctx, (const uint8_t *)head, sizeof(head) - 1U);
+		u->write_polled(u->ctx, (const uint8_t *)num, sizeof(num));
+	}
+}
+
 /* ---- main ---------------------------------------------------------------------------------- */
 
 static void halt(void)

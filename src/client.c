@@ -233,7 +233,7 @@ static uint32_t rto(const struct smpfota_client *c)
 /* ---- upload ---------------------------------------------------------------------------- */
 
 #define MEASURE_ACKS 4U /* natural acks per measurement of a window's delivered rate */
-#define MAX_BACKOFF 6U
+#define MAX_BACKOFF 10U
 
 static void upload_end(struct smpfota_client *c, int err, const struct smpfota_smp_status *st,
 		       bool match)
@@ -541,11 +541,12 @@ static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
 	if (c->backoff < MAX_BACKOFF) {
 		c->backoff++;
 	}
-	if (u->probe_silent && (u->first_done ||
-				(uint32_t)(now - u->opened_at) >= u->prm.first_timeout_ms)) {
-		/* Neither answered (and the server is not erasing the slot for the opening
-		 * chunk): it is gone, or slow. A copy proves nothing, so the window stays, but it
-		 * costs little then, and finds a server that ignores echo. */
+	if (u->probe_silent && rto(c) >= u->prm.timeout_ms &&
+	    (u->first_done || (uint32_t)(now - u->opened_at) >= u->prm.first_timeout_ms)) {
+		/* Neither answered for as long as an attempt may take (and the server is not
+		 * erasing the slot for the opening chunk): it is gone, or ignores echo. A copy
+		 * proves nothing, so the window stays; sooner, it would only add a frame to a
+		 * target that is merely slow (a busy UART drops it). */
 		u->probe_silent = false;
 		u->stats.retransmits++;
 		r->timeout_ms = rto(c);
@@ -561,7 +562,9 @@ static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
 	}
 	if (!u->probe_ok && u->probing) {
 		r->timeout_ms = now - r->sent_at + rto(c); /* sent_at stays: a true sample */
-		return count_failure(c, now);
+		/* A failure is a whole per-attempt timeout without progress, as before learning:
+		 * the doubling timeouts that lead up to it do not count. */
+		return rto(c) < u->prm.timeout_ms || count_failure(c, now);
 	}
 	u->probe_ok = false;
 #endif

@@ -604,13 +604,12 @@ static void test_timeouts_learn(void)
 	learn_upload(20, 0, 0, 20000, 0, &prm);
 	CHECK(last_prog.rewinds >= 1);
 	CHECK_EQ(last_prog.timeouts, 0);
-	/* A server that never answers the echo: the last chunk is still resent, after the
-	 * echo's own timeout, well within the time allowed per attempt. */
+	/* A server that never answers the echo: the last chunk is still resent, once the
+	 * timeout has grown to the whole time allowed per attempt (as a fixed timeout would). */
 	ignore_echo = true;
-	took = learn_upload(2, 0, 0, -2, 0, &prm);
+	learn_upload(2, 0, 0, -2, 0, &prm);
 	CHECK(echo_reqs >= 1);
 	CHECK(last_prog.retransmits >= 1);
-	CHECK(took < prm.timeout_ms);
 	ignore_echo = false;
 }
 

@@ -1,7 +1,7 @@
 # bash completion for smpfota (installed by `make install` as
 # PREFIX/share/bash-completion/completions/smpfota; or: source tools/smpfota.bash).
-# Commands, subcommands and each command's options as `smpfota help COMMAND` lists them;
-# files where a command takes a file. tests/python/test_cli_install.py checks it against
+# Commands and subcommands; each command's options from its own --help; files where a
+# command takes a file. tests/python/test_cli_install.py checks it against
 # `smpfota --help`.
 
 _smpfota_global_opts="--conn --ip --port --baudrate --timeout --json --help --version"
@@ -17,21 +17,12 @@ _smpfota_subs() {
 	esac
 }
 
+# A command's options: the ones its own help lists (`smpfota COMMAND --help`), so that the
+# completion never drifts from the binary being completed.
 _smpfota_opts() {
-	case "$1" in
-	"image upload") echo "--image --window --chunk --upgrade --first-timeout" ;;
-	"image erase") echo "--slot" ;;
-	reset) echo "--force" ;;
-	update) echo "--image --no-confirm --force --upgrade --window --chunk --first-timeout" ;;
-	target) echo "--udp --serial-pty --pty-link --flash --primary --primary-net --images
-		--slot-size --net-slot-size --buf-size --buf-count --verbose-errors --verbose --fs
-		--key" ;;
-	sim) echo "--image --scenario --loss --ack-loss --ber --replay --seed --window --naive
-		--bitrate --payload --slow-ramp --buf-size --buf-count --target-reset-at
-		--target-cut-at-op --master-reset-at --timing --link --ble-interval --ble-event-len
-		--ble-phy --ble-dle --ble-mtu --ble-no-reassembly --ble-encrypted --ble-drop-at
-		--max-time --quiet" ;;
-	esac
+	local exe=$1
+	shift
+	"$exe" "$@" --help 2>/dev/null | grep -oE -- '--[a-z][a-z0-9-]*' | sort -u
 }
 
 _smpfota() {
@@ -82,7 +73,9 @@ _smpfota() {
 	local key=$cmd
 	[ -n "$sub" ] && key="$cmd $sub"
 	if [[ "$cur" == -* ]]; then
-		COMPREPLY=($(compgen -W "$(_smpfota_opts "$key") $_smpfota_global_opts" -- "$cur"))
+		# shellcheck disable=SC2086 # key is one or two words
+		COMPREPLY=($(compgen -W "$(_smpfota_opts "${COMP_WORDS[0]}" $key) $_smpfota_global_opts" \
+			-- "$cur"))
 		return
 	fi
 	case "$key" in

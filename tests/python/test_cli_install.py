@@ -59,6 +59,7 @@ def test_core_bootstrap_skips_what_only_the_tests_need():
 def complete(line: str) -> list[str]:
     """What the completion offers for the last word of line (bash's COMP_* by hand)."""
     words = line.split(" ")
+    words[0] = str(SMPFOTA)  # the binary whose --help lists a command's options
     script = (f"source {COMPLETION}\n"
               f"COMP_WORDS=({' '.join(repr(w) if w else repr('') for w in words)})\n"
               f"COMP_CWORD={len(words) - 1}\n"
@@ -90,7 +91,7 @@ def test_completion_knows_every_command_and_option():
     for words, opts in ((["image", "upload"], ["--image", "--window", "--chunk", "--upgrade",
                                                "--first-timeout"]),
                         (["target"], ["--pty-link", "--fs", "--verbose"]),
-                        (["sim"], ["--max-time", "--scenario"])):
+                        (["sim"], ["--max-time", "--scenario", "--targets"])):
         offered = complete("smpfota " + " ".join(words) + " --")
         h = subprocess.run([str(SMPFOTA), *words, "--help"], capture_output=True, text=True,
                            timeout=10).stdout

@@ -218,8 +218,9 @@ static int state_write(const uint8_t *hash, bool confirm, struct smpfota_img_sta
 
 static bool slot_holds(const struct smpfota_flash_area *a, const uint8_t *img, size_t len)
 {
-	static uint8_t tmp[20000];
-	return smpfota_flash_area_read(a, 0, tmp, len) == 0 && memcmp(tmp, img, len) == 0;
+	static uint8_t tmp[65536]; /* the largest image a test uploads (block erase: 38.7 KB) */
+	return len <= sizeof(tmp) && smpfota_flash_area_read(a, 0, tmp, len) == 0 &&
+	       memcmp(tmp, img, len) == 0;
 }
 
 /* ---- OS group ------------------------------------------------------------------------ */

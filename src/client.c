@@ -327,16 +327,15 @@ static bool count_failure(struct smpfota_client *c, uint32_t now)
 }
 
 /* A chunk or its answer went missing, or the server is behind: resend from its offset with
- * one chunk less in flight, for good (the window that brought the loss stays out of reach).
- * Gives up after max_failures without progress. */
+ * half the chunks in flight, for good (the window that brought the loss stays out of reach:
+ * on a serial target, losses grow with the frames arriving while it is busy, and each one
+ * costs a round trip or a timeout). Gives up after max_failures without progress. */
 static bool on_loss(struct smpfota_client *c, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
 	u->epoch++;
 	u->next_off = u->acked;
-	if (u->window > 1) {
-		u->window--;
-	}
+	u->window = (uint8_t)(u->window > 1 ? u->window / 2U : 1U);
 	u->window_max = u->window;
 	u->growing = false;
 	return count_failure(c, now);

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -175,12 +176,28 @@ static void on_log(void *user, uint64_t t_us, const char *line)
 	fprintf(stderr, "[%9.3f s] %s\n", (double)t_us / 1e6, line);
 }
 
-static int load(const char *path, uint8_t **buf, size_t *len)
+/* An error of sim: status 2 is a usage error; with --json one object on stdout too. */
+static int sim_error(bool json, int status, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int sim_error(bool json, int status, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (status == 2) {
+		return smpfota_cli_usage_error(json, "sim", msg);
+	}
+	struct smpfota_cli_error e = {.what = "sim", .name = "IO", .message = msg};
+	return smpfota_cli_report(json, &e, status);
+}
+
+static int load(bool json, const char *path, uint8_t **buf, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
 	if (f == NULL) {
-		fprintf(stderr, "smpfota: %s: %s\n", path, strerror(errno));
-		return 1;
+		return sim_error(json, 1, "%s: %s", path, strerror(errno));
 	}
 	size_t cap = 1 << 20, n = 0;
 	uint8_t *p = malloc(cap);
@@ -198,8 +215,7 @@ static int load(const char *path, uint8_t **buf, size_t *len)
 	}
 	fclose(f);
 	if (p == NULL) {
-		fprintf(stderr, "smpfota: %s: out of memory\n", path);
-		return 1;
+		return sim_error(json, 1, "%s: out of memory", path);
 	}
 	*buf = p;
 	*len = n;
@@ -400,68 +416,60 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 
 	optind = 1;
 	int ch;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+	opterr = 0; /* the messages are ours (sim_error), in JSON too */
+	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
 		case 'i': image = optarg; break;
 		case 's':
 			scenario = smpfota_sim_scenario_parse(optarg);
 			if (scenario < 0) {
-				fprintf(stderr, "smpfota: unknown --scenario %s (radio, internal, qspi)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "unknown --scenario %s (radio, internal, qspi)", optarg);
 			}
 			break;
 		case 'l': case 'a': case 'e': case 'r':
 			if (!parse_double(optarg, 0, ch == 'e' ? 0.001 : ch == 'r' ? 1 : 0.99, &d)) {
-				fprintf(stderr, "smpfota: bad probability: %s\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad probability: %s", optarg);
 			}
 			*(ch == 'l' ? &c.f.loss : ch == 'a' ? &c.f.ack_loss : ch == 'e' ? &c.f.ber : &c.f.replay) = d;
 			break;
 		case 'S':
 			if (!parse_u64(optarg, UINT64_MAX, &c.seed)) {
-				fprintf(stderr, "smpfota: bad --seed: %s\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --seed: %s", optarg);
 			}
 			break;
 		case 'w':
 			if (!parse_u64(optarg, 7, &u) || u < 1) {
-				fprintf(stderr, "smpfota: bad --window: %s (1..7)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --window: %s (1..7)", optarg);
 			}
 			c.window = (uint8_t)u;
 			break;
 		case 'n': c.naive = true; break;
 		case 'b':
 			if (!parse_u64(optarg, 2, &bitrate) || bitrate < 1) {
-				fprintf(stderr, "smpfota: bad --bitrate: %s (1 or 2)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --bitrate: %s (1 or 2)", optarg);
 			}
 			break;
 		case 'p':
 			if (!parse_u64(optarg, 252, &payload) || payload < 5) {
-				fprintf(stderr, "smpfota: bad --payload: %s (5..252)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --payload: %s (5..252)", optarg);
 			}
 			break;
 		case 'R': slow = true; break;
 		case 'B': case 'C':
 			if (!parse_u64(optarg, 4096, &u) || u < 1) {
-				fprintf(stderr, "smpfota: bad %s: %s\n", ch == 'B' ? "--buf-size" : "--buf-count", optarg);
-				return 2;
+				return sim_error(json, 2, "bad %s: %s", ch == 'B' ? "--buf-size" : "--buf-count", optarg);
 			}
 			*(ch == 'B' ? &c.buf_size : &c.buf_count) = (uint32_t)u;
 			break;
 		case 'T': case 'M':
 			if (!parse_double(optarg, 0.000001, 3600, &d)) {
-				fprintf(stderr, "smpfota: bad time: %s (virtual seconds)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad time: %s (virtual seconds)", optarg);
 			}
 			*(ch == 'T' ? &c.f.target_reset_at_us : &c.f.master_reset_at_us) = (uint64_t)(d * 1e6);
 			break;
 		case 'X':
 			if (!parse_u64(optarg, UINT32_MAX, &u) || u < 1) {
-				fprintf(stderr, "smpfota: bad --target-cut-at-op: %s\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --target-cut-at-op: %s", optarg);
 			}
 			c.f.target_cut_at_op = (uint32_t)u;
 			break;
@@ -473,15 +481,13 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 'L':
 			if (strcmp(optarg, "esb") && strcmp(optarg, "ble")) {
-				fprintf(stderr, "smpfota: unknown --link %s (esb, ble)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "unknown --link %s (esb, ble)", optarg);
 			}
 			c.link = strcmp(optarg, "ble") ? SMPFOTA_SIM_LINK_ESB : SMPFOTA_SIM_LINK_BLE;
 			break;
 		case 1001: case 1002: case 1008:
 			if (!parse_double(optarg, 0.000001, ch == 1008 ? 3600 : 4000, &d)) {
-				fprintf(stderr, "smpfota: bad %s: %s\n", argv[optind - 1], optarg);
-				return 2;
+				return sim_error(json, 2, "bad %s: %s", argv[optind - 1], optarg);
 			}
 			if (ch == 1001) {
 				c.ble.interval_us = (uint32_t)(d * 1000 + 0.5);
@@ -493,8 +499,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 1003: case 1004: case 1005:
 			if (!parse_u64(optarg, 517, &u)) {
-				fprintf(stderr, "smpfota: bad %s: %s\n", argv[optind - 1], optarg);
-				return 2;
+				return sim_error(json, 2, "bad %s: %s", argv[optind - 1], optarg);
 			}
 			if (ch == 1003) {
 				c.ble.phy = (uint8_t)u;
@@ -506,8 +511,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 1014:
 			if (!parse_u64(optarg, 255, &u)) {
-				fprintf(stderr, "smpfota: bad --ble-pdus: %s (0..255)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --ble-pdus: %s (0..255)", optarg);
 			}
 			c.ble.pdus_per_event = (uint8_t)u;
 			break;
@@ -536,47 +540,46 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		case 'q': quiet = true; break;
 		case 1009:
 			if (!parse_double(optarg, 0.001, 1e6, &d)) {
-				fprintf(stderr, "smpfota: bad --max-time: %s (virtual seconds)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --max-time: %s (virtual seconds)", optarg);
 			}
 			c.max_virtual_us = (uint64_t)(d * 1e6);
 			break;
 		case 'j': json = true; break;
 		case 1110:
 			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
-				fprintf(stderr, "smpfota: bad --targets: %s (1..%u)\n", optarg, SMPFOTA_SIM_FLEET_MAX);
-				return 2;
+				return sim_error(json, 2, "bad --targets: %s (1..%u)", optarg, SMPFOTA_SIM_FLEET_MAX);
 			}
 			fc.n = (unsigned)u;
 			break;
 		case 1111:
 			if (smpfota_sim_fleet_mode_parse(optarg) < 0) {
-				fprintf(stderr, "smpfota: unknown --fleet %s (unicast, sequential, broadcast)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "unknown --fleet %s (unicast, sequential, broadcast)", optarg);
 			}
 			fc.mode = (enum smpfota_sim_fleet_mode)smpfota_sim_fleet_mode_parse(optarg);
 			break;
 		case 1112:
 			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
-				fprintf(stderr, "smpfota: bad --max-reboots: %s\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --max-reboots: %s", optarg);
 			}
 			fc.max_reboots = (uint16_t)u;
 			break;
 		case 1113:
 			if (!smpfota_cli_fleet_fault(&fc, optarg)) {
-				fprintf(stderr, "smpfota: bad --target-fault: %s (I:dead, I:loss=P, "
-					"I:reset=S, I:cut=N)\n", optarg);
-				return 2;
+				return sim_error(json, 2, "bad --target-fault: %s (I:dead, I:loss=P, "
+						 "I:reset=S, I:cut=N)", optarg);
 			}
 			break;
 		case 'h': smpfota_cli_sim_usage(stdout); return 0;
-		default: smpfota_cli_sim_usage(stderr); return 2;
+		default:
+			return sim_error(json, 2, ch == ':' ? "option '%s' needs a value"
+							    : "unknown option '%s'", argv[optind - 1]);
 		}
 	}
-	if (optind != argc || image == NULL) {
-		smpfota_cli_sim_usage(stderr);
-		return 2;
+	if (optind != argc) {
+		return sim_error(json, 2, "unexpected argument '%s'", argv[optind]);
+	}
+	if (image == NULL) {
+		return sim_error(json, 2, "expected --image FILE (an MCUboot image, imgtool-signed)");
 	}
 	c.scenario = (enum smpfota_sim_scenario)scenario;
 	if (o->key != NULL) {
@@ -605,25 +608,23 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	}
 	for (size_t i = 0; i < n_over; i++) {
 		if (!set_timing(&c.t, overrides[i])) {
-			fprintf(stderr, "smpfota: bad --timing %s\n", overrides[i]);
-			return 2;
+			return sim_error(json, 2, "bad --timing %s", overrides[i]);
 		}
 	}
 	if (!quiet && !json) {
 		c.log = on_log;
 	}
 
-	uint8_t *img;
-	size_t len;
-	if (load(image, &img, &len) != 0) {
+	uint8_t *img = NULL;
+	size_t len = 0;
+	if (load(json, image, &img, &len) != 0) {
 		return 1;
 	}
 	if (len > c.slot_size) {
 		free(img);
-		fprintf(stderr, "smpfota: sim: --image %s: %zu bytes do not fit the target's "
-			"0x%x-byte slot (%u bytes)\n", image, len, (unsigned)c.slot_size,
-			(unsigned)c.slot_size);
-		return 2;
+		return sim_error(json, 2, "--image %s: %zu bytes do not fit the target's 0x%x-byte "
+				 "slot (%u bytes)", image, len, (unsigned)c.slot_size,
+				 (unsigned)c.slot_size);
 	}
 	if (fc.n != 0) {
 		fc.base = &c;
@@ -651,10 +652,11 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	int rc = smpfota_sim_run(&c, img, len, &r);
 	free(img);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: sim: %s: %s%s\n", image, smpfota_strerror(rc),
-			rc == SMPFOTA_ERR_INVAL ? " (the image with MCUboot's trailer must fit the "
-						  "slot; see smpfota sim --help for the limits)" : "");
-		return rc == SMPFOTA_ERR_INVAL ? 2 : 1;
+		return sim_error(json, rc == SMPFOTA_ERR_INVAL ? 2 : 1, "%s: %s (%s)%s", image,
+				 smpfota_strerror(rc), smpfota_errname(rc),
+				 rc == SMPFOTA_ERR_INVAL ? ": the image with MCUboot's trailer must fit "
+							   "the slot; see smpfota sim --help for the limits"
+							 : "");
 	}
 	if (json) {
 		print_json(&c, &r);

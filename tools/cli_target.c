@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -407,6 +408,20 @@ void smpfota_cli_target_usage(FILE *f)
 		"2 for a bad option or input file, with the reason.\n");
 }
 
+/* A reason the target cannot run (exit status 1), with --json as one object too. */
+static int target_error(bool json, const char *hint, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static int target_error(bool json, const char *hint, const char *fmt, ...)
+{
+	char msg[600];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	struct smpfota_cli_error e = {.what = "target", .name = "IO", .message = msg, .hint = hint};
+	return smpfota_cli_report(json, &e, 1);
+}
+
 int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 {
 	static struct target t;
@@ -561,35 +576,30 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	int rc;
 	if (pty) {
 		if (smpfota_pty_open(&tty) != 0) {
-			fprintf(stderr, "smpfota: target: cannot open a pty: %s\n", strerror(tty.sys_errno));
-			return 1;
+			return target_error(json, NULL, "cannot open a pty: %s", strerror(tty.sys_errno));
 		}
 		if (pty_link) {
 			struct stat st;
 			if (lstat(pty_link, &st) == 0 && !S_ISLNK(st.st_mode)) {
-				fprintf(stderr, "smpfota: target: --pty-link %s: exists and is not a "
-					"symlink; not replaced\n", pty_link);
 				smpfota_tty_close(&tty);
-				return 1;
+				return target_error(json, NULL, "--pty-link %s: exists and is not a symlink; "
+						    "not replaced", pty_link);
 			}
 			(void)unlink(pty_link);
 			if (symlink(tty.path, pty_link) != 0) {
-				fprintf(stderr, "smpfota: target: --pty-link %s: %s\n", pty_link,
-					strerror(errno));
+				int e = errno;
 				smpfota_tty_close(&tty);
-				return 1;
+				return target_error(json, NULL, "--pty-link %s: %s", pty_link, strerror(e));
 			}
 		}
 	} else {
 		rc = smpfota_udp_bind(&u, host, port);
 		if (rc != 0) {
-			fprintf(stderr, "smpfota: target: cannot bind udp %s:%u: %s\n", host, port,
-				u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
-			if (u.sys_errno == EADDRINUSE) {
-				fprintf(stderr, "smpfota: hint: another target (or a Zephyr native_sim) "
-					"uses it: --udp HOST:0 picks a free port\n");
-			}
-			return 1;
+			return target_error(json, u.sys_errno == EADDRINUSE
+						    ? "another target (or a Zephyr native_sim) uses it: "
+						      "--udp HOST:0 picks a free port" : NULL,
+					    "cannot bind udp %s:%u: %s", host, port,
+					    u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
 		}
 	}
 
@@ -599,10 +609,10 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	errno = 0;
 	rc = smpfota_nor_file_open(&t.file, t.flash_path, app_dev + net_dev, NET_PAGE, WRITE_SIZE);
 	if (rc != 0) {
-		fprintf(stderr, "smpfota: target: --flash %s: %s%s\n", t.flash_path,
-			rc == SMPFOTA_ERR_IO && errno ? strerror(errno) : smpfota_strerror(rc),
-			rc == SMPFOTA_ERR_INVAL ? " (made with other --slot-size/--images?)" : "");
-		rc = 1;
+		rc = target_error(json, rc == SMPFOTA_ERR_INVAL ? "it was made with other "
+				  "--slot-size/--images: give those, or another --flash" : NULL,
+				  "--flash %s: %s", t.flash_path,
+				  rc == SMPFOTA_ERR_IO && errno ? strerror(errno) : smpfota_strerror(rc));
 		goto close_transport;
 	}
 	/* One file, two devices: the app core's (4 KB pages) and the network core's (2 KB). */

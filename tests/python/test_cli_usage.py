@@ -469,3 +469,19 @@ def test_target_verbose_logs_requests(tmp_path, images):
     assert re.search(r"target: os echo write seq \d+ \(\d+ bytes\): rc 0 \(\d+ bytes\)", log), log
     assert re.search(r"target: image state write seq \d+ \(\d+ bytes\): err group 1 rc 8 "
                      r"HASH_NOT_FOUND", log), log
+
+
+def test_json_errors_of_the_local_commands(tmp_path):
+    # sim: a missing image, a bad option; target: a port in use
+    d = error_object(run("--json", "sim", "--image", tmp_path / "none.bin"), "IO")
+    assert "none.bin" in d["message"] and d["command"] == "sim"
+    error_object(run("--json", "sim", "--image", tmp_path / "none.bin", "--loss", "2"),
+                 "USAGE", 2)
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    try:
+        d = error_object(run("--json", "target", "--udp", f"127.0.0.1:{s.getsockname()[1]}",
+                             "--flash", tmp_path / "f.bin", timeout=20), "IO")
+    finally:
+        s.close()
+    assert "Address already in use" in d["message"] and "--udp HOST:0" in d["hint"]

@@ -92,4 +92,4 @@ def test_broadcast_json(image):
 def test_usage_errors_exit_2(image, args):
     p = sim("--image", image, *args)
     assert p.returncode == 2
-    assert "smpfota: bad" in p.stderr or "smpfota: unknown" in p.stderr
+    assert "smpfota: sim: bad" in p.stderr or "smpfota: sim: unknown" in p.stderr

@@ -220,7 +220,8 @@ static int start_session(struct smpfota_bcast_target *b, const struct bc_map *q)
 	*b = n;
 	uint32_t rec = SMPFOTA_BCAST_RECORD_SIZE(b->len, b->block, b->chunk);
 	uint32_t page = cfg->record.flash->page_size;
-	if (smpfota_flash_area_erase(&cfg->record, 0, (rec + page - 1U) / page * page) != 0) {
+	size_t rec_pages = (size_t)((rec + page - 1U) / page) * page;
+	if (smpfota_flash_area_erase(&cfg->record, 0, rec_pages) != 0) {
 		return SMPFOTA_MGMT_EUNKNOWN;
 	}
 	uint32_t sp = cfg->slot.flash->page_size;

@@ -506,7 +506,9 @@ static void begin_block(struct smpfota_bcast_master *m, uint32_t blk)
 	for (uint32_t i = 0; i < m_chunks_in(m, blk); i++) {
 		m->todo[i / 8U] |= (uint8_t)(1U << (i % 8U));
 	}
-	m->phase = M_SEND;
+	/* Resuming (the master restarted): ask first, send only what someone misses. */
+	m->probing = m->cfg.resume;
+	m->phase = m->probing ? M_DRAIN : M_SEND;
 }
 
 static bool any_pending(const struct smpfota_bcast_master *m)
@@ -542,8 +544,9 @@ static void after_query(struct smpfota_bcast_master *m)
 		}
 	}
 	bool last = m->block_i + 1U >= m->blocks;
-	if (missing && m->round < m->cfg.max_rounds) {
-		m->round++;
+	if (missing && (m->probing || m->round < m->cfg.max_rounds)) {
+		m->round += m->probing ? 0U : 1U; /* a probe's answer leads to the first send */
+		m->probing = false;
 		memcpy(m->todo, uni, sizeof(uni));
 		m->next_chunk = 0;
 		m->phase = M_SEND;

@@ -156,6 +156,29 @@ static void test_broadcast_faults(void)
 	CHECK_EQ(r.spins, 0);
 }
 
+/* The master restarts mid-broadcast: it asks each block's bitmap before sending, so what
+ * the targets kept in their records is not sent again. */
+static void test_broadcast_master_restart(void)
+{
+	setup(SMPFOTA_SIM_RADIO, 4);
+	fc.mode = SMPFOTA_SIM_FLEET_BROADCAST;
+	CHECK_EQ(smpfota_sim_fleet_run(&fc, img, img_len, &r), 0);
+	CHECK(r.ok);
+	uint32_t whole = r.bcast_packets;
+	uint64_t end = r.bcast_us;
+	base.f.master_reset_at_us = end - (end - 300000U) / 3U; /* two thirds through */
+	CHECK_EQ(smpfota_sim_fleet_run(&fc, img, img_len, &r), 0);
+	CHECK(r.ok);
+	CHECK_EQ(r.master_resets, 1);
+	for (unsigned i = 0; i < 4; i++) {
+		check_updated(i);
+		CHECK_EQ(r.t[i].bcast, SMPFOTA_BCAST_DONE);
+	}
+	/* what was on the air before the restart is not sent again */
+	CHECK(r.bcast_packets < whole + whole / 4U);
+	CHECK_EQ(r.spins, 0);
+}
+
 static void test_bad_configs(void)
 {
 	setup(SMPFOTA_SIM_RADIO, 0);
@@ -185,6 +208,7 @@ int main(void)
 	RUN(test_sequential);
 	RUN(test_broadcast);
 	RUN(test_broadcast_faults);
+	RUN(test_broadcast_master_restart);
 	RUN(test_bad_configs);
 	return CHECK_SUMMARY();
 }

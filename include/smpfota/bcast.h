@@ -140,6 +140,9 @@ struct smpfota_bcast_master_config {
 	uint32_t timeout_ms;       /* per unicast attempt; 0 = 2500 */
 	uint8_t retries;           /* unicast retransmissions; 0 = 2 */
 	uint32_t start_timeout_ms; /* START may erase the slot first: per attempt; 0 = 20000 */
+	/* The master restarted mid-broadcast: ask for each block's bitmap before sending it, so
+	 * that what the targets kept in their records is not sent again. */
+	bool resume;
 	/* Queue one broadcast packet: 0, or SMPFOTA_ERR_BUSY when there is no room now. */
 	int (*broadcast)(void *ctx, const uint8_t *pkt, size_t len);
 	/* True once every queued packet is on air: the targets are asked only then (a query
@@ -154,6 +157,7 @@ struct smpfota_bcast_master {
 	uint32_t block_i, blocks;
 	uint32_t per_block;
 	uint8_t round;
+	bool probing;                       /* resume: the block's first query, before any send */
 	uint8_t todo[SMPFOTA_BCAST_BITMAP]; /* chunks of the block still to broadcast */
 	uint32_t next_chunk;
 	uint32_t now;

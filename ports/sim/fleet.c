@@ -785,7 +785,8 @@ static int bcast_start(struct fl_world *w)
 		.start_timeout_ms = 15000, /* START may erase: ~9 s for 400 KiB */
 		.broadcast = bq_put,
 		.broadcast_idle = bq_idle,
-		.bctx = w};
+		.bctx = w,
+		.resume = w->r->master_resets > 0};
 	int rc = smpfota_bcast_master_start(&w->bm, &bc, sim_ms(w->now));
 	w->bcast_running = rc == 0;
 	return rc;

@@ -901,7 +901,7 @@ static int os_bootloader(struct smpfota_server *s, struct reply *r,
 {
 	struct smpfota_os_bootloader_rsp rsp = {0};
 	/* MCUboot's numbers (enum smpfota_mcuboot_mode) for the modes the server plays. */
-	static const int8_t modes[] = {
+	static const uint8_t modes[] = {
 		[SMPFOTA_SERVER_SWAP] = SMPFOTA_MCUBOOT_MODE_SWAP_USING_MOVE,
 		[SMPFOTA_SERVER_OVERWRITE] = SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY,
 		[SMPFOTA_SERVER_DIRECT_XIP] = SMPFOTA_MCUBOOT_MODE_DIRECT_XIP,

@@ -162,7 +162,7 @@ static int init(struct smpfota_secure *s, const struct smpfota_secure_config *cf
 	const struct smpfota_secure_crypto *c = &cfg->crypto;
 	if (c->set_key == NULL || c->encrypt == NULL || c->decrypt == NULL || c->derive == NULL ||
 	    c->random == NULL || cfg->send == NULL || cfg->deliver == NULL || cfg->buf == NULL ||
-	    cfg->buf_size < 2U * SMPFOTA_SECURE_HANDSHAKE_MAX) {
+	    cfg->buf_size < (size_t)2U * SMPFOTA_SECURE_HANDSHAKE_MAX) {
 		return SMPFOTA_ERR_INVAL;
 	}
 	memset(s, 0, sizeof(*s));

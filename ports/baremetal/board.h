@@ -19,12 +19,12 @@
 #define SMPFOTA_BM_JOB_MAGIC 0x424F4A53UL /* "SJOB" */
 
 struct smpfota_bm_job {
-	uint32_t magic;  /* SMPFOTA_BM_JOB_MAGIC, else the defaults apply */
-	uint32_t flags;  /* SMPFOTA_BM_JOB_* */
+	uint32_t magic; /* SMPFOTA_BM_JOB_MAGIC, else the defaults apply */
+	uint32_t flags; /* SMPFOTA_BM_JOB_* */
 };
 
-#define SMPFOTA_BM_JOB_NO_CONFIRM 0x1U    /* leave the new image in test mode */
-#define SMPFOTA_BM_JOB_CHECK_REVERT 0x2U  /* then reset the target and report what runs */
+#define SMPFOTA_BM_JOB_NO_CONFIRM 0x1U   /* leave the new image in test mode */
+#define SMPFOTA_BM_JOB_CHECK_REVERT 0x2U /* then reset the target and report what runs */
 
 struct smpfota_bm_board {
 	const char *name;
@@ -32,7 +32,7 @@ struct smpfota_bm_board {
 	const struct smpfota_bm_uart *link;    /* SMP serial to the target */
 	const uint8_t *image;                  /* flash region holding the image to push */
 	uint32_t image_region_size;
-	const struct smpfota_bm_job *job;      /* run configuration (may be blank flash) */
+	const struct smpfota_bm_job *job; /* run configuration (may be blank flash) */
 };
 
 /* Clocks, the millisecond clock (clock.h), UARTs and their interrupts; interrupts on.

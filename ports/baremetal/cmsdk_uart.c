@@ -67,9 +67,12 @@ void smpfota_bm_cmsdk_uart_init(struct smpfota_bm_cmsdk_uart *u, uintptr_t base,
 	u->tx_left = 0;
 	u->tx_active = false;
 	u->rx_dropped = 0;
-	u->port = (struct smpfota_bm_uart){.write = uart_write, .tx_busy = uart_tx_busy,
-					   .write_polled = uart_write_polled, .ctx = u,
-					   .rx = &u->rx, .rx_dropped = &u->rx_dropped};
+	u->port = (struct smpfota_bm_uart){.write = uart_write,
+					   .tx_busy = uart_tx_busy,
+					   .write_polled = uart_write_polled,
+					   .ctx = u,
+					   .rx = &u->rx,
+					   .rx_dropped = &u->rx_dropped};
 	CTRL(u) = 0;
 	INTSTATUS(u) = INT_TX | INT_RX;
 	BAUDDIV(u) = pclk_hz / baud;

@@ -14,13 +14,13 @@
 #include "baremetal/uart.h"
 
 struct smpfota_bm_cmsdk_uart {
-	struct smpfota_bm_uart port;   /* the interface for the link and the console */
+	struct smpfota_bm_uart port; /* the interface for the link and the console */
 	uintptr_t base;
 	struct smpfota_bm_ring rx;
-	const uint8_t *tx_next;        /* bytes still to send (transmit interrupt) */
+	const uint8_t *tx_next; /* bytes still to send (transmit interrupt) */
 	volatile uint32_t tx_left;
-	volatile bool tx_active;       /* until the last byte has left the holding register */
-	volatile uint32_t rx_dropped;  /* ring full or receive overrun */
+	volatile bool tx_active;      /* until the last byte has left the holding register */
+	volatile uint32_t rx_dropped; /* ring full or receive overrun */
 };
 
 /*

@@ -21,7 +21,7 @@
 
 struct smpfota_bm_serial_link {
 	const struct smpfota_bm_uart *uart;
-	struct smpfota_serial_rx rx;   /* decoder (its stats say what was dropped) */
+	struct smpfota_serial_rx rx; /* decoder (its stats say what was dropped) */
 	uint8_t *tx_buf;
 	size_t tx_size;
 	size_t line_max;
@@ -32,11 +32,11 @@ struct smpfota_bm_serial_link {
 
 struct smpfota_bm_serial_link_config {
 	const struct smpfota_bm_uart *uart;
-	uint8_t *rx_buf;       /* reassembly buffer: the largest SMP payload accepted */
+	uint8_t *rx_buf; /* reassembly buffer: the largest SMP payload accepted */
 	size_t rx_size;
-	uint8_t *tx_buf;       /* one encoded packet: smpfota_serial_encoded_size(mtu, line_max) */
+	uint8_t *tx_buf; /* one encoded packet: smpfota_serial_encoded_size(mtu, line_max) */
 	size_t tx_size;
-	size_t line_max;       /* 0 = SMPFOTA_SERIAL_LINE_MAX (127, as Zephyr) */
+	size_t line_max; /* 0 = SMPFOTA_SERIAL_LINE_MAX (127, as Zephyr) */
 	smpfota_serial_frame_fn on_frame;
 	void *user;
 };

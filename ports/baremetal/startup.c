@@ -24,7 +24,8 @@ void DebugMon_Handler(void) __attribute__((weak, alias("smpfota_bm_unused_handle
 void PendSV_Handler(void) __attribute__((weak, alias("smpfota_bm_unused_handler")));
 void SysTick_Handler(void) __attribute__((weak, alias("smpfota_bm_unused_handler")));
 
-__attribute__((section(".vectors.core"), used)) const smpfota_bm_vector smpfota_bm_core_vectors[16] = {
+__attribute__((section(".vectors.core"), used))
+const smpfota_bm_vector smpfota_bm_core_vectors[16] = {
 	(smpfota_bm_vector)(uintptr_t)__stack_top,
 	Reset_Handler,
 	NMI_Handler,

@@ -28,8 +28,8 @@ struct smpfota_bm_uart {
 	 * when it can (it may be the one that faulted: then it is cut short). */
 	void (*write_polled)(void *ctx, const uint8_t *buf, size_t len);
 	void *ctx;
-	struct smpfota_bm_ring *rx;       /* received bytes */
-	volatile uint32_t *rx_dropped;    /* bytes lost on receive, for diagnostics */
+	struct smpfota_bm_ring *rx;    /* received bytes */
+	volatile uint32_t *rx_dropped; /* bytes lost on receive, for diagnostics */
 };
 
 #endif /* SMPFOTA_BAREMETAL_UART_H */

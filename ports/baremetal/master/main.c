@@ -78,15 +78,15 @@ struct master {
 	int err;
 	enum smpfota_update_step step;
 	struct smpfota_smp_status status;
-	uint32_t progress_mark;   /* next progress line at this many bytes */
+	uint32_t progress_mark; /* next progress line at this many bytes */
 	struct smpfota_upload_progress last;
 	bool have_progress;
-	uint32_t t0;              /* start of the update */
+	uint32_t t0; /* start of the update */
 
 	/* single requests after the update */
 	bool rsp_done;
 	int rsp_err;
-	bool running_is_new;      /* latest image list: slot 0 of image 0 holds our hash */
+	bool running_is_new; /* latest image list: slot 0 of image 0 holds our hash */
 
 	uint8_t client_mem[(MASTER_SLOTS + 1U) * MASTER_MTU];
 	uint8_t rx_packet[MASTER_TARGET_BUF];
@@ -120,10 +120,9 @@ static void put_result(int err, const char *step)
 		smpfota_bm_puts(&m.con, step);
 	}
 	if (err == SMPFOTA_ERR_REJECTED) {
-		const char *name = smpfota_mgmt_err_name(m.status.has_err ? m.status.err.group : 0,
-							 m.status.has_err ? m.status.err.rc
-									  : m.status.rc,
-							 m.status.has_err);
+		const char *name = smpfota_mgmt_err_name(
+			m.status.has_err ? m.status.err.group : 0,
+			m.status.has_err ? m.status.err.rc : m.status.rc, m.status.has_err);
 		smpfota_bm_puts(&m.con, " (");
 		smpfota_bm_puts(&m.con, name != NULL ? name : "rc");
 		smpfota_bm_puts(&m.con, " ");
@@ -454,8 +453,9 @@ int main(void)
 
 	if (m.err == 0 && (flags & SMPFOTA_BM_JOB_CHECK_REVERT) != 0U) {
 		rc = check_revert();
-		line("revert: ", rc == SMPFOTA_ERR_ROLLED_BACK ? "detected, the target runs the previous image"
-							   : "not detected");
+		line("revert: ", rc == SMPFOTA_ERR_ROLLED_BACK
+					 ? "detected, the target runs the previous image"
+					 : "not detected");
 		put_result(rc, "revert");
 	}
 	halt();

@@ -67,12 +67,14 @@ static void uart1_tx_irq(void)
 
 /* Interrupts 0..IRQ_COUNT-1, right after the 16 core vectors (startup.h). Unused entries
  * point at the fault handler: such an interrupt is never enabled. */
-#define UNUSED4 smpfota_bm_fault_handler, smpfota_bm_fault_handler, smpfota_bm_fault_handler, \
+#define UNUSED4 \
+	smpfota_bm_fault_handler, smpfota_bm_fault_handler, smpfota_bm_fault_handler, \
 		smpfota_bm_fault_handler
 #define UNUSED16 UNUSED4, UNUSED4, UNUSED4, UNUSED4
 _Static_assert(IRQ_UART0_RX == 32U && IRQ_UART1_TX == 35U && IRQ_COUNT == 36U,
 	       "the table below lists the UART vectors at 32..35");
-__attribute__((section(".vectors.irq"), used)) const smpfota_bm_vector board_irq_vectors[IRQ_COUNT] = {
+__attribute__((section(".vectors.irq"), used))
+const smpfota_bm_vector board_irq_vectors[IRQ_COUNT] = {
 	UNUSED16, UNUSED16, uart0_rx_irq, uart0_tx_irq, uart1_rx_irq, uart1_tx_irq,
 };
 

@@ -40,8 +40,10 @@ static volatile uint8_t sink; /* keeps results alive */
 /* 1 MiB exactly: 0x200 header, body, SHA-256 TLV only (as imgtool without a key). */
 static int build_image(void)
 {
-	struct smpfota_emu_image_spec s = {.hdr_size = HDR_SIZE, .body_size = HASHED - HDR_SIZE,
-					   .ver = {1, 0, 0, 0}, .hash_only = true};
+	struct smpfota_emu_image_spec s = {.hdr_size = HDR_SIZE,
+					   .body_size = HASHED - HDR_SIZE,
+					   .ver = {1, 0, 0, 0},
+					   .hash_only = true};
 	return smpfota_emu_image_build(image, sizeof(image), &s, NULL) == IMAGE_SIZE ? 0 : 1;
 }
 
@@ -124,7 +126,8 @@ int main(void)
 		printf("  %-6zu  %16.1f  %16.1f  %7.1f%%\n", chunks[i], sha, reader,
 		       sha > 0 ? 100.0 * reader / sha : 0.0);
 		if (rc_reader) {
-			fprintf(stderr, "bench_image: reader failed: %s\n", smpfota_strerror(rc_reader));
+			fprintf(stderr, "bench_image: reader failed: %s\n",
+				smpfota_strerror(rc_reader));
 			failed = 1;
 		}
 	}

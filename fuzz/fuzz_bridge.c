@@ -28,7 +28,7 @@ struct fz {
 	const uint8_t *fed[MAX_FED]; /* FRAME messages fed, in order */
 	size_t fed_len[MAX_FED];
 	size_t n_fed;
-	size_t next;                 /* deliveries come from fed[next..] */
+	size_t next; /* deliveries come from fed[next..] */
 	unsigned busy_mode, offers;
 	bool busy_now;
 	bool chan_flaky;
@@ -53,7 +53,8 @@ static int fz_rx(void *user, const uint8_t *frame, size_t len)
 	struct fz *f = user;
 	f->offers++;
 	bool busy = (f->busy_mode == 1 && (f->offers & 1U)) ||
-		    (f->busy_mode == 2 && f->offers % 3U != 0) || (f->busy_mode == 3 && f->busy_now);
+		    (f->busy_mode == 2 && f->offers % 3U != 0) ||
+		    (f->busy_mode == 3 && f->busy_now);
 	if (busy) {
 		return SMPFOTA_ERR_BUSY;
 	}

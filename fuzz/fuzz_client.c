@@ -75,10 +75,14 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct smpfota_client_config cfg = {
-		.tx = {.send = tx_send, .mtu = MTU}, .buf = buf, .buf_size = sizeof(buf),
-		.frame_cap = 1024, .slots = 4, .version = SMPFOTA_SMP_V2, .timeout_ms = 100,
-		.retries = 1};
+	struct smpfota_client_config cfg = {.tx = {.send = tx_send, .mtu = MTU},
+					    .buf = buf,
+					    .buf_size = sizeof(buf),
+					    .frame_cap = 1024,
+					    .slots = 4,
+					    .version = SMPFOTA_SMP_V2,
+					    .timeout_ms = 100,
+					    .retries = 1};
 	uint32_t now = 1000;
 	nsent = 0;
 	up_result = 1;
@@ -90,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	struct smpfota_upload_source src = {.read = src_read, .size = IMG};
-	struct smpfota_upload_params prm = {.buf_size = 512, .buf_count = 4, .first_timeout_ms = 300};
+	struct smpfota_upload_params prm = {
+		.buf_size = 512, .buf_count = 4, .first_timeout_ms = 300};
 	if (smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now) != 0) {
 		abort();
 	}

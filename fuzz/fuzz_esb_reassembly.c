@@ -25,7 +25,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 struct fz {
 	struct smpfota_esb_payload fed[MAX_FED];
 	size_t n_fed;
-	bool have_in;             /* fed[n_fed - 1] not yet read by the link */
+	bool have_in; /* fed[n_fed - 1] not yet read by the link */
 	size_t cap;
 	bool busy_mode;
 	unsigned offers;
@@ -65,8 +65,8 @@ static bool fz_idle(void *ctx)
 
 /* Payload j as a data fragment of frame id `id` with index `idx` and the given LAST flag whose
  * data equal frame[end - n .. end); returns n (0: no match). */
-static size_t frag_matches(const struct smpfota_esb_payload *p, uint8_t id, uint8_t idx,
-			   bool last, const uint8_t *frame, size_t end, size_t total)
+static size_t frag_matches(const struct smpfota_esb_payload *p, uint8_t id, uint8_t idx, bool last,
+			   const uint8_t *frame, size_t end, size_t total)
 {
 	size_t hdr;
 	if (p->length <= SMPFOTA_ESB_HDR_SIZE) {
@@ -174,8 +174,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct smpfota_esb_link_config cfg = {
 		.role = ptx ? SMPFOTA_ESB_PTX : SMPFOTA_ESB_PRX,
 		.radio = {fz_write, fz_read, fz_ok, fz_ok, fz_idle, &F, mp},
-		.txq = txq, .txq_size = sizeof(txq), .rx_buf = buf, .rx_size = F.cap,
-		.rx = fz_rx, .user = &F};
+		.txq = txq,
+		.txq_size = sizeof(txq),
+		.rx_buf = buf,
+		.rx_size = F.cap,
+		.rx = fz_rx,
+		.user = &F};
 	if (smpfota_esb_link_init(&link, &cfg, 0) != 0) {
 		abort();
 	}

@@ -26,9 +26,9 @@ struct side {
 	struct smpfota_mbedtls_crypto mc;
 	uint8_t buf[2 * 512];
 	uint8_t rand;
-	uint32_t last_ctr;   /* highest counter delivered in the current session */
+	uint32_t last_ctr; /* highest counter delivered in the current session */
 	uint16_t last_sid;
-	uint32_t in_ctr;     /* of the frame being fed */
+	uint32_t in_ctr; /* of the frame being fed */
 	uint16_t in_sid;
 };
 
@@ -71,12 +71,15 @@ static void side_init(struct side *s, bool responder, uint8_t rand0)
 {
 	memset(s, 0, sizeof(*s));
 	s->rand = rand0;
-	struct smpfota_secure_config cfg = {.key_id = KEY.id, .send = fz_send,
-					    .deliver = fz_deliver, .ctx = s, .buf = s->buf,
+	struct smpfota_secure_config cfg = {.key_id = KEY.id,
+					    .send = fz_send,
+					    .deliver = fz_deliver,
+					    .ctx = s,
+					    .buf = s->buf,
 					    .buf_size = sizeof(s->buf)};
 	if (smpfota_mbedtls_crypto_init(&s->mc, &KEY, 1, fz_random, s, &cfg.crypto) != 0 ||
 	    (responder ? smpfota_secure_init_responder(&s->sec, &cfg, 0)
-		      : smpfota_secure_init_initiator(&s->sec, &cfg, 0)) != 0) {
+		       : smpfota_secure_init_initiator(&s->sec, &cfg, 0)) != 0) {
 		abort();
 	}
 }
@@ -84,7 +87,8 @@ static void side_init(struct side *s, bool responder, uint8_t rand0)
 static void feed(struct side *s, const uint8_t *f, size_t len, uint32_t now)
 {
 	s->in_sid = len >= 8 ? (uint16_t)(f[2] << 8 | f[3]) : 0;
-	s->in_ctr = len >= 8 ? (uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 | f[7]
+	s->in_ctr = len >= 8 ? (uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 |
+				       f[7]
 			     : 0;
 	(void)smpfota_secure_input(&s->sec, f, len, now);
 }
@@ -98,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	side_init(&ini, false, 0x10);
 	side_init(&rsp, true, 0x20);
 	/* The vectors' handshake: HELLO (random_i 10..1f), HELLO_ACK (random_r 20..2f). */
-	static const uint8_t hello[] = {0xa4, 1, 0x2a, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
+	static const uint8_t hello[] = {0xa4, 1,    0x2a, 0x10, 0x11, 0x12, 0x13, 0x14, 0x15, 0x16,
 					0x17, 0x18, 0x19, 0x1a, 0x1b, 0x1c, 0x1d, 0x1e, 0x1f};
 	(void)smpfota_secure_send(&ini.sec, echo_req, sizeof(echo_req)); /* sends HELLO */
 	feed(&rsp, hello, sizeof(hello), 0);

@@ -38,8 +38,8 @@ static void setup(void)
 	static uint8_t img[2048];
 	factory_len = (uint32_t)smpfota_emu_image_build(
 		img, sizeof(img),
-		&(struct smpfota_emu_image_spec){.hdr_size = 32, .body_size = 600, .ver = {1, 0, 0, 0},
-						 .hash_only = true},
+		&(struct smpfota_emu_image_spec){
+			.hdr_size = 32, .body_size = 600, .ver = {1, 0, 0, 0}, .hash_only = true},
 		NULL);
 	smpfota_emu_target_init(&tgt);
 	for (int d = 0; d < 2; d++) {
@@ -74,7 +74,8 @@ static void check_invariants(void)
 		if (smpfota_boot_read_trailer(&tgt.images[d].secondary, &t) == 0 &&
 		    t.magic == SMPFOTA_BOOT_MAGIC_GOOD) {
 			struct smpfota_image_info info;
-			if (smpfota_boot_slot_image(&tgt.images[d].secondary, &info) != 0 || !info.hash_valid) {
+			if (smpfota_boot_slot_image(&tgt.images[d].secondary, &info) != 0 ||
+			    !info.hash_valid) {
 				abort();
 			}
 		}

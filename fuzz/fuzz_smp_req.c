@@ -33,7 +33,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (n1 < 0) {
 			abort();
 		}
-		if (smpfota_smp_decode_req((enum smpfota_smp_msg)m, enc1 + 8, (size_t)n1 - 8, &r2) != 0) {
+		if (smpfota_smp_decode_req((enum smpfota_smp_msg)m, enc1 + 8, (size_t)n1 - 8,
+					   &r2) != 0) {
 			abort();
 		}
 		int n2 = smpfota_smp_encode_req((enum smpfota_smp_msg)m, ver, h.seq, &r2, enc2,

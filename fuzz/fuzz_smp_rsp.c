@@ -29,21 +29,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (!smpfota_smp_status_ok(&r1.status)) {
 			struct smpfota_smp_hdr req = h;
 			int n = smpfota_smp_encode_err(&req, &r1.status, enc1, sizeof(enc1));
-			if (n < 0 || smpfota_smp_decode_rsp((enum smpfota_smp_msg)m, enc1 + 8,
-							    (size_t)n - 8, &r2) != 0 ||
-			    r2.status.rc != r1.status.rc || r2.status.has_err != r1.status.has_err) {
+			if (n < 0 ||
+			    smpfota_smp_decode_rsp((enum smpfota_smp_msg)m, enc1 + 8, (size_t)n - 8,
+						   &r2) != 0 ||
+			    r2.status.rc != r1.status.rc ||
+			    r2.status.has_err != r1.status.has_err) {
 				abort();
 			}
 			continue;
 		}
-		int n1 = smpfota_smp_encode_rsp((enum smpfota_smp_msg)m, &h, &r1, enc1, sizeof(enc1));
+		int n1 = smpfota_smp_encode_rsp((enum smpfota_smp_msg)m, &h, &r1, enc1,
+						sizeof(enc1));
 		if (n1 < 0) {
 			abort();
 		}
-		if (smpfota_smp_decode_rsp((enum smpfota_smp_msg)m, enc1 + 8, (size_t)n1 - 8, &r2) != 0) {
+		if (smpfota_smp_decode_rsp((enum smpfota_smp_msg)m, enc1 + 8, (size_t)n1 - 8,
+					   &r2) != 0) {
 			abort();
 		}
-		int n2 = smpfota_smp_encode_rsp((enum smpfota_smp_msg)m, &h, &r2, enc2, sizeof(enc2));
+		int n2 = smpfota_smp_encode_rsp((enum smpfota_smp_msg)m, &h, &r2, enc2,
+						sizeof(enc2));
 		if (n2 != n1 || memcmp(enc1, enc2, (size_t)n1) != 0) {
 			abort();
 		}

@@ -141,13 +141,13 @@ int smpfota_boot_write_swap_size(const struct smpfota_flash_area *a, uint32_t si
 int smpfota_boot_write_magic(const struct smpfota_flash_area *a)
 {
 	return smpfota_flash_area_write(a, a->size - SMPFOTA_BOOT_MAGIC_OFF, boot_magic,
-				  SMPFOTA_BOOT_MAGIC_SIZE);
+					SMPFOTA_BOOT_MAGIC_SIZE);
 }
 
 /* ---- decision table --------------------------------------------------------------------- */
 
 int smpfota_boot_decide_swap(const struct smpfota_boot_trailer *primary,
-			      const struct smpfota_boot_trailer *secondary)
+			     const struct smpfota_boot_trailer *secondary)
 {
 	if (secondary->magic == SMPFOTA_BOOT_MAGIC_GOOD) {
 		if (secondary->image_ok == SMPFOTA_BOOT_FLAG_UNSET) {
@@ -177,7 +177,7 @@ void smpfota_boot_trailer_unset(struct smpfota_boot_trailer *t)
 }
 
 int smpfota_boot_read_swap_type(const struct smpfota_flash_area *primary,
-			   const struct smpfota_flash_area *secondary)
+				const struct smpfota_flash_area *secondary)
 {
 	struct smpfota_boot_trailer p, s;
 	int rc = smpfota_boot_read_trailer(primary, &p);
@@ -186,7 +186,8 @@ int smpfota_boot_read_swap_type(const struct smpfota_flash_area *primary,
 		return rc;
 	}
 	if (smpfota_boot_read_trailer(secondary, &s) != 0) {
-		smpfota_boot_trailer_unset(&s); /* unreachable secondary = empty, as boot_swap_type_multi() */
+		smpfota_boot_trailer_unset(
+			&s); /* unreachable secondary = empty, as boot_swap_type_multi() */
 	}
 	return smpfota_boot_decide_swap(&p, &s);
 }
@@ -223,8 +224,9 @@ int smpfota_boot_set_pending(const struct smpfota_flash_area *secondary, uint8_t
 		rc = smpfota_boot_write_flag(secondary, SMPFOTA_BOOT_IMAGE_OK_OFF);
 	}
 	if (rc == 0) {
-		rc = smpfota_boot_write_swap_info(secondary, permanent ? SMPFOTA_BOOT_SWAP_PERM : SMPFOTA_BOOT_SWAP_TEST,
-				     image);
+		rc = smpfota_boot_write_swap_info(
+			secondary, permanent ? SMPFOTA_BOOT_SWAP_PERM : SMPFOTA_BOOT_SWAP_TEST,
+			image);
 	}
 	return rc;
 }
@@ -260,7 +262,8 @@ uint32_t smpfota_boot_trailer_size(const struct smpfota_flash_area *a)
 }
 
 bool smpfota_boot_pair_geometry(const struct smpfota_flash_area *pri,
-			  const struct smpfota_flash_area *sec, struct smpfota_boot_geometry *g)
+				const struct smpfota_flash_area *sec,
+				struct smpfota_boot_geometry *g)
 {
 	if (trailer_area_check(pri) != 0 || trailer_area_check(sec) != 0) {
 		return false;
@@ -310,7 +313,7 @@ uint32_t smpfota_boot_max_image_size(const struct smpfota_flash_area *primary,
  * boot_read_image_size()), without hashing. *empty tells an erased header apart.
  */
 int smpfota_boot_image_extent(const struct smpfota_flash_area *a, struct smpfota_image_header *hdr,
-			uint32_t *total, bool *empty, int *flash_err)
+			      uint32_t *total, bool *empty, int *flash_err)
 {
 	uint8_t h[SMPFOTA_IMAGE_HEADER_SIZE];
 	uint32_t off;
@@ -389,8 +392,8 @@ static int area_src_read(void *ctx, uint32_t off, void *buf, size_t len)
 }
 
 int smpfota_boot_stream_image(const struct smpfota_flash_area *a, uint32_t limit, uint8_t *buf,
-			size_t buf_size, struct smpfota_image_info *info, bool *empty,
-			int *flash_err)
+			      size_t buf_size, struct smpfota_image_info *info, bool *empty,
+			      int *flash_err)
 {
 	struct smpfota_image_header hdr;
 	uint32_t total;
@@ -463,8 +466,8 @@ int smpfota_boot_xip_slot(const struct smpfota_boot_image *im, struct smpfota_im
 			return rc;
 		}
 		if (rc == 0 && in[slot].hash_valid &&
-		    (best < 0 || version_key(&in[slot].hdr.version) >
-					 version_key(&in[best].hdr.version))) {
+		    (best < 0 ||
+		     version_key(&in[slot].hdr.version) > version_key(&in[best].hdr.version))) {
 			best = slot;
 		}
 	}

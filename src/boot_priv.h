@@ -30,8 +30,7 @@ uint32_t smpfota_boot_trailer_bytes(uint16_t write_size);
 
 /* Trailer fields as boot_write_trailer() writes them (0 or the flash error). */
 int smpfota_boot_write_flag(const struct smpfota_flash_area *a, uint32_t off_from_end);
-int smpfota_boot_write_swap_info(const struct smpfota_flash_area *a, uint8_t type,
-				 uint8_t image);
+int smpfota_boot_write_swap_info(const struct smpfota_flash_area *a, uint8_t type, uint8_t image);
 int smpfota_boot_write_swap_size(const struct smpfota_flash_area *a, uint32_t size);
 int smpfota_boot_write_magic(const struct smpfota_flash_area *a);
 
@@ -43,9 +42,8 @@ void smpfota_boot_trailer_unset(struct smpfota_boot_trailer *t);
  * info headers (boot_read_image_size()), without hashing. *empty: the header is erased.
  * *flash_err: the flash error when one stopped it (then also returned).
  */
-int smpfota_boot_image_extent(const struct smpfota_flash_area *a,
-			      struct smpfota_image_header *hdr, uint32_t *total, bool *empty,
-			      int *flash_err);
+int smpfota_boot_image_extent(const struct smpfota_flash_area *a, struct smpfota_image_header *hdr,
+			      uint32_t *total, bool *empty, int *flash_err);
 
 /*
  * Stream [0, image end) of a through the image reader, buf_size bytes at a time; the image

@@ -238,7 +238,7 @@ static void flush_ctrl(struct smpfota_bridge *b)
 		if (chan_send(b, SMPFOTA_BRIDGE_CTRL_SIZE) != 0) {
 			return;
 		}
-		b->ev_pending &= (uint8_t)~(1U << code);
+		b->ev_pending &= (uint8_t) ~(1U << code);
 		b->stats.events_tx++;
 		b->ev_sent_once = true;
 		b->ev_sent_at = b->now;
@@ -364,7 +364,8 @@ static void on_frame(struct smpfota_bridge *b, const uint8_t *data, size_t len)
 /* EPOCH or HELLO from the other end: its receive side starts over, so do our counts. */
 static bool on_epoch(struct smpfota_bridge *b, const uint8_t *m, size_t len)
 {
-	if (len != SMPFOTA_BRIDGE_HELLO_SIZE || m[6] != SMPFOTA_BRIDGE_VERSION || get_u16(m + 7) == 0) {
+	if (len != SMPFOTA_BRIDGE_HELLO_SIZE || m[6] != SMPFOTA_BRIDGE_VERSION ||
+	    get_u16(m + 7) == 0) {
 		return false;
 	}
 	b->synced = true;
@@ -375,8 +376,7 @@ static bool on_epoch(struct smpfota_bridge *b, const uint8_t *m, size_t len)
 	return true;
 }
 
-void smpfota_bridge_input(struct smpfota_bridge *b, const uint8_t *msg, size_t len,
-			  uint32_t now_us)
+void smpfota_bridge_input(struct smpfota_bridge *b, const uint8_t *msg, size_t len, uint32_t now_us)
 {
 	b->now = now_us;
 	uint8_t type = len > 0 ? msg[0] : 0U;
@@ -419,7 +419,8 @@ void smpfota_bridge_input(struct smpfota_bridge *b, const uint8_t *msg, size_t l
 		b->stats.hellos_rx++;
 		new_epoch(b); /* it lost its count of what it sent us: announce a fresh grant */
 		if (b->cfg.event != NULL) {
-			b->cfg.event(b->cfg.user, SMPFOTA_BRIDGE_EVT_PEER_RESTART, b->peer_max_frame);
+			b->cfg.event(b->cfg.user, SMPFOTA_BRIDGE_EVT_PEER_RESTART,
+				     b->peer_max_frame);
 		}
 		break;
 	case SMPFOTA_BRIDGE_MSG_EVENT:

@@ -63,11 +63,12 @@ static bool skip_value(zcbor_state_t *zs, unsigned depth)
 
 #define FOR_EACH(it, map) \
 	for (const struct smpfota_cbor_item *it = &smpfota_smp_schema[(map).first], \
-	     *it##_end = it + (map).n; it < it##_end; it++)
+					    *it##_end = it + (map).n; \
+	     it < it##_end; it++)
 
 /* The field of map named key, and its index in map (from 0). */
 static const struct smpfota_cbor_item *find_field(struct smpfota_cbor_range map,
-						 const struct zcbor_string *key, unsigned *index)
+						  const struct zcbor_string *key, unsigned *index)
 {
 	const struct smpfota_cbor_item *it = &smpfota_smp_schema[map.first];
 	for (unsigned i = 0; i < map.n; i++, it++) {
@@ -132,8 +133,7 @@ static bool decode_array(zcbor_state_t *zs, const struct smpfota_cbor_sub *x, vo
 			}
 			continue;
 		}
-		if (!decode_struct(zs, x->map, elems + (size_t)x->elem_size * *count,
-				   depth - 1)) {
+		if (!decode_struct(zs, x->map, elems + (size_t)x->elem_size * *count, depth - 1)) {
 			return false;
 		}
 		(*count)++;
@@ -322,11 +322,11 @@ static bool encode_fields(zcbor_state_t *zs, struct smpfota_cbor_range map, cons
 	if (!zcbor_map_start_encode(zs, map.n)) {
 		return false;
 	}
-	FOR_EACH(it, map) {
+	FOR_EACH(it, map)
+	{
 		const char *k = &smpfota_smp_keys[it->key];
 		if (field_present(it, base) &&
-		    (!zcbor_tstr_encode_ptr(zs, k, strlen(k)) ||
-		     !encode_field(zs, it, base))) {
+		    (!zcbor_tstr_encode_ptr(zs, k, strlen(k)) || !encode_field(zs, it, base))) {
 			return false;
 		}
 	}

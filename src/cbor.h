@@ -41,18 +41,18 @@ struct smpfota_cbor_range {
 #define SMPFOTA_CBOR_KIND_REQUIRED 0x80U /* as SMPFOTA_CBOR_F_REQUIRED */
 
 struct smpfota_cbor_item {
-	uint16_t key;     /* offset of the key in smpfota_smp_keys */
-	uint8_t off;      /* offset of the value in the struct */
-	uint8_t has_off;  /* offset of its bool has_ flag, or SMPFOTA_CBOR_NO_HAS */
-	uint8_t kind;     /* type | SMPFOTA_CBOR_KIND_REQUIRED */
-	uint8_t sub;      /* MAP, ARRAY: index in smpfota_smp_subs[] */
+	uint16_t key;    /* offset of the key in smpfota_smp_keys */
+	uint8_t off;     /* offset of the value in the struct */
+	uint8_t has_off; /* offset of its bool has_ flag, or SMPFOTA_CBOR_NO_HAS */
+	uint8_t kind;    /* type | SMPFOTA_CBOR_KIND_REQUIRED */
+	uint8_t sub;     /* MAP, ARRAY: index in smpfota_smp_subs[] */
 };
 
 struct smpfota_cbor_sub {
 	struct smpfota_cbor_range map;
-	uint8_t elem_size;  /* MAP: the nested struct; ARRAY: one element */
-	uint8_t max_elems;  /* ARRAY only: capacity, offsets of the size_t count and the bool */
-	uint8_t count_off;  /* truncated in the struct holding the array */
+	uint8_t elem_size; /* MAP: the nested struct; ARRAY: one element */
+	uint8_t max_elems; /* ARRAY only: capacity, offsets of the size_t count and the bool */
+	uint8_t count_off; /* truncated in the struct holding the array */
 	uint8_t trunc_off;
 };
 
@@ -69,8 +69,8 @@ struct smpfota_cbor_map;
 struct smpfota_cbor_field {
 	const char *key;
 	const struct smpfota_cbor_map *sub; /* MAP, ARRAY */
-	uint8_t off;        /* offset of the value in the struct */
-	uint8_t has_off;    /* offset of its bool has_ flag, or SMPFOTA_CBOR_NO_HAS */
+	uint8_t off;                        /* offset of the value in the struct */
+	uint8_t has_off; /* offset of its bool has_ flag, or SMPFOTA_CBOR_NO_HAS */
 	uint8_t type;
 	uint8_t flags;
 	/* MAP and ARRAY: element size. ARRAY only: capacity, offsets of the size_t count and

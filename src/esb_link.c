@@ -13,10 +13,10 @@
 #define DEFAULT_MAX_TX_FAILURES 50U
 
 enum rx_state {
-	RX_IDLE = 0,    /* no frame known: every non-first fragment is an orphan */
-	RX_ASSEMBLING,  /* rx_id/rx_next: a frame being reassembled */
-	RX_DONE,        /* rx_id/rx_next: the frame just delivered (for duplicates) */
-	RX_DISCARD,     /* rx_id/rx_next: a frame being thrown away */
+	RX_IDLE = 0,   /* no frame known: every non-first fragment is an orphan */
+	RX_ASSEMBLING, /* rx_id/rx_next: a frame being reassembled */
+	RX_DONE,       /* rx_id/rx_next: the frame just delivered (for duplicates) */
+	RX_DISCARD,    /* rx_id/rx_next: a frame being thrown away */
 };
 
 static bool is_ptx(const struct smpfota_esb_link *l)

@@ -51,7 +51,7 @@ int smpfota_flash_area_read(const struct smpfota_flash_area *a, uint32_t off, vo
 }
 
 int smpfota_flash_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
-		       size_t len)
+			     size_t len)
 {
 	int rc = access_check(a, off, len);
 

@@ -39,7 +39,7 @@ enum {
 };
 
 enum {
-	F_SHA_ACTIVE = 0x01,   /* context started and not yet freed */
+	F_SHA_ACTIVE = 0x01,    /* context started and not yet freed */
 	F_HASH_CONFLICT = 0x02, /* a second SHA-256 TLV differs from the first */
 	F_NO_HASH = 0x04,       /* smpfota_image_read_info(): TLVs only, body skipped */
 	F_TLV_KEEP = 0x08,      /* the hash TLV being read becomes info->hash */
@@ -312,7 +312,7 @@ static int tlv_hdr_done(struct smpfota_image_reader *r)
 	/* A hash TLV: kept when it is the first, or the first of the algorithm being computed
 	 * (MCUboot checks only its own); compared when another of the kept type follows. */
 	unsigned hl = hash_len_of(type);
-	r->flags &= (uint8_t)~(F_TLV_KEEP | F_TLV_CMP);
+	r->flags &= (uint8_t) ~(F_TLV_KEEP | F_TLV_CMP);
 	if (hl != 0) {
 		if (len != hl) {
 			return SMPFOTA_ERR_TLV_CORRUPT;
@@ -540,7 +540,8 @@ int smpfota_image_read_info(smpfota_read_fn read, void *ctx, uint32_t max_size,
 		}
 		uint32_t n = max_size - off < sizeof(buf) ? max_size - off : (uint32_t)sizeof(buf);
 		if (r.state == ST_HEADER) {
-			n = r.need < n ? r.need : n; /* the header alone, so the body can be skipped */
+			n = r.need < n ? r.need
+				       : n; /* the header alone, so the body can be skipped */
 		}
 		if (read(ctx, off, buf, n) != 0) {
 			r.err = SMPFOTA_ERR_IO;

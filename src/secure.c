@@ -81,8 +81,8 @@ static uint8_t *tx_buf(struct smpfota_secure *s)
 	return s->cfg.buf + half(s);
 }
 
-static __attribute__((noinline)) void make_nonce(uint8_t n[SMPFOTA_SECURE_NONCE_SIZE],
-						 unsigned dir, uint32_t ctr, const uint8_t iv[8])
+static __attribute__((noinline)) void make_nonce(uint8_t n[SMPFOTA_SECURE_NONCE_SIZE], unsigned dir,
+						 uint32_t ctr, const uint8_t iv[8])
 {
 	n[0] = (uint8_t)dir;
 	put_be32(n + 1, ctr);
@@ -243,8 +243,9 @@ static int on_hello_ack(struct smpfota_secure *s, const uint8_t *f, size_t len)
 	make_nonce(nonce, DIR_R2I, 0, ss.m.f.iv);
 	/* The tag covers the header: a good one means the session id is the one derived here. */
 	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.m.f.key[DIR_R2I]);
-	rc = rc ? rc : c->decrypt(c->ctx, SLOT_SCRATCH, nonce, f, ACK_AAD_LEN, NULL, NULL, 0,
-				  f + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
+	rc = rc ? rc
+		: c->decrypt(c->ctx, SLOT_SCRATCH, nonce, f, ACK_AAD_LEN, NULL, NULL, 0,
+			     f + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
 	if (rc != 0) {
 		end_session(&ss);
 		s->stats.auth_failed++;
@@ -274,8 +275,8 @@ static int on_reject(struct smpfota_secure *s, const uint8_t *f, size_t len)
 		end_session(&s->s);
 		return 0;
 	}
-	if (s->hs_active && (f[1] == SMPFOTA_SECURE_R_UNKNOWN_KEY ||
-			     f[1] == SMPFOTA_SECURE_R_VERSION)) {
+	if (s->hs_active &&
+	    (f[1] == SMPFOTA_SECURE_R_UNKNOWN_KEY || f[1] == SMPFOTA_SECURE_R_VERSION)) {
 		s->hint = f[1] == SMPFOTA_SECURE_R_VERSION ? SMPFOTA_ERR_NOTSUP
 							   : SMPFOTA_ERR_KEY_UNKNOWN;
 	}
@@ -354,8 +355,9 @@ static int on_hello(struct smpfota_secure *s, const uint8_t *f, size_t len)
 	uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE];
 	make_nonce(nonce, DIR_R2I, 0, ss.m.f.iv);
 	rc = c->set_key(c->ctx, SLOT_SCRATCH, ss.m.f.key[DIR_R2I]);
-	rc = rc ? rc : c->encrypt(c->ctx, SLOT_SCRATCH, nonce, a, ACK_AAD_LEN, NULL, NULL, 0,
-				  a + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
+	rc = rc ? rc
+		: c->encrypt(c->ctx, SLOT_SCRATCH, nonce, a, ACK_AAD_LEN, NULL, NULL, 0,
+			     a + ACK_AAD_LEN, SMPFOTA_SECURE_TAG_SIZE);
 	if (rc != 0) {
 		end_session(&ss);
 		return rc;
@@ -436,8 +438,7 @@ static int on_data(struct smpfota_secure *s, const uint8_t *f, size_t len)
 	return 0;
 }
 
-int smpfota_secure_input(struct smpfota_secure *s, const uint8_t *frame, size_t len,
-			 uint32_t now)
+int smpfota_secure_input(struct smpfota_secure *s, const uint8_t *frame, size_t len, uint32_t now)
 {
 	s->now = now;
 	if (len == 0) {
@@ -532,8 +533,8 @@ static int ini_open(struct smpfota_secure *s)
 static const struct smpfota_secure_role initiator_role = {
 	.on_frame = ini_on_frame, .pending = NULL, .promote = NULL, .open = ini_open};
 
-int smpfota_secure_init_initiator(struct smpfota_secure *s,
-				  const struct smpfota_secure_config *cfg, uint32_t now)
+int smpfota_secure_init_initiator(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+				  uint32_t now)
 {
 	return init(s, cfg, now, &initiator_role);
 }
@@ -589,8 +590,8 @@ static int rsp_open(struct smpfota_secure *s)
 static const struct smpfota_secure_role responder_role = {
 	.on_frame = rsp_on_frame, .pending = rsp_pending, .promote = rsp_promote, .open = rsp_open};
 
-int smpfota_secure_init_responder(struct smpfota_secure *s,
-				  const struct smpfota_secure_config *cfg, uint32_t now)
+int smpfota_secure_init_responder(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+				  uint32_t now)
 {
 	int rc = init(s, cfg, now, &responder_role);
 	s->responder = true;

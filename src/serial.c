@@ -119,8 +119,8 @@ static int encode_span(const struct raw_pkt *p, size_t a, size_t b, uint8_t *out
 	return 0;
 }
 
-int smpfota_serial_encode(const uint8_t *frame, size_t frame_len, size_t line_max,
-			  uint8_t *out, size_t out_size)
+int smpfota_serial_encode(const uint8_t *frame, size_t frame_len, size_t line_max, uint8_t *out,
+			  size_t out_size)
 {
 	if ((frame == NULL && frame_len != 0) || out == NULL) {
 		return SMPFOTA_ERR_INVAL;
@@ -290,8 +290,7 @@ static void decode_group(struct smpfota_serial_rx *rx)
 	uint8_t out[3];
 	size_t n = 0;
 	/* Padding ends a line's base64; mbedTLS rejects misplaced or excess '='. */
-	if (rx->padded || mbedtls_base64_decode(out, sizeof(out), &n, rx->quad, 4) != 0 ||
-	    n == 0) {
+	if (rx->padded || mbedtls_base64_decode(out, sizeof(out), &n, rx->quad, 4) != 0 || n == 0) {
 		drop_packet(rx, SMPFOTA_SERIAL_DROP_BASE64);
 		return;
 	}

@@ -102,8 +102,9 @@ static int32_t translate_os(int32_t err)
 static int reply_err(struct smpfota_server *s, struct reply *r, int32_t err)
 {
 	if (r->hdr->version == SMPFOTA_SMP_V1) {
-		return reply_rc(s, r, r->hdr->group == SMPFOTA_SMP_GROUP_IMAGE ? translate_img(err)
-									     : translate_os(err));
+		return reply_rc(s, r,
+				r->hdr->group == SMPFOTA_SMP_GROUP_IMAGE ? translate_img(err)
+									 : translate_os(err));
 	}
 	struct smpfota_smp_status st = {.has_err = true, .err = {r->hdr->group, err}};
 	s->stats.errors++;
@@ -257,7 +258,7 @@ static void add_slot(const struct smpfota_server *s, struct smpfota_img_state_rs
 	e->slot = slot % 2;
 	e->version.ptr = sc->ver[i];
 	e->version.len = (size_t)smpfota_image_version_wire_str(&info.hdr.version, sc->ver[i],
-								  sizeof(sc->ver[i]));
+								sizeof(sc->ver[i]));
 	e->has_hash = true;
 	e->hash.ptr = sc->hash[i];
 	e->hash.len = info.hash_len; /* Zephyr: 32, or 64 with SHA-512; ours: the image's */
@@ -280,7 +281,8 @@ static int reply_state(struct smpfota_server *s, struct reply *r, enum smpfota_s
 		 * no flags at all, nothing runs. */
 		uint32_t run = xip(s) ? 2 * image + s->run_slot[image] : UINT32_MAX;
 		for (uint32_t slot = 2 * image; slot < 2 * image + 2; slot++) {
-			add_slot(s, &rsp, &sc, slot, slot == run ? REPORT_ACTIVE | REPORT_CONFIRMED : 0);
+			add_slot(s, &rsp, &sc, slot,
+				 slot == run ? REPORT_ACTIVE | REPORT_CONFIRMED : 0);
 		}
 	}
 	for (uint32_t image = 0; image < s->cfg->n_images && !xip(s) && !recovery(s); image++) {
@@ -337,7 +339,8 @@ static int set_next_boot_slot(struct smpfota_server *s, uint32_t slot, bool conf
 		if (confirm && slot == nbs) {
 			return 0;
 		}
-		if ((slot == active && active != nbs) || (!confirm && slot != active && slot == nbs)) {
+		if ((slot == active && active != nbs) ||
+		    (!confirm && slot != active && slot == nbs)) {
 			return SMPFOTA_IMG_MGMT_ERR_IMAGE_ALREADY_PENDING;
 		}
 	}
@@ -423,7 +426,8 @@ static int erase_if_needed(struct smpfota_server *s, const struct smpfota_flash_
 
 static void upload_reset(struct smpfota_server *s);
 
-static int img_erase(struct smpfota_server *s, struct reply *r, const struct smpfota_img_erase_req *q)
+static int img_erase(struct smpfota_server *s, struct reply *r,
+		     const struct smpfota_img_erase_req *q)
 {
 	/* Default: the slot opposite the running one (img_mgmt_get_other_slot). */
 	uint32_t slot = q->has_slot ? q->slot : upload_slot(s, s->cfg->active_image);
@@ -725,8 +729,8 @@ static int upload_finish(struct smpfota_server *s, const struct smpfota_flash_ar
 static int reply_upload_off(struct smpfota_server *s, struct reply *r, uint32_t off, bool has_match,
 			    bool match)
 {
-	struct smpfota_img_upload_rsp rsp = {.has_off = true, .off = off,
-					     .has_match = has_match, .match = match};
+	struct smpfota_img_upload_rsp rsp = {
+		.has_off = true, .off = off, .has_match = has_match, .match = match};
 	return reply_ok(s, r, SMPFOTA_MSG_IMG_UPLOAD, &rsp);
 }
 
@@ -738,17 +742,20 @@ static int upload_fail(struct smpfota_server *s, struct reply *r, int err, const
 	return reply_err(s, r, err);
 }
 
-static int img_upload(struct smpfota_server *s, struct reply *r, const struct smpfota_img_upload_req *q)
+static int img_upload(struct smpfota_server *s, struct reply *r,
+		      const struct smpfota_img_upload_req *q)
 {
 	const struct smpfota_flash_area *a;
 
 	if (q->off == 0) {
 		const uint8_t *d = q->data.ptr;
 		if (q->data.len < SMPFOTA_IMAGE_HEADER_SIZE) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER, "header malformed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER,
+					   "header malformed");
 		}
 		if (!q->has_len) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_LENGTH, "header malformed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_LENGTH,
+					   "header malformed");
 		}
 		struct smpfota_image_header hdr;
 		if (smpfota_image_header_parse(d, q->data.len, &hdr) == SMPFOTA_ERR_BAD_MAGIC) {
@@ -759,8 +766,8 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH, "sha too long");
 		}
 		/* Same session (same sha) already in progress: resume, write nothing. */
-		if (q->has_sha && q->sha.len > 0 && upload_active(s) && s->up.sha_len == q->sha.len &&
-		    memcmp(s->up.sha, q->sha.ptr, q->sha.len) == 0) {
+		if (q->has_sha && q->sha.len > 0 && upload_active(s) &&
+		    s->up.sha_len == q->sha.len && memcmp(s->up.sha, q->sha.ptr, q->sha.len) == 0) {
 			return reply_upload_off(s, r, s->up.off, false, false);
 		}
 		uint32_t image = q->has_image ? q->image : 0;
@@ -771,16 +778,19 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 		}
 		const struct smpfota_boot_image *im = &s->cfg->images[image];
 		if (q->len > smpfota_boot_max_image_size(&im->primary, &im->secondary)) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE, "img too large");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_TOO_LARGE,
+					   "img too large");
 		}
 		if (q->has_upgrade && q->upgrade) {
 			struct smpfota_image_info cur;
-			if (slot_info(s, 2 * image + (xip(s) ? s->run_slot[image] : 0U), &cur) != 0) {
+			if (slot_info(s, 2 * image + (xip(s) ? s->run_slot[image] : 0U), &cur) !=
+			    0) {
 				return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_VERSION_GET_FAILED,
 						   "version get failed");
 			}
 			if (vercmp(&cur.hdr.version, &hdr.version) >= 0) {
-				return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER,
+				return upload_fail(s, r,
+						   SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER,
 						   "downgrade");
 			}
 		}
@@ -791,7 +801,8 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			if (slot_has_file(s, a, q, &img_err, &why)) {
 				/* Answered as the end of an upload: the same trailer and image checks. */
 				if (clear_trailer(s, a) < 0) {
-					return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED,
+					return upload_fail(s, r,
+							   SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED,
 							   "trailer erase failed");
 				}
 				if (img_err != 0) {
@@ -809,24 +820,29 @@ static int img_upload(struct smpfota_server *s, struct reply *r, const struct sm
 			memcpy(s->up.sha, q->sha.ptr, q->sha.len);
 		}
 		if (upload_stream_start(s) != 0) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_UNKNOWN, "hash engine failed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_UNKNOWN,
+					   "hash engine failed");
 		}
 		if (clear_trailer(s, a) < 0) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED, "trailer erase failed");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_ERASE_FAILED,
+					   "trailer erase failed");
 		}
 	} else {
 		if (!upload_active(s) || q->off != s->up.off) {
 			/* Wrong offset: drop the data and say where to continue (0 when idle). */
-			return reply_upload_off(s, r, upload_active(s) ? s->up.off : 0, false, false);
+			return reply_upload_off(s, r, upload_active(s) ? s->up.off : 0, false,
+						false);
 		}
 		if ((uint64_t)q->off + q->data.len > s->up.size) {
-			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
+			return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN,
+					   "data overrun");
 		}
 		upload_busy(s);
 	}
 	a = slot_area(s, upload_slot(s, s->up.image));
 	if ((uint64_t)s->up.off + q->data.len > s->up.size) {
-		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN, "data overrun");
+		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_DATA_OVERRUN,
+				   "data overrun");
 	}
 	if (upload_write(s, a, q->data.ptr, q->data.len) < 0) {
 		return upload_fail(s, r, SMPFOTA_IMG_MGMT_ERR_FLASH_WRITE_FAILED, "fa write fail");
@@ -858,13 +874,15 @@ static int os_info(struct smpfota_server *s, struct reply *r, const struct smpfo
 {
 	static const char letters[] = "snrvbmpio";
 	const struct smpfota_server_info *in = &s->cfg->info;
-	const char *fields[] = {in->kernel, in->node, in->release, in->version, in->build,
+	const char *fields[] = {in->kernel,  in->node,      in->release,  in->version, in->build,
 				in->machine, in->processor, in->platform, in->os};
 	unsigned want = 0;
 	struct smpfota_str fmt = q->has_format ? q->format : cstr("s");
 
 	for (size_t i = 0; i < fmt.len; i++) {
-		const char *p = fmt.ptr[i] == 'a' ? NULL : memchr(letters, fmt.ptr[i], sizeof(letters) - 1);
+		const char *p = fmt.ptr[i] == 'a'
+					? NULL
+					: memchr(letters, fmt.ptr[i], sizeof(letters) - 1);
 		if (fmt.ptr[i] == 'a') {
 			want = (1U << (sizeof(letters) - 1)) - 1;
 		} else if (p == NULL) {
@@ -889,7 +907,8 @@ static int os_info(struct smpfota_server *s, struct reply *r, const struct smpfo
 		if (n) {
 			out[n++] = ' ';
 		}
-		memcpy(out + n, v, vl); /* NOLINT(bugprone-not-null-terminated-result): (ptr, len) */
+		/* NOLINTNEXTLINE(bugprone-not-null-terminated-result): (ptr, len), no NUL */
+		memcpy(out + n, v, vl);
 		n += vl;
 	}
 	struct smpfota_os_info_rsp rsp = {.output = {out, n}};

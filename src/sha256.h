@@ -27,7 +27,8 @@ static inline int smpfota_sha256_starts(smpfota_sha256_ctx *c)
 {
 	/* psa_crypto_init() may be called any number of times; the library has no init of its
 	 * own to call it from. */
-	return psa_crypto_init() != PSA_SUCCESS || psa_hash_setup(c, PSA_ALG_SHA_256) != PSA_SUCCESS;
+	return psa_crypto_init() != PSA_SUCCESS ||
+	       psa_hash_setup(c, PSA_ALG_SHA_256) != PSA_SUCCESS;
 }
 
 static inline int smpfota_sha256_update(smpfota_sha256_ctx *c, const uint8_t *p, size_t n)

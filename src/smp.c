@@ -68,6 +68,8 @@ bool smpfota_smp_status_ok(const struct smpfota_smp_status *st)
 #define U8(x) ((uint8_t)((x) + 0 * sizeof(char[(x) < SMPFOTA_CBOR_NO_HAS ? 1 : -1])))
 #define OFF(st, m) U8(offsetof(st, m))
 
+/* The tables below are laid out by hand, one message per block. */
+/* clang-format off */
 /* Every key once. The schema names a key by its offset in one string of NUL-terminated
  * keys (2 bytes rather than a 4-byte pointer); key_layout gives the offsets. */
 #define KEYS(K, K2) K(group) K(rc) K(rsn) K(err) K(d) K(r) K(force) K(boot_mode) K(buf_size) \
@@ -195,6 +197,7 @@ enum { MAPS(START) N_ITEMS };
 #define PACKED(name) name(PF, PO, PM, PA)
 enum { SUB_ERR, SUB_SLOT_STATE, SUB_SLOT_INFO_SLOT, SUB_SLOT_INFO_IMAGE };
 const struct smpfota_cbor_item smpfota_smp_schema[N_ITEMS] = {MAPS(PACKED)};
+/* clang-format on */
 
 /* Nested maps: err (both uses hold a struct smpfota_smp_err), and each array's, from its
  * A() entry (an array's map serves that array alone). */

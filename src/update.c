@@ -17,8 +17,8 @@
 enum { SUB_LIST, SUB_SLOTS };
 enum { SUB_PARAMS = 0, SUB_MODE = 1 };
 
-static const char *const step_names[] = {
-	"params", "check", "upload", "verify", "test", "reset", "wait", "active", "confirm", "done"};
+static const char *const step_names[] = {"params", "check", "upload", "verify",  "test",
+					 "reset",  "wait",  "active", "confirm", "done"};
 
 const char *smpfota_update_step_name(int step)
 {
@@ -97,7 +97,8 @@ int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota
 	}
 	for (uint32_t off = 0; rc == 0 && off < src->size; off += sizeof(buf)) {
 		size_t n = src->size - off < sizeof(buf) ? src->size - off : sizeof(buf);
-		if (src->read(src->ctx, off, buf, n) != 0 || smpfota_sha256_update(&sha, buf, n) != 0) {
+		if (src->read(src->ctx, off, buf, n) != 0 ||
+		    smpfota_sha256_update(&sha, buf, n) != 0) {
 			rc = SMPFOTA_ERR_IO;
 		}
 	}
@@ -162,8 +163,8 @@ static bool parse_version(struct smpfota_str s, struct smpfota_image_version *v)
 	if (!digit || n < 2 || part[0] > 255 || part[1] > 255 || part[2] > 65535) {
 		return false;
 	}
-	*v = (struct smpfota_image_version){(uint8_t)part[0], (uint8_t)part[1],
-					    (uint16_t)part[2], part[3]};
+	*v = (struct smpfota_image_version){(uint8_t)part[0], (uint8_t)part[1], (uint16_t)part[2],
+					    part[3]};
 	return true;
 }
 
@@ -283,11 +284,14 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	switch (u->step) {
 	case SMPFOTA_UPDATE_PARAMS:
 		if (u->sub == SUB_MODE) {
-			struct smpfota_os_bootloader_req q = {.has_query = true, .query = {"mode", 4}};
-			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_BOOTLOADER, &q, 0, on_rsp, u, now);
+			struct smpfota_os_bootloader_req q = {.has_query = true,
+							      .query = {"mode", 4}};
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_BOOTLOADER, &q, 0, on_rsp, u,
+						 now);
 		} else {
 			struct smpfota_os_params_req q = {0};
-			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_PARAMS, &q, 0, on_rsp, u, now);
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_PARAMS, &q, 0, on_rsp, u,
+						 now);
 		}
 		break;
 	case SMPFOTA_UPDATE_CHECK:
@@ -295,10 +299,12 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	case SMPFOTA_UPDATE_ACTIVE:
 		if (u->step == SMPFOTA_UPDATE_CHECK && u->sub == SUB_SLOTS) {
 			struct smpfota_img_slot_info_req q = {0};
-			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_SLOT_INFO, &q, 0, on_rsp, u, now);
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_SLOT_INFO, &q, 0, on_rsp, u,
+						 now);
 		} else {
 			struct smpfota_img_state_read_req q = {0};
-			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_READ, &q, 0, on_rsp, u, now);
+			rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_READ, &q, 0, on_rsp, u,
+						 now);
 		}
 		break;
 	case SMPFOTA_UPDATE_UPLOAD: {
@@ -312,7 +318,8 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	}
 	case SMPFOTA_UPDATE_TEST: {
 		struct smpfota_img_state_write_req q = {
-			.has_hash = true, .hash = {u->img.hash, u->img.hash_len},
+			.has_hash = true,
+			.hash = {u->img.hash, u->img.hash_len},
 			.confirm = permanent(u) || u->mode == SMPFOTA_UPDATE_MODE_OVERWRITE};
 		rc = smpfota_client_send(u->c, SMPFOTA_MSG_IMG_STATE_WRITE, &q, 0, on_rsp, u, now);
 		break;
@@ -329,7 +336,8 @@ static void kick(struct smpfota_update *u, uint32_t now)
 			return;
 		}
 		struct smpfota_os_echo_req q = {.d = {"smpfota", 7}};
-		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_ECHO, &q, u->prm.probe_ms, on_rsp, u, now);
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_ECHO, &q, u->prm.probe_ms, on_rsp, u,
+					 now);
 		break;
 	}
 	case SMPFOTA_UPDATE_CONFIRM: {
@@ -402,7 +410,8 @@ static void on_check(struct smpfota_update *u, int err, const union smpfota_smp_
 		 * when the server has no answer. */
 		if (err == 0 && smpfota_smp_status_ok(&rsp->status)) {
 			for (size_t i = 0; i < rsp->slot_info.images_count; i++) {
-				const struct smpfota_img_slot_info_image *e = &rsp->slot_info.images[i];
+				const struct smpfota_img_slot_info_image *e =
+					&rsp->slot_info.images[i];
 				uint32_t max = 0;
 				if (e->image != u->prm.upload.image) {
 					continue;
@@ -547,12 +556,14 @@ static void on_active(struct smpfota_update *u, const union smpfota_smp_rsp *rsp
 	 * the reset may not have happened): the reset request was lost on the way. Sending it
 	 * again is safe now; a direct-xip bootloader that keeps the old image (a newer one, or
 	 * ours invalid) ends ROLLED_BACK after MAX_RESETS. */
-	bool again = u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP ? has_hash(next, &u->img)
-							       : has_hash(next, &u->img) && next->pending;
+	bool again = u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP
+			     ? has_hash(next, &u->img)
+			     : has_hash(next, &u->img) && next->pending;
 	if (again) {
 		if (++u->resets >= MAX_RESETS) {
-			finish(u, u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP ? SMPFOTA_ERR_ROLLED_BACK
-									     : SMPFOTA_ERR_TIMEDOUT,
+			finish(u,
+			       u->mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP ? SMPFOTA_ERR_ROLLED_BACK
+									 : SMPFOTA_ERR_TIMEDOUT,
 			       NULL);
 		} else {
 			set_step(u, SMPFOTA_UPDATE_RESET);
@@ -608,7 +619,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (rejected(u, err, rsp)) {
 			return;
 		}
-		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, target_slot(u)), &u->img)) {
+		if (!has_hash(find_slot(&rsp->state, u->prm.upload.image, target_slot(u)),
+			      &u->img)) {
 			finish(u, SMPFOTA_ERR_NOT_FOUND, NULL);
 			return;
 		}
@@ -649,7 +661,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		} else {
 			/* A probe that timed out already waited probe_ms: the next one goes now, so
 			 * the target is probed every probe_ms, not every 2 x probe_ms. */
-			u->next_probe = err == SMPFOTA_ERR_TIMEDOUT ? u->now : u->now + u->prm.probe_ms;
+			u->next_probe = err == SMPFOTA_ERR_TIMEDOUT ? u->now
+								    : u->now + u->prm.probe_ms;
 		}
 		break;
 	case SMPFOTA_UPDATE_ACTIVE:
@@ -662,7 +675,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 		if (recheck(u, err) || rejected(u, err, rsp)) {
 			return;
 		}
-		const struct smpfota_img_slot_state *run = find_active(&rsp->state, u->prm.upload.image);
+		const struct smpfota_img_slot_state *run = find_active(&rsp->state,
+								       u->prm.upload.image);
 		if (has_hash(run, &u->img) && run->confirmed) {
 			done(u, SMPFOTA_UPDATE_CONFIRMED);
 		} else {
@@ -679,7 +693,8 @@ static void on_rsp(void *user, int err, enum smpfota_smp_msg msg, const union sm
 }
 
 int smpfota_update_start(struct smpfota_update *u, struct smpfota_client *c,
-			 const struct smpfota_upload_source *src, const struct smpfota_image_info *img,
+			 const struct smpfota_upload_source *src,
+			 const struct smpfota_image_info *img,
 			 const struct smpfota_update_params *prm, smpfota_update_step_fn on_step,
 			 smpfota_upload_progress_fn on_progress, smpfota_update_done_fn on_done,
 			 void *user, uint32_t now)

@@ -217,11 +217,13 @@ static void print_value(const struct smpfota_cbor_field *f, const uint8_t *b)
 		printf("%s", *(const bool *)v ? "true" : "false");
 		break;
 	case SMPFOTA_CBOR_TSTR:
-		json_str(((const struct smpfota_str *)v)->ptr, ((const struct smpfota_str *)v)->len);
+		json_str(((const struct smpfota_str *)v)->ptr,
+			 ((const struct smpfota_str *)v)->len);
 		break;
 	case SMPFOTA_CBOR_BSTR:
 		putchar('"');
-		hex_print(((const struct smpfota_bytes *)v)->ptr, ((const struct smpfota_bytes *)v)->len);
+		hex_print(((const struct smpfota_bytes *)v)->ptr,
+			  ((const struct smpfota_bytes *)v)->len);
 		putchar('"');
 		break;
 	case SMPFOTA_CBOR_MAP:
@@ -249,7 +251,8 @@ static bool print_fields(const struct smpfota_cbor_map *map, const uint8_t *b, b
 {
 	for (int i = 0; i < map->n_fields; i++) {
 		const struct smpfota_cbor_field *f = &map->fields[i];
-		if (f->has_off != SMPFOTA_CBOR_NO_HAS && !*(const bool *)(const void *)(b + f->has_off)) {
+		if (f->has_off != SMPFOTA_CBOR_NO_HAS &&
+		    !*(const bool *)(const void *)(b + f->has_off)) {
 			continue;
 		}
 		printf("%s\"%s\": ", first ? "" : ", ", f->key);
@@ -347,7 +350,7 @@ int main(int argc, char **argv)
 		frame[2] = frame[3] = 0;
 		(void)smpfota_smp_hdr_decode(frame, 8, &req);
 		void *body = arena_alloc(err ? sizeof(struct smpfota_smp_status)
-					   : smpfota_smp_msg_size(m, true));
+					     : smpfota_smp_msg_size(m, true));
 		for (int i = err ? 3 : 4; i < argc; i++) {
 			set_path(err ? smpfota_smp_status_map() : smpfota_smp_msg_map(m, true),
 				 smpfota_smp_status_map(), body, argv[i]);
@@ -361,7 +364,8 @@ int main(int argc, char **argv)
 	} else if (!strcmp(cmd, "max-data")) {
 		struct smpfota_img_upload_req r = {0};
 		for (int i = 3; i < argc; i++) {
-			set_path(smpfota_smp_msg_map(SMPFOTA_MSG_IMG_UPLOAD, false), NULL, &r, argv[i]);
+			set_path(smpfota_smp_msg_map(SMPFOTA_MSG_IMG_UPLOAD, false), NULL, &r,
+				 argv[i]);
 		}
 		printf("%d\n", smpfota_smp_upload_max_data(&r, (size_t)atol(argv[2])));
 		return 0;

@@ -19,8 +19,8 @@ struct chan {
 	uint8_t data[CH_MSGS][MSG_MAX];
 	size_t len[CH_MSGS];
 	unsigned head, count;
-	size_t used, cap;  /* bytes, as a ring would count them */
-	bool broken;       /* send fails with an error */
+	size_t used, cap; /* bytes, as a ring would count them */
+	bool broken;      /* send fails with an error */
 	unsigned sent;
 };
 
@@ -58,12 +58,12 @@ struct end {
 	struct smpfota_bridge_config cfg;
 	uint8_t ring[4 * (MAXF + 2)];
 	uint8_t txb[SMPFOTA_BRIDGE_HDR_SIZE + MAXF];
-	struct chan out;      /* messages this end sent, not yet read by the other */
-	bool busy;            /* the consumer refuses */
-	uint32_t got[LOGN];   /* sequence numbers delivered */
+	struct chan out;    /* messages this end sent, not yet read by the other */
+	bool busy;          /* the consumer refuses */
+	uint32_t got[LOGN]; /* sequence numbers delivered */
 	unsigned n_got;
-	bool bad;             /* a delivered frame was corrupt */
-	uint32_t next_seq;    /* next frame this end sends */
+	bool bad;          /* a delivered frame was corrupt */
+	uint32_t next_seq; /* next frame this end sends */
 	unsigned restarts_seen;
 	uint32_t ev[8];
 	unsigned n_ev;
@@ -266,7 +266,8 @@ static void test_frames_both_ways(void)
 		}
 		/* An idle consumer takes each frame straight from the channel buffer. */
 		CHECK_EQ(e->b.stats.frames_direct, 100);
-		CHECK_EQ(e->b.stats.drop_credit + e->b.stats.drop_stale + e->b.stats.drop_malformed, 0);
+		CHECK_EQ(e->b.stats.drop_credit + e->b.stats.drop_stale + e->b.stats.drop_malformed,
+			 0);
 	}
 	/* Request/answer traffic: the grants ride on frames, no GRANT message is needed. */
 	CHECK_EQ(P.e[0].out.sent - before, 100);
@@ -524,10 +525,13 @@ static void test_malformed(void)
 	settle();
 	struct smpfota_bridge *b = &P.e[1].b;
 	static const uint8_t bad[][10] = {
-		{0x00}, {0x09, 1, 2, 3, 4, 5}, {SMPFOTA_BRIDGE_MSG_FRAME, 0, 0, 0, 0, 0, 0},
-		{SMPFOTA_BRIDGE_MSG_GRANT, 1}, {SMPFOTA_BRIDGE_MSG_EVENT, 8, 0, 0, 0, 0},
-		{SMPFOTA_BRIDGE_MSG_HELLO, 1, 0, 0, 0, 0, 9, 100, 0},   /* wrong version */
-		{SMPFOTA_BRIDGE_MSG_EPOCH, 1, 0, 0, 0, 0, 1, 0, 0},     /* max_frame 0 */
+		{0x00},
+		{0x09, 1, 2, 3, 4, 5},
+		{SMPFOTA_BRIDGE_MSG_FRAME, 0, 0, 0, 0, 0, 0},
+		{SMPFOTA_BRIDGE_MSG_GRANT, 1},
+		{SMPFOTA_BRIDGE_MSG_EVENT, 8, 0, 0, 0, 0},
+		{SMPFOTA_BRIDGE_MSG_HELLO, 1, 0, 0, 0, 0, 9, 100, 0}, /* wrong version */
+		{SMPFOTA_BRIDGE_MSG_EPOCH, 1, 0, 0, 0, 0, 1, 0, 0},   /* max_frame 0 */
 	};
 	static const size_t lens[] = {1, 6, 7, 2, 6, 9, 9};
 	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
@@ -584,13 +588,21 @@ static void test_random(void)
 						ch_clear(&P.e[i].out);
 					}
 					/* a new first epoch (bridge.h: never the last one) */
-					uint8_t ep = (uint8_t)(P.e[i].b.epoch + 100U + (r >> 16) % 50U);
-					CHECK_EQ(start(i, ep, SMPFOTA_BRIDGE_RING_MIN(MAXF) + (r >> 20) % 200,
-						       P.e[i].out.cap), 0);
+					uint8_t ep = (uint8_t)(P.e[i].b.epoch + 100U +
+							       (r >> 16) % 50U);
+					CHECK_EQ(start(i, ep,
+						       SMPFOTA_BRIDGE_RING_MIN(MAXF) +
+							       (r >> 20) % 200,
+						       P.e[i].out.cap),
+						 0);
 					P.e[i].n_got = 0;
 				}
 				break;
-			case 2: case 3: case 4: case 5: case 6:
+			case 2:
+			case 3:
+			case 4:
+			case 5:
+			case 6:
 				(void)send_next(i, 4 + (r >> 7) % (MAXF - 3));
 				break;
 			default:

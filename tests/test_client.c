@@ -29,7 +29,7 @@ struct pkt {
 	bool used;
 	bool to_server;
 	uint32_t at;
-	uint32_t order;     /* enqueue order: packets due at once arrive in it (FIFO) */
+	uint32_t order; /* enqueue order: packets due at once arrive in it (FIFO) */
 	uint16_t len;
 	uint8_t data[PKTSZ];
 };
@@ -45,8 +45,8 @@ static uint32_t sent_frames, sent_data_bytes;
  * or waiting at most, more are dropped (a UART with few buffers). drop_off: the first
  * upload request at or past that offset is lost. */
 static uint32_t server_ms, slow_next_ms, server_free_at, queue_max;
-static bool ignore_echo; /* a server that never answers os echo */
-static int64_t drop_off = -1; /* -2: the last chunk */
+static bool ignore_echo;                 /* a server that never answers os echo */
+static int64_t drop_off = -1;            /* -2: the last chunk */
 static unsigned opening_reqs, echo_reqs; /* upload requests at off 0, echoes: as handled */
 
 static void net_reset(void)
@@ -67,8 +67,10 @@ static int64_t upload_off(const uint8_t *p, size_t n, uint32_t *end)
 {
 	struct smpfota_smp_hdr h;
 	union smpfota_smp_req q;
-	if (smpfota_smp_hdr_decode(p, n, &h) < 0 || smpfota_smp_msg_lookup(&h) != SMPFOTA_MSG_IMG_UPLOAD ||
-	    smpfota_smp_decode_req(SMPFOTA_MSG_IMG_UPLOAD, p + SMPFOTA_SMP_HDR_SIZE, h.len, &q) != 0) {
+	if (smpfota_smp_hdr_decode(p, n, &h) < 0 ||
+	    smpfota_smp_msg_lookup(&h) != SMPFOTA_MSG_IMG_UPLOAD ||
+	    smpfota_smp_decode_req(SMPFOTA_MSG_IMG_UPLOAD, p + SMPFOTA_SMP_HDR_SIZE, h.len, &q) !=
+		    0) {
 		return -1;
 	}
 	*end = q.upload.off + (uint32_t)q.upload.data.len;
@@ -112,8 +114,11 @@ static void enqueue(bool to_server, const uint8_t *p, size_t n, uint32_t extra)
 				if (tu_rand(&rng) % 100 < reorder_pct) {
 					d += 1 + tu_rand(&rng) % 6; /* overtaken by later packets */
 				}
-				net[i] = (struct pkt){.used = true, .to_server = to_server, .at = now_ms + d,
-						      .order = enqueued++, .len = (uint16_t)n};
+				net[i] = (struct pkt){.used = true,
+						      .to_server = to_server,
+						      .at = now_ms + d,
+						      .order = enqueued++,
+						      .len = (uint16_t)n};
 				memcpy(net[i].data, p, n);
 				break;
 			}
@@ -145,10 +150,15 @@ static struct smpfota_client cli;
 
 static void client_setup(uint8_t slots, uint16_t mtu, uint8_t retries)
 {
-	struct smpfota_client_config cfg = {
-		.tx = {.send = tx_send, .mtu = mtu}, .buf = cbuf, .buf_size = sizeof(cbuf),
-		.frame_cap = 4096, .slots = slots, .version = SMPFOTA_SMP_V2, .timeout_ms = 300,
-		.retries = retries, .seq = 250 /* wraps during the test */};
+	struct smpfota_client_config cfg = {.tx = {.send = tx_send, .mtu = mtu},
+					    .buf = cbuf,
+					    .buf_size = sizeof(cbuf),
+					    .frame_cap = 4096,
+					    .slots = slots,
+					    .version = SMPFOTA_SMP_V2,
+					    .timeout_ms = 300,
+					    .retries = retries,
+					    .seq = 250 /* wraps during the test */};
 	CHECK_EQ(smpfota_client_init(&cli, &cfg), 0);
 }
 
@@ -190,7 +200,8 @@ static void step(void)
 			}
 			uint32_t end;
 			opening_reqs += upload_off(p->data, p->len, &end) == 0;
-			bool echo = p->len >= 8 && p->data[4] == 0 && p->data[5] == 0 && p->data[7] == 0;
+			bool echo = p->len >= 8 && p->data[4] == 0 && p->data[5] == 0 &&
+				    p->data[7] == 0;
 			echo_reqs += echo;
 			if (echo && ignore_echo) {
 				continue;
@@ -198,7 +209,8 @@ static void step(void)
 			uint32_t busy_ms = server_ms + slow_next_ms;
 			slow_next_ms = 0;
 			server_free_at = now_ms + busy_ms;
-			int n = smpfota_server_handle(&tb.srv, p->data, p->len, rsp, tb.cfg.buf_size);
+			int n = smpfota_server_handle(&tb.srv, p->data, p->len, rsp,
+						      tb.cfg.buf_size);
 			if (n > 0) {
 				enqueue(false, rsp, (size_t)n, busy_ms);
 			}
@@ -256,8 +268,11 @@ static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
 
 static struct smpfota_upload_source make_source(uint32_t body, uint32_t seed)
 {
-	img_len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-		.body_size = body, .ver = {1, 2, 3, 0}, .seed = seed}, NULL);
+	img_len = smpfota_emu_image_build(img, sizeof(img),
+					  &(struct smpfota_emu_image_spec){.body_size = body,
+									   .ver = {1, 2, 3, 0},
+									   .seed = seed},
+					  NULL);
 	struct smpfota_upload_source src = {.read = src_read, .size = (uint32_t)img_len};
 	tu_sha256(img, img_len, src.sha);
 	return src;
@@ -309,7 +324,9 @@ static void test_requests(void)
 
 	/* all slots busy */
 	for (int i = 0; i < 4; i++) {
-		CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+		CHECK_EQ(
+			smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms),
+			0);
 	}
 	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms),
 		 SMPFOTA_ERR_BUSY);
@@ -333,7 +350,9 @@ static void test_requests(void)
 	loss_pct = 40;
 	int ok = 0;
 	for (int k = 0; k < 20; k++) {
-		CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+		CHECK_EQ(
+			smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms),
+			0);
 		wait_rsp();
 		ok += rsp_err == 0;
 	}
@@ -341,8 +360,9 @@ static void test_requests(void)
 	/* duplicates and garbage are ignored */
 	loss_pct = 0;
 	dup_pct = 100;
-	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
-				     0, on_rsp, NULL, now_ms), 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS,
+				     &(struct smpfota_os_params_req){0}, 0, on_rsp, NULL, now_ms),
+		 0);
 	wait_rsp();
 	CHECK_EQ(rsp_err, 0);
 	CHECK_EQ(last_rsp.params.buf_size, 2048);
@@ -357,8 +377,9 @@ static void test_requests(void)
 	/* a malformed answer to a pending request: PROTO to the caller */
 	dup_pct = 0;
 	server_down = true;
-	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
-				     0, on_rsp, NULL, now_ms), 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS,
+				     &(struct smpfota_os_params_req){0}, 0, on_rsp, NULL, now_ms),
+		 0);
 	uint8_t bad[] = {0x09, 0, 0, 2, 0, 0, (uint8_t)(cli.seq - 1), 6, 0xa1, 0x61};
 	rsp_err = 99;
 	CHECK_EQ(smpfota_client_input(&cli, bad, sizeof(bad), now_ms), 0);
@@ -376,11 +397,12 @@ static void upload_case(uint32_t buf_size, uint32_t buf_count, unsigned loss, un
 	server_setup(buf_size, buf_count);
 	client_setup(8, 1472, 0);
 	struct smpfota_upload_source src = make_source(60000 + seed * 7, seed);
-	struct smpfota_upload_params prm = {.buf_size = buf_size, .buf_count = buf_count,
-					    .max_failures = 50};
+	struct smpfota_upload_params prm = {
+		.buf_size = buf_size, .buf_count = buf_count, .max_failures = 50};
 	CHECK(run_upload(&src, &prm, 600000));
 	if (up_err != 0) {
-		fprintf(stderr, "upload buf %u x%u loss %u: err %d\n", buf_size, buf_count, loss, up_err);
+		fprintf(stderr, "upload buf %u x%u loss %u: err %d\n", buf_size, buf_count, loss,
+			up_err);
 	}
 	CHECK_EQ(up_err, 0);
 	CHECK(up_match == (buf_size > 96)); /* 96 B: the sha is truncated, match unknown */
@@ -467,7 +489,7 @@ static void test_resume_after_client_restart(void)
 	CHECK_EQ(up_err, 0);
 	CHECK(secondary_holds_image());
 	CHECK(sent_data_bytes - before < img_len * 6 / 10); /* resumed, not restarted */
-	CHECK(last_prog.skips >= 1); /* the server sent it ahead */
+	CHECK(last_prog.skips >= 1);                        /* the server sent it ahead */
 }
 
 static void test_restart_after_server_forgets(void)
@@ -516,10 +538,12 @@ static void test_rejected_and_timeout(void)
 	CHECK_EQ(smpfota_client_pending(&cli), 0);
 
 	/* bad arguments, busy */
-	CHECK_EQ(smpfota_client_upload(&cli, NULL, &prm, NULL, NULL, NULL, now_ms), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_client_upload(&cli, NULL, &prm, NULL, NULL, NULL, now_ms),
+		 SMPFOTA_ERR_INVAL);
 	server_down = false;
 	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now_ms), 0);
-	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now_ms), SMPFOTA_ERR_BUSY);
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, NULL, on_done, NULL, now_ms),
+		 SMPFOTA_ERR_BUSY);
 	smpfota_client_cancel(&cli);
 	CHECK_EQ(smpfota_client_pending(&cli), 0);
 	struct smpfota_client_config bad = {0};
@@ -546,8 +570,9 @@ static uint32_t learn_upload(uint32_t delay, uint32_t srv_ms, uint32_t qmax, int
 	server_setup(1024, 4);
 	client_setup(8, 1472, 0);
 	struct smpfota_upload_source src = make_source(40000, 31);
-	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS, &(struct smpfota_os_params_req){0},
-				     0, on_rsp, NULL, now_ms), 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_PARAMS,
+				     &(struct smpfota_os_params_req){0}, 0, on_rsp, NULL, now_ms),
+		 0);
 	wait_rsp();
 	memset(&last_prog, 0, sizeof(last_prog));
 	drop_off = drop;
@@ -661,8 +686,11 @@ static void target_with_factory(uint8_t major)
 	net_reset();
 	server_setup(2048, 4);
 	client_setup(4, 1472, 2);
-	factory_len = smpfota_emu_image_build(factory, sizeof(factory), &(struct smpfota_emu_image_spec){
-		.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77}, NULL);
+	factory_len = smpfota_emu_image_build(
+		factory, sizeof(factory),
+		&(struct smpfota_emu_image_spec){
+			.body_size = 30000, .ver = {major, 0, 0, 0}, .seed = 77},
+		NULL);
 	CHECK_EQ(smpfota_emu_target_provision(&tb, 0, factory, factory_len), 0);
 	boots = 0;
 }
@@ -674,7 +702,8 @@ static int run_update(struct smpfota_upload_source *src, const struct smpfota_up
 	upd_err = 99;
 	steps_seen = 0;
 	CHECK_EQ(smpfota_update_start(&upd, &cli, src, &info, prm, on_step, on_prog, on_upd_done,
-				      NULL, now_ms), 0);
+				      NULL, now_ms),
+		 0);
 	for (uint32_t end = now_ms + 600000; upd_err == 99 && (int32_t)(now_ms - end) < 0;) {
 		step();
 		smpfota_update_poll(&upd, now_ms);
@@ -685,7 +714,8 @@ static int run_update(struct smpfota_upload_source *src, const struct smpfota_up
 static bool primary_runs(const uint8_t *image, size_t len)
 {
 	static uint8_t tmp[200000];
-	return smpfota_flash_area_read(&tb.images[0].primary, 0, tmp, len) == 0 && memcmp(tmp, image, len) == 0;
+	return smpfota_flash_area_read(&tb.images[0].primary, 0, tmp, len) == 0 &&
+	       memcmp(tmp, image, len) == 0;
 }
 
 static void test_update_workflow(void)
@@ -796,15 +826,19 @@ static void test_update_modes(void)
 		CHECK_EQ(upd.outcome, cases[i].outcome);
 		CHECK_EQ(boots, 1);
 		bool xip = cases[i].mode == SMPFOTA_UPDATE_MODE_DIRECT_XIP;
-		CHECK(xip ? secondary_holds_image() && tb.xip_slot[0] == 1 : primary_runs(img, img_len));
+		CHECK(xip ? secondary_holds_image() && tb.xip_slot[0] == 1
+			  : primary_runs(img, img_len));
 		if (cases[i].mode == SMPFOTA_UPDATE_MODE_OVERWRITE) {
 			/* copied, and the old image is gone: nothing to revert to */
 			CHECK_EQ(smpfota_flash_area_is_erased(&tb.images[0].secondary, 0, 32), 1);
 		}
 		if (xip) {
 			/* the next update goes to slot 0, the one not running now */
-			img_len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-				.body_size = 20000, .ver = {2, 0, 0, 0}, .seed = 32}, NULL);
+			img_len = smpfota_emu_image_build(
+				img, sizeof(img),
+				&(struct smpfota_emu_image_spec){
+					.body_size = 20000, .ver = {2, 0, 0, 0}, .seed = 32},
+				NULL);
 			src.size = (uint32_t)img_len;
 			tu_sha256(img, img_len, src.sha);
 			CHECK_EQ(run_update(&src, &prm), 0);
@@ -866,7 +900,8 @@ static void test_update_refusals(void)
 	CHECK_EQ(smpfota_update_check_image(&src, &info), 0);
 	upd_err = 99;
 	CHECK_EQ(smpfota_update_start(&upd, &cli, &src, &info, &prm, on_step, NULL, on_upd_done,
-				      NULL, now_ms), 0);
+				      NULL, now_ms),
+		 0);
 	while (upd_err == 99) {
 		step();
 		smpfota_update_poll(&upd, now_ms);
@@ -885,7 +920,8 @@ static void test_update_refusals(void)
 	CHECK_EQ(smpfota_update_check_image(&src, &info), 0);
 	upd_err = 99;
 	CHECK_EQ(smpfota_update_start(&upd, &cli, &src, &info, &prm, NULL, NULL, on_upd_done, NULL,
-				      now_ms), 0);
+				      now_ms),
+		 0);
 	while (upd_err == 99) {
 		step();
 		smpfota_update_poll(&upd, now_ms);

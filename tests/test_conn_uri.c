@@ -104,8 +104,7 @@ static void test_serial(void)
 	check_serial("Serial:/dev/pts/3,BAUD=9600", "/dev/pts/3", 9600,
 		     "serial:/dev/pts/3,baud=9600");
 	/* the last of repeated options wins */
-	check_serial("serial:COM3,baud=9600,baud=57600", "COM3", 57600,
-		     "serial:COM3,baud=57600");
+	check_serial("serial:COM3,baud=9600,baud=57600", "COM3", 57600, "serial:COM3,baud=57600");
 }
 
 static void test_serial_errors(void)

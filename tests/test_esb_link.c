@@ -26,11 +26,11 @@ struct air {
 	uint32_t rng;
 	unsigned loss_pct, ack_loss_pct;
 	unsigned retransmit_count;
-	bool dead;              /* nothing gets through */
+	bool dead; /* nothing gets through */
 	struct smpfota_emu_esb ptx, prx;
-	bool ptx_active;        /* AUTO mode: sending until the TX FIFO is empty or TX fails */
-	unsigned attempts;      /* of the TX FIFO head */
-	unsigned ack_refused;   /* ACK payloads the PTX's RX FIFO had no room for */
+	bool ptx_active;      /* AUTO mode: sending until the TX FIFO is empty or TX fails */
+	unsigned attempts;    /* of the TX FIFO head */
+	unsigned ack_refused; /* ACK payloads the PTX's RX FIFO had no room for */
 };
 
 struct end {
@@ -108,7 +108,8 @@ static void air_step(struct air *a)
 	}
 	a->attempts++;
 	if (!a->dead && !chance(a, a->loss_pct)) {
-		acked = smpfota_emu_esb_prx_receive(&a->prx, &a->ptx.tx.e[a->ptx.tx.head], &ack) >= 0;
+		acked = smpfota_emu_esb_prx_receive(&a->prx, &a->ptx.tx.e[a->ptx.tx.head], &ack) >=
+			0;
 	}
 	if (acked && chance(a, a->ack_loss_pct)) {
 		acked = false;
@@ -168,14 +169,14 @@ struct sim {
 	/* workload */
 	size_t sizes[NSIZES];
 	unsigned n_frames;
-	unsigned sent;            /* frames handed to the PTX link */
+	unsigned sent; /* frames handed to the PTX link */
 	unsigned prx_got, ptx_got;
 	bool echo;
-	bool allow_gaps;          /* frames may be dropped (never altered) */
-	bool any_order;           /* replays: a whole old frame may come again (never altered) */
-	unsigned bad;             /* frames delivered wrong or out of order */
+	bool allow_gaps; /* frames may be dropped (never altered) */
+	bool any_order;  /* replays: a whole old frame may come again (never altered) */
+	unsigned bad;    /* frames delivered wrong or out of order */
 	unsigned prx_next, ptx_next;
-	bool prx_busy;            /* flow control: PRX's buffer is full */
+	bool prx_busy; /* flow control: PRX's buffer is full */
 	uint32_t busy_period_us, busy_len_us;
 };
 
@@ -239,14 +240,18 @@ static void sim_init(struct sim *s, uint8_t max_payload, uint32_t seed)
 		.role = SMPFOTA_ESB_PTX,
 		.radio = {f_write, f_read, f_start_tx, f_flush_tx, f_is_idle, &s->pe, max_payload},
 		.first_id = (uint8_t)seed,
-		.txq = s->ptx_txq, .txq_size = sizeof(s->ptx_txq),
-		.rx_buf = s->ptx_rxb, .rx_size = sizeof(s->ptx_rxb),
-		.rx = ptx_rx, .user = s,
+		.txq = s->ptx_txq,
+		.txq_size = sizeof(s->ptx_txq),
+		.rx_buf = s->ptx_rxb,
+		.rx_size = sizeof(s->ptx_rxb),
+		.rx = ptx_rx,
+		.user = s,
 		.poll_interval_us = 500,
 	};
 	struct smpfota_esb_link_config rc = pc;
 	rc.role = SMPFOTA_ESB_PRX;
-	rc.radio = (struct smpfota_esb_radio){f_write, f_read, NULL, NULL, NULL, &s->re, max_payload};
+	rc.radio = (struct smpfota_esb_radio){f_write, f_read, NULL,       NULL,
+					      NULL,    &s->re, max_payload};
 	rc.txq = s->prx_txq;
 	rc.txq_size = sizeof(s->prx_txq);
 	rc.rx_buf = s->prx_rxb;
@@ -310,8 +315,8 @@ static void set_sizes(struct sim *s, const size_t *sz, size_t n)
 	}
 }
 
-static const size_t mixed[] = {1, 8000, 2, 28, 29, 30, 31, 58, 59, 250, 251, 252, 253, 500,
-			       1024, 2048, 4096, 7999, 13, 3, 100, 777};
+static const size_t mixed[] = {1,   8000, 2,   28,   29,   30,   31,   58, 59, 250, 251,
+			       252, 253,  500, 1024, 2048, 4096, 7999, 13, 3,  100, 777};
 
 static void mixed_random(struct sim *s, uint32_t seed)
 {
@@ -571,10 +576,15 @@ static int count_rx(void *user, const uint8_t *f, size_t len)
 static void cut_frames(struct sim *s, uint8_t mp, unsigned n)
 {
 	static uint8_t fb[MAXF];
-	struct smpfota_esb_link_config pc = {
-		.role = SMPFOTA_ESB_PTX, .radio = {c_write, c_read, c_ok, c_ok, c_idle, &C, mp},
-		.txq = s->ptx_txq, .txq_size = sizeof(s->ptx_txq), .rx_buf = s->ptx_rxb,
-		.rx_size = sizeof(s->ptx_rxb), .rx = count_rx, .user = s, .first_id = 3};
+	struct smpfota_esb_link_config pc = {.role = SMPFOTA_ESB_PTX,
+					     .radio = {c_write, c_read, c_ok, c_ok, c_idle, &C, mp},
+					     .txq = s->ptx_txq,
+					     .txq_size = sizeof(s->ptx_txq),
+					     .rx_buf = s->ptx_rxb,
+					     .rx_size = sizeof(s->ptx_rxb),
+					     .rx = count_rx,
+					     .user = s,
+					     .first_id = 3};
 	C.n = 0;
 	CHECK_EQ(smpfota_esb_link_init(&s->ptx, &pc, 0), 0);
 	for (unsigned k = 0; k < n; k++) {
@@ -594,10 +604,14 @@ static void feed(struct smpfota_esb_link *l, const struct smpfota_esb_payload *p
 
 static void make_prx(struct sim *s, uint8_t mp, size_t cap)
 {
-	struct smpfota_esb_link_config rc = {
-		.role = SMPFOTA_ESB_PRX, .radio = {c_write, c_read, NULL, NULL, NULL, &C, mp},
-		.txq = s->prx_txq, .txq_size = sizeof(s->prx_txq), .rx_buf = s->prx_rxb,
-		.rx_size = cap, .rx = count_rx, .user = s};
+	struct smpfota_esb_link_config rc = {.role = SMPFOTA_ESB_PRX,
+					     .radio = {c_write, c_read, NULL, NULL, NULL, &C, mp},
+					     .txq = s->prx_txq,
+					     .txq_size = sizeof(s->prx_txq),
+					     .rx_buf = s->prx_rxb,
+					     .rx_size = cap,
+					     .rx = count_rx,
+					     .user = s};
 	CHECK_EQ(smpfota_esb_link_init(&s->prx, &rc, 0), 0);
 }
 
@@ -688,7 +702,8 @@ static void test_corrupt_and_replay(void)
 				unsigned hb = p.data[0] & SMPFOTA_ESB_FLAG_FIRST ? 4 : 2;
 				p.data[xrand(&r) % hb] ^= (uint8_t)(1U << (xrand(&r) % 8));
 			} else if (what < 8 && p.length > 3) {
-				p.length = (uint8_t)(p.length - 1 - xrand(&r) % (p.length - 3)); /* cut */
+				p.length = (uint8_t)(p.length - 1 -
+						     xrand(&r) % (p.length - 3)); /* cut */
 			} else if (what < 11 && i > 0) {
 				unsigned back = 1 + xrand(&r) % (i < 40 ? i : 40);
 				feed(&s->prx, &C.pk[i - back]); /* replay of an earlier fragment */
@@ -732,10 +747,14 @@ static void test_config_checks(void)
 {
 	struct sim *s = &S;
 	memset(s, 0, sizeof(*s));
-	struct smpfota_esb_link_config rc = {
-		.role = SMPFOTA_ESB_PTX, .radio = {c_write, c_read, NULL, NULL, NULL, &C, 32},
-		.txq = s->prx_txq, .txq_size = 100, .rx_buf = s->prx_rxb, .rx_size = 10,
-		.rx = count_rx, .user = s};
+	struct smpfota_esb_link_config rc = {.role = SMPFOTA_ESB_PTX,
+					     .radio = {c_write, c_read, NULL, NULL, NULL, &C, 32},
+					     .txq = s->prx_txq,
+					     .txq_size = 100,
+					     .rx_buf = s->prx_rxb,
+					     .rx_size = 10,
+					     .rx = count_rx,
+					     .user = s};
 	CHECK_EQ(smpfota_esb_link_init(&s->prx, &rc, 0), SMPFOTA_ERR_INVAL); /* PTX needs all ops */
 	rc.role = SMPFOTA_ESB_PRX;
 	rc.radio.max_payload = 4;
@@ -803,8 +822,7 @@ static int cli_rx(void *user, const uint8_t *f, size_t len)
 	return 0;
 }
 
-static void on_echo(void *user, int err, enum smpfota_smp_msg msg,
-		    const union smpfota_smp_rsp *rsp)
+static void on_echo(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
 {
 	(void)user;
 	(void)msg;
@@ -848,21 +866,31 @@ static void test_client_server_over_link(void)
 	CHECK_EQ(smpfota_emu_target_start(&P.tb, false), 0);
 	struct smpfota_client_config cc = {
 		.tx = {.send = smpfota_esb_link_transport_send, .ctx = &s->ptx, .mtu = 2048},
-		.buf = P.cbuf, .buf_size = sizeof(P.cbuf), .frame_cap = 2048, .slots = 4,
-		.version = SMPFOTA_SMP_V2, .timeout_ms = 500, .retries = 3, .seq = 9};
+		.buf = P.cbuf,
+		.buf_size = sizeof(P.cbuf),
+		.frame_cap = 2048,
+		.slots = 4,
+		.version = SMPFOTA_SMP_V2,
+		.timeout_ms = 500,
+		.retries = 3,
+		.seq = 9};
 	CHECK_EQ(smpfota_client_init(&P.cli, &cc), 0);
 
 	struct smpfota_os_echo_req e = {.d = {"hello", 5}};
 	CHECK_EQ(smpfota_client_send(&P.cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_echo, NULL,
-				     s->now / 1000U), 0);
+				     s->now / 1000U),
+		 0);
 	for (int i = 0; i < 200000 && !P.echo_ok; i++) {
 		sim_step(s);
 		smpfota_client_poll(&P.cli, s->now / 1000U);
 	}
 	CHECK(P.echo_ok);
 
-	P.img_len = smpfota_emu_image_build(P.img, sizeof(P.img), &(struct smpfota_emu_image_spec){
-		.body_size = 20000, .ver = {1, 2, 3, 0}, .seed = 5}, NULL);
+	P.img_len = smpfota_emu_image_build(P.img, sizeof(P.img),
+					    &(struct smpfota_emu_image_spec){.body_size = 20000,
+									     .ver = {1, 2, 3, 0},
+									     .seed = 5},
+					    NULL);
 	CHECK(P.img_len > 20000);
 	struct smpfota_upload_source src = {.read = img_read, .size = (uint32_t)P.img_len};
 	tu_sha256(P.img, P.img_len, src.sha);

@@ -27,20 +27,20 @@
 
 /* What build_image() writes. Zero-initialised spec = plain signed image, 0x20 header. */
 struct spec {
-	uint16_t hdr_size;        /* 0 -> 32 */
+	uint16_t hdr_size; /* 0 -> 32 */
 	uint32_t body_size;
 	uint32_t flags;
 	struct smpfota_image_version ver;
-	bool prot;                /* protected area: SEC_CNT + a vendor TLV */
-	bool no_hash;             /* a vendor TLV instead of the hash TLV */
-	uint16_t hash_tlv;        /* 0 -> SHA256; SHA384, SHA512: a real hash of that kind */
-	bool sha384_too;          /* a SHA384 TLV after the first hash TLV */
-	bool two_hashes;          /* a second, identical SHA256 TLV */
-	bool pure_marker;         /* a 1-byte SIG_PURE TLV before the key and signature */
-	bool no_sig;              /* no signature TLV */
-	uint16_t extra_tlvs;      /* this many extra vendor TLVs in the unprotected area */
-	uint16_t sha_len;         /* 0 -> 32 */
-	uint32_t trailing;        /* bytes of 0xff after the image */
+	bool prot;           /* protected area: SEC_CNT + a vendor TLV */
+	bool no_hash;        /* a vendor TLV instead of the hash TLV */
+	uint16_t hash_tlv;   /* 0 -> SHA256; SHA384, SHA512: a real hash of that kind */
+	bool sha384_too;     /* a SHA384 TLV after the first hash TLV */
+	bool two_hashes;     /* a second, identical SHA256 TLV */
+	bool pure_marker;    /* a 1-byte SIG_PURE TLV before the key and signature */
+	bool no_sig;         /* no signature TLV */
+	uint16_t extra_tlvs; /* this many extra vendor TLVs in the unprotected area */
+	uint16_t sha_len;    /* 0 -> 32 */
+	uint32_t trailing;   /* bytes of 0xff after the image */
 };
 
 struct built {
@@ -48,10 +48,10 @@ struct built {
 	size_t len;        /* with trailing bytes */
 	size_t image_size; /* without */
 	uint32_t hashed;
-	uint32_t sha_off;  /* where the hash TLV value is */
-	uint32_t prot_off; /* where the protected TLV info is (0 if none) */
-	uint32_t info_off; /* where the 0x6907 TLV info is */
-	uint8_t hash[64];  /* of the hash_tlv's kind */
+	uint32_t sha_off;    /* where the hash TLV value is */
+	uint32_t prot_off;   /* where the protected TLV info is (0 if none) */
+	uint32_t info_off;   /* where the 0x6907 TLV info is */
+	uint8_t hash[64];    /* of the hash_tlv's kind */
 	uint8_t hash384[64]; /* 48 used: mbedTLS writes SHA-384 into a 64-byte buffer */
 	uint16_t hash_len;
 };
@@ -410,7 +410,9 @@ static void test_bad_header_sizes(void)
 
 static void test_header_parse(void)
 {
-	struct spec s = {.hdr_size = 0x200, .body_size = 10, .flags = 0x110,
+	struct spec s = {.hdr_size = 0x200,
+			 .body_size = 10,
+			 .flags = 0x110,
 			 .ver = {255, 254, 65535, 4294967295U}};
 	struct smpfota_image_header h;
 	build_image(&s);
@@ -585,8 +587,8 @@ static void test_unsupported(void)
 	CHECK_EQ(parse_both(img.buf, img.len, &info), SMPFOTA_ERR_UNSUPPORTED);
 
 	/* other flags are fine */
-	struct spec f = {.body_size = 40, .flags = SMPFOTA_IMAGE_F_NON_BOOTABLE |
-						   SMPFOTA_IMAGE_F_ROM_FIXED};
+	struct spec f = {.body_size = 40,
+			 .flags = SMPFOTA_IMAGE_F_NON_BOOTABLE | SMPFOTA_IMAGE_F_ROM_FIXED};
 	build_image(&f);
 	CHECK_EQ(parse_both(img.buf, img.len, &info), 0);
 	CHECK_EQ(info.hdr.flags, 0x110);
@@ -708,7 +710,8 @@ static void test_check_from_source(void)
 	struct spec s = {.body_size = 2000, .trailing = 4000};
 	build_image(&s);
 	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, 0, chunk, sizeof(chunk),
-				     &info), 0);
+				     &info),
+		 0);
 	CHECK(info.hash_valid);
 	CHECK(c.bytes >= img.image_size && c.bytes < img.image_size + sizeof(chunk));
 	/* SHA-512: read twice unless the caller says so first */
@@ -716,16 +719,19 @@ static void test_check_from_source(void)
 	build_image(&s512);
 	c.bytes = 0;
 	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, 0, chunk, sizeof(chunk),
-				     &info), 0);
+				     &info),
+		 0);
 	CHECK_EQ(c.bytes, 2 * img.len);
 	CHECK_EQ(info.hash_type, SMPFOTA_TLV_SHA512);
 	c.bytes = 0;
-	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, SMPFOTA_TLV_SHA512, chunk,
-				     sizeof(chunk), &info), 0);
+	CHECK_EQ(smpfota_image_check(counting_read, &c, (uint32_t)img.len, SMPFOTA_TLV_SHA512,
+				     chunk, sizeof(chunk), &info),
+		 0);
 	CHECK_EQ(c.bytes, img.len);
 	/* the read error comes back as it is; bad arguments */
 	CHECK_EQ(smpfota_image_check(failing_read, NULL, (uint32_t)img.len, 0, chunk, sizeof(chunk),
-				     &info), SMPFOTA_ERR_RANGE);
+				     &info),
+		 SMPFOTA_ERR_RANGE);
 	CHECK_EQ(smpfota_image_check(NULL, NULL, 10, 0, chunk, sizeof(chunk), &info),
 		 SMPFOTA_ERR_INVAL);
 	CHECK_EQ(smpfota_image_check(counting_read, &c, 10, 0, chunk, 0, &info), SMPFOTA_ERR_INVAL);
@@ -844,7 +850,10 @@ static int ri_read(void *ctx, uint32_t off, void *buf, size_t len)
 static void test_read_info(void)
 {
 	/* Same header, hash and TLVs as the streaming reader, without reading the body. */
-	struct spec s = {.hdr_size = 0x200, .body_size = 4000, .prot = true, .ver = {1, 2, 3, 4},
+	struct spec s = {.hdr_size = 0x200,
+			 .body_size = 4000,
+			 .prot = true,
+			 .ver = {1, 2, 3, 4},
 			 .trailing = 64};
 	struct smpfota_image_info streamed, ri;
 	build_image(&s);
@@ -862,17 +871,20 @@ static void test_read_info(void)
 	img.buf[0x300] ^= 1;
 	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri), 0);
 	img.buf[img.info_off] ^= 1;
-	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri), SMPFOTA_ERR_TLV_CORRUPT);
+	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri),
+		 SMPFOTA_ERR_TLV_CORRUPT);
 	img.buf[img.info_off] ^= 1;
 	/* the image must fit in max_size */
 	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.image_size - 1, &ri),
 		 SMPFOTA_ERR_TRUNCATED);
 	/* erased flash is not an image; no SHA-256 TLV is unsupported */
 	memset(img.buf, 0xff, 64);
-	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri), SMPFOTA_ERR_BAD_MAGIC);
+	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri),
+		 SMPFOTA_ERR_BAD_MAGIC);
 	struct spec s2 = {.body_size = 10, .no_hash = true};
 	build_image(&s2);
-	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri), SMPFOTA_ERR_UNSUPPORTED);
+	CHECK_EQ(smpfota_image_read_info(ri_read, &img, (uint32_t)img.len, &ri),
+		 SMPFOTA_ERR_UNSUPPORTED);
 }
 
 int main(void)

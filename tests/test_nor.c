@@ -330,7 +330,7 @@ static void test_hook(void)
 	CHECK_EQ(nor.flash.write(nor.flash.ctx, 16, w, 4), SMPFOTA_ERR_IO);
 	nor.power_cut_at_op = 4;
 	CHECK_EQ(nor.flash.write(nor.flash.ctx, 16, w, 4), SMPFOTA_ERR_IO);
-	CHECK_EQ(nor.flash.write(nor.flash.ctx, 16, w, 4), SMPFOTA_ERR_IO); /* refused: no hook */
+	CHECK_EQ(nor.flash.write(nor.flash.ctx, 16, w, 4), SMPFOTA_ERR_IO);   /* refused: no hook */
 	CHECK_EQ(nor.flash.write(nor.flash.ctx, 1, w, 4), SMPFOTA_ERR_INVAL); /* no hook */
 	CHECK_EQ(log.n, 5);
 	CHECK_EQ(log.kind[0], SMPFOTA_NOR_OP_ERASE);

@@ -64,10 +64,12 @@ static void kat_ccm_rfc3610(void)
 		CHECK_EQ(ops.decrypt(ops.ctx, 1, nonce, aad, 8, ct, back, n, tag, 8), 0);
 		CHECK_MEM(back, pt, n);
 		tag[7] ^= 1;
-		CHECK_EQ(ops.decrypt(ops.ctx, 1, nonce, aad, 8, ct, back, n, tag, 8), SMPFOTA_ERR_AUTH);
+		CHECK_EQ(ops.decrypt(ops.ctx, 1, nonce, aad, 8, ct, back, n, tag, 8),
+			 SMPFOTA_ERR_AUTH);
 		tag[7] ^= 1;
 		aad[0] ^= 0x80;
-		CHECK_EQ(ops.decrypt(ops.ctx, 1, nonce, aad, 8, ct, back, n, tag, 8), SMPFOTA_ERR_AUTH);
+		CHECK_EQ(ops.decrypt(ops.ctx, 1, nonce, aad, 8, ct, back, n, tag, 8),
+			 SMPFOTA_ERR_AUTH);
 		aad[0] ^= 0x80;
 	}
 	smpfota_mbedtls_crypto_free(&m);
@@ -119,7 +121,8 @@ static void kat_psa(void)
 	CHECK_EQ(ops.decrypt(ops.ctx, 2, nonce, aad, 8, buf, back, n, buf + n, 8), 0);
 	CHECK_MEM(back, pt, n);
 	buf[n] ^= 1;
-	CHECK_EQ(ops.decrypt(ops.ctx, 2, nonce, aad, 8, buf, back, n, buf + n, 8), SMPFOTA_ERR_AUTH);
+	CHECK_EQ(ops.decrypt(ops.ctx, 2, nonce, aad, 8, buf, back, n, buf + n, 8),
+		 SMPFOTA_ERR_AUTH);
 	/* the tag elsewhere than after the text: refused, not mis-sealed */
 	CHECK_EQ(ops.encrypt(ops.ctx, 2, nonce, aad, 8, pt, buf, n, want, 8), SMPFOTA_ERR_NOTSUP);
 
@@ -150,7 +153,7 @@ struct queue {
 struct side {
 	struct smpfota_secure sec;
 	struct smpfota_mbedtls_crypto mc;
-	bool on_psa;                  /* the PSA Crypto port instead of mbedTLS's */
+	bool on_psa; /* the PSA Crypto port instead of mbedTLS's */
 	struct smpfota_psa_crypto pc;
 	struct smpfota_psa_key pk;
 	struct smpfota_mbedtls_key key;
@@ -159,8 +162,8 @@ struct side {
 	uint8_t got[QN][FMAX]; /* delivered plaintexts */
 	size_t got_len[QN];
 	unsigned ngot;
-	uint8_t rand_byte;     /* deterministic "random": counts up */
-	bool echo;             /* responder: answer each delivered frame with itself */
+	uint8_t rand_byte; /* deterministic "random": counts up */
+	bool echo;         /* responder: answer each delivered frame with itself */
 };
 
 static int q_send(void *ctx, const uint8_t *f, size_t len)
@@ -209,16 +212,20 @@ struct pair {
 /* Sides on the PSA port: bit 0 the initiator, bit 1 the responder. */
 static unsigned psa_sides;
 
-static void side_init(struct side *s, bool responder, uint8_t key_id,
-		      uint8_t key_fill, struct queue *out, uint8_t rand0)
+static void side_init(struct side *s, bool responder, uint8_t key_id, uint8_t key_fill,
+		      struct queue *out, uint8_t rand0)
 {
 	s->key.id = key_id;
 	memset(s->key.key, key_fill, sizeof(s->key.key));
 	s->out = out;
 	s->rand_byte = rand0;
-	struct smpfota_secure_config cfg = {.key_id = key_id, .send = q_send,
-					    .deliver = on_deliver, .ctx = s, .buf = s->buf,
-					    .buf_size = sizeof(s->buf), .max_failures = 4};
+	struct smpfota_secure_config cfg = {.key_id = key_id,
+					    .send = q_send,
+					    .deliver = on_deliver,
+					    .ctx = s,
+					    .buf = s->buf,
+					    .buf_size = sizeof(s->buf),
+					    .max_failures = 4};
 	s->on_psa = (psa_sides & (responder ? 2U : 1U)) != 0;
 	if (s->on_psa) {
 		s->pk.id = key_id;
@@ -226,10 +233,12 @@ static void side_init(struct side *s, bool responder, uint8_t key_id,
 		CHECK_EQ(smpfota_psa_crypto_init(&s->pc, &s->pk, 1, &cfg.crypto), 0);
 	} else {
 		CHECK_EQ(smpfota_mbedtls_crypto_init(&s->mc, &s->key, 1, counting_random, s,
-						     &cfg.crypto), 0);
+						     &cfg.crypto),
+			 0);
 	}
 	CHECK_EQ(responder ? smpfota_secure_init_responder(&s->sec, &cfg, 0)
-			   : smpfota_secure_init_initiator(&s->sec, &cfg, 0), 0);
+			   : smpfota_secure_init_initiator(&s->sec, &cfg, 0),
+		 0);
 }
 
 static struct pair *pair_new(uint8_t ini_key_fill, uint8_t ini_key_id)
@@ -621,7 +630,8 @@ static void counter_never_reused(void)
 	p->i2r.busy = false;
 	uint8_t f[FMAX];
 	capture(p, f);
-	CHECK_EQ(((uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 | f[7]), c0 + 2);
+	CHECK_EQ(((uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 | f[7]),
+		 c0 + 2);
 	pair_free(p);
 }
 
@@ -629,27 +639,28 @@ static void counter_never_reused(void)
  * with either; once the old key is removed, a master still on it gets KEY_UNKNOWN. */
 static void key_rotation(void)
 {
-	struct pair *p = pair_new(0x55, 0x2a);                  /* master on the old key */
+	struct pair *p = pair_new(0x55, 0x2a); /* master on the old key */
 	struct smpfota_mbedtls_key both[2] = {p->rsp.key, {.id = 0x2b}};
 	memset(both[1].key, 0x77, sizeof(both[1].key));
 	struct smpfota_secure_config cfg = p->rsp.sec.cfg;
 	smpfota_mbedtls_crypto_free(&p->rsp.mc);
 	CHECK_EQ(smpfota_mbedtls_crypto_init(&p->rsp.mc, both, 2, counting_random, &p->rsp,
-					     &cfg.crypto), 0);
+					     &cfg.crypto),
+		 0);
 	CHECK_EQ(smpfota_secure_init_responder(&p->rsp.sec, &cfg, 0), 0);
 	pair_open(p);
 	CHECK_EQ(smpfota_secure_send(&p->ini.sec, echo_req, sizeof(echo_req)), 0);
 	pump(p);
 	CHECK_EQ(p->rsp.ngot, 1);
 
-	struct pair *q = pair_new(0x77, 0x2b);                  /* a master on the new key */
+	struct pair *q = pair_new(0x77, 0x2b); /* a master on the new key */
 	struct smpfota_secure_config qc = q->ini.sec.cfg;
-	q->ini.out = &p->i2r;                                   /* it talks to p's target */
+	q->ini.out = &p->i2r; /* it talks to p's target */
 	CHECK_EQ(smpfota_secure_init_initiator(&q->ini.sec, &qc, 0), 0);
 	CHECK_EQ(smpfota_secure_send(&q->ini.sec, echo_req, sizeof(echo_req)), SMPFOTA_ERR_BUSY);
 	CHECK_EQ(smpfota_secure_input(&p->rsp.sec, p->i2r.f[0], p->i2r.len[0], 0), 0);
 	p->i2r.n = 0;
-	CHECK_EQ(p->r2i.n, 1);                                  /* the HELLO_ACK */
+	CHECK_EQ(p->r2i.n, 1); /* the HELLO_ACK */
 	CHECK_EQ(smpfota_secure_input(&q->ini.sec, p->r2i.f[0], p->r2i.len[0], 0), 0);
 	p->r2i.n = 0;
 	CHECK(smpfota_secure_established(&q->ini.sec));
@@ -661,7 +672,8 @@ static void key_rotation(void)
 	/* the old key retired: the old master cannot open a session any more */
 	smpfota_mbedtls_crypto_free(&p->rsp.mc);
 	CHECK_EQ(smpfota_mbedtls_crypto_init(&p->rsp.mc, &both[1], 1, counting_random, &p->rsp,
-					     &cfg.crypto), 0);
+					     &cfg.crypto),
+		 0);
 	CHECK_EQ(smpfota_secure_init_responder(&p->rsp.sec, &cfg, 0), 0);
 	p->r2i.n = 0;
 	smpfota_secure_reset(&p->ini.sec);

@@ -44,9 +44,13 @@ static void make_frame(uint8_t *f, size_t len, uint32_t seed, bool smp)
 	}
 	if (smp && len >= SMPFOTA_SMP_HDR_SIZE) {
 		struct smpfota_smp_hdr h = {
-			.op = SMPFOTA_SMP_OP_WRITE, .version = SMPFOTA_SMP_V2, .flags = 0,
-			.len = (uint16_t)(len - SMPFOTA_SMP_HDR_SIZE), .group = 1,
-			.seq = (uint8_t)seed, .id = 1,
+			.op = SMPFOTA_SMP_OP_WRITE,
+			.version = SMPFOTA_SMP_V2,
+			.flags = 0,
+			.len = (uint16_t)(len - SMPFOTA_SMP_HDR_SIZE),
+			.group = 1,
+			.seq = (uint8_t)seed,
+			.id = 1,
 		};
 		smpfota_smp_hdr_encode(&h, f);
 	}
@@ -55,8 +59,8 @@ static void make_frame(uint8_t *f, size_t len, uint32_t seed, bool smp)
 /* Decoder output collected by the feed_all callback. */
 struct sink {
 	int frames;
-	size_t len;         /* of the last frame */
-	uint8_t data[BIG];  /* the last frame */
+	size_t len;        /* of the last frame */
+	uint8_t data[BIG]; /* the last frame */
 };
 
 static int sink_fn(void *ctx, const uint8_t *frame, size_t len)
@@ -240,8 +244,7 @@ static void test_encode_limits(void)
 	uint8_t out[128];
 	CHECK_EQ(smpfota_serial_encoded_size(10, 10), SMPFOTA_ERR_INVAL);
 	CHECK_EQ(smpfota_serial_encode(f, 10, 10, out, sizeof(out)), SMPFOTA_ERR_INVAL);
-	CHECK_EQ(smpfota_serial_encoded_size(SMPFOTA_SERIAL_MAX_FRAME + 1, 0),
-		 SMPFOTA_ERR_MSGSIZE);
+	CHECK_EQ(smpfota_serial_encoded_size(SMPFOTA_SERIAL_MAX_FRAME + 1, 0), SMPFOTA_ERR_MSGSIZE);
 	CHECK(smpfota_serial_encoded_size(SMPFOTA_SERIAL_MAX_FRAME, 0) > 0);
 	CHECK_EQ(smpfota_serial_encode(NULL, 3, 0, out, sizeof(out)), SMPFOTA_ERR_INVAL);
 	CHECK_EQ(smpfota_serial_encode(f, 3, 0, NULL, 0), SMPFOTA_ERR_INVAL);
@@ -249,8 +252,7 @@ static void test_encode_limits(void)
 	/* exactly enough room works; one byte less is NOSPC */
 	int need = smpfota_serial_encoded_size(sizeof(f), 0);
 	CHECK_EQ(smpfota_serial_encode(f, sizeof(f), 0, out, (size_t)need), need);
-	CHECK_EQ(smpfota_serial_encode(f, sizeof(f), 0, out, (size_t)need - 1),
-		 SMPFOTA_ERR_NOSPC);
+	CHECK_EQ(smpfota_serial_encode(f, sizeof(f), 0, out, (size_t)need - 1), SMPFOTA_ERR_NOSPC);
 
 	/* no byte written past the exact size (mbedTLS's NUL terminator lands inside) */
 	memset(out, 0xAA, sizeof(out));
@@ -344,8 +346,7 @@ static void test_round_trip_line_lengths(void)
 
 /* A packet cut into lines the way another sender might: every line holds
  * `first` raw bytes, then `rest` raw bytes per line (multiples of 3 but the last). */
-static size_t split_foreign(const uint8_t *f, size_t len, size_t first, size_t rest,
-			    uint8_t *out)
+static size_t split_foreign(const uint8_t *f, size_t len, size_t first, size_t rest, uint8_t *out)
 {
 	static uint8_t raw[BIG + 4];
 	uint16_t crc = smpfota_crc16_xmodem(0, f, len);
@@ -363,7 +364,8 @@ static size_t split_foreign(const uint8_t *f, size_t len, size_t first, size_t r
 		out[o++] = pos == 0 ? 0x06 : 0x04;
 		out[o++] = pos == 0 ? 0x09 : 0x14;
 		size_t olen = 0;
-		CHECK(mbedtls_base64_encode(out + o, (n - pos) * 2 + 8, &olen, raw + pos, take) == 0);
+		CHECK(mbedtls_base64_encode(out + o, (n - pos) * 2 + 8, &olen, raw + pos, take) ==
+		      0);
 		o += olen;
 		out[o++] = '\n';
 		pos += take;
@@ -465,7 +467,8 @@ static void test_console_text(void)
 	static struct fixture fx;
 	fx_init(&fx, 250);
 	/* log lines before, between the lines of the packet, and after; CRLF; a blank line */
-	feed_str(&fx.rx, "*** Booting Zephyr OS build v4.1.0 ***\r\n\n[00:00:00.012] <inf> app: hi\n",
+	feed_str(&fx.rx,
+		 "*** Booting Zephyr OS build v4.1.0 ***\r\n\n[00:00:00.012] <inf> app: hi\n",
 		 &fx.s);
 	size_t l1 = fx_line(&fx, 1), l2 = fx_line(&fx, 2);
 	feed_all(&fx.rx, fx.enc, l1, &fx.s);
@@ -532,12 +535,18 @@ static void test_bad_length(void)
 	static struct fixture fx;
 	/* length 0x0001: no room for the CRC */
 	fx_init(&fx, 40);
-	feed_str(&fx.rx, "\x06\x09" "AAEA\n", &fx.s); /* 00 01 00 */
+	feed_str(&fx.rx,
+		 "\x06\x09"
+		 "AAEA\n",
+		 &fx.s); /* 00 01 00 */
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_LEN), 1);
 	fx_feed_good(&fx);
 
 	/* a first line too short to hold the length: "AA==" is one byte */
-	feed_str(&fx.rx, "\x06\x09" "AA==\n", &fx.s);
+	feed_str(&fx.rx,
+		 "\x06\x09"
+		 "AA==\n",
+		 &fx.s);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_LEN), 2);
 	feed_str(&fx.rx, "\x06\x09\n", &fx.s);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_LEN), 3);
@@ -575,15 +584,25 @@ static void test_bad_base64(void)
 	static struct fixture fx;
 	fx_init(&fx, 250);
 	static const char *const bad[] = {
-		"\x06\x09" "AB*D\n",          /* not in the alphabet */
-		"\x06\x09" "ABC\n",           /* not a whole group */
-		"\x06\x09" "ABCDE\n",         /* not a whole group */
-		"\x06\x09" "AA==AAAA\n",      /* data after padding on the same line */
-		"\x06\x09" "A===\n",          /* too much padding */
-		"\x06\x09" "AB=C\n",          /* misplaced padding */
-		"\x06\x09" "AB CD\n",         /* space */
-		"\x06\x09" "AB\rCD\n",        /* '\r' is tolerated only before '\n' */
-		"\x06\x09" "ABCD\x04\x14" "ABCD\n", /* a continuation marker mid-line */
+		"\x06\x09"
+		"AB*D\n", /* not in the alphabet */
+		"\x06\x09"
+		"ABC\n", /* not a whole group */
+		"\x06\x09"
+		"ABCDE\n", /* not a whole group */
+		"\x06\x09"
+		"AA==AAAA\n", /* data after padding on the same line */
+		"\x06\x09"
+		"A===\n", /* too much padding */
+		"\x06\x09"
+		"AB=C\n", /* misplaced padding */
+		"\x06\x09"
+		"AB CD\n", /* space */
+		"\x06\x09"
+		"AB\rCD\n", /* '\r' is tolerated only before '\n' */
+		"\x06\x09"
+		"ABCD\x04\x14"
+		"ABCD\n", /* a continuation marker mid-line */
 	};
 	uint32_t want = 0;
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
@@ -642,7 +661,10 @@ static void test_continuation_without_start(void)
 {
 	static struct fixture fx;
 	fx_init(&fx, 250);
-	feed_str(&fx.rx, "\x04\x14" "AAAA\n", &fx.s);
+	feed_str(&fx.rx,
+		 "\x04\x14"
+		 "AAAA\n",
+		 &fx.s);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_ORPHAN), 1);
 	/* after a complete packet, further continuation lines are orphans */
 	fx_feed_good(&fx);
@@ -664,7 +686,7 @@ static void test_oversize(void)
 	CHECK_EQ(fx.s.frames, 0);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_OVERSIZE), 1);
 	CHECK_EQ(total_drops(&fx.rx), 1); /* its continuation lines are not orphans */
-	CHECK_EQ(fx.buf[0], 0x5a);         /* dropped before any byte was stored */
+	CHECK_EQ(fx.buf[0], 0x5a);        /* dropped before any byte was stored */
 	CHECK_EQ(fx.rx.last_drop, SMPFOTA_SERIAL_DROP_OVERSIZE);
 	/* exactly the capacity fits */
 	fx.rx.cap = 300;
@@ -672,7 +694,10 @@ static void test_oversize(void)
 	CHECK_EQ(total_drops(&fx.rx), 1);
 
 	/* the largest length field (0xffff) into a small decoder */
-	feed_str(&fx.rx, "\x06\x09" "//8A\n", &fx.s);
+	feed_str(&fx.rx,
+		 "\x06\x09"
+		 "//8A\n",
+		 &fx.s);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_OVERSIZE), 2);
 }
 
@@ -732,11 +757,17 @@ static void test_smp_check(void)
 	CHECK_EQ(fx.s.len, 40);
 	/* raw mode takes anything with a good CRC, an empty payload included */
 	fx.rx.raw = true;
-	feed_str(&fx.rx, "\x06\x09" "AAIAAA==\n", &fx.s);
+	feed_str(&fx.rx,
+		 "\x06\x09"
+		 "AAIAAA==\n",
+		 &fx.s);
 	CHECK_EQ(fx.s.frames, 2);
 	CHECK_EQ(fx.s.len, 0);
 	fx.rx.raw = false;
-	feed_str(&fx.rx, "\x06\x09" "AAIAAA==\n", &fx.s);
+	feed_str(&fx.rx,
+		 "\x06\x09"
+		 "AAIAAA==\n",
+		 &fx.s);
 	CHECK_EQ(drops(&fx.rx, SMPFOTA_SERIAL_DROP_SMP), 2);
 	CHECK_EQ(total_drops(&fx.rx), 2);
 }
@@ -791,7 +822,8 @@ static void test_feed_api(void)
 	CHECK(strcmp(smpfota_serial_drop_str(-1), "none") == 0);
 	CHECK(strcmp(smpfota_serial_drop_str(SMPFOTA_SERIAL_DROP_COUNT), "none") == 0);
 	for (int i = 0; i < SMPFOTA_SERIAL_DROP_COUNT; i++) {
-		CHECK(smpfota_serial_drop_str(i) != NULL && strcmp(smpfota_serial_drop_str(i), "none"));
+		CHECK(smpfota_serial_drop_str(i) != NULL &&
+		      strcmp(smpfota_serial_drop_str(i), "none"));
 	}
 }
 
@@ -819,7 +851,9 @@ static void test_garbage_stress(void)
 			if (kind == 1 && v % 7 == 0) {
 				garbage[i] = "\x06\x09\x04\x14\n="[v % 6];
 			} else if (kind == 2) {
-				garbage[i] = (uint8_t)"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef+/=\n\x06\x09"[v % 38];
+				garbage[i] =
+					(uint8_t) "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdef+/=\n\x06\x09"
+						[v % 38];
 			} else {
 				garbage[i] = (uint8_t)v;
 			}

@@ -158,7 +158,8 @@ static void test_target_reset_mid_upload_resumes(void)
 	check_done(&r);
 	CHECK_EQ(r.stats.target_resets, clean.stats.target_resets + 1);
 	/* resumed, not restarted: the slot was written about once */
-	CHECK(clean.stats.upload_bytes_written >= image_len && clean.stats.upload_bytes_written < image_len + 4);
+	CHECK(clean.stats.upload_bytes_written >= image_len &&
+	      clean.stats.upload_bytes_written < image_len + 4);
 	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
 }
 
@@ -186,8 +187,8 @@ static void test_master_reset_mid_upload_resumes(void)
 	CHECK_EQ(r.stats.master_resets, 1);
 	/* the new session picks up at the server's offset: little is sent twice */
 	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
-	CHECK(r.stats.frames_from_master < clean.stats.frames_from_master +
-						   clean.stats.frames_from_master / 4);
+	CHECK(r.stats.frames_from_master <
+	      clean.stats.frames_from_master + clean.stats.frames_from_master / 4);
 	/* and it loses little time: the master's start-up, no waiting for timeouts (a stale
 	 * answer from before the restart once stopped the new link's polling). What it may lose:
 	 * the time before its reset, and one 500 ms echo probe when a probe meets the target
@@ -287,7 +288,7 @@ static void test_power_cut_at_the_confirm_write(void)
 	check_done(&r);
 	CHECK_EQ(r.stats.power_cuts, 1);
 	CHECK(r.stats.target_resets >= clean.stats.target_resets + 2); /* cut, then a new test */
-	CHECK(r.stats.upload_bytes_written < image_len + 4); /* no second upload */
+	CHECK(r.stats.upload_bytes_written < image_len + 4);           /* no second upload */
 }
 
 static void test_same_seed_same_run(void)

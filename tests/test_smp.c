@@ -32,8 +32,12 @@ static int dec_rsp_hex(enum smpfota_smp_msg m, const char *h, void *rsp)
 static void test_header(void)
 {
 	uint8_t b[8];
-	struct smpfota_smp_hdr h = {.op = SMPFOTA_SMP_OP_WRITE, .version = SMPFOTA_SMP_V2,
-				    .len = 0x1234, .group = 0x0102, .seq = 7, .id = 1};
+	struct smpfota_smp_hdr h = {.op = SMPFOTA_SMP_OP_WRITE,
+				    .version = SMPFOTA_SMP_V2,
+				    .len = 0x1234,
+				    .group = 0x0102,
+				    .seq = 7,
+				    .id = 1};
 	smpfota_smp_hdr_encode(&h, b);
 	uint8_t want[8] = {0x0a, 0x00, 0x12, 0x34, 0x01, 0x02, 0x07, 0x01};
 	CHECK_MEM(b, want, 8);
@@ -82,26 +86,26 @@ static void test_indefinite_maps(void)
 	CHECK(!u.has_match);
 	/* definite, with match and legacy "rc": 0 (CONFIG_MCUMGR_SMP_LEGACY_RC_BEHAVIOUR) */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_IMG_UPLOAD,
-			     "a3 62 72 63 00 63 6f 66 66 1a 00 01 00 00 65 6d 61 74 63 68 f5", &u), 0);
+			     "a3 62 72 63 00 63 6f 66 66 1a 00 01 00 00 65 6d 61 74 63 68 f5", &u),
+		 0);
 	CHECK(smpfota_smp_status_ok(&u.status));
 	CHECK_EQ(u.off, 65536);
 	CHECK(u.has_match && u.match);
 
 	/* image list: indefinite outer map, indefinite array, frugal entries, any key order */
 	struct smpfota_img_state_rsp s;
-	const char *list =
-		"bf 66 69 6d 61 67 65 73 9f"
-		/* {_ "slot":0, "version":"1.2.3", "hash": h'01'*32, "active": true,
+	const char *list = "bf 66 69 6d 61 67 65 73 9f"
+			   /* {_ "slot":0, "version":"1.2.3", "hash": h'01'*32, "active": true,
 		 *    "confirmed": true, "bootable": true } */
-		"bf 64 73 6c 6f 74 00 67 76 65 72 73 69 6f 6e 65 31 2e 32 2e 33"
-		" 64 68 61 73 68 58 20"
-		" 01010101010101010101010101010101 01010101010101010101010101010101"
-		" 66 61 63 74 69 76 65 f5 69 63 6f 6e 66 69 72 6d 65 64 f5"
-		" 68 62 6f 6f 74 61 62 6c 65 f5 ff"
-		/* { "version":"1.2.4", "image":0, "slot":1, "pending": true } */
-		"a4 67 76 65 72 73 69 6f 6e 65 31 2e 32 2e 34 65 69 6d 61 67 65 00"
-		" 64 73 6c 6f 74 01 67 70 65 6e 64 69 6e 67 f5"
-		" ff 6b 73 70 6c 69 74 53 74 61 74 75 73 00 ff";
+			   "bf 64 73 6c 6f 74 00 67 76 65 72 73 69 6f 6e 65 31 2e 32 2e 33"
+			   " 64 68 61 73 68 58 20"
+			   " 01010101010101010101010101010101 01010101010101010101010101010101"
+			   " 66 61 63 74 69 76 65 f5 69 63 6f 6e 66 69 72 6d 65 64 f5"
+			   " 68 62 6f 6f 74 61 62 6c 65 f5 ff"
+			   /* { "version":"1.2.4", "image":0, "slot":1, "pending": true } */
+			   "a4 67 76 65 72 73 69 6f 6e 65 31 2e 32 2e 34 65 69 6d 61 67 65 00"
+			   " 64 73 6c 6f 74 01 67 70 65 6e 64 69 6e 67 f5"
+			   " ff 6b 73 70 6c 69 74 53 74 61 74 75 73 00 ff";
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_IMG_STATE_READ, list, &s), 0);
 	CHECK_EQ(s.images_count, 2);
 	CHECK(!s.images_truncated);
@@ -128,12 +132,14 @@ static void test_errors_v1_v2(void)
 	CHECK(!u.has_off); /* required keys are not demanded of an error response */
 	/* v1 with reason: {"rc": 6, "rsn": "downgrade"} */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_IMG_UPLOAD,
-			     "a2 62 72 63 06 63 72 73 6e 69 64 6f 77 6e 67 72 61 64 65", &u), 0);
+			     "a2 62 72 63 06 63 72 73 6e 69 64 6f 77 6e 67 72 61 64 65", &u),
+		 0);
 	CHECK_EQ(u.status.rc, 6);
 	CHECK_STR(u.status.rsn, "downgrade");
 	/* v2: {"err": {"group": 1, "rc": 9}} */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_IMG_UPLOAD,
-			     "a1 63 65 72 72 a2 65 67 72 6f 75 70 01 62 72 63 09", &u), 0);
+			     "a1 63 65 72 72 a2 65 67 72 6f 75 70 01 62 72 63 09", &u),
+		 0);
 	CHECK(!smpfota_smp_status_ok(&u.status));
 	CHECK_EQ(u.status.rc, 0);
 	CHECK(u.status.has_err);
@@ -144,7 +150,8 @@ static void test_errors_v1_v2(void)
 	/* v2, indefinite inner map, rc before group */
 	struct smpfota_os_echo_rsp e;
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_OS_ECHO,
-			     "bf 63 65 72 72 bf 62 72 63 02 65 67 72 6f 75 70 00 ff ff", &e), 0);
+			     "bf 63 65 72 72 bf 62 72 63 02 65 67 72 6f 75 70 00 ff ff", &e),
+		 0);
 	CHECK(e.status.has_err);
 	CHECK_EQ(e.status.err.group, 0);
 	CHECK_EQ(e.status.err.rc, 2);
@@ -162,11 +169,12 @@ static void test_unknown_and_malformed(void)
 	struct smpfota_os_params_rsp p;
 	/* unknown keys with nested values, an int key and a tag, around the known ones */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_OS_PARAMS,
-			     "bf 61 78 a1 61 79 82 01 bf ff"      /* "x": {"y": [1, {_}]} */
-			     " 01 c1 1a 00 00 00 01"              /* 1: 1(1) */
-			     " 68 62 75 66 5f 73 69 7a 65 19 09 60" /* buf_size: 2400 */
-			     " 69 62 75 66 5f 63 6f 75 6e 74 04 ff",  /* buf_count: 4 */
-			     &p), 0);
+			     "bf 61 78 a1 61 79 82 01 bf ff"         /* "x": {"y": [1, {_}]} */
+			     " 01 c1 1a 00 00 00 01"                 /* 1: 1(1) */
+			     " 68 62 75 66 5f 73 69 7a 65 19 09 60"  /* buf_size: 2400 */
+			     " 69 62 75 66 5f 63 6f 75 6e 74 04 ff", /* buf_count: 4 */
+			     &p),
+		 0);
 	CHECK_EQ(p.buf_size, 2400);
 	CHECK_EQ(p.buf_count, 4);
 	/* required key missing on success */
@@ -175,7 +183,8 @@ static void test_unknown_and_malformed(void)
 	/* wrong type for a known key */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_OS_PARAMS,
 			     "a2 68 62 75 66 5f 73 69 7a 65 61 31 69 62 75 66 5f 63 6f 75 6e 74 04",
-			     &p), SMPFOTA_ERR_PROTO);
+			     &p),
+		 SMPFOTA_ERR_PROTO);
 	/* not a map, empty, truncated, trailing garbage, unterminated indefinite map */
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_OS_RESET, "80", &p), SMPFOTA_ERR_PROTO);
 	CHECK_EQ(dec_rsp_hex(SMPFOTA_MSG_OS_RESET, "", &p), SMPFOTA_ERR_PROTO);
@@ -232,7 +241,7 @@ static void test_truncated_list(void)
 	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_IMG_STATE_READ, buf, n, &s), SMPFOTA_ERR_PROTO);
 }
 
-static const uint8_t sha32[32] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
+static const uint8_t sha32[32] = {1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16,
 				  17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32};
 static const uint8_t chunk[5] = {0xde, 0xad, 0xbe, 0xef, 0x00};
 
@@ -257,10 +266,16 @@ static void test_request_roundtrips(void)
 	static uint8_t frame[512];
 	union smpfota_smp_req out;
 
-	struct smpfota_img_upload_req up = {
-		.has_image = true, .image = 1, .has_len = true, .len = 123456, .off = 0,
-		.has_sha = true, .sha = {sha32, 32}, .data = {chunk, 5},
-		.has_upgrade = true, .upgrade = true};
+	struct smpfota_img_upload_req up = {.has_image = true,
+					    .image = 1,
+					    .has_len = true,
+					    .len = 123456,
+					    .off = 0,
+					    .has_sha = true,
+					    .sha = {sha32, 32},
+					    .data = {chunk, 5},
+					    .has_upgrade = true,
+					    .upgrade = true};
 	CHECK_EQ(req_roundtrip(SMPFOTA_MSG_IMG_UPLOAD, &up, &out, frame), 0);
 	CHECK(out.upload.has_image && out.upload.image == 1);
 	CHECK(out.upload.has_len && out.upload.len == 123456);
@@ -304,22 +319,34 @@ static void test_request_roundtrips(void)
 		 SMPFOTA_ERR_PROTO);
 	/* smp (Python) sends reset "force" as an int */
 	uint8_t force_int[] = {0xa1, 0x65, 'f', 'o', 'r', 'c', 'e', 0x01};
-	CHECK_EQ(smpfota_smp_decode_req(SMPFOTA_MSG_OS_RESET, force_int, sizeof(force_int), &out), 0);
+	CHECK_EQ(smpfota_smp_decode_req(SMPFOTA_MSG_OS_RESET, force_int, sizeof(force_int), &out),
+		 0);
 	CHECK(out.reset.has_force && out.reset.force);
 }
 
 static void test_response_roundtrips(void)
 {
 	static uint8_t frame[1024];
-	struct smpfota_smp_hdr req = {.op = SMPFOTA_SMP_OP_READ, .version = SMPFOTA_SMP_V2,
-				      .group = 1, .id = 0, .seq = 200};
+	struct smpfota_smp_hdr req = {.op = SMPFOTA_SMP_OP_READ,
+				      .version = SMPFOTA_SMP_V2,
+				      .group = 1,
+				      .id = 0,
+				      .seq = 200};
 	struct smpfota_img_state_rsp st = {.images_count = 2};
-	st.images[0] = (struct smpfota_img_slot_state){
-		.slot = 0, .version = {"1.0.0", 5}, .has_hash = true, .hash = {sha32, 32},
-		.bootable = true, .confirmed = true, .active = true};
-	st.images[1] = (struct smpfota_img_slot_state){
-		.has_image = true, .image = 0, .slot = 1, .version = {"1.0.1.7", 7},
-		.has_hash = true, .hash = {sha32, 32}, .pending = true};
+	st.images[0] = (struct smpfota_img_slot_state){.slot = 0,
+						       .version = {"1.0.0", 5},
+						       .has_hash = true,
+						       .hash = {sha32, 32},
+						       .bootable = true,
+						       .confirmed = true,
+						       .active = true};
+	st.images[1] = (struct smpfota_img_slot_state){.has_image = true,
+						       .image = 0,
+						       .slot = 1,
+						       .version = {"1.0.1.7", 7},
+						       .has_hash = true,
+						       .hash = {sha32, 32},
+						       .pending = true};
 	int n = smpfota_smp_encode_rsp(SMPFOTA_MSG_IMG_STATE_READ, &req, &st, frame, sizeof(frame));
 	CHECK(n > 8);
 	struct smpfota_smp_hdr h;
@@ -336,8 +363,10 @@ static void test_response_roundtrips(void)
 	CHECK(back.images[0].active && !back.images[0].has_image);
 
 	struct smpfota_img_slot_info_rsp si = {.images_count = 1};
-	si.images[0] = (struct smpfota_img_slot_info_image){
-		.image = 0, .slots_count = 2, .has_max_image_size = true, .max_image_size = 0x70000};
+	si.images[0] = (struct smpfota_img_slot_info_image){.image = 0,
+							    .slots_count = 2,
+							    .has_max_image_size = true,
+							    .max_image_size = 0x70000};
 	si.images[0].slots[0] = (struct smpfota_img_slot_info_slot){.slot = 0, .size = 0x74000};
 	si.images[0].slots[1] = (struct smpfota_img_slot_info_slot){
 		.slot = 1, .size = 0x74000, .has_upload_image_id = true, .upload_image_id = 0};
@@ -345,7 +374,8 @@ static void test_response_roundtrips(void)
 	n = smpfota_smp_encode_rsp(SMPFOTA_MSG_IMG_SLOT_INFO, &req, &si, frame, sizeof(frame));
 	CHECK(n > 8);
 	struct smpfota_img_slot_info_rsp sb;
-	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_IMG_SLOT_INFO, frame + 8, (size_t)n - 8, &sb), 0);
+	CHECK_EQ(smpfota_smp_decode_rsp(SMPFOTA_MSG_IMG_SLOT_INFO, frame + 8, (size_t)n - 8, &sb),
+		 0);
 	CHECK_EQ(sb.images_count, 1);
 	CHECK_EQ(sb.images[0].slots_count, 2);
 	CHECK_EQ(sb.images[0].slots[1].size, 0x74000);
@@ -379,9 +409,11 @@ static void test_response_roundtrips(void)
 static void test_nospc(void)
 {
 	/* Every buffer size below the needed one fails cleanly (ASan checks no overrun). */
-	struct smpfota_img_upload_req up = {
-		.has_len = true, .len = 1000, .has_sha = true, .sha = {sha32, 32},
-		.data = {chunk, 5}};
+	struct smpfota_img_upload_req up = {.has_len = true,
+					    .len = 1000,
+					    .has_sha = true,
+					    .sha = {sha32, 32},
+					    .data = {chunk, 5}};
 	uint8_t full[256];
 	int need = smpfota_smp_encode_req(SMPFOTA_MSG_IMG_UPLOAD, 1, 0, &up, full, sizeof(full));
 	CHECK(need > 8);
@@ -426,8 +458,8 @@ static void test_upload_max_data(void)
 				}
 				CHECK(len > 0 && (size_t)len <= fs);
 				r.data.len = (size_t)n + 1;
-				len = smpfota_smp_encode_req(SMPFOTA_MSG_IMG_UPLOAD, 1, 0, &r, frame,
-							     sizeof(frame));
+				len = smpfota_smp_encode_req(SMPFOTA_MSG_IMG_UPLOAD, 1, 0, &r,
+							     frame, sizeof(frame));
 				CHECK(len < 0 || (size_t)len > fs);
 			}
 		}

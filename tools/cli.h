@@ -19,11 +19,12 @@
 
 /* Global options, taken by main.c from anywhere before "--". */
 struct smpfota_cli_opts {
-	const char *conn;     /* --conn URI (conn_uri.h), --ip, --port, $SMPFOTA_CONN; NULL = udp:127.0.0.1 */
-	bool conn_from_env;   /* conn came from $SMPFOTA_CONN (error messages say so) */
-	uint32_t timeout_ms;  /* --timeout S: per request attempt; 0 = default */
-	bool json;            /* --json */
-	const char *key;      /* --key FILE: the secure channel's key (docs/security.md); NULL = none */
+	const char *
+		conn; /* --conn URI (conn_uri.h), --ip, --port, $SMPFOTA_CONN; NULL = udp:127.0.0.1 */
+	bool conn_from_env;  /* conn came from $SMPFOTA_CONN (error messages say so) */
+	uint32_t timeout_ms; /* --timeout S: per request attempt; 0 = default */
+	bool json;           /* --json */
+	const char *key; /* --key FILE: the secure channel's key (docs/security.md); NULL = none */
 	/* every --conn given, in order (conn is the last): several only for `update` */
 	const char *conns[SMPFOTA_CLI_MAX_CONNS];
 	unsigned n_conns;
@@ -59,8 +60,8 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv);
 
 /* smpfota sim --targets N (cli_fleet.c): the fleet simulator; a --target-fault spec. */
 struct smpfota_sim_fleet_config;
-int smpfota_cli_sim_fleet(const struct smpfota_sim_fleet_config *fc, const uint8_t *img,
-			  size_t len, const char *name, bool json);
+int smpfota_cli_sim_fleet(const struct smpfota_sim_fleet_config *fc, const uint8_t *img, size_t len,
+			  const char *name, bool json);
 bool smpfota_cli_fleet_fault(struct smpfota_sim_fleet_config *fc, const char *spec);
 
 /* smpfota --conn A --conn B ... update FILE (cli_fleet_update.c): several targets at once. */
@@ -88,13 +89,13 @@ void smpfota_cli_image_info_usage(FILE *f);
 
 /* A failed command, as it is reported. */
 struct smpfota_cli_error {
-	const char *what;      /* the command, "image upload" */
-	const char *step;      /* update: the step that failed, or NULL */
-	const char *name;      /* "TIMEDOUT", "REJECTED", "USAGE", ... */
-	const char *message;   /* what happened, for a person */
-	const char *hint;      /* what the user can do about it, or NULL */
+	const char *what;                        /* the command, "image upload" */
+	const char *step;                        /* update: the step that failed, or NULL */
+	const char *name;                        /* "TIMEDOUT", "REJECTED", "USAGE", ... */
+	const char *message;                     /* what happened, for a person */
+	const char *hint;                        /* what the user can do about it, or NULL */
 	const struct smpfota_smp_status *status; /* the target's answer, when it answered */
-	const char *file;      /* the local file it is about, or NULL */
+	const char *file;                        /* the local file it is about, or NULL */
 };
 
 /* One line on stderr ("smpfota: WHAT[: STEP]: MESSAGE", then "smpfota: hint: HINT") and,

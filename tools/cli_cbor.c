@@ -48,7 +48,8 @@ static bool read_val(zcbor_state_t *zs, struct cbor_val *v)
 		break;
 	case ZCBOR_MAJOR_TYPE_BSTR:
 	case ZCBOR_MAJOR_TYPE_TSTR:
-		ok = v->type == ZCBOR_MAJOR_TYPE_BSTR ? zcbor_bstr_decode(zs, &s) : zcbor_tstr_decode(zs, &s);
+		ok = v->type == ZCBOR_MAJOR_TYPE_BSTR ? zcbor_bstr_decode(zs, &s)
+						      : zcbor_tstr_decode(zs, &s);
 		v->str = s.value;
 		v->len = s.len;
 		break;
@@ -100,7 +101,8 @@ static bool walk_map(const uint8_t *p, size_t len, cbor_entry_fn fn, void *user,
 
 bool cbor_each(const struct cbor_val *map, cbor_entry_fn fn, void *user)
 {
-	return map->type == ZCBOR_MAJOR_TYPE_MAP && walk_map(map->item, map->item_len, fn, user, false);
+	return map->type == ZCBOR_MAJOR_TYPE_MAP &&
+	       walk_map(map->item, map->item_len, fn, user, false);
 }
 
 bool cbor_each_elem(const struct cbor_val *list, cbor_entry_fn fn, void *user)
@@ -156,7 +158,8 @@ static bool to_json(struct json_writer *w, zcbor_state_t *zs, int depth)
 				}
 				char key[64];
 				if (k.type == ZCBOR_MAJOR_TYPE_TSTR) {
-					snprintf(key, sizeof(key), "%.*s", (int)k.len, (const char *)k.str);
+					snprintf(key, sizeof(key), "%.*s", (int)k.len,
+						 (const char *)k.str);
 				} else {
 					snprintf(key, sizeof(key), "%lld", (long long)k.i);
 				}

@@ -14,10 +14,10 @@
 
 /* A value found in a CBOR map; the pointers point into the payload. */
 struct cbor_val {
-	int type;            /* ZCBOR_MAJOR_TYPE_*: 0 uint, 1 nint, 2 bstr, 3 tstr, 4 list, 5 map, 7 simple */
-	int64_t i;           /* ints; bools as 0/1 */
+	int type;  /* ZCBOR_MAJOR_TYPE_*: 0 uint, 1 nint, 2 bstr, 3 tstr, 4 list, 5 map, 7 simple */
+	int64_t i; /* ints; bools as 0/1 */
 	bool is_bool;
-	const uint8_t *str;  /* bstr/tstr bytes */
+	const uint8_t *str; /* bstr/tstr bytes */
 	size_t len;
 	const uint8_t *item; /* the encoded item (lists, maps: for walking them) */
 	size_t item_len;

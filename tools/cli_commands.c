@@ -61,7 +61,6 @@ bool cli_parse_hash(const char *text, uint8_t out[32])
 	return true;
 }
 
-
 int cli_next_opt(struct cli *s, int argc, char **argv, const struct option *opts)
 {
 	opterr = 0; /* our own message, in the CLI's format and in JSON */
@@ -70,8 +69,8 @@ int cli_next_opt(struct cli *s, int argc, char **argv, const struct option *opts
 	if (c == '?' || c == ':') {
 		char msg[160];
 		const char *bad = argv[optind - 1];
-		snprintf(msg, sizeof(msg), c == ':' ? "option '%s' needs a value" : "unknown option '%s'",
-			 bad);
+		snprintf(msg, sizeof(msg),
+			 c == ':' ? "option '%s' needs a value" : "unknown option '%s'", bad);
 		cli_usage_error(s, msg);
 		return -2;
 	}
@@ -98,8 +97,14 @@ static void on_upload_done(void *user, int err, const struct smpfota_smp_status 
 }
 
 enum {
-	OPT_IMAGE = 256, OPT_WINDOW, OPT_CHUNK, OPT_UPGRADE, OPT_FIRST_TIMEOUT, OPT_SLOT,
-	OPT_FORCE, OPT_NO_CONFIRM,
+	OPT_IMAGE = 256,
+	OPT_WINDOW,
+	OPT_CHUNK,
+	OPT_UPGRADE,
+	OPT_FIRST_TIMEOUT,
+	OPT_SLOT,
+	OPT_FORCE,
+	OPT_NO_CONFIRM,
 };
 
 /* Options shared by upload and update. Returns 0, or 2 after a usage message. */
@@ -227,7 +232,8 @@ static void on_step(void *user, enum smpfota_update_step step)
 	}
 	if (step != SMPFOTA_UPDATE_DONE) {
 		cli_end_bar(s);
-		fprintf(s->o.json ? stderr : stdout, "update: %s\n", smpfota_update_step_name(step));
+		fprintf(s->o.json ? stderr : stdout, "update: %s\n",
+			smpfota_update_step_name(step));
 		fflush(s->o.json ? stderr : stdout);
 	}
 	s->step = smpfota_update_step_name(step);
@@ -338,23 +344,27 @@ static int cmd_update(struct cli *s, int argc, char **argv)
 		/* What each ending means for the user, by MCUboot mode. */
 		static const char *const outcome_text[] = {
 			[SMPFOTA_UPDATE_CONFIRMED] = "confirmed",
-			[SMPFOTA_UPDATE_TESTING] = "in test mode: the next reset reverts it unless it "
-						   "is confirmed",
-			[SMPFOTA_UPDATE_PERMANENT] = "permanent: MCUboot (overwrite-only) copied it "
-						     "over the old one, there is no revert",
+			[SMPFOTA_UPDATE_TESTING] =
+				"in test mode: the next reset reverts it unless it "
+				"is confirmed",
+			[SMPFOTA_UPDATE_PERMANENT] =
+				"permanent: MCUboot (overwrite-only) copied it "
+				"over the old one, there is no revert",
 			[SMPFOTA_UPDATE_BOOTED] = "booted by MCUboot (direct-xip/RAM load) as the "
 						  "highest version: nothing to test or confirm",
-			[SMPFOTA_UPDATE_RECOVERED] = "written to slot 0 by MCUboot serial recovery, "
-						     "and the target reset into it",
+			[SMPFOTA_UPDATE_RECOVERED] =
+				"written to slot 0 by MCUboot serial recovery, "
+				"and the target reset into it",
 		};
 		cli_end_bar(s);
 		printf("update: MCUboot mode: %s (%s)\n", smpfota_update_mode_name(u->mode),
 		       smpfota_update_mode_source_name(u->mode_source));
-		printf("update: done in %.1f s: image %u runs %s (hash ", sec, (unsigned)prm.upload.image, ver);
+		printf("update: done in %.1f s: image %u runs %s (hash ", sec,
+		       (unsigned)prm.upload.image, ver);
 		cli_print_hex(stdout, s->info.hash, s->info.hash_len);
 		printf("), %s\n", u->outcome <= SMPFOTA_UPDATE_RECOVERED && outcome_text[u->outcome]
-					 ? outcome_text[u->outcome]
-					 : "done");
+					  ? outcome_text[u->outcome]
+					  : "done");
 	}
 	return 0;
 }
@@ -554,21 +564,19 @@ static const struct {
 	const char *cmd;
 	const char *sub;
 	int (*fn)(struct cli *s, int argc, char **argv);
-} commands[] = {
-	{"image", "list", cmd_list},
-	{"image", "upload", cmd_upload},
-	{"image", "test", cmd_test_confirm},
-	{"image", "confirm", cmd_test_confirm},
-	{"image", "erase", cmd_erase},
-	{"image", "slot-info", cmd_slot_info},
-	{"reset", NULL, cmd_reset},
-	{"echo", NULL, cmd_echo},
-	{"params", NULL, cmd_params},
-	{"info", NULL, cmd_info},
-	{"bootloader", "info", cmd_bootloader},
-	{"update", NULL, cmd_update},
-	CLI_EXTRA_COMMANDS
-};
+} commands[] = {{"image", "list", cmd_list},
+		{"image", "upload", cmd_upload},
+		{"image", "test", cmd_test_confirm},
+		{"image", "confirm", cmd_test_confirm},
+		{"image", "erase", cmd_erase},
+		{"image", "slot-info", cmd_slot_info},
+		{"reset", NULL, cmd_reset},
+		{"echo", NULL, cmd_echo},
+		{"params", NULL, cmd_params},
+		{"info", NULL, cmd_info},
+		{"bootloader", "info", cmd_bootloader},
+		{"update", NULL, cmd_update},
+		CLI_EXTRA_COMMANDS};
 #define N_COMMANDS (sizeof(commands) / sizeof(commands[0]))
 
 bool smpfota_cli_is_client_command(int argc, char **argv)
@@ -599,8 +607,8 @@ int cli_check_command(const struct smpfota_cli_opts *o, int argc, char **argv)
 	if (has_subs) {
 		char msg[160];
 		if (argc < 2) {
-			snprintf(msg, sizeof(msg), "expected a subcommand (smpfota %s --help lists them)",
-				 argv[0]);
+			snprintf(msg, sizeof(msg),
+				 "expected a subcommand (smpfota %s --help lists them)", argv[0]);
 		} else {
 			snprintf(msg, sizeof(msg), "unknown subcommand '%s'", argv[1]);
 		}

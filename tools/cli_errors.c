@@ -13,8 +13,8 @@
 int smpfota_cli_report(bool json, const struct smpfota_cli_error *e, int status)
 {
 	fflush(stdout);
-	fprintf(stderr, "smpfota: %s%s%s: %s\n", e->what, e->step ? ": " : "", e->step ? e->step : "",
-		e->message);
+	fprintf(stderr, "smpfota: %s%s%s: %s\n", e->what, e->step ? ": " : "",
+		e->step ? e->step : "", e->message);
 	if (e->hint) {
 		fprintf(stderr, "smpfota: hint: %s\n", e->hint);
 	}
@@ -82,12 +82,18 @@ int cli_usage_error(struct cli *s, const char *msg)
 static const char *group_name(uint16_t group)
 {
 	switch (group) {
-	case SMPFOTA_SMP_GROUP_OS: return "os";
-	case SMPFOTA_SMP_GROUP_IMAGE: return "image";
-	case 2: return "stat";
-	case 8: return "fs";
-	case 9: return "shell";
-	default: return NULL;
+	case SMPFOTA_SMP_GROUP_OS:
+		return "os";
+	case SMPFOTA_SMP_GROUP_IMAGE:
+		return "image";
+	case 2:
+		return "stat";
+	case 8:
+		return "fs";
+	case 9:
+		return "shell";
+	default:
+		return NULL;
 	}
 }
 
@@ -98,11 +104,11 @@ void cli_describe_status(const struct smpfota_smp_status *st, char *buf, size_t 
 		const char *name = smpfota_mgmt_err_name(st->err.group, st->err.rc, true);
 		const char *g = group_name(st->err.group);
 		if (g) {
-			n = snprintf(buf, size, "%s (%s group error %" PRId32 ")", name ? name : "unknown",
-				     g, st->err.rc);
+			n = snprintf(buf, size, "%s (%s group error %" PRId32 ")",
+				     name ? name : "unknown", g, st->err.rc);
 		} else {
-			n = snprintf(buf, size, "%s (group %u error %" PRId32 ")", name ? name : "unknown",
-				     (unsigned)st->err.group, st->err.rc);
+			n = snprintf(buf, size, "%s (group %u error %" PRId32 ")",
+				     name ? name : "unknown", (unsigned)st->err.group, st->err.rc);
 		}
 	} else {
 		const char *name = smpfota_mgmt_err_name(0, st->rc, false);
@@ -163,8 +169,10 @@ static const char *secure_hint(const struct cli *s, int why, char *buf, size_t s
 {
 	switch (why) {
 	case SMPFOTA_ERR_KEY_UNKNOWN:
-		snprintf(buf, size, "the target has no key with id %u: give both sides the same "
-			 "key file (smpfota target --key FILE)", (unsigned)s->key.key.id);
+		snprintf(buf, size,
+			 "the target has no key with id %u: give both sides the same "
+			 "key file (smpfota target --key FILE)",
+			 (unsigned)s->key.key.id);
 		return buf;
 	case SMPFOTA_ERR_AUTH:
 		return "the target holds a different key under the same id: give both sides the "
@@ -172,7 +180,8 @@ static const char *secure_hint(const struct cli *s, int why, char *buf, size_t s
 	case SMPFOTA_ERR_NOT_SECURE:
 		return "the target has no key: start it with --key FILE too, or leave out --key";
 	default:
-		snprintf(buf, size, "nothing answered the secure handshake at %s: a target without "
+		snprintf(buf, size,
+			 "nothing answered the secure handshake at %s: a target without "
 			 "a key ignores it (start it with --key FILE), or none is running there",
 			 s->link->name);
 		return buf;
@@ -213,8 +222,10 @@ int cli_fail(struct cli *s, int err)
 		char diag[400];
 		host_link_diagnosis(s->link, diag, sizeof(diag));
 		if (err == SMPFOTA_ERR_IO && s->link->sys_errno == ECONNREFUSED) {
-			snprintf(detail, sizeof(detail), "%s: connection refused: nothing listens on "
-				 "that port", s->link->name);
+			snprintf(detail, sizeof(detail),
+				 "%s: connection refused: nothing listens on "
+				 "that port",
+				 s->link->name);
 		} else if (err == SMPFOTA_ERR_IO && s->link->sys_errno) {
 			snprintf(detail, sizeof(detail), "%s: %s", s->link->name,
 				 strerror(s->link->sys_errno));
@@ -227,23 +238,30 @@ int cli_fail(struct cli *s, int err)
 			snprintf(detail, sizeof(detail), "%s", diag);
 		}
 		if (s->link->stats.rx_refused || s->link->sys_errno == ECONNREFUSED) {
-			snprintf(hint, sizeof(hint), "is the target running, at %s%s? (--conn, --ip or "
-				 "--port choose another)", s->link->name,
-				 s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
+			snprintf(hint, sizeof(hint),
+				 "is the target running, at %s%s? (--conn, --ip or "
+				 "--port choose another)",
+				 s->link->name, s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
 			h = hint;
 		} else if (err == SMPFOTA_ERR_TIMEDOUT && s->link->stats.rx_frames == 0) {
-			snprintf(hint, sizeof(hint), "nothing answered at %s%s: check the connection "
+			snprintf(hint, sizeof(hint),
+				 "nothing answered at %s%s: check the connection "
 				 "(--conn), or give a slow target more time (--timeout S)",
 				 s->link->name, s->o.conn_from_env ? " (from $SMPFOTA_CONN)" : "");
 			h = hint;
 		}
 	} else if (err == SMPFOTA_ERR_NOSPC && s->params_known) {
-		snprintf(detail, sizeof(detail), "the request is %zu bytes; the target's buffer "
-			 "(buf_size %" PRIu32 ") takes frames of at most %u bytes on %s: it was not "
-			 "sent", s->req_len, s->buf_size, (unsigned)s->link->mtu, s->link->name);
+		snprintf(detail, sizeof(detail),
+			 "the request is %zu bytes; the target's buffer "
+			 "(buf_size %" PRIu32
+			 ") takes frames of at most %u bytes on %s: it was not "
+			 "sent",
+			 s->req_len, s->buf_size, (unsigned)s->link->mtu, s->link->name);
 	} else if (err == SMPFOTA_ERR_NOSPC) {
-		snprintf(detail, sizeof(detail), "the request is %zu bytes; it does not fit one "
-			 "%u-byte frame of %s", s->req_len, (unsigned)s->link->mtu, s->link->name);
+		snprintf(detail, sizeof(detail),
+			 "the request is %zu bytes; it does not fit one "
+			 "%u-byte frame of %s",
+			 s->req_len, (unsigned)s->link->mtu, s->link->name);
 	} else if (err == SMPFOTA_ERR_NOT_FOUND && s->info.has_hash &&
 		   s->info.hash_type != SMPFOTA_TLV_SHA256) {
 		/* Zephyr's img_mgmt lists a slot by its SHA-256 TLV only, unless built for the
@@ -268,7 +286,8 @@ int cli_fail(struct cli *s, int err)
 		.name = smpfota_errname(err),
 		.message = msg,
 		.hint = h,
-		.status = (err == SMPFOTA_ERR_REJECTED || err == SMPFOTA_ERR_PLAINTEXT) && s->has_status
+		.status = (err == SMPFOTA_ERR_REJECTED || err == SMPFOTA_ERR_PLAINTEXT) &&
+					  s->has_status
 				  ? &s->st
 				  : NULL,
 	};
@@ -286,7 +305,7 @@ int cli_fail_msg(struct cli *s, const char *name, const char *hint, int status, 
 	cli_end_bar(s);
 	s->reported = true;
 	s->exit_status = status;
-	struct smpfota_cli_error e = {.what = s->what, .step = s->step, .name = name,
-				      .message = msg, .hint = hint};
+	struct smpfota_cli_error e = {
+		.what = s->what, .step = s->step, .name = name, .message = msg, .hint = hint};
 	return smpfota_cli_report(s->o.json, &e, status);
 }

@@ -136,7 +136,8 @@ static int cmd_stat(struct cli *s, int argc, char **argv)
 	}
 	struct cbor_val v;
 	if (list) {
-		if (!cbor_find(rsp_buf, rsp_len, "stat_list", &v) || !cbor_each_elem(&v, print_name, NULL)) {
+		if (!cbor_find(rsp_buf, rsp_len, "stat_list", &v) ||
+		    !cbor_each_elem(&v, print_name, NULL)) {
 			return answer_malformed(s, "stat_list");
 		}
 		return 0;
@@ -199,12 +200,13 @@ static int cmd_taskstat(struct cli *s, int argc, char **argv)
 	}
 	/* mcumgr's columns */
 	if (tasks) {
-		printf("%16s %4s %4s %5s %8s %8s %8s %10s\n", "task", "pri", "tid", "stat", "stkuse",
-		       "stksiz", "cswcnt", "runtime");
+		printf("%16s %4s %4s %5s %8s %8s %8s %10s\n", "task", "pri", "tid", "stat",
+		       "stkuse", "stksiz", "cswcnt", "runtime");
 	} else {
 		printf("%16s %8s %6s %6s %6s\n", "mpool", "blksiz", "nblks", "nfree", "min");
 	}
-	return cbor_each(&v, tasks ? print_task : print_pool, NULL) ? 0 : answer_malformed(s, "map");
+	return cbor_each(&v, tasks ? print_task : print_pool, NULL) ? 0
+								    : answer_malformed(s, "map");
 }
 
 /* ---- datetime ----------------------------------------------------------------------------- */
@@ -267,8 +269,9 @@ static int cmd_datetime(struct cli *s, int argc, char **argv)
 
 static int cmd_shell(struct cli *s, int argc, char **argv)
 {
-	int i = cli_no_options(s, argc, argv, 1, argc, "expected COMMAND [ARGS] (after --, "
-				  "arguments that start with -)");
+	int i = cli_no_options(s, argc, argv, 1, argc,
+			       "expected COMMAND [ARGS] (after --, "
+			       "arguments that start with -)");
 	if (i < 0) {
 		return 2;
 	}
@@ -373,7 +376,9 @@ static size_t fs_chunk(const struct cli *s, const char *name)
 static void fs_progress(struct cli *s, uint64_t done, uint64_t total)
 {
 	struct smpfota_upload_progress p = {
-		.done = (uint32_t)done, .total = (uint32_t)total, .window = 1,
+		.done = (uint32_t)done,
+		.total = (uint32_t)total,
+		.window = 1,
 	};
 	cli_on_progress(s, &p);
 }
@@ -439,8 +444,9 @@ static int fs_upload(struct cli *s, const char *local, const char *remote)
 			off = have;
 			s->resumed = true;
 			s->resumed_at = (uint32_t)have;
-			fprintf(s->progress_out, "fs upload: resuming at %" PRIu64 " of %" PRIu64
-				" bytes\n", off, total);
+			fprintf(s->progress_out,
+				"fs upload: resuming at %" PRIu64 " of %" PRIu64 " bytes\n", off,
+				total);
 		}
 	}
 	size_t chunk = fs_chunk(s, remote);
@@ -499,8 +505,9 @@ static int fs_download(struct cli *s, const char *remote, const char *local)
 			off = (uint64_t)st.st_size;
 			s->resumed = true;
 			s->resumed_at = (uint32_t)off;
-			fprintf(s->progress_out, "fs download: resuming at %" PRIu64 " of %" PRIu64
-				" bytes\n", off, total);
+			fprintf(s->progress_out,
+				"fs download: resuming at %" PRIu64 " of %" PRIu64 " bytes\n", off,
+				total);
 		}
 	}
 	if (f == NULL || off == 0) {
@@ -525,9 +532,9 @@ static int fs_download(struct cli *s, const char *remote, const char *local)
 			break;
 		}
 		struct cbor_val v, d;
-		if (!cbor_find(rsp_buf, rsp_len, "off", &v) || v.type != 0 || (uint64_t)v.i != off ||
-		    !cbor_find(rsp_buf, rsp_len, "data", &d) || d.type != 2 ||
-		    (d.len == 0 && off < total)) {
+		if (!cbor_find(rsp_buf, rsp_len, "off", &v) || v.type != 0 ||
+		    (uint64_t)v.i != off || !cbor_find(rsp_buf, rsp_len, "data", &d) ||
+		    d.type != 2 || (d.len == 0 && off < total)) {
 			rc = SMPFOTA_ERR_PROTO;
 			break;
 		}

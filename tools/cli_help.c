@@ -35,8 +35,9 @@ static const struct help helps[] = {
 	{"image", "list", "image list", "images in the target's slots (as mcumgr shows them)",
 	 "Each slot's image, version, flags and hash, in mcumgr's layout; with --json,\n"
 	 "{\"images\": [...]} with the SMP key names.\n"},
-	{"image", "upload", "image upload FILE [--image N] [--window N] [--chunk N] [--upgrade]\n"
-			    "                    [--first-timeout S]",
+	{"image", "upload",
+	 "image upload FILE [--image N] [--window N] [--chunk N] [--upgrade]\n"
+	 "                    [--first-timeout S]",
 	 "upload an MCUboot image to a secondary slot; resumes",
 	 "Uploads FILE (an imgtool-signed image, checked first) to the secondary slot of image N.\n"
 	 "Run again after an interruption (Ctrl-C, a lost link), it resumes where the target\n"
@@ -51,16 +52,19 @@ static const struct help helps[] = {
 	{"image", "test", "image test HASH", "boot the image with this hash once (64 hex digits)",
 	 "Marks the image with HASH (as `image list` shows it) pending: the next reset boots\n"
 	 "it once; it is reverted at the reset after that unless it is confirmed.\n"},
-	{"image", "confirm", "image confirm [HASH]", "confirm the running image, or make HASH permanent",
+	{"image", "confirm", "image confirm [HASH]",
+	 "confirm the running image, or make HASH permanent",
 	 "Without HASH, confirms the running image (after a test boot). With the hash of the\n"
 	 "image in the secondary slot, makes it permanent at the next reset.\n"},
 	{"image", "erase", "image erase [--slot N]", "erase a slot (default: the secondary, 1)",
 	 "  --slot N   the slot to erase (default 1, the secondary; a running or pending image\n"
 	 "             cannot be erased)\n"},
-	{"image", "slot-info", "image slot-info", "each image's slots, their sizes and the largest image",
+	{"image", "slot-info", "image slot-info",
+	 "each image's slots, their sizes and the largest image",
 	 "What the target says of its slots (image command 6): for each image, each slot's\n"
 	 "size and the largest image the upload accepts.\n"},
-	{"image", "info", "image info FILE", "show an MCUboot image file's header, version, hash, TLVs",
+	{"image", "info", "image info FILE",
+	 "show an MCUboot image file's header, version, hash, TLVs",
 	 NULL /* cli_image.c has its own */},
 	{"reset", NULL, "reset [--force]", "reset the target",
 	 "  --force   reset even if the target's application would veto it\n"},
@@ -74,8 +78,9 @@ static const struct help helps[] = {
 	{"bootloader", "info", "bootloader info", "the bootloader's name and MCUboot mode",
 	 "Asks the target's bootloader name, then its mode (query \"mode\"; MCUboot's mode\n"
 	 "numbers, named), as mcumgr does.\n"},
-	{"update", NULL, "update FILE [--image N] [--no-confirm] [--force] [--upgrade]\n"
-			 "              [--window N] [--chunk N]",
+	{"update", NULL,
+	 "update FILE [--image N] [--no-confirm] [--force] [--upgrade]\n"
+	 "              [--window N] [--chunk N]",
 	 "check, upload, test, reset, verify, confirm in one go",
 	 "The whole update of image N with FILE: check what runs (an image that is already\n"
 	 "there is not sent again), upload (resuming), mark it for test, reset, check that the\n"
@@ -103,7 +108,8 @@ static const struct help helps[] = {
 	{"shell", "exec", "shell exec COMMAND [ARGS]", "run a command in the target's shell",
 	 "Prints the command's output; exit status 1 when it returns non-zero. Words that\n"
 	 "start with '-' go after \"--\": smpfota shell exec -- kernel -h\n"},
-	{"fs", "upload", "fs upload LOCAL REMOTE", "copy a file to the target's file system; resumes",
+	{"fs", "upload", "fs upload LOCAL REMOTE",
+	 "copy a file to the target's file system; resumes",
 	 "Run again after an interruption, it resumes: the target's shorter file is kept when\n"
 	 "its SHA-256 (fs hash) matches the start of LOCAL.\n"},
 	{"fs", "download", "fs download REMOTE LOCAL", "copy a file from the target; resumes",
@@ -111,11 +117,12 @@ static const struct help helps[] = {
 	 "again.\n"},
 	{"fs", "stat", "fs stat REMOTE", "the size of a file on the target", ""},
 	{"fs", "hash", "fs hash REMOTE", "the SHA-256 of a file on the target", ""},
-	{"target", NULL, "target [OPTIONS]", "run a simulated target (MCUboot + SMP server) on UDP or a PTY",
-	 NULL},
+	{"target", NULL, "target [OPTIONS]",
+	 "run a simulated target (MCUboot + SMP server) on UDP or a PTY", NULL},
 	{"sim", NULL, "sim --image FILE [OPTIONS]",
 	 "two boards updating over simulated ESB in virtual time", NULL},
-	{"keygen", NULL, "keygen FILE", "write a new random key for --key (16 bytes, 32 hex digits)",
+	{"keygen", NULL, "keygen FILE",
+	 "write a new random key for --key (16 bytes, 32 hex digits)",
 	 "FILE must not exist; it is created readable by its owner only. Give the same FILE to\n"
 	 "the master (--key) and to the target: the key id on the wire comes from the key.\n"},
 	{"version", NULL, "version", "the smpfota version (also -V, --version)", ""},
@@ -129,15 +136,17 @@ void smpfota_cli_usage(FILE *f)
 	for (size_t i = 0; i < N_HELPS; i++) {
 		const struct help *h = &helps[i];
 		char word[32];
-		snprintf(word, sizeof(word), "%s%s%s", h->cmd, h->sub ? " " : "", h->sub ? h->sub : "");
+		snprintf(word, sizeof(word), "%s%s%s", h->cmd, h->sub ? " " : "",
+			 h->sub ? h->sub : "");
 		fprintf(f, "  %-16s %s\n", word, h->summary);
 	}
 	fprintf(f, "\n%s\n", global_options);
-	fprintf(f, "The connection: --conn, --ip or --port, else $SMPFOTA_CONN, else udp:127.0.0.1.\n"
-		   "smpfota help COMMAND (or smpfota COMMAND --help) tells more.\n"
-		   "Exit status: 0 success; 1 failure (one line on stderr names the error, and with\n"
-		   "--json one object on stdout: {\"error\": NAME, \"message\": ...}); 2 usage error;\n"
-		   "130 interrupted (Ctrl-C).\n");
+	fprintf(f,
+		"The connection: --conn, --ip or --port, else $SMPFOTA_CONN, else udp:127.0.0.1.\n"
+		"smpfota help COMMAND (or smpfota COMMAND --help) tells more.\n"
+		"Exit status: 0 success; 1 failure (one line on stderr names the error, and with\n"
+		"--json one object on stdout: {\"error\": NAME, \"message\": ...}); 2 usage error;\n"
+		"130 interrupted (Ctrl-C).\n");
 }
 
 static void print_one(FILE *f, const struct help *h)

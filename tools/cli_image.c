@@ -114,7 +114,8 @@ static void print_human(const char *path, unsigned long long file_size,
 	printf("image size:         %u bytes (header + body + TLVs)\n", (unsigned)in->image_size);
 	if (file_size > in->image_size) {
 		printf("padding:            %llu bytes after the TLVs (imgtool --pad); an upload "
-		       "sends the image only\n", file_size - in->image_size);
+		       "sends the image only\n",
+		       file_size - in->image_size);
 	}
 
 	printf("hash:               ");
@@ -259,8 +260,8 @@ static int file_error(bool json, const char *path, const char *name, const char 
 {
 	char msg[600];
 	snprintf(msg, sizeof(msg), "%s: %s", path, message);
-	struct smpfota_cli_error e = {.what = "image info", .name = name, .message = msg,
-				      .hint = hint, .file = path};
+	struct smpfota_cli_error e = {
+		.what = "image info", .name = name, .message = msg, .hint = hint, .file = path};
 	return smpfota_cli_report(json, &e, 1);
 }
 
@@ -344,8 +345,10 @@ int smpfota_cli_image_info(const struct smpfota_cli_opts *o, int argc, char **ar
 		char msg[200];
 		snprintf(msg, sizeof(msg), "%s (%s)", smpfota_strerror(rc), smpfota_errname(rc));
 		return file_error(json && !details, path, smpfota_errname(rc),
-				  rc == SMPFOTA_ERR_BAD_MAGIC ? "not an MCUboot image: imgtool sign makes one"
-							      : NULL, msg);
+				  rc == SMPFOTA_ERR_BAD_MAGIC
+					  ? "not an MCUboot image: imgtool sign makes one"
+					  : NULL,
+				  msg);
 	}
 	return 0;
 }

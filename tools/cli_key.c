@@ -16,9 +16,14 @@ int smpfota_cli_keygen(const struct smpfota_cli_opts *o, int argc, char **argv)
 		char msg[512];
 		snprintf(msg, sizeof(msg), "%s: %s", argv[1], strerror(errno));
 		struct smpfota_cli_error e = {
-			.what = "keygen", .name = "IO", .message = msg, .file = argv[1],
-			.hint = errno == EEXIST ? "a key file is never overwritten: pick another name "
-						  "or remove the old one" : NULL};
+			.what = "keygen",
+			.name = "IO",
+			.message = msg,
+			.file = argv[1],
+			.hint = errno == EEXIST
+					? "a key file is never overwritten: pick another name "
+					  "or remove the old one"
+					: NULL};
 		return smpfota_cli_report(o->json, &e, 1);
 	}
 	uint8_t id = smpfota_mbedtls_key_id(key);
@@ -42,8 +47,10 @@ int smpfota_cli_key_load(const struct smpfota_cli_opts *o, const char *what,
 	if (smpfota_keyfile_read(o->key, k->key.key, &why) != 0) {
 		char msg[512];
 		snprintf(msg, sizeof(msg), "--key %s: %s", o->key, why ? why : strerror(errno));
-		struct smpfota_cli_error e = {.what = what, .name = why ? "BAD_KEY" : "IO",
-					      .message = msg, .file = o->key,
+		struct smpfota_cli_error e = {.what = what,
+					      .name = why ? "BAD_KEY" : "IO",
+					      .message = msg,
+					      .file = o->key,
 					      .hint = "smpfota keygen FILE writes a key"};
 		return smpfota_cli_report(o->json, &e, 2);
 	}

@@ -16,8 +16,10 @@ static void print_images(struct cli *s, const struct smpfota_img_state_rsp *r)
 {
 	char ver[64];
 	if (r->images_truncated) {
-		fprintf(stderr, "smpfota: %s: the target listed more than %d images; showing the "
-			"first %d\n", s->what, SMPFOTA_SMP_MAX_IMAGES, SMPFOTA_SMP_MAX_IMAGES);
+		fprintf(stderr,
+			"smpfota: %s: the target listed more than %d images; showing the "
+			"first %d\n",
+			s->what, SMPFOTA_SMP_MAX_IMAGES, SMPFOTA_SMP_MAX_IMAGES);
 	}
 	if (s->o.json) {
 		struct json_writer w;
@@ -33,7 +35,8 @@ static void print_images(struct cli *s, const struct smpfota_img_state_rsp *r)
 			json_key(&w, "slot");
 			json_uint(&w, e->slot);
 			json_key(&w, "version");
-			smpfota_cli_version_from_wire(e->version.ptr, e->version.len, ver, sizeof(ver));
+			smpfota_cli_version_from_wire(e->version.ptr, e->version.len, ver,
+						      sizeof(ver));
 			json_string(&w, ver);
 			json_key(&w, "hash");
 			if (e->has_hash) {
@@ -66,7 +69,8 @@ static void print_images(struct cli *s, const struct smpfota_img_state_rsp *r)
 	printf("Images:\n");
 	for (size_t i = 0; i < r->images_count; i++) {
 		const struct smpfota_img_slot_state *e = &r->images[i];
-		printf(" image=%" PRIu32 " slot=%" PRIu32 "\n", e->has_image ? e->image : 0, e->slot);
+		printf(" image=%" PRIu32 " slot=%" PRIu32 "\n", e->has_image ? e->image : 0,
+		       e->slot);
 		smpfota_cli_version_from_wire(e->version.ptr, e->version.len, ver, sizeof(ver));
 		printf("    version: %s\n", ver);
 		printf("    bootable: %s\n", e->bootable ? "true" : "false");
@@ -87,8 +91,12 @@ static void print_images(struct cli *s, const struct smpfota_img_state_rsp *r)
 		printf("\n");
 	}
 	int32_t split = r->has_split_status ? r->split_status : 0;
-	printf("Split status: %s (%" PRId32 ")\n", split == 0 ? "N/A" : split == 1 ? "matching"
-						  : split == 2 ? "not matching" : "unknown", split);
+	printf("Split status: %s (%" PRId32 ")\n",
+	       split == 0   ? "N/A"
+	       : split == 1 ? "matching"
+	       : split == 2 ? "not matching"
+			    : "unknown",
+	       split);
 }
 
 static void print_slot_info(struct cli *s, const struct smpfota_img_slot_info_rsp *r)
@@ -158,7 +166,7 @@ void cli_on_bootloader(struct cli *s, enum smpfota_smp_msg msg, const union smpf
 	const struct smpfota_os_bootloader_rsp *b = &rsp->bootloader;
 	if (b->has_bootloader) {
 		size_t n = b->bootloader.len < sizeof(s->bl_name) - 1 ? b->bootloader.len
-									: sizeof(s->bl_name) - 1;
+								      : sizeof(s->bl_name) - 1;
 		memcpy(s->bl_name, b->bootloader.ptr, n);
 		s->bl_name[n] = '\0';
 	}
@@ -272,7 +280,7 @@ void cli_print_params(struct cli *s)
 		json_end_object(&w);
 		json_finish(&w);
 	} else {
-		printf("buf_size: %" PRIu32 "\nbuf_count: %" PRIu32 "\n", s->buf_size, s->buf_count);
+		printf("buf_size: %" PRIu32 "\nbuf_count: %" PRIu32 "\n", s->buf_size,
+		       s->buf_count);
 	}
 }
-

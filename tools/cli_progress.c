@@ -23,8 +23,8 @@ static void fmt_eta(uint32_t ms, char *buf, size_t size)
 {
 	uint32_t sec = (ms + 999) / 1000;
 	if (sec >= 3600) {
-		snprintf(buf, size, "%" PRIu32 ":%02" PRIu32 ":%02" PRIu32, sec / 3600, sec / 60 % 60,
-			 sec % 60);
+		snprintf(buf, size, "%" PRIu32 ":%02" PRIu32 ":%02" PRIu32, sec / 3600,
+			 sec / 60 % 60, sec % 60);
 	} else {
 		snprintf(buf, size, "%" PRIu32 ":%02" PRIu32, sec / 60, sec % 60);
 	}
@@ -42,8 +42,9 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 		s->resumed = true;
 		s->resumed_at = p->done;
 		cli_end_bar(s);
-		fprintf(s->progress_out, "upload: resuming at %" PRIu32 " of %" PRIu32 " bytes (%u %%)\n",
-			p->done, p->total, pct);
+		fprintf(s->progress_out,
+			"upload: resuming at %" PRIu32 " of %" PRIu32 " bytes (%u %%)\n", p->done,
+			p->total, pct);
 		fflush(s->progress_out);
 	}
 	uint32_t prev_done = s->have_progress ? s->last.done : 0;
@@ -83,8 +84,9 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 	if (p->done < prev_done) {
 		/* The target lost or dropped the session (it restarted): say so once, and
 		 * count the deciles again from there. */
-		fprintf(s->progress_out, "upload: the target continues from %" PRIu32 " bytes (%u%%)\n",
-			p->done, pct);
+		fprintf(s->progress_out,
+			"upload: the target continues from %" PRIu32 " bytes (%u%%)\n", p->done,
+			pct);
 		fflush(s->progress_out);
 		s->last_decile = decile;
 		return;
@@ -94,7 +96,8 @@ void cli_on_progress(void *user, const struct smpfota_upload_progress *p)
 	}
 	s->last_decile = decile;
 	fprintf(s->progress_out, "%s: %3u%% %" PRIu32 "/%" PRIu32 " bytes, %s kB/s, ETA %s\n",
-		s->progress_label ? s->progress_label : "upload", pct, p->done, p->total, rate_s, eta);
+		s->progress_label ? s->progress_label : "upload", pct, p->done, p->total, rate_s,
+		eta);
 	fflush(s->progress_out);
 }
 
@@ -187,20 +190,26 @@ void cli_upload_summary(struct cli *s, struct json_writer *w, bool with_match)
 	}
 	cli_end_bar(s);
 	if (lowered) {
-		fprintf(s->progress_out, "upload: --chunk %u lowered to %" PRIu32 " bytes, the most one "
-			"request to this target carries\n", (unsigned)s->chunk_asked, chunk);
+		fprintf(s->progress_out,
+			"upload: --chunk %u lowered to %" PRIu32 " bytes, the most one "
+			"request to this target carries\n",
+			(unsigned)s->chunk_asked, chunk);
 	}
 	fprintf(s->progress_out,
-		"upload: %" PRIu32 " bytes in %.3f s, %.1f kB/s, window %u, chunk %" PRIu32 ", %" PRIu32
-		" retransmits, %" PRIu32 " rewinds (sent %" PRIu64 " bytes in %" PRIu32 " frames)\n",
+		"upload: %" PRIu32 " bytes in %.3f s, %.1f kB/s, window %u, chunk %" PRIu32
+		", %" PRIu32 " retransmits, %" PRIu32 " rewinds (sent %" PRIu64 " bytes in %" PRIu32
+		" frames)\n",
 		bytes, sec, kBps, (unsigned)s->last.window, chunk, s->last.retransmits,
 		s->last.rewinds, sent, frames);
 	if (s->resumed) {
-		fprintf(s->progress_out, "upload: resumed at %" PRIu32 " of %" PRIu32 " bytes: the "
-			"target had the rest from an earlier run\n", s->resumed_at, s->file.size);
+		fprintf(s->progress_out,
+			"upload: resumed at %" PRIu32 " of %" PRIu32 " bytes: the "
+			"target had the rest from an earlier run\n",
+			s->resumed_at, s->file.size);
 	}
 	if (with_match && !s->match) {
-		fprintf(s->progress_out, "upload: note: the target did not confirm the SHA-256 of the "
+		fprintf(s->progress_out,
+			"upload: note: the target did not confirm the SHA-256 of the "
 			"upload (no image check, or a truncated sha in a small buffer)\n");
 	}
 	fflush(s->progress_out);

@@ -111,14 +111,18 @@ static int report_interrupt(struct cli *s)
 	s->err = SMPFOTA_ERR_BUSY; /* any error: cli_fail() then returns the reported status */
 	if (s->in_upload && s->have_progress) {
 		uint32_t total = s->last.total ? s->last.total : 1;
-		cli_fail_msg(s, "INTERRUPTED", "run the same command again: the upload resumes from "
-			     "there", SMPFOTA_CLI_EXIT_INTERRUPTED,
-			     "interrupted at %" PRIu32 " of %" PRIu32 " bytes (%u %%)", s->last.done,
-			     s->last.total, (unsigned)((uint64_t)s->last.done * 100U / total));
+		cli_fail_msg(s, "INTERRUPTED",
+			     "run the same command again: the upload resumes from "
+			     "there",
+			     SMPFOTA_CLI_EXIT_INTERRUPTED,
+			     "interrupted at %" PRIu32 " of %" PRIu32 " bytes (%u %%)",
+			     s->last.done, s->last.total,
+			     (unsigned)((uint64_t)s->last.done * 100U / total));
 	} else if (s->step) {
-		cli_fail_msg(s, "INTERRUPTED", "run the same command again: it checks what the "
-			     "target has and goes on from there", SMPFOTA_CLI_EXIT_INTERRUPTED,
-			     "interrupted");
+		cli_fail_msg(s, "INTERRUPTED",
+			     "run the same command again: it checks what the "
+			     "target has and goes on from there",
+			     SMPFOTA_CLI_EXIT_INTERRUPTED, "interrupted");
 	} else {
 		cli_fail_msg(s, "INTERRUPTED", NULL, SMPFOTA_CLI_EXIT_INTERRUPTED, "interrupted");
 	}
@@ -190,7 +194,8 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 				idle = true;
 				idle_since = now;
 			} else if (now - idle_since > STALL_MS) {
-				cli_fail_msg(s, "INTERNAL", NULL, 1, "internal error: the client engine "
+				cli_fail_msg(s, "INTERNAL", NULL, 1,
+					     "internal error: the client engine "
 					     "stopped without completing");
 				s->err = SMPFOTA_ERR_INVAL;
 				return s->err;
@@ -243,9 +248,13 @@ int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
 {
 	if (s->key.on && !s->sec_ready) {
 		/* Once per command: a re-initialised engine keeps the session. */
-		struct smpfota_secure_config sc = {
-			.crypto = s->key.ops, .key_id = s->key.key.id, .send = to_link,
-			.ctx = s, .deliver = to_engine, .buf = sec_mem, .buf_size = sizeof(sec_mem)};
+		struct smpfota_secure_config sc = {.crypto = s->key.ops,
+						   .key_id = s->key.key.id,
+						   .send = to_link,
+						   .ctx = s,
+						   .deliver = to_engine,
+						   .buf = sec_mem,
+						   .buf_size = sizeof(sec_mem)};
 		int rc = smpfota_secure_init_initiator(&s->sec, &sc, cli_now_ms());
 		if (rc != 0) {
 			return rc;
@@ -257,7 +266,8 @@ int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
 	}
 	struct smpfota_client_config cfg = {
 		.tx = {.send = s->sec_ready ? smpfota_secure_transport_send : host_link_send,
-		       .ctx = s->sec_ready ? (void *)&s->sec : (void *)s->link, .mtu = mtu},
+		       .ctx = s->sec_ready ? (void *)&s->sec : (void *)s->link,
+		       .mtu = mtu},
 		.buf = frame_mem,
 		.buf_size = sizeof(frame_mem),
 		.frame_cap = mtu,
@@ -357,10 +367,12 @@ int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source
 	src->size = s->file.size;
 	int rc = smpfota_update_check_image(src, &s->info);
 	if (rc != 0) {
-		return cli_fail_msg(s, smpfota_errname(rc),
-				    rc == SMPFOTA_ERR_BAD_MAGIC ? "is it an MCUboot image? imgtool sign "
-				    "makes one (README: sign your first image)" : NULL, 1,
-				    "%s: %s (%s)", path, smpfota_strerror(rc), smpfota_errname(rc));
+		return cli_fail_msg(
+			s, smpfota_errname(rc),
+			rc == SMPFOTA_ERR_BAD_MAGIC ? "is it an MCUboot image? imgtool sign "
+						      "makes one (README: sign your first image)"
+						    : NULL,
+			1, "%s: %s (%s)", path, smpfota_strerror(rc), smpfota_errname(rc));
 	}
 	/* imgtool sign --pad: the file runs to the end of a slot and ends with the trailer's
 	 * magic (MCUboot bootutil: boot_img_magic) */
@@ -371,7 +383,8 @@ int cli_load_image(struct cli *s, const char *path, struct smpfota_upload_source
 			    sizeof(boot_magic));
 	if (src->size < s->file.size) {
 		/* The check cut the upload at the end of the TLVs: what is counted and sent. */
-		fprintf(stderr, "smpfota: %s: %s is padded to %" PRIu32 " bytes (imgtool --pad); "
+		fprintf(stderr,
+			"smpfota: %s: %s is padded to %" PRIu32 " bytes (imgtool --pad); "
 			"sending its %" PRIu32 "-byte image (the target writes its own trailer)\n",
 			s->what, path, s->file.size, src->size);
 		s->file.size = src->size;
@@ -408,8 +421,9 @@ int cli_learn_params(struct cli *s)
 	} else if (s->params_known) {
 		uint32_t mtu = s->buf_size > 4 ? s->buf_size - 4 : 0;
 		if (mtu < CLIENT_MIN_FRAME) {
-			cli_fail_msg(s, "NOSPC", NULL, 1, "the target's buf_size %" PRIu32 " leaves %"
-				     PRIu32 " bytes per serial frame; at least %u are needed (NOSPC)",
+			cli_fail_msg(s, "NOSPC", NULL, 1,
+				     "the target's buf_size %" PRIu32 " leaves %" PRIu32
+				     " bytes per serial frame; at least %u are needed (NOSPC)",
 				     s->buf_size, mtu, CLIENT_MIN_FRAME);
 			return SMPFOTA_ERR_NOSPC;
 		}
@@ -466,8 +480,12 @@ int cli_raw_request(struct cli *s, uint8_t op, uint16_t group, uint8_t id, const
 	/* Sequence numbers from the engine's counter: answers to the engine's own requests and
 	 * to ours cannot be mistaken for each other. */
 	uint8_t seq = s->c.seq++;
-	struct smpfota_smp_hdr h = {.version = SMPFOTA_SMP_V2, .op = op, .len = (uint16_t)len,
-				    .group = group, .seq = seq, .id = id};
+	struct smpfota_smp_hdr h = {.version = SMPFOTA_SMP_V2,
+				    .op = op,
+				    .len = (uint16_t)len,
+				    .group = group,
+				    .seq = seq,
+				    .id = id};
 	smpfota_smp_hdr_encode(&h, frame);
 	memcpy(frame + SMPFOTA_SMP_HDR_SIZE, payload, len);
 	struct raw_wait w = {s, seq, group, id, rsp, cap, 0, false};
@@ -544,9 +562,11 @@ int smpfota_cli_client(const struct smpfota_cli_opts *o, int argc, char **argv)
 	rc = smpfota_conn_uri_parse(uri_text, &uri);
 	if (rc != 0) {
 		char msg[400];
-		snprintf(msg, sizeof(msg), "bad connection '%s'%s: %s (expected udp:HOST[:PORT] or "
-			 "serial:DEVICE[,baud=N])", uri_text,
-			 o->conn_from_env ? " (from $SMPFOTA_CONN)" : "", smpfota_strerror(rc));
+		snprintf(msg, sizeof(msg),
+			 "bad connection '%s'%s: %s (expected udp:HOST[:PORT] or "
+			 "serial:DEVICE[,baud=N])",
+			 uri_text, o->conn_from_env ? " (from $SMPFOTA_CONN)" : "",
+			 smpfota_strerror(rc));
 		return smpfota_cli_usage_error(o->json, argv[0], msg);
 	}
 	char err[512];

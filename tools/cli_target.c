@@ -64,9 +64,9 @@ struct target {
 	 * reset loses its session, as a board's RAM would. */
 	struct smpfota_cli_key key;
 	struct smpfota_secure sec;
-	struct smpfota_udp *udp;     /* where its frames go: UDP, or */
-	struct smpfota_tty *tty;     /* the PTY with SMP console framing */
-	size_t rsp_cap;              /* the largest answer the transport takes */
+	struct smpfota_udp *udp; /* where its frames go: UDP, or */
+	struct smpfota_tty *tty; /* the PTY with SMP console framing */
+	size_t rsp_cap;          /* the largest answer the transport takes */
 };
 
 static uint8_t sec_mem[2 * (65536U + SMPFOTA_SECURE_OVERHEAD)];
@@ -93,7 +93,8 @@ static int provision(struct target *t, int image)
 	}
 	for (size_t i = 0; i < sizeof(head); i++) {
 		if (head[i] != 0xff) {
-			fprintf(stderr, "target: slot %d already holds an image; --primary ignored\n",
+			fprintf(stderr,
+				"target: slot %d already holds an image; --primary ignored\n",
 				2 * image);
 			return 0;
 		}
@@ -108,7 +109,8 @@ static int provision(struct target *t, int image)
 	int rc = buf == NULL || ferror(f) ? 1 : 0;
 	fclose(f);
 	if (rc == 0 && n > a->size) {
-		fprintf(stderr, "smpfota: %s: larger than slot %d\n", t->primary_path[image], 2 * image);
+		fprintf(stderr, "smpfota: %s: larger than slot %d\n", t->primary_path[image],
+			2 * image);
 		rc = 1;
 	}
 	if (rc == 0 && smpfota_emu_target_provision(&t->b, (size_t)image, buf, n) != 0) {
@@ -142,7 +144,8 @@ static int boot(struct target *t, bool warm)
 			   t->b.cfg.mode == SMPFOTA_SERVER_RAM_LOAD;
 		char what[40];
 		if (xip) {
-			snprintf(what, sizeof(what), "direct-xip slot %u", (unsigned)t->b.xip_slot[i]);
+			snprintf(what, sizeof(what), "direct-xip slot %u",
+				 (unsigned)t->b.xip_slot[i]);
 		} else {
 			snprintf(what, sizeof(what), "%s %s%s",
 				 t->b.cfg.mode == SMPFOTA_SERVER_OVERWRITE ? "overwrite" : "swap",
@@ -151,7 +154,8 @@ static int boot(struct target *t, bool warm)
 		}
 		fprintf(stderr, "target: boot %u image %zu: %s, %s %s hash %s%s\n", t->b.boots, i,
 			what, r->bootable ? "running" : "NOT BOOTABLE", ver, hash,
-			t->b.cfg.mode == SMPFOTA_SERVER_SERIAL_RECOVERY ? " (serial recovery)" : "");
+			t->b.cfg.mode == SMPFOTA_SERVER_SERIAL_RECOVERY ? " (serial recovery)"
+									: "");
 	}
 	(void)smpfota_nor_file_sync(&t->file);
 	return smpfota_emu_target_start(&t->b, warm);
@@ -281,7 +285,8 @@ static int serve_udp(struct target *t, struct smpfota_udp *u)
 			if (m > 0) {
 				(void)smpfota_udp_send(u, rsp, (size_t)m);
 			} else if (m == 0) {
-				fprintf(stderr, "target: dropped %zu bytes: not an SMP request\n", len);
+				fprintf(stderr, "target: dropped %zu bytes: not an SMP request\n",
+					len);
 			}
 			off += (len + 3) / 4 * 4;
 		}
@@ -327,8 +332,8 @@ static int serve_pty(struct target *t, struct smpfota_tty *tty)
 	/* Serial: length and CRC share the netbuf with the frame (Zephyr's mcumgr serial
 	 * transport, include/smpfota/serial.h); with --key the channel's frame carries a
 	 * request of up to that size. */
-	smpfota_serial_rx_init(&rx, frame, t->b.cfg.buf_size - 4 +
-						   (t->key.on ? SMPFOTA_SECURE_OVERHEAD : 0));
+	smpfota_serial_rx_init(&rx, frame,
+			       t->b.cfg.buf_size - 4 + (t->key.on ? SMPFOTA_SECURE_OVERHEAD : 0));
 	rx.raw = t->key.on; /* the channel's frames are not SMP frames */
 	struct serial_ctx ctx = {t, tty};
 	struct smpfota_serial_stats last = {0};
@@ -345,7 +350,8 @@ static int serve_pty(struct target *t, struct smpfota_tty *tty)
 		(void)smpfota_serial_rx_feed_all(&rx, buf, (size_t)n, on_serial_frame, &ctx);
 		for (int i = 0; i < SMPFOTA_SERIAL_DROP_COUNT; i++) {
 			if (rx.stats.drops[i] != last.drops[i] && i != SMPFOTA_SERIAL_DROP_TEXT) {
-				fprintf(stderr, "target: serial: dropped: %s\n", smpfota_serial_drop_str(i));
+				fprintf(stderr, "target: serial: dropped: %s\n",
+					smpfota_serial_drop_str(i));
 			}
 		}
 		last = rx.stats;
@@ -469,31 +475,69 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		uint32_t *size = NULL;
 		const char *name = NULL;
 		switch (c) {
-		case 'u': udp = optarg; break;
-		case 'p': pty = true; break;
-		case OPT_PTY_LINK: pty_link = optarg; break;
-		case 'f': t.flash_path = optarg; break;
-		case 'P': t.primary_path[0] = optarg; break;
-		case 'N': t.primary_path[1] = optarg; break;
-		case 'i': size = &t.images; name = "--images"; break;
-		case 's': size = &t.slot[0]; name = "--slot-size"; break;
-		case 'S': size = &t.slot[1]; name = "--net-slot-size"; break;
-		case 'b': size = &t.b.cfg.buf_size; name = "--buf-size"; break;
-		case 'c': size = &t.b.cfg.buf_count; name = "--buf-count"; break;
-		case OPT_VERBOSE_ERRORS: t.b.cfg.verbose_err = true; break;
-		case 'v': t.verbose = true; break;
-		case OPT_FS: t.groups.fs_root = optarg; break;
-		case OPT_NO_BOOTLOADER_INFO: t.b.cfg.no_bootloader_info = true; break;
+		case 'u':
+			udp = optarg;
+			break;
+		case 'p':
+			pty = true;
+			break;
+		case OPT_PTY_LINK:
+			pty_link = optarg;
+			break;
+		case 'f':
+			t.flash_path = optarg;
+			break;
+		case 'P':
+			t.primary_path[0] = optarg;
+			break;
+		case 'N':
+			t.primary_path[1] = optarg;
+			break;
+		case 'i':
+			size = &t.images;
+			name = "--images";
+			break;
+		case 's':
+			size = &t.slot[0];
+			name = "--slot-size";
+			break;
+		case 'S':
+			size = &t.slot[1];
+			name = "--net-slot-size";
+			break;
+		case 'b':
+			size = &t.b.cfg.buf_size;
+			name = "--buf-size";
+			break;
+		case 'c':
+			size = &t.b.cfg.buf_count;
+			name = "--buf-count";
+			break;
+		case OPT_VERBOSE_ERRORS:
+			t.b.cfg.verbose_err = true;
+			break;
+		case 'v':
+			t.verbose = true;
+			break;
+		case OPT_FS:
+			t.groups.fs_root = optarg;
+			break;
+		case OPT_NO_BOOTLOADER_INFO:
+			t.b.cfg.no_bootloader_info = true;
+			break;
 		case OPT_MODE: {
 			static const char *const names[] = {"swap", "overwrite", "direct-xip",
 							    "ram-load", "serial-recovery"};
 			size_t k = 0;
-			while (k < sizeof(names) / sizeof(names[0]) && strcmp(optarg, names[k]) != 0) {
+			while (k < sizeof(names) / sizeof(names[0]) &&
+			       strcmp(optarg, names[k]) != 0) {
 				k++;
 			}
 			if (k == sizeof(names) / sizeof(names[0])) {
-				return smpfota_cli_usage_error(json, "target", "--mode: swap, overwrite, "
-							       "direct-xip, ram-load or serial-recovery");
+				return smpfota_cli_usage_error(
+					json, "target",
+					"--mode: swap, overwrite, "
+					"direct-xip, ram-load or serial-recovery");
 			}
 			t.b.cfg.mode = (uint8_t)k;
 			break;
@@ -506,8 +550,9 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 			return smpfota_cli_usage_error(json, "target", msg);
 		}
 		if (size && !target_parse_size(optarg, size)) {
-			snprintf(msg, sizeof(msg), "%s %s: not a number (decimal, 0x hex, or K for KiB)",
-				 name, optarg);
+			snprintf(msg, sizeof(msg),
+				 "%s %s: not a number (decimal, 0x hex, or K for KiB)", name,
+				 optarg);
 			return smpfota_cli_usage_error(json, "target", msg);
 		}
 	}
@@ -523,19 +568,26 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	} else if (t.images < 1 || t.images > 2) {
 		why = "--images: 1 (app core) or 2 (app and network cores)";
 	} else if (t.slot[0] % APP_PAGE || t.slot[0] < 4 * APP_PAGE) {
-		snprintf(msg, sizeof(msg), "--slot-size 0x%x: a multiple of the %u-byte page, at "
-			 "least 4 pages (0x%x)", (unsigned)t.slot[0], APP_PAGE, 4 * APP_PAGE);
+		snprintf(msg, sizeof(msg),
+			 "--slot-size 0x%x: a multiple of the %u-byte page, at "
+			 "least 4 pages (0x%x)",
+			 (unsigned)t.slot[0], APP_PAGE, 4 * APP_PAGE);
 		why = msg;
 	} else if (t.slot[1] % NET_PAGE || t.slot[1] < 4 * NET_PAGE) {
-		snprintf(msg, sizeof(msg), "--net-slot-size 0x%x: a multiple of the %u-byte page, "
-			 "at least 4 pages (0x%x)", (unsigned)t.slot[1], NET_PAGE, 4 * NET_PAGE);
+		snprintf(msg, sizeof(msg),
+			 "--net-slot-size 0x%x: a multiple of the %u-byte page, "
+			 "at least 4 pages (0x%x)",
+			 (unsigned)t.slot[1], NET_PAGE, 4 * NET_PAGE);
 		why = msg;
-	} else if ((uint64_t)2 * t.slot[0] + APP_PAGE + (t.images > 1 ? 2ull * t.slot[1] + NET_PAGE : 0) >
+	} else if ((uint64_t)2 * t.slot[0] + APP_PAGE +
+			   (t.images > 1 ? 2ull * t.slot[1] + NET_PAGE : 0) >
 		   0x40000000u) {
 		why = "the slots need more than 1 GiB of flash file";
 	} else if (t.b.cfg.buf_size < 64 || t.b.cfg.buf_size > 65535) {
-		snprintf(msg, sizeof(msg), "--buf-size %u: 64..65535 bytes (an upload needs at "
-			 "least 64)", (unsigned)t.b.cfg.buf_size);
+		snprintf(msg, sizeof(msg),
+			 "--buf-size %u: 64..65535 bytes (an upload needs at "
+			 "least 64)",
+			 (unsigned)t.b.cfg.buf_size);
 		why = msg;
 	} else if (t.b.cfg.buf_count < 1 || t.b.cfg.buf_count > 255) {
 		why = "--buf-count: 1..255";
@@ -556,13 +608,15 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	char host[256];
 	uint16_t port = 1337;
 	if (!pty && !target_parse_udp(udp ? udp : "127.0.0.1:1337", host, sizeof(host), &port)) {
-		snprintf(msg, sizeof(msg), "--udp %s: expected HOST:PORT, e.g. 127.0.0.1:1337", udp);
+		snprintf(msg, sizeof(msg), "--udp %s: expected HOST:PORT, e.g. 127.0.0.1:1337",
+			 udp);
 		return smpfota_cli_usage_error(json, "target", msg);
 	}
 	for (uint32_t i = 0; i < t.images; i++) {
 		uint32_t slot = i ? t.slot[1] + NET_PAGE : t.slot[0] + APP_PAGE;
 		if (t.primary_path[i] &&
-		    target_check_primary(json, i ? "--primary-net" : "--primary", t.primary_path[i], slot)) {
+		    target_check_primary(json, i ? "--primary-net" : "--primary", t.primary_path[i],
+					 slot)) {
 			return 2;
 		}
 	}
@@ -576,30 +630,37 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	int rc;
 	if (pty) {
 		if (smpfota_pty_open(&tty) != 0) {
-			return target_error(json, NULL, "cannot open a pty: %s", strerror(tty.sys_errno));
+			return target_error(json, NULL, "cannot open a pty: %s",
+					    strerror(tty.sys_errno));
 		}
 		if (pty_link) {
 			struct stat st;
 			if (lstat(pty_link, &st) == 0 && !S_ISLNK(st.st_mode)) {
 				smpfota_tty_close(&tty);
-				return target_error(json, NULL, "--pty-link %s: exists and is not a symlink; "
-						    "not replaced", pty_link);
+				return target_error(json, NULL,
+						    "--pty-link %s: exists and is not a symlink; "
+						    "not replaced",
+						    pty_link);
 			}
 			(void)unlink(pty_link);
 			if (symlink(tty.path, pty_link) != 0) {
 				int e = errno;
 				smpfota_tty_close(&tty);
-				return target_error(json, NULL, "--pty-link %s: %s", pty_link, strerror(e));
+				return target_error(json, NULL, "--pty-link %s: %s", pty_link,
+						    strerror(e));
 			}
 		}
 	} else {
 		rc = smpfota_udp_bind(&u, host, port);
 		if (rc != 0) {
-			return target_error(json, u.sys_errno == EADDRINUSE
-						    ? "another target (or a Zephyr native_sim) uses it: "
-						      "--udp HOST:0 picks a free port" : NULL,
-					    "cannot bind udp %s:%u: %s", host, port,
-					    u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
+			return target_error(
+				json,
+				u.sys_errno == EADDRINUSE
+					? "another target (or a Zephyr native_sim) uses it: "
+					  "--udp HOST:0 picks a free port"
+					: NULL,
+				"cannot bind udp %s:%u: %s", host, port,
+				u.sys_errno ? strerror(u.sys_errno) : smpfota_strerror(rc));
 		}
 	}
 
@@ -609,10 +670,14 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	errno = 0;
 	rc = smpfota_nor_file_open(&t.file, t.flash_path, app_dev + net_dev, NET_PAGE, WRITE_SIZE);
 	if (rc != 0) {
-		rc = target_error(json, rc == SMPFOTA_ERR_INVAL ? "it was made with other "
-				  "--slot-size/--images: give those, or another --flash" : NULL,
+		rc = target_error(json,
+				  rc == SMPFOTA_ERR_INVAL
+					  ? "it was made with other "
+					    "--slot-size/--images: give those, or another --flash"
+					  : NULL,
 				  "--flash %s: %s", t.flash_path,
-				  rc == SMPFOTA_ERR_IO && errno ? strerror(errno) : smpfota_strerror(rc));
+				  rc == SMPFOTA_ERR_IO && errno ? strerror(errno)
+								: smpfota_strerror(rc));
 		goto close_transport;
 	}
 	/* One file, two devices: the app core's (4 KB pages) and the network core's (2 KB). */
@@ -636,10 +701,14 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 	t.b.cfg.image_check = true;
 	t.b.cfg.allow_confirm_secondary = true;
 	t.b.cfg.log = log_line;
-	t.b.cfg.info = (struct smpfota_server_info){
-		.kernel = "Zephyr", .node = "smpfota-target", .release = SMPFOTA_VERSION_STRING,
-		.version = "smpfota-sim", .machine = "arm", .processor = "cortex-m33",
-		.platform = "nrf5340dk/nrf5340/cpuapp", .os = "smpfota"};
+	t.b.cfg.info = (struct smpfota_server_info){.kernel = "Zephyr",
+						    .node = "smpfota-target",
+						    .release = SMPFOTA_VERSION_STRING,
+						    .version = "smpfota-sim",
+						    .machine = "arm",
+						    .processor = "cortex-m33",
+						    .platform = "nrf5340dk/nrf5340/cpuapp",
+						    .os = "smpfota"};
 	t.b.boot_buf_size = APP_PAGE;
 	if (boot(&t, false) != 0) {
 		rc = 1;
@@ -650,9 +719,12 @@ int smpfota_cli_target(const struct smpfota_cli_opts *o, int argc, char **argv)
 		t.udp = pty ? NULL : &u;
 		t.tty = pty ? &tty : NULL;
 		t.rsp_cap = pty ? t.b.cfg.buf_size - 4 : t.b.cfg.buf_size;
-		struct smpfota_secure_config sc = {
-			.crypto = t.key.ops, .send = sec_send, .deliver = sec_deliver, .ctx = &t,
-			.buf = sec_mem, .buf_size = sizeof(sec_mem)};
+		struct smpfota_secure_config sc = {.crypto = t.key.ops,
+						   .send = sec_send,
+						   .deliver = sec_deliver,
+						   .ctx = &t,
+						   .buf = sec_mem,
+						   .buf_size = sizeof(sec_mem)};
 		if (smpfota_secure_init_responder(&t.sec, &sc, now_ms()) != 0) {
 			rc = 1;
 			goto close_flash;

@@ -136,13 +136,27 @@ static void write_string(struct json_writer *w, const char *s, size_t n)
 			continue;
 		}
 		switch (c) {
-		case '"': fputs("\\\"", w->f); break;
-		case '\\': fputs("\\\\", w->f); break;
-		case '\b': fputs("\\b", w->f); break;
-		case '\f': fputs("\\f", w->f); break;
-		case '\n': fputs("\\n", w->f); break;
-		case '\r': fputs("\\r", w->f); break;
-		case '\t': fputs("\\t", w->f); break;
+		case '"':
+			fputs("\\\"", w->f);
+			break;
+		case '\\':
+			fputs("\\\\", w->f);
+			break;
+		case '\b':
+			fputs("\\b", w->f);
+			break;
+		case '\f':
+			fputs("\\f", w->f);
+			break;
+		case '\n':
+			fputs("\\n", w->f);
+			break;
+		case '\r':
+			fputs("\\r", w->f);
+			break;
+		case '\t':
+			fputs("\\t", w->f);
+			break;
 		default:
 			if (c < 0x20) {
 				fprintf(w->f, "\\u%04x", c);

@@ -26,12 +26,12 @@
 
 struct json_writer {
 	FILE *f;
-	int indent;                   /* spaces per level; 0 = one line */
+	int indent; /* spaces per level; 0 = one line */
 	int depth;
 	bool has_items[JSON_MAX_DEPTH]; /* per level: a comma is due before the next item */
 	bool is_object[JSON_MAX_DEPTH];
-	bool after_key;               /* a value must follow */
-	bool misuse;                  /* calls out of order, or nesting too deep */
+	bool after_key; /* a value must follow */
+	bool misuse;    /* calls out of order, or nesting too deep */
 };
 
 void json_init(struct json_writer *w, FILE *f, int indent);
@@ -44,7 +44,7 @@ void json_end_array(struct json_writer *w);
 /* Member name inside an object; the next call writes its value. */
 void json_key(struct json_writer *w, const char *key);
 
-void json_string(struct json_writer *w, const char *s);          /* NULL writes null */
+void json_string(struct json_writer *w, const char *s); /* NULL writes null */
 void json_string_n(struct json_writer *w, const char *s, size_t n);
 void json_int(struct json_writer *w, long long v);
 void json_uint(struct json_writer *w, unsigned long long v);

@@ -48,8 +48,8 @@ static int print_version(bool json)
 }
 
 /* The connection the options name: --conn, else --ip/--port (smpmgr's), else none. */
-static int pick_conn(struct smpfota_cli_opts *o, const char *ip, const char *port,
-		     const char *baud, char *buf, size_t size)
+static int pick_conn(struct smpfota_cli_opts *o, const char *ip, const char *port, const char *baud,
+		     char *buf, size_t size)
 {
 	int given = (o->conn != NULL) + (ip != NULL) + (port != NULL);
 	if (given > 1) {

@@ -19,7 +19,8 @@ bool target_parse_size(const char *s, uint32_t *out)
 	char *end;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 0);
-	if (*s == '\0' || *s == '-' || errno || (*end != '\0' && strcmp(end, "K") && strcmp(end, "k"))) {
+	if (*s == '\0' || *s == '-' || errno ||
+	    (*end != '\0' && strcmp(end, "K") && strcmp(end, "k"))) {
 		return false;
 	}
 	if (*end) {
@@ -53,10 +54,9 @@ int target_check_primary(bool json, const char *opt, const char *path, uint32_t 
 	long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : -1;
 	uint64_t size = end > 0 ? (uint64_t)end : 0;
 	/* hashed with the image's own algorithm (SHA-256, -384 or -512) */
-	int rc = end < 0 || size > UINT32_MAX
-			 ? SMPFOTA_ERR_IO
-			 : smpfota_image_check(file_read_at, f, (uint32_t)size, 0, buf, sizeof(buf),
-					       &info);
+	int rc = end < 0 || size > UINT32_MAX ? SMPFOTA_ERR_IO
+					      : smpfota_image_check(file_read_at, f, (uint32_t)size,
+								    0, buf, sizeof(buf), &info);
 	bool read_error = rc == SMPFOTA_ERR_IO;
 	fclose(f);
 	if (read_error) {
@@ -65,8 +65,8 @@ int target_check_primary(bool json, const char *opt, const char *path, uint32_t 
 		snprintf(msg, sizeof(msg), "%s %s: %s (%s): MCUboot would not boot it", opt, path,
 			 smpfota_strerror(rc), smpfota_errname(rc));
 	} else if (size > slot_size) {
-		snprintf(msg, sizeof(msg), "%s %s: %llu bytes do not fit the %u-byte slot", opt, path,
-			 (unsigned long long)size, (unsigned)slot_size);
+		snprintf(msg, sizeof(msg), "%s %s: %llu bytes do not fit the %u-byte slot", opt,
+			 path, (unsigned long long)size, (unsigned)slot_size);
 	} else {
 		return 0;
 	}
@@ -135,11 +135,12 @@ static const struct {
 	uint8_t id;
 	const char *name;
 } cmd_names[] = {
-	{0, 0, "os echo"}, {0, 2, "os taskstat"}, {0, 3, "os mpstat"}, {0, 4, "os datetime"},
-	{0, 5, "os reset"}, {0, 6, "os params"}, {0, 7, "os info"}, {0, 8, "os bootloader"},
-	{1, 0, "image state"}, {1, 1, "image upload"}, {1, 5, "image erase"},
-	{1, 6, "image slot-info"}, {2, 0, "stat read"}, {2, 1, "stat list"}, {8, 0, "fs file"},
-	{8, 1, "fs stat"}, {8, 2, "fs hash"}, {9, 0, "shell exec"},
+	{0, 0, "os echo"},      {0, 2, "os taskstat"},   {0, 3, "os mpstat"},
+	{0, 4, "os datetime"},  {0, 5, "os reset"},      {0, 6, "os params"},
+	{0, 7, "os info"},      {0, 8, "os bootloader"}, {1, 0, "image state"},
+	{1, 1, "image upload"}, {1, 5, "image erase"},   {1, 6, "image slot-info"},
+	{2, 0, "stat read"},    {2, 1, "stat list"},     {8, 0, "fs file"},
+	{8, 1, "fs stat"},      {8, 2, "fs hash"},       {9, 0, "shell exec"},
 };
 
 /* --verbose: one line per request and its answer. */
@@ -184,4 +185,3 @@ void target_log_exchange(const uint8_t *req, size_t req_len, const uint8_t *rsp,
 	fprintf(stderr, "target: %s %s seq %u (%zu bytes): %s (%d bytes)\n", what, op,
 		(unsigned)h.seq, req_len, rc, rsp_len);
 }
-

@@ -189,7 +189,8 @@ static int os_datetime(struct target_groups *g, const struct smpfota_smp_hdr *h,
 					  ? strptime(text, "%Y-%m-%dT%H:%M:%S", &tm)
 					  : NULL;
 		if (end == NULL || (*end && *end != '.' && *end != 'Z' && *end != '+')) {
-			return error(h, rsp, cap, SMPFOTA_MGMT_EINVAL, "expected YYYY-MM-DDTHH:MM:SS");
+			return error(h, rsp, cap, SMPFOTA_MGMT_EINVAL,
+				     "expected YYYY-MM-DDTHH:MM:SS");
 		}
 		g->clock_offset_s = (int64_t)timegm(&tm) - (int64_t)time(NULL);
 		struct answer a;
@@ -239,7 +240,8 @@ static int shell_group(struct target_groups *g, const struct smpfota_smp_hdr *h,
 		size_t o = 0;
 		out[0] = '\0';
 		for (int i = 1; i < w.n && o < sizeof(out); i++) {
-			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i > 1 ? " " : "", w.w[i]);
+			o += (size_t)snprintf(out + o, sizeof(out) - o, "%s%s", i > 1 ? " " : "",
+					      w.w[i]);
 		}
 	} else if (!strcmp(w.w[0], "kernel") && w.n > 1 && !strcmp(w.w[1], "version")) {
 		snprintf(out, sizeof(out), "smpfota target %s", SMPFOTA_VERSION_STRING);
@@ -278,7 +280,8 @@ static int fs_group(struct target_groups *g, const struct smpfota_smp_hdr *h, co
 {
 	char name[256], path[4352];
 	if (g->fs_root == NULL) {
-		return error(h, rsp, cap, SMPFOTA_MGMT_ENOTSUP, "no file system (smpfota target --fs DIR)");
+		return error(h, rsp, cap, SMPFOTA_MGMT_ENOTSUP,
+			     "no file system (smpfota target --fs DIR)");
 	}
 	if (!req_str(p, n, "name", name, sizeof(name)) || !fs_path(g, name, path, sizeof(path))) {
 		return error(h, rsp, cap, SMPFOTA_MGMT_EINVAL, "bad name");
@@ -319,7 +322,8 @@ static int fs_group(struct target_groups *g, const struct smpfota_smp_hdr *h, co
 		smpfota_sha256_init(&c);
 		(void)smpfota_sha256_starts(&c);
 		for (uint64_t left = len; left > 0;) {
-			size_t k = fread(buf, 1, left < sizeof(buf) ? (size_t)left : sizeof(buf), f);
+			size_t k = fread(buf, 1, left < sizeof(buf) ? (size_t)left : sizeof(buf),
+					 f);
 			if (k == 0) {
 				break;
 			}

@@ -14,10 +14,10 @@
 #include <stdint.h>
 
 struct target_groups {
-	const char *fs_root;     /* --fs DIR: the file system group's root; NULL: no fs group */
-	uint32_t buf_size;       /* the server's buffer: answers fit it; os mpstat shows it */
+	const char *fs_root; /* --fs DIR: the file system group's root; NULL: no fs group */
+	uint32_t buf_size;   /* the server's buffer: answers fit it; os mpstat shows it */
 	uint32_t buf_count;
-	int64_t clock_offset_s;  /* datetime set: the RTC as an offset from the host clock */
+	int64_t clock_offset_s; /* datetime set: the RTC as an offset from the host clock */
 	/* stat group "smp": counted by target_groups_count() */
 	uint32_t requests, errors, resets;
 	uint64_t bytes_in, bytes_out;

@@ -94,11 +94,11 @@ extern "C" {
 
 /* Event codes (0-7). 0-3: the ESB link's counters, cumulative since the link started. */
 enum smpfota_bridge_evt {
-	SMPFOTA_BRIDGE_EVT_TX_FAILED = 0,     /* ESB TX_FAILED events (retransmissions ran out) */
-	SMPFOTA_BRIDGE_EVT_FRAMES_LOST = 1,   /* frames the link gave up after max_tx_failures */
-	SMPFOTA_BRIDGE_EVT_RX_DROPS = 2,      /* fragments the reassembly dropped */
-	SMPFOTA_BRIDGE_EVT_RADIO_ERRORS = 3,  /* radio calls that failed */
-	SMPFOTA_BRIDGE_EVT_USER = 4,          /* 4-7: the application's own */
+	SMPFOTA_BRIDGE_EVT_TX_FAILED = 0,    /* ESB TX_FAILED events (retransmissions ran out) */
+	SMPFOTA_BRIDGE_EVT_FRAMES_LOST = 1,  /* frames the link gave up after max_tx_failures */
+	SMPFOTA_BRIDGE_EVT_RX_DROPS = 2,     /* fragments the reassembly dropped */
+	SMPFOTA_BRIDGE_EVT_RADIO_ERRORS = 3, /* radio calls that failed */
+	SMPFOTA_BRIDGE_EVT_USER = 4,         /* 4-7: the application's own */
 	SMPFOTA_BRIDGE_EVT_COUNT = 8,
 	/* Local only (never on the wire): the other end (re)started; value = its max_frame. */
 	SMPFOTA_BRIDGE_EVT_PEER_RESTART = 0x10,
@@ -149,18 +149,18 @@ struct smpfota_bridge_config {
 
 struct smpfota_bridge_stats {
 	uint32_t msgs_tx, msgs_rx;
-	uint32_t frames_tx, frames_rx;     /* frames sent; frames delivered to rx */
-	uint32_t frames_direct;            /* ... of them without a copy into the ring */
-	uint32_t grants_tx, grants_rx;     /* standalone GRANT messages */
+	uint32_t frames_tx, frames_rx; /* frames sent; frames delivered to rx */
+	uint32_t frames_direct;        /* ... of them without a copy into the ring */
+	uint32_t grants_tx, grants_rx; /* standalone GRANT messages */
 	uint32_t epochs_tx, hellos_tx, hellos_rx;
 	uint32_t events_tx, events_rx;
-	uint32_t no_credit;                /* smpfota_bridge_send() refused for lack of credit */
-	uint32_t chan_busy;                /* the channel said busy */
-	uint32_t chan_errors;              /* the channel failed */
-	uint32_t rx_busy;                  /* the rx callback said busy */
-	uint32_t drop_stale;               /* frames tagged with an old epoch */
-	uint32_t drop_credit;              /* frames beyond the credit given, or too large */
-	uint32_t drop_malformed;           /* unknown type, short, bad version */
+	uint32_t no_credit;      /* smpfota_bridge_send() refused for lack of credit */
+	uint32_t chan_busy;      /* the channel said busy */
+	uint32_t chan_errors;    /* the channel failed */
+	uint32_t rx_busy;        /* the rx callback said busy */
+	uint32_t drop_stale;     /* frames tagged with an old epoch */
+	uint32_t drop_credit;    /* frames beyond the credit given, or too large */
+	uint32_t drop_malformed; /* unknown type, short, bad version */
 };
 
 /* State; callers allocate it, only this module touches the fields. */
@@ -169,28 +169,28 @@ struct smpfota_bridge {
 	struct smpfota_bridge_stats stats;
 	uint32_t now;
 	/* sending side: credit granted by the other end */
-	bool synced;               /* an EPOCH or HELLO came: tag and counts are valid */
-	uint8_t tag;               /* the other end's receive epoch */
-	uint32_t sent;             /* cost sent in that epoch */
+	bool synced;   /* an EPOCH or HELLO came: tag and counts are valid */
+	uint8_t tag;   /* the other end's receive epoch */
+	uint32_t sent; /* cost sent in that epoch */
 	uint32_t peer_granted;
 	uint16_t peer_max_frame;
-	uint32_t hello_at;         /* next HELLO (while not synced) */
+	uint32_t hello_at; /* next HELLO (while not synced) */
 	/* receiving side: our epoch and the credit we gave */
 	uint8_t epoch;
-	bool announce;             /* the epoch is new and not told yet (EPOCH or HELLO) */
-	uint32_t received;         /* cost received in our epoch (stored, delivered or dropped) */
-	uint32_t reported;         /* granted total last told */
+	bool announce;     /* the epoch is new and not told yet (EPOCH or HELLO) */
+	uint32_t received; /* cost received in our epoch (stored, delivered or dropped) */
+	uint32_t reported; /* granted total last told */
 	/* receive ring: frames [u16 length][data], contiguous, 0xffff = skip to 0 */
 	size_t r_head, r_phys, r_used; /* read offset; bytes taken with padding; without */
 	uint16_t r_count;
-	bool rx_blocked;           /* the rx callback said busy */
-	uint32_t retry_at;         /* rx callback or channel busy: try again then */
+	bool rx_blocked;   /* the rx callback said busy */
+	uint32_t retry_at; /* rx callback or channel busy: try again then */
 	/* events: last value posted per code, and which still wait for the channel */
 	uint32_t ev_val[SMPFOTA_BRIDGE_EVT_COUNT];
 	uint8_t ev_pending;
-	uint8_t ev_posted;         /* codes posted at least once */
+	uint8_t ev_posted; /* codes posted at least once */
 	bool ev_sent_once;
-	uint32_t ev_sent_at;       /* when events last went */
+	uint32_t ev_sent_at; /* when events last went */
 };
 
 /* Check the config, start a new epoch and say HELLO. Calling it again restarts the bridge

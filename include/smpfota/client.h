@@ -82,11 +82,11 @@ struct smpfota_client_config {
 	uint8_t *buf;
 	size_t buf_size;
 	uint16_t frame_cap;
-	uint8_t slots;           /* requests in flight at most: 1..SMPFOTA_CLIENT_MAX_INFLIGHT */
-	uint8_t version;         /* SMP version spoken: SMPFOTA_SMP_V2 (default 0 means v1!) */
-	uint32_t timeout_ms;     /* per attempt; 0 = 2500 */
-	uint8_t retries;         /* retransmissions after the first attempt; 0 = none */
-	uint8_t seq;             /* first sequence number (any; e.g. random) */
+	uint8_t slots;       /* requests in flight at most: 1..SMPFOTA_CLIENT_MAX_INFLIGHT */
+	uint8_t version;     /* SMP version spoken: SMPFOTA_SMP_V2 (default 0 means v1!) */
+	uint32_t timeout_ms; /* per attempt; 0 = 2500 */
+	uint8_t retries;     /* retransmissions after the first attempt; 0 = none */
+	uint8_t seq;         /* first sequence number (any; e.g. random) */
 };
 
 /* Completion of one request. err: 0 when a response arrived and decoded (its status may
@@ -103,39 +103,39 @@ struct smpfota_upload_source {
 	smpfota_read_fn read; /* 0 or negative; called with len <= the chunk size */
 	void *ctx;
 	uint32_t size;
-	uint8_t sha[32];  /* SHA-256 of the whole file: the server's upload session id */
+	uint8_t sha[32]; /* SHA-256 of the whole file: the server's upload session id */
 };
 
 struct smpfota_upload_params {
-	uint8_t image;            /* 0: app core, 1: network core */
-	bool upgrade;             /* server refuses a version not newer than the running one */
-	uint32_t buf_size;        /* server's MCUmgr buf_size; 0 = unknown (falls back to 384) */
-	uint32_t buf_count;       /* server's buf_count; 0 = unknown (window 1) */
-	uint8_t window;           /* max chunks in flight; 0 = auto: buf_count - 1, >= 1. The
+	uint8_t image;             /* 0: app core, 1: network core */
+	bool upgrade;              /* server refuses a version not newer than the running one */
+	uint32_t buf_size;         /* server's MCUmgr buf_size; 0 = unknown (falls back to 384) */
+	uint32_t buf_count;        /* server's buf_count; 0 = unknown (window 1) */
+	uint8_t window;            /* max chunks in flight; 0 = auto: buf_count - 1, >= 1. The
 				   * engine starts lower and grows while that pays. */
-	uint16_t chunk;           /* max data bytes per chunk; 0 = as many as fit */
-	uint32_t first_timeout_ms;/* the session-opening chunk may take this long in all (the
+	uint16_t chunk;            /* max data bytes per chunk; 0 = as many as fit */
+	uint32_t first_timeout_ms; /* the session-opening chunk may take this long in all (the
 				   * server may erase the whole slot first). Meanwhile it is not
 				   * resent blindly: a small echo asks whether the server is alive,
 				   * and only an answer to it (the chunk was lost) sends it again.
 				   * 0 = 20000 */
-	uint32_t timeout_ms;      /* later chunks: the longest retransmission timeout, and the
+	uint32_t timeout_ms;       /* later chunks: the longest retransmission timeout, and the
 				   * one used before the round trip is known; 0 = the client's */
-	uint8_t max_failures;     /* losses without progress before giving up; 0 = 10 */
+	uint8_t max_failures;      /* losses without progress before giving up; 0 = 10 */
 };
 
 struct smpfota_upload_progress {
-	uint32_t done;            /* bytes the server has confirmed */
+	uint32_t done; /* bytes the server has confirmed */
 	uint32_t total;
 	uint32_t elapsed_ms;
-	uint8_t window;           /* current window */
-	uint16_t chunk;           /* data bytes per full chunk */
-	uint32_t retransmits;     /* chunks sent again */
-	uint32_t rewinds;         /* times the server's off sent us back */
-	uint32_t skips;           /* times it sent us ahead (a resumed session) */
+	uint8_t window;       /* current window */
+	uint16_t chunk;       /* data bytes per full chunk */
+	uint32_t retransmits; /* chunks sent again */
+	uint32_t rewinds;     /* times the server's off sent us back */
+	uint32_t skips;       /* times it sent us ahead (a resumed session) */
 	/* with SMPFOTA_CONFIG_CLIENT_LEARN (else 0): */
-	uint32_t timeouts;        /* retransmission timeouts of chunks */
-	uint32_t srtt_ms;         /* smoothed round trip of a chunk (0: not known yet) */
+	uint32_t timeouts; /* retransmission timeouts of chunks */
+	uint32_t srtt_ms;  /* smoothed round trip of a chunk (0: not known yet) */
 };
 
 typedef void (*smpfota_upload_progress_fn)(void *user, const struct smpfota_upload_progress *p);
@@ -150,47 +150,47 @@ typedef void (*smpfota_upload_done_fn)(void *user, int err, const struct smpfota
 /* ---- state ----------------------------------------------------------------------------- */
 
 struct smpfota_client_req {
-	uint8_t state;            /* free, queued (not yet sent), sent */
+	uint8_t state; /* free, queued (not yet sent), sent */
 	uint8_t seq;
 	uint8_t msg;
-	uint8_t tries;            /* attempts so far */
-	uint8_t max_tries;        /* attempts allowed */
-	uint8_t epoch;            /* upload epoch the chunk was sent in (older: stale) */
+	uint8_t tries;     /* attempts so far */
+	uint8_t max_tries; /* attempts allowed */
+	uint8_t epoch;     /* upload epoch the chunk was sent in (older: stale) */
 	bool is_chunk;
-	uint16_t len;             /* frame length in the slot's buffer */
-	uint16_t data_len;        /* upload chunk: data bytes */
+	uint16_t len;      /* frame length in the slot's buffer */
+	uint16_t data_len; /* upload chunk: data bytes */
 	uint32_t sent_at;
 	uint32_t timeout_ms;
 	smpfota_client_rsp_fn fn;
 	void *user;
-	uint32_t off;             /* upload chunk: offset */
+	uint32_t off; /* upload chunk: offset */
 };
 
 struct smpfota_client_upload {
 	/* Scalars first: a Cortex-M reaches them with its short load/store forms. */
 	bool active;
-	uint8_t window;           /* chunks in flight allowed now */
-	uint8_t window_max;       /* its cap; lowered for good by a loss */
-	uint8_t clean;            /* natural acks in the measurement (255: not started) */
-	uint8_t failures;         /* consecutive losses at `acked` */
-	uint8_t epoch;            /* bumped whenever sending restarts from the server's off */
-	bool first_done;          /* the session-opening chunk (off 0, len, sha) was answered */
-	bool sha_truncated;       /* the buffer was too small for the whole sha */
-	bool growing;             /* still measuring whether one more chunk in flight pays */
-	bool probing;             /* an echo asks whether the server is alive */
-	bool probe_ok;            /* it answered while the chunk at probe_off did not */
-	bool probe_silent;        /* it went unanswered too */
-	uint32_t frame_size;      /* encoded request budget: min(server buf, mtu, frame_cap) */
-	uint32_t next_off;        /* next byte to send */
-	uint32_t acked;           /* server's off: all below is written */
-	uint32_t sent_hi;         /* highest byte ever sent: a send below it is a retransmit */
-	uint32_t opened_at;       /* when the session-opening chunk was first sent */
-	uint32_t probe_off;       /* acked when the probe was sent */
+	uint8_t window;      /* chunks in flight allowed now */
+	uint8_t window_max;  /* its cap; lowered for good by a loss */
+	uint8_t clean;       /* natural acks in the measurement (255: not started) */
+	uint8_t failures;    /* consecutive losses at `acked` */
+	uint8_t epoch;       /* bumped whenever sending restarts from the server's off */
+	bool first_done;     /* the session-opening chunk (off 0, len, sha) was answered */
+	bool sha_truncated;  /* the buffer was too small for the whole sha */
+	bool growing;        /* still measuring whether one more chunk in flight pays */
+	bool probing;        /* an echo asks whether the server is alive */
+	bool probe_ok;       /* it answered while the chunk at probe_off did not */
+	bool probe_silent;   /* it went unanswered too */
+	uint32_t frame_size; /* encoded request budget: min(server buf, mtu, frame_cap) */
+	uint32_t next_off;   /* next byte to send */
+	uint32_t acked;      /* server's off: all below is written */
+	uint32_t sent_hi;    /* highest byte ever sent: a send below it is a retransmit */
+	uint32_t opened_at;  /* when the session-opening chunk was first sent */
+	uint32_t probe_off;  /* acked when the probe was sent */
 	uint32_t started_at;
 	/* delivered-rate measurement of the current window against the last one */
-	uint32_t meas_off;        /* measure from the answer of the chunk sent at this offset */
+	uint32_t meas_off; /* measure from the answer of the chunk sent at this offset */
 	uint32_t meas_at;
-	uint32_t t_ref;           /* time per answer of the window before, 1/16 ms */
+	uint32_t t_ref; /* time per answer of the window before, 1/16 ms */
 	smpfota_upload_progress_fn progress;
 	smpfota_upload_done_fn done;
 	void *user;
@@ -209,7 +209,7 @@ struct smpfota_client {
 	 * requests answered after one copy only (Karn). rtt_kind: 0 none, 1 from small requests
 	 * only, 2 from upload chunks (the first chunk sample replaces the small ones). */
 	uint8_t rtt_kind;
-	uint8_t backoff;          /* RTO doublings since the last sample */
+	uint8_t backoff; /* RTO doublings since the last sample */
 	uint32_t srtt8;
 	uint32_t var4;
 	struct smpfota_client_req req[SMPFOTA_CLIENT_MAX_INFLIGHT];
@@ -228,7 +228,8 @@ int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, cons
 /* As smpfota_client_send(), but never retransmitted: for requests that must not run twice
  * (os reset: a second copy would reset the rebooted target again and revert a test). */
 int smpfota_client_send_once(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
-			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now);
+			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user,
+			     uint32_t now);
 
 /* A frame arrived. Unknown, late and duplicate responses are ignored (returns 0 anyway);
  * a frame that is not an SMP response returns SMPFOTA_ERR_PROTO. */
@@ -250,8 +251,9 @@ void smpfota_client_cancel(struct smpfota_client *c);
 /* Start a pipelined upload. Returns 0 or SMPFOTA_ERR_BUSY (requests or an upload in
  * progress), SMPFOTA_ERR_INVAL, SMPFOTA_ERR_NOSPC (not even the first chunk fits). */
 int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,
-			  const struct smpfota_upload_params *prm, smpfota_upload_progress_fn progress,
-			  smpfota_upload_done_fn done, void *user, uint32_t now);
+			  const struct smpfota_upload_params *prm,
+			  smpfota_upload_progress_fn progress, smpfota_upload_done_fn done,
+			  void *user, uint32_t now);
 
 #ifdef __cplusplus
 }

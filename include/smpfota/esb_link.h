@@ -123,8 +123,8 @@ typedef int (*smpfota_esb_rx_fn)(void *user, const uint8_t *frame, size_t len);
 struct smpfota_esb_link_config {
 	enum smpfota_esb_role role;
 	struct smpfota_esb_radio radio;
-	uint8_t pipe;              /* ESB pipe used (PTX: sends on it; PRX: ACK payloads for it) */
-	uint8_t first_id;          /* frame id of the first frame (any; e.g. random) */
+	uint8_t pipe;     /* ESB pipe used (PTX: sends on it; PRX: ACK payloads for it) */
+	uint8_t first_id; /* frame id of the first frame (any; e.g. random) */
 	/* Outgoing frames: a ring in caller memory, 2 bytes of length per frame. */
 	uint8_t *txq;
 	size_t txq_size;
@@ -145,28 +145,28 @@ struct smpfota_esb_link_config {
 };
 
 struct smpfota_esb_link_stats {
-	uint32_t packets_tx;        /* payloads written to the radio (data and polls) */
-	uint32_t packets_rx;        /* payloads read from the radio */
+	uint32_t packets_tx; /* payloads written to the radio (data and polls) */
+	uint32_t packets_rx; /* payloads read from the radio */
 	uint32_t frags_tx;
-	uint32_t frags_rx;          /* data fragments read (before any drop) */
+	uint32_t frags_rx; /* data fragments read (before any drop) */
 	uint32_t polls_tx;
 	uint32_t polls_rx;
-	uint32_t frames_tx;         /* frames fully written to the radio */
-	uint32_t frames_rx;         /* frames delivered */
-	uint32_t fifo_full;         /* write_payload said the TX FIFO was full */
-	uint32_t radio_errors;      /* other write/read errors */
-	uint32_t tx_failed;         /* TX_FAILED events */
-	uint32_t tx_restarts;       /* start_tx after a backoff */
-	uint32_t rx_busy;           /* the rx callback said busy */
+	uint32_t frames_tx;    /* frames fully written to the radio */
+	uint32_t frames_rx;    /* frames delivered */
+	uint32_t fifo_full;    /* write_payload said the TX FIFO was full */
+	uint32_t radio_errors; /* other write/read errors */
+	uint32_t tx_failed;    /* TX_FAILED events */
+	uint32_t tx_restarts;  /* start_tx after a backoff */
+	uint32_t rx_busy;      /* the rx callback said busy */
 	/* drops by reason */
-	uint32_t drop_dup;          /* duplicate fragment */
-	uint32_t drop_lost;         /* partial frame dropped: a fragment was missing */
-	uint32_t drop_orphan;       /* fragment with no frame start */
-	uint32_t drop_malformed;    /* bad header, or lengths inconsistent */
-	uint32_t drop_overflow;     /* frame larger than rx_size */
-	uint32_t drop_discarded;    /* further fragments of a frame already dropped */
-	uint32_t drop_tx_frames;    /* partly sent frames given up after max_tx_failures */
-	uint32_t tx_flushes;        /* radio TX FIFO flushed after max_tx_failures (the frames
+	uint32_t drop_dup;       /* duplicate fragment */
+	uint32_t drop_lost;      /* partial frame dropped: a fragment was missing */
+	uint32_t drop_orphan;    /* fragment with no frame start */
+	uint32_t drop_malformed; /* bad header, or lengths inconsistent */
+	uint32_t drop_overflow;  /* frame larger than rx_size */
+	uint32_t drop_discarded; /* further fragments of a frame already dropped */
+	uint32_t drop_tx_frames; /* partly sent frames given up after max_tx_failures */
+	uint32_t tx_flushes;     /* radio TX FIFO flushed after max_tx_failures (the frames
 				     * whose last packets were in it are lost too) */
 };
 
@@ -176,25 +176,25 @@ struct smpfota_esb_link {
 	struct smpfota_esb_link_stats stats;
 	uint32_t now;
 	/* sending */
-	size_t tx_head;             /* ring offset of the oldest frame's length */
-	size_t tx_used;             /* bytes in the ring */
-	uint16_t cur_len;           /* frame being cut (0: none loaded) */
-	uint16_t cur_off;           /* its bytes already written to the radio */
+	size_t tx_head;   /* ring offset of the oldest frame's length */
+	size_t tx_used;   /* bytes in the ring */
+	uint16_t cur_len; /* frame being cut (0: none loaded) */
+	uint16_t cur_off; /* its bytes already written to the radio */
 	uint8_t cur_idx;
 	uint8_t tx_id;
-	bool backoff;               /* PTX: waiting after TX_FAILED */
+	bool backoff; /* PTX: waiting after TX_FAILED */
 	uint32_t backoff_at;
-	uint16_t failures;          /* consecutive TX_FAILED */
+	uint16_t failures; /* consecutive TX_FAILED */
 	/* PTX polling */
-	bool linger;                /* a frame was sent: poll until poll_timeout_us of quiet */
-	bool flowing;               /* the last poll brought data */
+	bool linger;  /* a frame was sent: poll until poll_timeout_us of quiet */
+	bool flowing; /* the last poll brought data */
 	uint32_t last_activity;
 	uint32_t last_poll;
 	/* receiving */
 	uint8_t rx_state;
 	uint8_t rx_id;
 	uint8_t rx_next;
-	bool rx_stalled;            /* a whole frame waits for the rx callback */
+	bool rx_stalled; /* a whole frame waits for the rx callback */
 	uint16_t rx_total;
 	size_t rx_len;
 	struct smpfota_esb_payload tx_pl;

@@ -25,8 +25,8 @@ struct smpfota_flash {
 	/* off and len are multiples of page_size. */
 	int (*erase)(void *ctx, uint32_t off, size_t len);
 	void *ctx;
-	uint32_t size;       /* bytes */
-	uint32_t page_size;  /* erase unit: 4096 on the nRF5340 app core, 2048 on the net core */
+	uint32_t size;      /* bytes */
+	uint32_t page_size; /* erase unit: 4096 on the nRF5340 app core, 2048 on the net core */
 	/*
 	 * Optional larger erase unit the part offers, 0 if none: the MX25R64's 64 KB block
 	 * erase takes 480 ms against 16 x 48 ms for its 4 KB sectors. A multiple of page_size;
@@ -53,9 +53,10 @@ struct smpfota_flash_area {
  * of write_size, or an erase not aligned to page_size; otherwise what the device returns.
  * len == 0 is a no-op that succeeds (after the range check) and never reaches the device.
  */
-int smpfota_flash_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf, size_t len);
+int smpfota_flash_area_read(const struct smpfota_flash_area *a, uint32_t off, void *buf,
+			    size_t len);
 int smpfota_flash_area_write(const struct smpfota_flash_area *a, uint32_t off, const void *buf,
-		       size_t len);
+			     size_t len);
 int smpfota_flash_area_erase(const struct smpfota_flash_area *a, uint32_t off, size_t len);
 
 /*

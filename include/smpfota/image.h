@@ -100,7 +100,7 @@ struct smpfota_image_header {
 struct smpfota_image_tlv {
 	uint16_t type;
 	uint16_t len;
-	uint32_t off;      /* offset of the TLV's 4-byte header from the image start */
+	uint32_t off; /* offset of the TLV's 4-byte header from the image start */
 	bool protected_tlv;
 };
 
@@ -108,14 +108,14 @@ struct smpfota_image_tlv {
  * (Scalars before arrays: a Cortex-M reaches them with its short load/store forms.) */
 struct smpfota_image_info {
 	struct smpfota_image_header hdr;
-	bool header_valid;  /* hdr was decoded and passed smpfota_image_header_parse() */
+	bool header_valid; /* hdr was decoded and passed smpfota_image_header_parse() */
 
 	/* hdr_size + img_size + protect_tlv_size: the bytes MCUboot hashes. */
 	uint32_t hashed_size;
 	/* hashed_size + unprotected TLV area: where the image ends; 0 until known. */
 	uint32_t image_size;
 
-	bool has_hash;      /* a complete image hash TLV was found: hash_type, hash_len, hash */
+	bool has_hash; /* a complete image hash TLV was found: hash_type, hash_len, hash */
 	/*
 	 * The whole image was read without a format error, its hash TLV is of the algorithm
 	 * the reader computed (computed_type), and every such TLV (MCUboot checks each one;
@@ -132,9 +132,9 @@ struct smpfota_image_info {
 	 */
 	uint16_t sig_type;
 	uint16_t sig_len;
-	uint16_t key_type;  /* first SMPFOTA_TLV_KEYHASH or _PUBKEY, 0 if none */
+	uint16_t key_type; /* first SMPFOTA_TLV_KEYHASH or _PUBKEY, 0 if none */
 
-	size_t tlv_count;   /* TLVs seen; only the first SMPFOTA_IMAGE_MAX_TLVS are recorded */
+	size_t tlv_count; /* TLVs seen; only the first SMPFOTA_IMAGE_MAX_TLVS are recorded */
 
 	/* The image hash TLV (hash_len bytes): what `mcumgr image list` shows. When the image
 	 * has several hash TLVs, the one of computed_type, else the first. */
@@ -146,16 +146,16 @@ struct smpfota_image_info {
 
 /* Streaming reader state. Opaque: use the functions below. */
 struct smpfota_image_reader {
-	int err;            /* sticky first error */
+	int err; /* sticky first error */
 	uint8_t state;
 	uint8_t flags;
 	uint16_t scratch_len;
-	uint32_t off;       /* bytes consumed so far */
-	uint32_t need;      /* bytes still wanted by the current state */
-	uint32_t tlv_end;   /* end offset of the TLV area being walked */
-	uint16_t cur_type;  /* TLV whose data is being read */
+	uint32_t off;      /* bytes consumed so far */
+	uint32_t need;     /* bytes still wanted by the current state */
+	uint32_t tlv_end;  /* end offset of the TLV area being walked */
+	uint16_t cur_type; /* TLV whose data is being read */
 	uint16_t cur_len;
-	uint16_t algo;      /* hash computed: SMPFOTA_TLV_SHA256, _SHA384 or _SHA512 */
+	uint16_t algo; /* hash computed: SMPFOTA_TLV_SHA256, _SHA384 or _SHA512 */
 	uint8_t scratch[SMPFOTA_IMAGE_HEADER_SIZE];
 	struct smpfota_image_info info;
 	/* mbedTLS SHA-256/512 context, kept opaque so this header does not pull in mbedTLS. */

@@ -77,8 +77,8 @@ int smpfota_serial_encoded_size(size_t frame_len, size_t line_max);
  * newlines included. Returns the number of bytes written; SMPFOTA_ERR_NOSPC when out_size
  * is too small (nothing useful is written), or the errors of smpfota_serial_encoded_size().
  */
-int smpfota_serial_encode(const uint8_t *frame, size_t frame_len, size_t line_max,
-			  uint8_t *out, size_t out_size);
+int smpfota_serial_encode(const uint8_t *frame, size_t frame_len, size_t line_max, uint8_t *out,
+			  size_t out_size);
 
 /* ---- decoder ----------------------------------------------------------------------------- */
 
@@ -102,34 +102,34 @@ enum smpfota_serial_drop {
 const char *smpfota_serial_drop_str(int why);
 
 struct smpfota_serial_stats {
-	uint32_t frames;                             /* packets delivered */
-	uint32_t drops[SMPFOTA_SERIAL_DROP_COUNT];   /* by enum smpfota_serial_drop */
+	uint32_t frames;                           /* packets delivered */
+	uint32_t drops[SMPFOTA_SERIAL_DROP_COUNT]; /* by enum smpfota_serial_drop */
 };
 
 /* Decoder state. Fields above the line may be read or changed by the caller after
  * smpfota_serial_rx_init(); the rest is private. */
 struct smpfota_serial_rx {
-	uint8_t *buf;         /* reassembly buffer: holds the SMP payload only */
-	size_t cap;           /* its size: the largest payload accepted */
-	size_t line_max;      /* longest SMP line accepted, marker and '\n' included;
+	uint8_t *buf;    /* reassembly buffer: holds the SMP payload only */
+	size_t cap;      /* its size: the largest payload accepted */
+	size_t line_max; /* longest SMP line accepted, marker and '\n' included;
 			       * 0 = no limit */
-	bool raw;             /* deliver any CRC-good payload, not only whole SMP frames */
+	bool raw;        /* deliver any CRC-good payload, not only whole SMP frames */
 	struct smpfota_serial_stats stats;
-	int last_drop;        /* reason of the latest drop, or -1 */
+	int last_drop; /* reason of the latest drop, or -1 */
 	/* ------------------------------------------------------------------------------ */
-	size_t line_len;      /* bytes of the current line so far */
-	uint32_t got;         /* decoded bytes of the packet so far, length field included */
-	uint16_t total;       /* announced total_len, once the 2 length bytes are in */
-	uint16_t crc;         /* running CRC over the payload and CRC bytes: 0 when good */
+	size_t line_len; /* bytes of the current line so far */
+	uint32_t got;    /* decoded bytes of the packet so far, length field included */
+	uint16_t total;  /* announced total_len, once the 2 length bytes are in */
+	uint16_t crc;    /* running CRC over the payload and CRC bytes: 0 when good */
 	uint8_t len_hi;
 	uint8_t state;
-	uint8_t quad[4];      /* base64 characters of the current 4-character group */
+	uint8_t quad[4]; /* base64 characters of the current 4-character group */
 	uint8_t nquad;
-	bool in_pkt;          /* a first line was accepted and the packet is not complete */
-	bool discard;         /* the packet in progress was dropped: skip its lines quietly */
-	bool padded;          /* this line's base64 has ended with '=' padding */
-	bool cr;              /* '\r' seen in this line: only '\n' may follow */
-	bool held06;          /* the previous byte was 0x06: wait for 0x09 */
+	bool in_pkt;  /* a first line was accepted and the packet is not complete */
+	bool discard; /* the packet in progress was dropped: skip its lines quietly */
+	bool padded;  /* this line's base64 has ended with '=' padding */
+	bool cr;      /* '\r' seen in this line: only '\n' may follow */
+	bool held06;  /* the previous byte was 0x06: wait for 0x09 */
 };
 
 /* Start a decoder on a reassembly buffer of cap bytes (the largest SMP payload to accept;

@@ -88,21 +88,21 @@ struct smpfota_server_config {
 	/* Image pairs: image i uses slots 2i (primary) and 2i+1 (secondary). */
 	const struct smpfota_boot_image *images;
 	size_t n_images;
-	uint8_t active_image;       /* the image this server runs from (0: app core) */
+	uint8_t active_image; /* the image this server runs from (0: app core) */
 
-	uint32_t buf_size;          /* reported by `os params`: the largest frame accepted */
+	uint32_t buf_size; /* reported by `os params`: the largest frame accepted */
 	uint32_t buf_count;
 
 	struct smpfota_server_info info;
 
-	uint8_t mode;               /* enum smpfota_server_mode */
+	uint8_t mode; /* enum smpfota_server_mode */
 	/* Answer `bootloader info` with ENOTSUP, as most Zephyr targets do
 	 * (CONFIG_MCUMGR_GRP_OS_BOOTLOADER_INFO is off by default). */
 	bool no_bootloader_info;
 
 	/* Zephyr Kconfig equivalents */
-	bool verbose_err;           /* CONFIG_MCUMGR_SMP_VERBOSE_ERR_RESPONSE: add "rsn" */
-	bool image_check;           /* CONFIG_IMG_ENABLE_IMAGE_CHECK: "match" on the last chunk */
+	bool verbose_err;             /* CONFIG_MCUMGR_SMP_VERBOSE_ERR_RESPONSE: add "rsn" */
+	bool image_check;             /* CONFIG_IMG_ENABLE_IMAGE_CHECK: "match" on the last chunk */
 	bool allow_confirm_secondary; /* ..._ALLOW_CONFIRM_NON_ACTIVE_IMAGE_SECONDARY */
 
 	/* Called after a reset response is built; the platform restarts once it is sent.
@@ -127,15 +127,15 @@ struct smpfota_server_config {
  * is marked busy, so a reset in the middle of a request never resumes from a record that does
  * not match the flash. */
 struct smpfota_server_upload {
-	uint32_t magic;              /* upload in progress and the record complete */
+	uint32_t magic; /* upload in progress and the record complete */
 	uint8_t image;
 	uint8_t sha_len;
 	uint8_t sha[32];
-	uint32_t size;               /* total image length ("len") */
-	uint32_t off;                /* bytes accepted so far (next expected offset) */
-	uint32_t written;            /* bytes committed to flash (off minus wbuf_len) */
-	uint32_t erased;             /* slot bytes known erased from the start */
-	uint8_t wbuf_len;            /* bytes waiting for a whole write block */
+	uint32_t size;    /* total image length ("len") */
+	uint32_t off;     /* bytes accepted so far (next expected offset) */
+	uint32_t written; /* bytes committed to flash (off minus wbuf_len) */
+	uint32_t erased;  /* slot bytes known erased from the start */
+	uint8_t wbuf_len; /* bytes waiting for a whole write block */
 	uint8_t wbuf[SMPFOTA_SERVER_MAX_WRITE_SIZE];
 	/* SHA-256 context over the file so far (opaque, as in the image reader). */
 	union {
@@ -143,13 +143,13 @@ struct smpfota_server_upload {
 		uint8_t bytes[SMPFOTA_IMAGE_SHA_CTX_SIZE];
 	} file_sha;
 	struct smpfota_image_reader reader; /* the image so far */
-	uint32_t crc;                /* over the fields above, for retained-RAM resume */
+	uint32_t crc;                       /* over the fields above, for retained-RAM resume */
 };
 
 struct smpfota_server_stats {
 	uint32_t requests;
-	uint32_t errors;             /* responses carrying rc or err */
-	uint32_t malformed;          /* frames dropped or refused as malformed */
+	uint32_t errors;    /* responses carrying rc or err */
+	uint32_t malformed; /* frames dropped or refused as malformed */
 	uint32_t bytes_written;
 	uint32_t pages_erased;
 };

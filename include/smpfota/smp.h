@@ -54,10 +54,10 @@ enum smpfota_smp_group {
 };
 
 struct smpfota_smp_hdr {
-	uint8_t op;       /* enum smpfota_smp_op */
-	uint8_t version;  /* enum smpfota_smp_version (2 bits on the wire) */
+	uint8_t op;      /* enum smpfota_smp_op */
+	uint8_t version; /* enum smpfota_smp_version (2 bits on the wire) */
 	uint8_t flags;
-	uint16_t len;     /* CBOR payload length, header excluded */
+	uint16_t len; /* CBOR payload length, header excluded */
 	uint16_t group;
 	uint8_t seq;
 	uint8_t id;
@@ -169,12 +169,12 @@ struct smpfota_bytes {
  * group errors and still v1 `rc` for SMP-level errors, so a client must read both.
  */
 struct smpfota_smp_status {
-	int32_t rc;               /* v1 "rc" (0 when absent) */
-	struct smpfota_str rsn;   /* v1 "rsn" (len 0 when absent) */
-	bool has_err;             /* v2 "err" map present */
+	int32_t rc;             /* v1 "rc" (0 when absent) */
+	struct smpfota_str rsn; /* v1 "rsn" (len 0 when absent) */
+	bool has_err;           /* v2 "err" map present */
 	struct smpfota_smp_err {
 		uint16_t group;
-		int32_t rc;       /* group-specific code (IMG_MGMT_ERR_*, OS_MGMT_ERR_*) */
+		int32_t rc; /* group-specific code (IMG_MGMT_ERR_*, OS_MGMT_ERR_*) */
 	} err;
 };
 
@@ -184,16 +184,16 @@ bool smpfota_smp_status_ok(const struct smpfota_smp_status *st);
 /* ---- message kinds ----------------------------------------------------------------------- */
 
 enum smpfota_smp_msg {
-	SMPFOTA_MSG_OS_ECHO,        /* group 0 id 0, write */
-	SMPFOTA_MSG_OS_RESET,       /* group 0 id 5, write */
-	SMPFOTA_MSG_OS_PARAMS,      /* group 0 id 6, read */
-	SMPFOTA_MSG_OS_INFO,        /* group 0 id 7, read */
-	SMPFOTA_MSG_OS_BOOTLOADER,  /* group 0 id 8, read */
-	SMPFOTA_MSG_IMG_STATE_READ, /* group 1 id 0, read */
-	SMPFOTA_MSG_IMG_STATE_WRITE,/* group 1 id 0, write */
-	SMPFOTA_MSG_IMG_UPLOAD,     /* group 1 id 1, write */
-	SMPFOTA_MSG_IMG_ERASE,      /* group 1 id 5, write */
-	SMPFOTA_MSG_IMG_SLOT_INFO,  /* group 1 id 6, read */
+	SMPFOTA_MSG_OS_ECHO,         /* group 0 id 0, write */
+	SMPFOTA_MSG_OS_RESET,        /* group 0 id 5, write */
+	SMPFOTA_MSG_OS_PARAMS,       /* group 0 id 6, read */
+	SMPFOTA_MSG_OS_INFO,         /* group 0 id 7, read */
+	SMPFOTA_MSG_OS_BOOTLOADER,   /* group 0 id 8, read */
+	SMPFOTA_MSG_IMG_STATE_READ,  /* group 1 id 0, read */
+	SMPFOTA_MSG_IMG_STATE_WRITE, /* group 1 id 0, write */
+	SMPFOTA_MSG_IMG_UPLOAD,      /* group 1 id 1, write */
+	SMPFOTA_MSG_IMG_ERASE,       /* group 1 id 5, write */
+	SMPFOTA_MSG_IMG_SLOT_INFO,   /* group 1 id 6, read */
 	SMPFOTA_MSG_COUNT
 };
 
@@ -206,28 +206,46 @@ int smpfota_smp_msg_lookup(const struct smpfota_smp_hdr *hdr);
 /* Requests and responses. Each response struct starts with its status. `has_*` flags say
  * whether an optional key is present (decode) or is to be sent (encode). */
 
-struct smpfota_os_echo_req { struct smpfota_str d; };
-struct smpfota_os_echo_rsp { struct smpfota_smp_status status; struct smpfota_str r; };
+struct smpfota_os_echo_req {
+	struct smpfota_str d;
+};
+struct smpfota_os_echo_rsp {
+	struct smpfota_smp_status status;
+	struct smpfota_str r;
+};
 
 struct smpfota_os_reset_req {
 	bool has_force;
-	bool force;       /* Zephyr decodes a bool; ints are accepted on decode too */
+	bool force; /* Zephyr decodes a bool; ints are accepted on decode too */
 	bool has_boot_mode;
 	uint32_t boot_mode;
 };
-struct smpfota_os_reset_rsp { struct smpfota_smp_status status; };
+struct smpfota_os_reset_rsp {
+	struct smpfota_smp_status status;
+};
 
-struct smpfota_os_params_req { uint8_t unused; };
+struct smpfota_os_params_req {
+	uint8_t unused;
+};
 struct smpfota_os_params_rsp {
 	struct smpfota_smp_status status;
-	uint32_t buf_size;  /* CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE: whole SMP frame */
+	uint32_t buf_size; /* CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE: whole SMP frame */
 	uint32_t buf_count;
 };
 
-struct smpfota_os_info_req { bool has_format; struct smpfota_str format; };
-struct smpfota_os_info_rsp { struct smpfota_smp_status status; struct smpfota_str output; };
+struct smpfota_os_info_req {
+	bool has_format;
+	struct smpfota_str format;
+};
+struct smpfota_os_info_rsp {
+	struct smpfota_smp_status status;
+	struct smpfota_str output;
+};
 
-struct smpfota_os_bootloader_req { bool has_query; struct smpfota_str query; };
+struct smpfota_os_bootloader_req {
+	bool has_query;
+	struct smpfota_str query;
+};
 
 /* MCUboot modes as `bootloader info` numbers them (query "mode"; MCUboot's enum
  * mcuboot_mode, which Zephyr's os_mgmt sends). */
@@ -235,7 +253,7 @@ enum smpfota_mcuboot_mode {
 	SMPFOTA_MCUBOOT_MODE_UNKNOWN = -1,
 	SMPFOTA_MCUBOOT_MODE_SINGLE_SLOT = 0,
 	SMPFOTA_MCUBOOT_MODE_SWAP_USING_SCRATCH = 1,
-	SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY = 2,      /* overwrite-only: no revert */
+	SMPFOTA_MCUBOOT_MODE_UPGRADE_ONLY = 2, /* overwrite-only: no revert */
 	SMPFOTA_MCUBOOT_MODE_SWAP_USING_MOVE = 3,
 	SMPFOTA_MCUBOOT_MODE_DIRECT_XIP = 4,
 	SMPFOTA_MCUBOOT_MODE_DIRECT_XIP_WITH_REVERT = 5,
@@ -250,18 +268,20 @@ const char *smpfota_mcuboot_mode_name(int32_t mode);
 struct smpfota_os_bootloader_rsp {
 	struct smpfota_smp_status status;
 	bool has_bootloader;
-	struct smpfota_str bootloader;  /* "MCUboot" */
+	struct smpfota_str bootloader; /* "MCUboot" */
 	bool has_mode;
-	int32_t mode;                   /* reply to query "mode": enum smpfota_mcuboot_mode */
+	int32_t mode; /* reply to query "mode": enum smpfota_mcuboot_mode */
 	bool has_no_downgrade;
 	bool no_downgrade;
 };
 
-struct smpfota_img_state_read_req { uint8_t unused; };
+struct smpfota_img_state_read_req {
+	uint8_t unused;
+};
 struct smpfota_img_state_write_req {
 	bool has_hash;
-	struct smpfota_bytes hash;  /* 32-byte MCUboot image hash (bstr, as Zephyr's client) */
-	bool confirm;               /* always sent; absent decodes as false */
+	struct smpfota_bytes hash; /* 32-byte MCUboot image hash (bstr, as Zephyr's client) */
+	bool confirm;              /* always sent; absent decodes as false */
 };
 
 /* One entry of the "images" array of an image state response. */
@@ -281,8 +301,8 @@ struct smpfota_img_slot_state {
  * codec's tables keep field offsets in a byte.) */
 struct smpfota_img_state_rsp {
 	struct smpfota_smp_status status;
-	size_t images_count;        /* entries stored in images[] */
-	bool images_truncated;      /* the server listed more than SMPFOTA_SMP_MAX_IMAGES */
+	size_t images_count;   /* entries stored in images[] */
+	bool images_truncated; /* the server listed more than SMPFOTA_SMP_MAX_IMAGES */
 	bool has_split_status;
 	int32_t split_status;
 	struct smpfota_img_slot_state images[SMPFOTA_SMP_MAX_IMAGES];
@@ -292,10 +312,10 @@ struct smpfota_img_upload_req {
 	bool has_image;
 	uint32_t image;
 	bool has_len;
-	uint32_t len;        /* total image length; required when off == 0 */
+	uint32_t len; /* total image length; required when off == 0 */
 	uint32_t off;
 	bool has_sha;
-	struct smpfota_bytes sha;  /* SHA-256 of the whole file (upload session id) */
+	struct smpfota_bytes sha; /* SHA-256 of the whole file (upload session id) */
 	struct smpfota_bytes data;
 	bool has_upgrade;
 	bool upgrade;
@@ -303,15 +323,22 @@ struct smpfota_img_upload_req {
 struct smpfota_img_upload_rsp {
 	struct smpfota_smp_status status;
 	bool has_off;
-	uint32_t off;        /* next offset the server expects */
+	uint32_t off; /* next offset the server expects */
 	bool has_match;
 	bool match;
 };
 
-struct smpfota_img_erase_req { bool has_slot; uint32_t slot; };
-struct smpfota_img_erase_rsp { struct smpfota_smp_status status; };
+struct smpfota_img_erase_req {
+	bool has_slot;
+	uint32_t slot;
+};
+struct smpfota_img_erase_rsp {
+	struct smpfota_smp_status status;
+};
 
-struct smpfota_img_slot_info_req { uint8_t unused; };
+struct smpfota_img_slot_info_req {
+	uint8_t unused;
+};
 struct smpfota_img_slot_info_slot {
 	uint32_t slot;
 	uint32_t size;
@@ -368,8 +395,8 @@ union smpfota_smp_req {
  * struct of that kind. Returns the frame length, SMPFOTA_ERR_NOSPC if it does not fit,
  * SMPFOTA_ERR_MSGSIZE if the payload exceeds 65535 bytes, SMPFOTA_ERR_INVAL on bad args.
  */
-int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t seq,
-			   const void *req, uint8_t *buf, size_t size);
+int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t seq, const void *req,
+			   uint8_t *buf, size_t size);
 
 /*
  * Decode the CBOR payload of a response of kind msg into *rsp (the struct of that kind; it
@@ -377,8 +404,7 @@ int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t se
  * SMPFOTA_ERR_PROTO when it is not CBOR, not a map, nested too deep, or a known key has the
  * wrong type; or when a successful response lacks a key the spec requires.
  */
-int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len,
-			   void *rsp);
+int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len, void *rsp);
 
 /*
  * Largest number of `data` bytes an upload request built from *req (its `data` ignored) can
@@ -392,8 +418,7 @@ int smpfota_smp_upload_max_data(const struct smpfota_img_upload_req *req, size_t
 
 /* Decode the CBOR payload of a request of kind msg into *req (zeroed first). Returns 0, or
  * SMPFOTA_ERR_PROTO when malformed or a required key (echo "d", upload "off") is missing. */
-int smpfota_smp_decode_req(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len,
-			   void *req);
+int smpfota_smp_decode_req(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len, void *req);
 
 /* Encode a success response frame of kind msg answering the request header req_hdr
  * (op + 1, same group, id and seq, version = min(request version, v2), flags 0). */

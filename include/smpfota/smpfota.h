@@ -26,16 +26,16 @@ extern "C" {
 
 enum smpfota_error {
 	SMPFOTA_OK = 0,
-	SMPFOTA_ERR_IO = -5,          /* EIO: storage or transport failure */
-	SMPFOTA_ERR_NOMEM = -12,      /* ENOMEM: a caller-provided table is full */
-	SMPFOTA_ERR_BUSY = -16,       /* EBUSY */
-	SMPFOTA_ERR_INVAL = -22,      /* EINVAL: bad argument from the caller */
-	SMPFOTA_ERR_NOSPC = -28,      /* ENOSPC: output buffer too small */
-	SMPFOTA_ERR_RANGE = -34,      /* ERANGE: a value does not fit its field */
-	SMPFOTA_ERR_PROTO = -71,      /* EPROTO: malformed SMP header or CBOR payload */
-	SMPFOTA_ERR_MSGSIZE = -90,    /* EMSGSIZE: frame larger than allowed */
-	SMPFOTA_ERR_NOTSUP = -95,     /* EOPNOTSUPP: valid but not supported */
-	SMPFOTA_ERR_TIMEDOUT = -110,  /* ETIMEDOUT */
+	SMPFOTA_ERR_IO = -5,         /* EIO: storage or transport failure */
+	SMPFOTA_ERR_NOMEM = -12,     /* ENOMEM: a caller-provided table is full */
+	SMPFOTA_ERR_BUSY = -16,      /* EBUSY */
+	SMPFOTA_ERR_INVAL = -22,     /* EINVAL: bad argument from the caller */
+	SMPFOTA_ERR_NOSPC = -28,     /* ENOSPC: output buffer too small */
+	SMPFOTA_ERR_RANGE = -34,     /* ERANGE: a value does not fit its field */
+	SMPFOTA_ERR_PROTO = -71,     /* EPROTO: malformed SMP header or CBOR payload */
+	SMPFOTA_ERR_MSGSIZE = -90,   /* EMSGSIZE: frame larger than allowed */
+	SMPFOTA_ERR_NOTSUP = -95,    /* EOPNOTSUPP: valid but not supported */
+	SMPFOTA_ERR_TIMEDOUT = -110, /* ETIMEDOUT */
 
 	/* MCUboot image reader */
 	SMPFOTA_ERR_BAD_MAGIC = -200,     /* header magic is not 0x96f3b83d */
@@ -46,19 +46,19 @@ enum smpfota_error {
 	SMPFOTA_ERR_BAD_HEADER = -205,    /* header fields inconsistent (sizes overflow, ...) */
 
 	/* Client and update workflow */
-	SMPFOTA_ERR_REJECTED = -210,      /* the server answered with an error (rc / err) */
-	SMPFOTA_ERR_ROLLED_BACK = -211,   /* after the reset the target runs the old image */
-	SMPFOTA_ERR_DOWNGRADE = -212,     /* image not newer than the running one (use force) */
-	SMPFOTA_ERR_TOO_LARGE = -213,     /* image larger than the target's slot */
-	SMPFOTA_ERR_NOT_FOUND = -214,     /* uploaded image not in the target's image list */
+	SMPFOTA_ERR_REJECTED = -210,    /* the server answered with an error (rc / err) */
+	SMPFOTA_ERR_ROLLED_BACK = -211, /* after the reset the target runs the old image */
+	SMPFOTA_ERR_DOWNGRADE = -212,   /* image not newer than the running one (use force) */
+	SMPFOTA_ERR_TOO_LARGE = -213,   /* image larger than the target's slot */
+	SMPFOTA_ERR_NOT_FOUND = -214,   /* uploaded image not in the target's image list */
 
 	/* Secure channel (secure.h) */
-	SMPFOTA_ERR_AUTH = -220,          /* a tag did not verify: forged, corrupted, other key */
-	SMPFOTA_ERR_REPLAY = -221,        /* a frame's counter is not above the last accepted */
-	SMPFOTA_ERR_NO_SESSION = -222,    /* no secure session (the other side reset, or ended it) */
-	SMPFOTA_ERR_KEY_UNKNOWN = -223,   /* the other side has no key with this key id */
-	SMPFOTA_ERR_PLAINTEXT = -224,     /* plaintext SMP refused: a session is required */
-	SMPFOTA_ERR_NOT_SECURE = -225,    /* the target answers in plaintext: it has no key */
+	SMPFOTA_ERR_AUTH = -220,        /* a tag did not verify: forged, corrupted, other key */
+	SMPFOTA_ERR_REPLAY = -221,      /* a frame's counter is not above the last accepted */
+	SMPFOTA_ERR_NO_SESSION = -222,  /* no secure session (the other side reset, or ended it) */
+	SMPFOTA_ERR_KEY_UNKNOWN = -223, /* the other side has no key with this key id */
+	SMPFOTA_ERR_PLAINTEXT = -224,   /* plaintext SMP refused: a session is required */
+	SMPFOTA_ERR_NOT_SECURE = -225,  /* the target answers in plaintext: it has no key */
 };
 
 /*

@@ -101,13 +101,13 @@ enum smpfota_update_mode_source {
 
 /* How a successful update ended. */
 enum smpfota_update_outcome {
-	SMPFOTA_UPDATE_OUTCOME_NONE,      /* not finished, or failed */
-	SMPFOTA_UPDATE_CONFIRMED,         /* swap: runs, confirmed */
-	SMPFOTA_UPDATE_TESTING,           /* swap, no_confirm: runs; the next reset reverts it */
-	SMPFOTA_UPDATE_PERMANENT,         /* overwrite-only: runs; nothing can revert it */
-	SMPFOTA_UPDATE_BOOTED,            /* direct-xip/RAM load: the bootloader boots it */
-	SMPFOTA_UPDATE_RECOVERED,         /* serial recovery wrote slot 0 and the target reset */
-	SMPFOTA_UPDATE_UPLOADED,          /* upload_only: the image waits in its slot */
+	SMPFOTA_UPDATE_OUTCOME_NONE, /* not finished, or failed */
+	SMPFOTA_UPDATE_CONFIRMED,    /* swap: runs, confirmed */
+	SMPFOTA_UPDATE_TESTING,      /* swap, no_confirm: runs; the next reset reverts it */
+	SMPFOTA_UPDATE_PERMANENT,    /* overwrite-only: runs; nothing can revert it */
+	SMPFOTA_UPDATE_BOOTED,       /* direct-xip/RAM load: the bootloader boots it */
+	SMPFOTA_UPDATE_RECOVERED,    /* serial recovery wrote slot 0 and the target reset */
+	SMPFOTA_UPDATE_UPLOADED,     /* upload_only: the image waits in its slot */
 };
 
 /* "swap", "overwrite-only", "direct-xip/RAM load", "direct-xip with revert", "serial recovery". */
@@ -123,10 +123,10 @@ struct smpfota_update_params {
 	 * buf_size and buf_count are ignored: the workflow asks the target (os params).
 	 */
 	struct smpfota_upload_params upload;
-	bool no_confirm;          /* leave the new image in test mode */
-	bool force;               /* allow a downgrade or another build of the same version */
-	uint32_t reset_wait_ms;   /* how long the target may take to come back; 0 = 30000 */
-	uint32_t probe_ms;        /* echo interval while waiting; 0 = 500 */
+	bool no_confirm;        /* leave the new image in test mode */
+	bool force;             /* allow a downgrade or another build of the same version */
+	uint32_t reset_wait_ms; /* how long the target may take to come back; 0 = 30000 */
+	uint32_t probe_ms;      /* echo interval while waiting; 0 = 500 */
 	/* Distribution only (fleet.h): done once the secondary slot holds the image (or it is
 	 * already pending or running); no test, reset or confirm. */
 	bool upload_only;
@@ -148,31 +148,31 @@ typedef void (*smpfota_update_done_fn)(void *user, int err, enum smpfota_update_
 struct smpfota_update {
 	struct smpfota_client *c;
 	struct smpfota_upload_source src;
-	struct smpfota_image_info img;     /* the local image (version, hash) */
+	struct smpfota_image_info img; /* the local image (version, hash) */
 	struct smpfota_update_params prm;
 	smpfota_update_step_fn on_step;
 	smpfota_upload_progress_fn on_progress;
 	smpfota_update_done_fn on_done;
 	void *user;
 	enum smpfota_update_step step;
-	uint8_t sub;              /* PARAMS: params, then bootloader info; CHECK: list, slot info */
-	bool busy;                /* a request of the current step is out */
+	uint8_t sub; /* PARAMS: params, then bootloader info; CHECK: list, slot info */
+	bool busy;   /* a request of the current step is out */
 	bool finished;
 	int err;
 	uint32_t buf_size, buf_count;
-	uint32_t now;             /* time of the latest poll (callbacks carry none) */
-	uint32_t wait_since;      /* WAIT: when the reset was answered */
-	uint8_t resets;           /* resets sent again because the first never happened */
-	uint8_t rechecks;         /* times a lost answer sent the workflow back to CHECK */
-	bool recheck;             /* WAIT leads back to CHECK rather than to ACTIVE */
+	uint32_t now;        /* time of the latest poll (callbacks carry none) */
+	uint32_t wait_since; /* WAIT: when the reset was answered */
+	uint8_t resets;      /* resets sent again because the first never happened */
+	uint8_t rechecks;    /* times a lost answer sent the workflow back to CHECK */
+	bool recheck;        /* WAIT leads back to CHECK rather than to ACTIVE */
 	uint32_t next_probe;
 	struct smpfota_smp_status status;
-	uint8_t mode;             /* enum smpfota_update_mode */
-	uint8_t mode_source;      /* enum smpfota_update_mode_source */
-	uint8_t outcome;          /* enum smpfota_update_outcome: set when done */
-	int32_t mcuboot_mode;     /* bootloader info's "mode" (smp.h), or -1 */
-	uint8_t run_slot;         /* CHECK: the slot that ran the old image (direct-xip: 0/1) */
-	uint8_t old_hash_len;     /* the running image's hash at CHECK (0: none) */
+	uint8_t mode;         /* enum smpfota_update_mode */
+	uint8_t mode_source;  /* enum smpfota_update_mode_source */
+	uint8_t outcome;      /* enum smpfota_update_outcome: set when done */
+	int32_t mcuboot_mode; /* bootloader info's "mode" (smp.h), or -1 */
+	uint8_t run_slot;     /* CHECK: the slot that ran the old image (direct-xip: 0/1) */
+	uint8_t old_hash_len; /* the running image's hash at CHECK (0: none) */
 	uint8_t old_hash[SMPFOTA_IMAGE_HASH_MAX];
 };
 
@@ -185,7 +185,8 @@ int smpfota_update_check_image(struct smpfota_upload_source *src, struct smpfota
 
 /* Start an update of an image already checked with smpfota_update_check_image(). */
 int smpfota_update_start(struct smpfota_update *u, struct smpfota_client *c,
-			 const struct smpfota_upload_source *src, const struct smpfota_image_info *img,
+			 const struct smpfota_upload_source *src,
+			 const struct smpfota_image_info *img,
 			 const struct smpfota_update_params *prm, smpfota_update_step_fn on_step,
 			 smpfota_upload_progress_fn on_progress, smpfota_update_done_fn on_done,
 			 void *user, uint32_t now);

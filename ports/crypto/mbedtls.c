@@ -14,7 +14,9 @@ static int set_key(void *ctx, unsigned slot, const uint8_t key[SMPFOTA_SECURE_KE
 {
 	struct smpfota_mbedtls_crypto *m = ctx;
 	return mbedtls_ccm_setkey(&m->ccm[slot], MBEDTLS_CIPHER_ID_AES, key,
-				  8U * SMPFOTA_SECURE_KEY_SIZE) == 0 ? 0 : SMPFOTA_ERR_IO;
+				  8U * SMPFOTA_SECURE_KEY_SIZE) == 0
+		       ? 0
+		       : SMPFOTA_ERR_IO;
 }
 
 static int encrypt(void *ctx, unsigned slot, const uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE],
@@ -23,8 +25,9 @@ static int encrypt(void *ctx, unsigned slot, const uint8_t nonce[SMPFOTA_SECURE_
 {
 	struct smpfota_mbedtls_crypto *m = ctx;
 	return mbedtls_ccm_encrypt_and_tag(&m->ccm[slot], len, nonce, SMPFOTA_SECURE_NONCE_SIZE,
-					   aad, aad_len, in, out, tag, tag_len) == 0 ? 0
-										     : SMPFOTA_ERR_IO;
+					   aad, aad_len, in, out, tag, tag_len) == 0
+		       ? 0
+		       : SMPFOTA_ERR_IO;
 }
 
 static int decrypt(void *ctx, unsigned slot, const uint8_t nonce[SMPFOTA_SECURE_NONCE_SIZE],
@@ -72,8 +75,8 @@ static int random_bytes(void *ctx, uint8_t *out, size_t len)
 
 int smpfota_mbedtls_crypto_init(struct smpfota_mbedtls_crypto *m,
 				const struct smpfota_mbedtls_key *keys, size_t n,
-				int (*random)(void *ctx, uint8_t *out, size_t len), void *random_ctx,
-				struct smpfota_secure_crypto *ops)
+				int (*random)(void *ctx, uint8_t *out, size_t len),
+				void *random_ctx, struct smpfota_secure_crypto *ops)
 {
 	if (random == NULL || (n > 0 && keys == NULL)) {
 		return SMPFOTA_ERR_INVAL;
@@ -93,9 +96,12 @@ int smpfota_mbedtls_crypto_init(struct smpfota_mbedtls_crypto *m,
 	m->n_keys = n;
 	m->random = random;
 	m->random_ctx = random_ctx;
-	*ops = (struct smpfota_secure_crypto){.set_key = set_key, .encrypt = encrypt,
-					      .decrypt = decrypt, .derive = derive,
-					      .random = random_bytes, .ctx = m};
+	*ops = (struct smpfota_secure_crypto){.set_key = set_key,
+					      .encrypt = encrypt,
+					      .decrypt = decrypt,
+					      .derive = derive,
+					      .random = random_bytes,
+					      .ctx = m};
 	return 0;
 }
 

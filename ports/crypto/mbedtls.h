@@ -36,8 +36,8 @@ struct smpfota_mbedtls_crypto {
  * a random source. Returns 0 and fills *ops for smpfota_secure_config.crypto. */
 int smpfota_mbedtls_crypto_init(struct smpfota_mbedtls_crypto *m,
 				const struct smpfota_mbedtls_key *keys, size_t n,
-				int (*random)(void *ctx, uint8_t *out, size_t len), void *random_ctx,
-				struct smpfota_secure_crypto *ops);
+				int (*random)(void *ctx, uint8_t *out, size_t len),
+				void *random_ctx, struct smpfota_secure_crypto *ops);
 
 /* HKDF-SHA256 (RFC 5869), what derive() runs over a long-term key; 0 or SMPFOTA_ERR_IO. */
 int smpfota_mbedtls_hkdf_sha256(const uint8_t *ikm, size_t ikm_len, const uint8_t *salt,

@@ -114,9 +114,12 @@ int smpfota_psa_crypto_init(struct smpfota_psa_crypto *p, const struct smpfota_p
 	memset(p, 0, sizeof(*p));
 	p->keys = keys;
 	p->n_keys = n;
-	*ops = (struct smpfota_secure_crypto){.set_key = set_key, .encrypt = encrypt,
-					      .decrypt = decrypt, .derive = derive,
-					      .random = random_bytes, .ctx = p};
+	*ops = (struct smpfota_secure_crypto){.set_key = set_key,
+					      .encrypt = encrypt,
+					      .decrypt = decrypt,
+					      .derive = derive,
+					      .random = random_bytes,
+					      .ctx = p};
 	return 0;
 }
 

@@ -24,17 +24,17 @@ extern "C" {
 #endif
 
 struct smpfota_emu_image_spec {
-	uint16_t hdr_size;     /* 0: 0x200, as Zephyr/NCS builds (imgtool --pad-header); >= 32 */
+	uint16_t hdr_size; /* 0: 0x200, as Zephyr/NCS builds (imgtool --pad-header); >= 32 */
 	uint32_t body_size;
 	struct smpfota_image_version ver;
-	uint32_t flags;        /* ih_flags */
-	uint32_t seed;         /* body contents (a fixed pseudo-random pattern of the seed) and
+	uint32_t flags;      /* ih_flags */
+	uint32_t seed;       /* body contents (a fixed pseudo-random pattern of the seed) and
 				* the security counter of the protected area */
-	const uint8_t *body;   /* optional: body_size bytes to use as the body instead */
-	bool prot;             /* add a protected TLV area holding a security counter */
-	bool hash_only;        /* only the hash TLV, as imgtool without --key; otherwise a key
+	const uint8_t *body; /* optional: body_size bytes to use as the body instead */
+	bool prot;           /* add a protected TLV area holding a security counter */
+	bool hash_only;      /* only the hash TLV, as imgtool without --key; otherwise a key
 				* hash and an ECDSA signature TLV follow it */
-	uint16_t hash_tlv;     /* 0 or SMPFOTA_TLV_SHA256; _SHA384, _SHA512 (imgtool --sha) */
+	uint16_t hash_tlv;   /* 0 or SMPFOTA_TLV_SHA256; _SHA384, _SHA512 (imgtool --sha) */
 };
 
 /* Length of the image s describes (header + body + TLV areas), or 0 when hdr_size < 32. */

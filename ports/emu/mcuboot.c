@@ -27,7 +27,7 @@ struct swap {
 	const struct smpfota_flash_area *sec;
 	struct smpfota_boot_geometry g;
 	uint8_t *buf;
-	size_t chunk;       /* copy step: buffer size rounded down to the write size */
+	size_t chunk; /* copy step: buffer size rounded down to the write size */
 	uint32_t ws;
 	uint32_t status_off; /* start of the status records in the primary */
 	uint8_t image;
@@ -36,9 +36,9 @@ struct swap {
 
 /* struct boot_status: where the swap is, and what it is. */
 struct status {
-	uint8_t op;        /* OP_MOVE or OP_SWAP */
-	uint32_t idx;      /* from 1 */
-	uint8_t state;     /* from 1 */
+	uint8_t op;    /* OP_MOVE or OP_SWAP */
+	uint32_t idx;  /* from 1 */
+	uint8_t state; /* from 1 */
 	uint8_t swap_type;
 	uint32_t swap_size;
 	bool source_primary; /* status was read from the primary: its trailer is set up */
@@ -78,7 +78,7 @@ static int read_status(struct swap *c, const struct smpfota_boot_trailer *tp,
 	for (uint32_t i = 0; i < entries; i += per_read) {
 		uint32_t n = entries - i < per_read ? entries - i : per_read;
 		int rc = smpfota_flash_area_read(c->pri, c->status_off + i * c->ws, c->buf,
-					   (size_t)n * c->ws);
+						 (size_t)n * c->ws);
 
 		if (rc != 0) {
 			return rc;
@@ -177,7 +177,8 @@ static int status_init(struct swap *c, const struct status *bs)
 		rc = smpfota_boot_write_swap_size(c->pri, bs->swap_size);
 	}
 	if (rc == 0) {
-		rc = smpfota_boot_write_magic(c->pri); /* last: the trailer counts only once complete */
+		rc = smpfota_boot_write_magic(
+			c->pri); /* last: the trailer counts only once complete */
 	}
 	return rc;
 }
@@ -369,14 +370,13 @@ static int set_primary_ok(struct swap *c)
  * boot_validate_slot(secondary): 0 valid; 1 no bootable image there (left alone); 2 invalid
  * (erased); <0 flash error.
  */
-static int validate_secondary(struct swap *c, struct smpfota_boot_image_result *r,
-			      uint32_t *size)
+static int validate_secondary(struct swap *c, struct smpfota_boot_image_result *r, uint32_t *size)
 {
 	const struct smpfota_image_info *info = c->info;
 	bool empty;
 	int flash_err;
-	int rc = smpfota_boot_stream_image(c->sec, smpfota_boot_max_image_size(c->pri, c->sec), c->buf,
-			      c->chunk, c->info, &empty, &flash_err);
+	int rc = smpfota_boot_stream_image(c->sec, smpfota_boot_max_image_size(c->pri, c->sec),
+					   c->buf, c->chunk, c->info, &empty, &flash_err);
 
 	if (flash_err != 0) {
 		return flash_err;
@@ -433,7 +433,8 @@ static int start_swap(struct swap *c, struct status *bs, uint8_t type, uint32_t 
 		return rc;
 	}
 	if (rc == RUN_NO_SPACE || rc == RUN_PANIC) {
-		r->swap_type = rc == RUN_NO_SPACE ? SMPFOTA_BOOT_SWAP_NONE : SMPFOTA_BOOT_SWAP_PANIC;
+		r->swap_type = rc == RUN_NO_SPACE ? SMPFOTA_BOOT_SWAP_NONE
+						  : SMPFOTA_BOOT_SWAP_PANIC;
 		return 0;
 	}
 	rc = swap_finish(c, type);
@@ -556,7 +557,8 @@ static int check_primary(struct swap *c, bool compatible, struct smpfota_boot_im
 	if (compatible) {
 		limit -= c->g.tp * c->g.page; /* an image may not reach into its trailer */
 	}
-	rc = smpfota_boot_stream_image(c->pri, limit, c->buf, c->chunk, c->info, &empty, &flash_err);
+	rc = smpfota_boot_stream_image(c->pri, limit, c->buf, c->chunk, c->info, &empty,
+				       &flash_err);
 	if (flash_err != 0) {
 		return flash_err;
 	}
@@ -607,7 +609,8 @@ int smpfota_boot_go(struct smpfota_boot *b, struct smpfota_boot_result *res)
 		if (compatible) {
 			c.ws = c.pri->flash->write_size;
 			c.chunk -= c.chunk % c.ws;
-			c.status_off = c.pri->size - smpfota_boot_trailer_bytes(c.pri->flash->write_size);
+			c.status_off = c.pri->size -
+				       smpfota_boot_trailer_bytes(c.pri->flash->write_size);
 			rc = b->overwrite_only ? overwrite_image(&c, r) : upgrade_image(&c, r);
 			if (rc != 0) {
 				return rc;
@@ -622,4 +625,3 @@ int smpfota_boot_go(struct smpfota_boot *b, struct smpfota_boot_result *res)
 	}
 	return 0;
 }
-

@@ -84,15 +84,15 @@ struct smpfota_boot_image_result {
 	 * is out of range (nothing was written).
 	 */
 	uint8_t swap_type;
-	bool resumed;           /* it finished a swap an earlier reset had interrupted */
-	bool secondary_erased;  /* the secondary was invalid and has been erased */
-	int secondary_err;      /* why the secondary was rejected (reader error), else 0 */
-	bool bootable;          /* the primary holds an image whose hash checks */
-	int primary_err;        /* 0, or why the primary is not bootable (BAD_MAGIC: empty) */
-	bool has_header;        /* the fields below come from a valid primary header */
+	bool resumed;          /* it finished a swap an earlier reset had interrupted */
+	bool secondary_erased; /* the secondary was invalid and has been erased */
+	int secondary_err;     /* why the secondary was rejected (reader error), else 0 */
+	bool bootable;         /* the primary holds an image whose hash checks */
+	int primary_err;       /* 0, or why the primary is not bootable (BAD_MAGIC: empty) */
+	bool has_header;       /* the fields below come from a valid primary header */
 	struct smpfota_image_version version;
 	uint8_t hash[SMPFOTA_IMAGE_HASH_SIZE]; /* the SHA-256 TLV value, as `image list` shows */
-	uint32_t image_size;    /* header + body + TLVs of the primary image, 0 if unknown */
+	uint32_t image_size; /* header + body + TLVs of the primary image, 0 if unknown */
 };
 
 struct smpfota_boot_result {

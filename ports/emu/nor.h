@@ -62,13 +62,13 @@ struct smpfota_nor {
 	uint8_t *mem;
 
 	/* Behaviour (set after smpfota_nor_init). */
-	bool strict;       /* refuse writes to non-erased write blocks; true after init */
-	bool partial_cut;  /* a power cut leaves its operation half done; false after init */
+	bool strict;      /* refuse writes to non-erased write blocks; true after init */
+	bool partial_cut; /* a power cut leaves its operation half done; false after init */
 
 	/* Fault injection, by operation number (1 = first write/erase); 0 = off. */
 	uint32_t fail_at_op;
 	uint32_t power_cut_at_op;
-	bool power_cut;    /* read only: power was cut and smpfota_nor_power_on() not called yet */
+	bool power_cut; /* read only: power was cut and smpfota_nor_power_on() not called yet */
 
 	/* Optional: charge time per operation (kind is enum smpfota_nor_op). */
 	void (*on_op)(void *ctx, int kind, uint32_t off, size_t len);
@@ -78,9 +78,9 @@ struct smpfota_nor {
 	uint32_t reads;
 	uint32_t writes;
 	uint32_t erases;
-	uint32_t ops;          /* writes + erases: the number of the last operation */
-	uint32_t violations;   /* writes that touched a non-erased write block */
-	uint32_t refused;      /* writes/erases refused because the power is cut */
+	uint32_t ops;        /* writes + erases: the number of the last operation */
+	uint32_t violations; /* writes that touched a non-erased write block */
+	uint32_t refused;    /* writes/erases refused because the power is cut */
 	uint64_t bytes_read;
 	uint64_t bytes_written; /* bytes actually programmed */
 	uint64_t pages_erased;  /* pages actually erased (wear) */

@@ -103,7 +103,8 @@ int smpfota_emu_target_boot(struct smpfota_emu_target *t)
 				 .buf = t->boot_buf_size ? t->boot_buf : NULL,
 				 .buf_size = t->boot_buf_size,
 				 .overwrite_only = t->cfg.mode == SMPFOTA_SERVER_OVERWRITE};
-	bool xip = t->cfg.mode == SMPFOTA_SERVER_DIRECT_XIP || t->cfg.mode == SMPFOTA_SERVER_RAM_LOAD;
+	bool xip = t->cfg.mode == SMPFOTA_SERVER_DIRECT_XIP ||
+		   t->cfg.mode == SMPFOTA_SERVER_RAM_LOAD;
 	int rc = xip ? xip_boot(t) : smpfota_boot_go(&b, &t->boot);
 	if (rc == 0) {
 		t->boots++;

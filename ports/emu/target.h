@@ -61,9 +61,9 @@ struct smpfota_emu_target {
 	uint8_t boot_buf[SMPFOTA_EMU_TARGET_BOOT_BUF];
 
 	/* State. */
-	struct smpfota_server srv;        /* the application's RAM; kept by a warm reset */
-	struct smpfota_boot_result boot;  /* what the last MCUboot run did */
-	uint32_t boots;                   /* MCUboot runs that completed */
+	struct smpfota_server srv;                 /* the application's RAM; kept by a warm reset */
+	struct smpfota_boot_result boot;           /* what the last MCUboot run did */
+	uint32_t boots;                            /* MCUboot runs that completed */
 	uint8_t xip_slot[SMPFOTA_BOOT_MAX_IMAGES]; /* direct-xip, RAM load: the slot booted */
 };
 

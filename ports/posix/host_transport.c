@@ -24,8 +24,8 @@ int host_link_open(struct host_link *l, const struct smpfota_conn_uri *uri, char
 		if (rc != 0) {
 			snprintf(err, err_size, "%s: %s", l->name,
 				 rc == SMPFOTA_ERR_INVAL ? "host not found"
-				 : l->udp.sys_errno     ? strerror(l->udp.sys_errno)
-							: smpfota_strerror(rc));
+				 : l->udp.sys_errno      ? strerror(l->udp.sys_errno)
+							 : smpfota_strerror(rc));
 			return rc;
 		}
 		struct sockaddr_storage peer;
@@ -153,8 +153,10 @@ const char *host_link_diagnosis(struct host_link *l, char *buf, size_t size)
 	buf[0] = '\0';
 	if (l->kind == SMPFOTA_CONN_UDP) {
 		if (l->stats.rx_refused) {
-			snprintf(buf, size, "%s: %u datagrams refused (port unreachable: is the target "
-				 "running?)", l->name, (unsigned)l->stats.rx_refused);
+			snprintf(buf, size,
+				 "%s: %u datagrams refused (port unreachable: is the target "
+				 "running?)",
+				 l->name, (unsigned)l->stats.rx_refused);
 		} else if (l->stats.rx_frames == 0) {
 			snprintf(buf, size, "%s: no answer", l->name);
 		}

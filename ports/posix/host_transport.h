@@ -30,7 +30,7 @@
 #define HOST_FRAME_MAX SMPFOTA_SERIAL_MAX_FRAME
 
 struct host_link_stats {
-	uint64_t tx_bytes;    /* SMP bytes handed to the link (framing excluded) */
+	uint64_t tx_bytes; /* SMP bytes handed to the link (framing excluded) */
 	uint32_t tx_frames;
 	uint32_t tx_errors;   /* sends that failed (counted by the engine as lost frames) */
 	uint32_t rx_frames;   /* frames delivered to the caller */
@@ -40,15 +40,15 @@ struct host_link_stats {
 
 struct host_link {
 	enum smpfota_conn_kind kind;
-	char name[SMPFOTA_CONN_HOST_MAX + 16];  /* canonical URI, for messages */
-	uint16_t mtu;         /* largest frame for the engine's transport */
+	char name[SMPFOTA_CONN_HOST_MAX + 16]; /* canonical URI, for messages */
+	uint16_t mtu;                          /* largest frame for the engine's transport */
 	struct smpfota_udp udp;
 	struct smpfota_tty tty;
 	struct smpfota_serial_rx rx;
 	struct host_link_stats stats;
-	int sys_errno;        /* errno behind the last SMPFOTA_ERR_IO */
-	uint8_t rx_frame[HOST_FRAME_MAX + 2];   /* serial reassembly */
-	uint8_t io[65536];                      /* one datagram, or a chunk of the byte stream */
+	int sys_errno;                        /* errno behind the last SMPFOTA_ERR_IO */
+	uint8_t rx_frame[HOST_FRAME_MAX + 2]; /* serial reassembly */
+	uint8_t io[65536];                    /* one datagram, or a chunk of the byte stream */
 	uint8_t line[HOST_FRAME_MAX / 3 * 4 + HOST_FRAME_MAX / 90 * 4 + 256]; /* encoded packet */
 };
 

@@ -40,8 +40,7 @@ static int hexval(int c)
 	return -1;
 }
 
-int smpfota_keyfile_read(const char *path, uint8_t key[SMPFOTA_SECURE_KEY_SIZE],
-			 const char **why)
+int smpfota_keyfile_read(const char *path, uint8_t key[SMPFOTA_SECURE_KEY_SIZE], const char **why)
 {
 	char text[128];
 	*why = NULL;

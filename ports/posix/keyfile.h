@@ -14,8 +14,7 @@
 /* Read a key file: 32 hex digits (either case), optional surrounding white space, nothing
  * else. 0, or SMPFOTA_ERR_IO (errno says why) / SMPFOTA_ERR_INVAL (not a key: *why says what
  * is wrong). */
-int smpfota_keyfile_read(const char *path, uint8_t key[SMPFOTA_SECURE_KEY_SIZE],
-			 const char **why);
+int smpfota_keyfile_read(const char *path, uint8_t key[SMPFOTA_SECURE_KEY_SIZE], const char **why);
 
 /* Write a new random key to a file that must not exist yet (mode 0600). 0 or SMPFOTA_ERR_IO
  * (errno: EEXIST when it exists); key gets the key written. */

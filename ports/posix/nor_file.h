@@ -22,7 +22,7 @@ struct smpfota_nor_file {
 	int fd;                 /* -1 when closed */
 	void *map;
 	size_t size;
-	bool created;           /* open made a new (blank) file */
+	bool created; /* open made a new (blank) file */
 };
 
 /*

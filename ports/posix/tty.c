@@ -89,8 +89,8 @@ struct baud {
 
 /* POSIX termios only knows B* constants; the common rates above 38400 are extensions. */
 static const struct baud bauds[] = {
-	{1200, B1200},     {2400, B2400},     {4800, B4800},   {9600, B9600},
-	{19200, B19200},   {38400, B38400},
+	{1200, B1200},       {2400, B2400},   {4800, B4800},
+	{9600, B9600},       {19200, B19200}, {38400, B38400},
 #ifdef B57600
 	{57600, B57600},
 #endif

@@ -21,11 +21,11 @@ extern "C" {
 #endif
 
 struct smpfota_udp {
-	int fd;                        /* -1 when closed */
-	bool connected;                /* client: the kernel filters and addresses for us */
-	struct sockaddr_storage peer;  /* server: sender of the last datagram received */
-	socklen_t peer_len;            /* 0 until a datagram arrived */
-	int sys_errno;                 /* errno of the last failure, 0 if none */
+	int fd;                       /* -1 when closed */
+	bool connected;               /* client: the kernel filters and addresses for us */
+	struct sockaddr_storage peer; /* server: sender of the last datagram received */
+	socklen_t peer_len;           /* 0 until a datagram arrived */
+	int sys_errno;                /* errno of the last failure, 0 if none */
 };
 
 /*

@@ -27,7 +27,7 @@ int sim_link_init(struct world *w, struct board *b)
 		.rx_buf = b->rxbuf,
 		/* with the secure channel, a request of buf_size plus its overhead */
 		.rx_size = b->master ? sizeof(b->rxbuf)
-				    : w->c->buf_size + (w->sec ? SMPFOTA_SECURE_OVERHEAD : 0U),
+				     : w->c->buf_size + (w->sec ? SMPFOTA_SECURE_OVERHEAD : 0U),
 		.rx = b->master ? sim_master_link_rx : sim_target_link_rx,
 		.user = w,
 	};

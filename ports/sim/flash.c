@@ -14,8 +14,9 @@ void sim_arm_cut(struct world *w)
 	struct smpfota_nor *devs[2] = {&w->app_nor, w->qspi_mem ? &w->qspi_nor : NULL};
 	for (int i = 0; i < 2; i++) {
 		if (devs[i] != NULL) {
-			devs[i]->power_cut_at_op =
-				w->cut_at > w->g_ops ? devs[i]->ops + (w->cut_at - w->g_ops) : 0;
+			devs[i]->power_cut_at_op = w->cut_at > w->g_ops
+							   ? devs[i]->ops + (w->cut_at - w->g_ops)
+							   : 0;
 		}
 	}
 }
@@ -30,7 +31,8 @@ static void count_op(struct world *w)
 		if (w->boot.n < w->boot.cap) {
 			w->boot.op_end[w->boot.n++] = w->now;
 		} else {
-			w->boot.recording = false; /* too long to replay: resets won't interrupt it */
+			w->boot.recording =
+				false; /* too long to replay: resets won't interrupt it */
 		}
 	}
 	if (w->cut_at != 0 && w->g_ops >= w->cut_at) {
@@ -65,7 +67,8 @@ void sim_on_flash_op(void *ctx, int kind, uint32_t off, size_t len)
 		w->st->flash_erases++;
 		if (d->qspi) {
 			/* a driver uses a 64 KB block erase for each aligned block of the range */
-			uint32_t first = (off + SIM_QSPI_BLOCK - 1) / SIM_QSPI_BLOCK * SIM_QSPI_BLOCK;
+			uint32_t first = (off + SIM_QSPI_BLOCK - 1) / SIM_QSPI_BLOCK *
+					 SIM_QSPI_BLOCK;
 			uint64_t end = (uint64_t)off + len;
 			uint64_t blocks = first < end ? (end - first) / SIM_QSPI_BLOCK : 0;
 			uint64_t sectors = (len - blocks * SIM_QSPI_BLOCK + PAGE - 1) / PAGE;
@@ -139,5 +142,6 @@ void sim_boot_interrupt(struct world *w, uint64_t t)
 	smpfota_emu_target_power_on(&w->tgt);
 	w->cut_at = saved > w->g_ops ? saved : 0;
 	sim_arm_cut(w);
-	sim_log(w, "target reset interrupted MCUboot at flash operation %u of %u", k + 1, w->boot.n);
+	sim_log(w, "target reset interrupted MCUboot at flash operation %u of %u", k + 1,
+		w->boot.n);
 }

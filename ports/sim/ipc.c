@@ -16,7 +16,8 @@ static uint32_t ipc_room(unsigned len)
 
 int sim_ipc_send(struct world *w, struct ipc *q, const uint8_t *p, size_t len)
 {
-	if (len > IPC_MSG_MAX || q->count == IPC_MAXQ || q->used + ipc_room((unsigned)len) > q->cap) {
+	if (len > IPC_MSG_MAX || q->count == IPC_MAXQ ||
+	    q->used + ipc_room((unsigned)len) > q->cap) {
 		w->st->ipc_full++;
 		return SMPFOTA_ERR_BUSY;
 	}

@@ -42,7 +42,8 @@ static void on_progress(void *user, const struct smpfota_upload_progress *p)
 	uint32_t pct = p->total ? (uint32_t)((uint64_t)p->done * 100 / p->total) : 0;
 	if (pct / 10 != w->last_pct / 10 || p->done == p->total) {
 		w->last_pct = pct;
-		sim_log(w, "upload %3u%%  %u/%u bytes, window %u", pct, p->done, p->total, p->window);
+		sim_log(w, "upload %3u%%  %u/%u bytes, window %u", pct, p->done, p->total,
+			p->window);
 	}
 }
 
@@ -58,7 +59,7 @@ static void on_done(void *user, int err, enum smpfota_update_step step,
 		w->upload_end = w->now;
 	}
 	sim_log(w, "update %s%s%s", err ? "failed: " : "done", err ? smpfota_errname(err) : "",
-	      err ? "" : "");
+		err ? "" : "");
 }
 
 int sim_src_read(void *ctx, uint32_t off, void *buf, size_t len)
@@ -96,7 +97,8 @@ int sim_master_start(struct world *w)
 		return rc;
 	}
 	struct smpfota_client_config cfg = {
-		.tx = {.send = w->sec ? sim_sec_master_send : sim_master_link_send, .ctx = w,
+		.tx = {.send = w->sec ? sim_sec_master_send : sim_master_link_send,
+		       .ctx = w,
 		       .mtu = w->sec ? smpfota_secure_mtu(sim_master_mtu(w)) : sim_master_mtu(w)},
 		.buf = w->cli_buf,
 		.buf_size = w->cli_buf_size,

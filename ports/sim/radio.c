@@ -146,7 +146,8 @@ void sim_ptx_step(struct radio *r)
 			/* the retransmit timer runs from DISABLED; TXEN at delay - ramp (§1.2) */
 			r->phase = P_START;
 			uint64_t d = t->retransmit_delay_us > t->ramp_us
-					     ? (t->retransmit_delay_us - t->ramp_us) * US : 0;
+					     ? (t->retransmit_delay_us - t->ramp_us) * US
+					     : 0;
 			r->t_next = now + d;
 		}
 		return;

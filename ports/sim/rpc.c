@@ -152,8 +152,11 @@ static bool op_is_idle(void *ctx)
 
 struct smpfota_esb_radio sim_radio_ops(struct board *b)
 {
-	return (struct smpfota_esb_radio){.write_payload = op_write, .read_rx_payload = op_read,
-					  .start_tx = op_start_tx, .flush_tx = op_flush_tx,
-					  .is_idle = op_is_idle, .ctx = b,
+	return (struct smpfota_esb_radio){.write_payload = op_write,
+					  .read_rx_payload = op_read,
+					  .start_tx = op_start_tx,
+					  .flush_tx = op_flush_tx,
+					  .is_idle = op_is_idle,
+					  .ctx = b,
 					  .max_payload = b->w->c->t.max_payload};
 }

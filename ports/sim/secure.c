@@ -46,10 +46,10 @@ struct sim_sec {
 	struct smpfota_secure_crypto m_ops, t_ops, a_ops;
 	struct smpfota_secure m, t;
 	uint8_t m_buf[2 * SEC_FRAME], t_buf[2 * SEC_FRAME];
-	uint64_t rng;      /* the channels' random contributions */
-	uint64_t arng;     /* the attacker's choices */
-	uint64_t next_at;  /* next injection */
-	int injecting;     /* kind + 1 while an injected frame is being handled */
+	uint64_t rng;     /* the channels' random contributions */
+	uint64_t arng;    /* the attacker's choices */
+	uint64_t next_at; /* next injection */
+	int injecting;    /* kind + 1 while an injected frame is being handled */
 	/* what the attacker saw: per direction (0 master to target, 1 back) the latest DATA
 	 * frame, a frame of an earlier session, the session id of the latest */
 	struct rec last[2], old[2];
@@ -71,8 +71,8 @@ struct sim_sec {
 };
 
 static const char *const attack_names[SMPFOTA_SIM_ATTACK_KINDS] = {
-	"forge", "replay", "replay-old-session", "bitflip", "truncate", "reorder", "wrong-key",
-	"plaintext"};
+	"forge",    "replay",  "replay-old-session", "bitflip",
+	"truncate", "reorder", "wrong-key",          "plaintext"};
 
 const char *smpfota_sim_attack_name(enum smpfota_sim_attack a)
 {
@@ -258,12 +258,14 @@ void sim_sec_results(struct world *w, struct smpfota_sim_result *r)
 static struct smpfota_secure_config sec_config(struct world *w, bool master)
 {
 	struct sim_sec *s = w->sec;
-	return (struct smpfota_secure_config){
-		.crypto = master ? s->m_ops : s->t_ops, .key_id = s->key.id,
-		.send = master ? m_lower_send : t_lower_send,
-		.deliver = master ? m_deliver : t_deliver, .ctx = w,
-		.buf = master ? s->m_buf : s->t_buf, .buf_size = sizeof(s->m_buf),
-		.max_failures = w->c->sec.max_failures};
+	return (struct smpfota_secure_config){.crypto = master ? s->m_ops : s->t_ops,
+					      .key_id = s->key.id,
+					      .send = master ? m_lower_send : t_lower_send,
+					      .deliver = master ? m_deliver : t_deliver,
+					      .ctx = w,
+					      .buf = master ? s->m_buf : s->t_buf,
+					      .buf_size = sizeof(s->m_buf),
+					      .max_failures = w->c->sec.max_failures};
 }
 
 int sim_sec_master_start(struct world *w)
@@ -414,8 +416,8 @@ static size_t make_wrong_key(struct sim_sec *s, uint8_t *f)
 	memcpy(info, "smpfota secure v1", 17);
 	info[17] = s->wrong.id;
 	const struct smpfota_secure_crypto *c = &s->a_ops;
-	if (c->derive(c->ctx, s->wrong.id, salt, sizeof(salt), info, sizeof(info), m,
-		      sizeof(m)) != 0) {
+	if (c->derive(c->ctx, s->wrong.id, salt, sizeof(salt), info, sizeof(info), m, sizeof(m)) !=
+	    0) {
 		return 0;
 	}
 	static const uint8_t erase[] = {0x0a, 0, 0, 1, 0, 1, 0, 5, 0xa0}; /* image erase {} */
@@ -455,7 +457,8 @@ static size_t make_frame(struct sim_sec *s, unsigned k, int *dir, uint8_t *f)
 		sec_random(s, f, n);
 		memcpy(f, src->f, 8); /* type, key id, session id, counter of the latest */
 		uint32_t ctr = ((uint32_t)f[4] << 24 | (uint32_t)f[5] << 16 | (uint32_t)f[6] << 8 |
-				f[7]) + 1U + arand(s, 1000);
+				f[7]) +
+			       1U + arand(s, 1000);
 		f[4] = (uint8_t)(ctr >> 24);
 		f[5] = (uint8_t)(ctr >> 16);
 		f[6] = (uint8_t)(ctr >> 8);

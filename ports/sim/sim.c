@@ -48,8 +48,8 @@ double smpfota_sim_radio_limit_kBps(const struct smpfota_sim_config *c)
 		return sim_ble_radio_limit_kBps(c);
 	}
 	/* T = ramp_TX + t_pkt + tTXDIS + ramp_RX + t_ACK + t_sw (spec §2.3) */
-	double T = (double)t->ramp_us + (double)sim_air_ns(t, t->max_payload) / 1000.0 + t->txdis_us +
-		   t->ramp_us + (double)sim_air_ns(t, 0) / 1000.0 + t->t_sw_us;
+	double T = (double)t->ramp_us + (double)sim_air_ns(t, t->max_payload) / 1000.0 +
+		   t->txdis_us + t->ramp_us + (double)sim_air_ns(t, 0) / 1000.0 + t->t_sw_us;
 	return t->max_payload / T * 1000.0; /* B/µs -> kB/s */
 }
 
@@ -77,9 +77,12 @@ double smpfota_sim_limit_kBps(const struct smpfota_sim_config *c)
 const char *smpfota_sim_scenario_name(enum smpfota_sim_scenario s)
 {
 	switch (s) {
-	case SMPFOTA_SIM_RADIO: return "radio";
-	case SMPFOTA_SIM_INTERNAL: return "internal";
-	case SMPFOTA_SIM_QSPI: return "qspi";
+	case SMPFOTA_SIM_RADIO:
+		return "radio";
+	case SMPFOTA_SIM_INTERNAL:
+		return "internal";
+	case SMPFOTA_SIM_QSPI:
+		return "qspi";
 	}
 	return "?";
 }
@@ -99,13 +102,31 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 	memset(c, 0, sizeof(*c));
 	c->scenario = s;
 	c->t = (struct smpfota_sim_timing){
-		.bitrate_kbps = 2000, .preamble = 2, .address = 5, .crc = 2, .max_payload = 252,
-		.ramp_us = 40, .txdis_us = 4, .ack_timeout_us = 160, .retransmit_delay_us = 600,
-		.retransmit_count = 3, .t_sw_us = 20,
-		.ipc_ring = 32768, .ipc_msg_us = 50, .ipc_ns_per_byte = 10,
-		.cpu_msg_us = 100, .aead_us = 20, .aead_ns_per_byte = 40, .boot_us = 300000, .reset_delay_us = 250000,
-		.page_erase_us = 87500, .word_write_us = 43,
-		.qspi_erase_us = 48000, .qspi_block_erase_us = 480000, .qspi_prog_us = 896, .qspi_read_kBps = 4000,
+		.bitrate_kbps = 2000,
+		.preamble = 2,
+		.address = 5,
+		.crc = 2,
+		.max_payload = 252,
+		.ramp_us = 40,
+		.txdis_us = 4,
+		.ack_timeout_us = 160,
+		.retransmit_delay_us = 600,
+		.retransmit_count = 3,
+		.t_sw_us = 20,
+		.ipc_ring = 32768,
+		.ipc_msg_us = 50,
+		.ipc_ns_per_byte = 10,
+		.cpu_msg_us = 100,
+		.aead_us = 20,
+		.aead_ns_per_byte = 40,
+		.boot_us = 300000,
+		.reset_delay_us = 250000,
+		.page_erase_us = 87500,
+		.word_write_us = 43,
+		.qspi_erase_us = 48000,
+		.qspi_block_erase_us = 480000,
+		.qspi_prog_us = 896,
+		.qspi_read_kBps = 4000,
 	};
 	smpfota_sim_ble_defaults(c);
 	c->seed = 1;
@@ -192,7 +213,8 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	}
 
 	/* The master checks its image as a device would before offering it. */
-	w->src = (struct smpfota_upload_source){.read = sim_src_read, .ctx = w, .size = (uint32_t)len};
+	w->src = (struct smpfota_upload_source){
+		.read = sim_src_read, .ctx = w, .size = (uint32_t)len};
 	rc = smpfota_update_check_image(&w->src, &w->info);
 	if (rc != 0) {
 		goto out;
@@ -248,19 +270,23 @@ int smpfota_sim_run(const struct smpfota_sim_config *c, const uint8_t *image, si
 	r->byte_exact = true;
 	for (size_t off = 0; off < len && r->byte_exact; off += sizeof(buf)) {
 		size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);
-		if (smpfota_flash_area_read(&w->tgt.images[0].primary, (uint32_t)off, buf, n) != 0 ||
+		if (smpfota_flash_area_read(&w->tgt.images[0].primary, (uint32_t)off, buf, n) !=
+			    0 ||
 		    memcmp(buf, image + off, n) != 0) {
 			r->byte_exact = false;
 		}
 	}
 	struct smpfota_boot_trailer tr;
 	r->confirmed = smpfota_boot_read_trailer(&w->tgt.images[0].primary, &tr) == 0 &&
-		       ((tr.magic == SMPFOTA_BOOT_MAGIC_GOOD && tr.image_ok == SMPFOTA_BOOT_FLAG_SET) ||
+		       ((tr.magic == SMPFOTA_BOOT_MAGIC_GOOD &&
+			 tr.image_ok == SMPFOTA_BOOT_FLAG_SET) ||
 			tr.magic == SMPFOTA_BOOT_MAGIC_UNSET);
 	struct smpfota_image_info pi;
 	bool valid = smpfota_boot_slot_image(&w->tgt.images[0].primary, &pi) == 0 && pi.hash_valid;
-	r->target_runs = !valid ? "invalid" : r->byte_exact ? "new"
-			 : memcmp(pi.hash, w->old_hash, sizeof(w->old_hash)) == 0 ? "old" : "invalid";
+	r->target_runs = !valid                                                   ? "invalid"
+			 : r->byte_exact                                          ? "new"
+			 : memcmp(pi.hash, w->old_hash, sizeof(w->old_hash)) == 0 ? "old"
+										  : "invalid";
 	r->ok = w->err == 0 && r->byte_exact && r->confirmed;
 	sim_link_stats(w, &w->m.link);
 	sim_link_stats(w, &w->t.link);

@@ -92,7 +92,8 @@ bool sim_target_can_take(struct world *w)
 /* Reset the target: warm (retained RAM keeps the server's upload state) or after a power
  * cut (RAM lost). MCUboot runs on the app core, then the net core starts. */
 void sim_target_boot(struct world *w, bool warm)
-{	if (w->sec) {
+{
+	if (w->sec) {
 		sim_sec_target_boot(w); /* RAM: the session is gone */
 	}
 
@@ -126,7 +127,7 @@ void sim_target_boot(struct world *w, bool warm)
 		}
 	}
 	(void)smpfota_emu_target_start(&w->tgt, warm); /* cold: RAM lost */
-	srv->stats.bytes_written = 0; /* counted in st->upload_bytes_written */
+	srv->stats.bytes_written = 0;                  /* counted in st->upload_bytes_written */
 	b->app_free = w->now;
 	b->up_at = w->now;
 	(void)sim_link_init(w, b);
@@ -150,7 +151,8 @@ static int write_old_image(struct world *w, uint32_t len)
 			body[i] = (uint8_t)sim_rnd(w);
 		}
 		s.body = body;
-		rc = smpfota_emu_image_build(img, len, &s, w->old_hash) == len ? 0 : SMPFOTA_ERR_INVAL;
+		rc = smpfota_emu_image_build(img, len, &s, w->old_hash) == len ? 0
+									       : SMPFOTA_ERR_INVAL;
 	}
 	if (rc == 0) {
 		rc = smpfota_emu_target_provision(&w->tgt, 0, img, len);
@@ -164,8 +166,8 @@ static int write_old_image(struct world *w, uint32_t len)
 }
 
 /* A blank flash part whose operations take the time flash.c charges. */
-static int flash_part(struct world *w, struct smpfota_nor *nor, struct flash_dev *dev,
-		      uint8_t *mem, uint32_t size, bool qspi)
+static int flash_part(struct world *w, struct smpfota_nor *nor, struct flash_dev *dev, uint8_t *mem,
+		      uint32_t size, bool qspi)
 {
 	int rc = smpfota_nor_init(nor, mem, size, PAGE, WRITE_SIZE);
 	if (rc == 0) {
@@ -196,8 +198,9 @@ int sim_target_setup(struct world *w)
 						  slot);
 	} else if (rc == 0) {
 		rc = flash_part(w, &w->qspi_nor, &w->dev_qspi, w->qspi_mem, slot, true);
-		rc = rc ? rc : smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->qspi_nor, 0,
-							    slot);
+		rc = rc ? rc
+			: smpfota_emu_target_add_image(&w->tgt, &w->app_nor, 0, &w->qspi_nor, 0,
+						       slot);
 	}
 	if (rc != 0) {
 		return rc;
@@ -218,10 +221,12 @@ int sim_target_setup(struct world *w)
 	cfg->buf_size = c->buf_size;
 	cfg->buf_count = c->buf_count;
 	cfg->image_check = true;
-	cfg->info = (struct smpfota_server_info){
-		.kernel = "Zephyr", .node = "smpfota-sim-target", .release = SMPFOTA_VERSION_STRING,
-		.machine = "arm", .processor = "cortex-m33",
-		.platform = "nrf5340dk/nrf5340/cpuapp"};
+	cfg->info = (struct smpfota_server_info){.kernel = "Zephyr",
+						 .node = "smpfota-sim-target",
+						 .release = SMPFOTA_VERSION_STRING,
+						 .machine = "arm",
+						 .processor = "cortex-m33",
+						 .platform = "nrf5340dk/nrf5340/cpuapp"};
 	w->tgt.boot_buf_size = PAGE; /* MCUboot's sector buffer: one page */
 	return 0;
 }

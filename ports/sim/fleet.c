@@ -124,29 +124,21 @@ struct fl_world {
 
 static uint64_t rnd(struct fl_world *w)
 {
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
+	return sim_splitmix(&w->rng);
 }
 
 static bool chance(struct fl_world *w, double p)
 {
-	return p > 0 && (double)(rnd(w) >> 11) * (1.0 / 9007199254740992.0) < p;
+	return sim_chance_of(&w->rng, p);
 }
 
 static void flog(struct fl_world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void flog(struct fl_world *w, const char *fmt, ...)
 {
-	if (w->c->log == NULL) {
-		return;
-	}
-	char line[200];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	sim_vlog(w->c, w->now, fmt, ap);
 	va_end(ap);
-	w->c->log(w->c->user, w->now / US, line);
 }
 
 static uint32_t us32(uint64_t ns)

@@ -11,34 +11,49 @@
 
 #include "smpfota/smpfota.h"
 
-uint64_t sim_rnd(struct world *w)
+uint64_t sim_splitmix(uint64_t *state)
 {
 	/* splitmix64: good enough, and the same everywhere */
-	uint64_t z = (w->rng += 0x9e3779b97f4a7c15ULL);
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
 	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
 	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
 	return z ^ (z >> 31);
 }
 
-bool sim_chance(struct world *w, double p)
+bool sim_chance_of(uint64_t *state, double p)
 {
 	if (p <= 0) {
 		return false;
 	}
-	return (double)(sim_rnd(w) >> 11) * (1.0 / 9007199254740992.0) < p;
+	return (double)(sim_splitmix(state) >> 11) * (1.0 / 9007199254740992.0) < p;
+}
+
+uint64_t sim_rnd(struct world *w)
+{
+	return sim_splitmix(&w->rng);
+}
+
+bool sim_chance(struct world *w, double p)
+{
+	return sim_chance_of(&w->rng, p);
+}
+
+void sim_vlog(const struct smpfota_sim_config *c, uint64_t now_ns, const char *fmt, va_list ap)
+{
+	if (c->log == NULL) {
+		return;
+	}
+	char line[200];
+	vsnprintf(line, sizeof(line), fmt, ap);
+	c->log(c->user, now_ns / US, line);
 }
 
 void sim_log(struct world *w, const char *fmt, ...)
 {
-	if (w->c->log == NULL) {
-		return;
-	}
-	char line[200];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(line, sizeof(line), fmt, ap);
+	sim_vlog(w->c, w->now, fmt, ap);
 	va_end(ap);
-	w->c->log(w->c->user, w->now / US, line);
 }
 
 double smpfota_sim_radio_limit_kBps(const struct smpfota_sim_config *c)

@@ -21,6 +21,7 @@
 #ifndef SMPFOTA_SIM_PRIV_H
 #define SMPFOTA_SIM_PRIV_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -262,6 +263,11 @@ static inline bool board_up(const struct board *b, uint64_t at)
 }
 
 /* sim.c: the run's random numbers and log */
+/* Seeded randomness and the log, for any world that has a state word and a config (the
+ * two-board world here, the fleet's in fleet.c). */
+uint64_t sim_splitmix(uint64_t *state);
+bool sim_chance_of(uint64_t *state, double p);
+void sim_vlog(const struct smpfota_sim_config *c, uint64_t now_ns, const char *fmt, va_list ap);
 uint64_t sim_rnd(struct world *w);
 bool sim_chance(struct world *w, double p);
 void sim_log(struct world *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

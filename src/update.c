@@ -336,8 +336,13 @@ static void kick(struct smpfota_update *u, uint32_t now)
 			return;
 		}
 		struct smpfota_os_echo_req q = {.d = {"smpfota", 7}};
-		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_ECHO, &q, u->prm.probe_ms, on_rsp, u,
-					 now);
+		/* A probe waits at least two of the link's round trips: over a slow link (BLE at a
+		 * long interval) a shorter wait gives up on every answer, and the late answers of
+		 * the probes before never count. */
+		uint32_t wait = u->prm.probe_ms;
+		uint32_t rtt2 = u->c->srtt8 / 4U;
+		rc = smpfota_client_send(u->c, SMPFOTA_MSG_OS_ECHO, &q, rtt2 > wait ? rtt2 : wait,
+					 on_rsp, u, now);
 		break;
 	}
 	case SMPFOTA_UPDATE_CONFIRM: {

@@ -254,12 +254,13 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       "\"ipc_msgs\":%u,\"ipc_full\":%u,\"link_drops\":%u,\"frames_to_target\":%u,"
 	       "\"frames_from_master\":%u,\"target_resets\":%u,\"master_resets\":%u,"
 	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu,"
-	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u}",
+	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u,"
+	       "\"ble_acks_next_event\":%u}",
 	       s->packets, s->upload_packets, s->retransmits, s->upload_retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
 	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
 	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
 	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us,
-	       s->ble_events, s->disconnects, s->frames_dropped);
+	       s->ble_events, s->disconnects, s->frames_dropped, s->ble_acks_next_event);
 	if (c->sec.on) {
 		const struct smpfota_secure_stats *side[2] = {&r->sec_master, &r->sec_target};
 		printf(",\"secure\":{");

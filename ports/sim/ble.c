@@ -18,9 +18,12 @@
  *
  * Hosts: the master's GATT link hands pieces to its controller while it has buffers
  * (tx_bufs); the target's notifies one piece at a time and waits for its completion before
- * the next, and handles one request at a time, keeping requests in at most buf_count SMP
- * buffers (one held by the answer being sent): a request without a buffer is dropped, as
- * smp_bt_chr_write() does.
+ * the next (smp_bt_tx_pkt()); the completion comes when the central's next packet has
+ * acknowledged the piece (the controller's Number of Completed Packets, over HCI), so when
+ * the central has nothing more to send in that event, only at the next anchor. It handles
+ * one request at a time, after the last answer's completion, keeping requests in at most
+ * buf_count SMP buffers (a request and its answer hold two while it is answered): a request
+ * without a buffer is dropped, as smp_bt_chr_write() does.
  */
 #include "sim_priv.h"
 
@@ -125,6 +128,7 @@ static void dir_clear(struct ble_dir *d)
 	d->head = d->count = 0;
 	d->sent = 0;
 	d->resend = 0;
+	d->unacked = false;
 }
 
 static int dir_push(struct world *w, struct ble_dir *d, unsigned cap, const uint8_t *p, size_t len)
@@ -148,7 +152,7 @@ static unsigned pdu_len(const struct smpfota_sim_ble *p, struct ble_dir *d, uint
 		return d->resend;
 	}
 	struct ble_sdu *s = dir_head(d);
-	if (s == NULL || s->ready > t) {
+	if (s == NULL || s->ready > t || d->unacked) {
 		return 0;
 	}
 	uint32_t left = s->len + L2CAP_ATT_HDR - d->sent;
@@ -205,6 +209,7 @@ static void on_disconnect(struct world *w, uint64_t seen)
 	/* smp_bt's disconnected(): requests of the connection are removed, the answer in
 	 * progress is dropped */
 	b->fcount = 0;
+	b->t_done_at = 0; /* disconnected() gives smp_bt's semaphore */
 	w->t.pend_len = 0;
 	smpfota_gatt_disconnected(&b->mg);
 	smpfota_gatt_disconnected(&b->tg);
@@ -272,10 +277,13 @@ static void advance(struct world *w, struct ble_dir *d, struct ble_rxq *to, unsi
 		return;
 	}
 	rxq_push(w, to, s, t);
-	dir_pop(d);
 	if (to_master) {
+		/* the notification stays the target's until the central's next packet acks it */
+		d->unacked = true;
+		d->sent_event = w->ble->events;
 		return;
 	}
+	dir_pop(d);
 	w->m_kick = true; /* a buffer of the master's came free: its host sends more */
 }
 
@@ -291,7 +299,7 @@ static uint64_t next_anchor(const struct world *w, uint64_t at)
 
 static uint64_t dir_ready(struct ble_dir *d)
 {
-	if (d->resend) {
+	if (d->resend || d->unacked) {
 		return 0;
 	}
 	struct ble_sdu *s = dir_head(d);
@@ -352,6 +360,17 @@ static void pair(struct world *w, uint64_t t)
 		b->in_event = false; /* no answer: the central closes the event */
 		return;
 	}
+	if (b->p2c.unacked) {
+		/* The central's packet acknowledges the peripheral's last one (NESN): the
+		 * controller reports the notification in Number of Completed Packets, over
+		 * HCI to the host, whose completion callback releases smp_bt_tx_pkt(). */
+		if (b->p2c.sent_event != b->events) {
+			w->st->ble_acks_next_event++;
+		}
+		dir_pop(&b->p2c);
+		b->p2c.unacked = false;
+		b->t_done_at = t + tc + (uint64_t)w->c->t.ipc_msg_us * US;
+	}
 	bool p_ok = !pkt_lost(w, lp);
 	bool c_acked = p_ok;
 	if (lc > 0 && b->c2p.resend) {
@@ -409,6 +428,7 @@ void sim_ble_step(struct world *w)
 		b->in_event = true;
 		b->ev_anchor = w->now;
 		b->ev_pairs = 0;
+		b->events++;
 		w->st->ble_events++;
 	} else if (pdu_len(&w->c->ble, &b->c2p, w->now) == 0 &&
 		   pdu_len(&w->c->ble, &b->p2c, w->now) == 0) {
@@ -433,12 +453,22 @@ static int m_piece(void *ctx, const uint8_t *p, size_t len)
 	return dir_push(w, &w->ble->c2p, w->c->ble.tx_bufs, p, len);
 }
 
-/* smp_bt_tx_pkt(): one notification at a time, the next after the previous completed. */
+/* The target's host is still waiting for its last notification's completion. */
+static bool t_notifying(const struct world *w)
+{
+	return w->ble->p2c.count > 0 || w->now < w->ble->t_done_at;
+}
+
+/* smp_bt_tx_pkt(): one notification at a time, the next after the previous one's completion
+ * callback (the peer acknowledged it). */
 static int t_piece(void *ctx, const uint8_t *p, size_t len)
 {
 	struct world *w = ctx;
 	if (!w->ble->connected) {
 		return SMPFOTA_ERR_IO; /* bt_gatt_notify_cb() fails: the answer is dropped */
+	}
+	if (t_notifying(w)) {
+		return SMPFOTA_ERR_BUSY;
 	}
 	return dir_push(w, &w->ble->p2c, 1, p, len);
 }
@@ -448,7 +478,7 @@ static int t_frame(void *user, const uint8_t *frame, size_t len)
 {
 	struct world *w = user;
 	struct sim_ble *b = w->ble;
-	bool answering = w->t.pend_len || !smpfota_gatt_tx_idle(&b->tg) || b->p2c.count;
+	bool answering = w->t.pend_len || !smpfota_gatt_tx_idle(&b->tg) || t_notifying(w);
 	if (b->fcount + 1U + (answering ? 2U : 0U) > w->c->buf_count) {
 		w->st->frames_dropped++;
 		return 0;
@@ -507,7 +537,7 @@ int sim_ble_target_send(struct world *w, const uint8_t *frame, size_t len)
 static bool target_can_handle(const struct world *w)
 {
 	const struct sim_ble *b = w->ble;
-	return b->fcount > 0 && !w->t.pend_len && smpfota_gatt_tx_idle(&b->tg) && b->p2c.count == 0;
+	return b->fcount > 0 && !w->t.pend_len && smpfota_gatt_tx_idle(&b->tg) && !t_notifying(w);
 }
 
 uint64_t sim_ble_app_next(struct world *w, struct board *b)
@@ -516,10 +546,12 @@ uint64_t sim_ble_app_next(struct world *w, struct board *b)
 	struct ble_rxq *q = b->master ? &s->m_in : &s->t_in;
 	uint64_t n = q->count ? q->q[q->head].ready : NEVER;
 	if (!b->master) {
-		bool pump = !smpfota_gatt_tx_idle(&s->tg) && s->p2c.count == 0 && s->connected;
+		bool pump = !smpfota_gatt_tx_idle(&s->tg) && s->connected;
 		bool retry = b->pend_len && s->connected && smpfota_gatt_tx_idle(&s->tg);
-		if (target_can_handle(w) || pump || retry) {
-			n = w->now;
+		bool handle = s->fcount > 0 && !b->pend_len && smpfota_gatt_tx_idle(&s->tg);
+		if ((pump || retry || handle) && s->p2c.count == 0) {
+			/* as soon as the last notification's completion reached the host */
+			n = min64(n, s->t_done_at > w->now ? s->t_done_at : w->now);
 		}
 	}
 	return n;

@@ -190,6 +190,8 @@ struct smpfota_sim_stats {
 	uint32_t ble_events;           /* BLE connection events with traffic */
 	uint32_t disconnects;          /* BLE connections lost */
 	uint32_t frames_dropped;       /* BLE: requests the target had no buffer for */
+	uint32_t ble_acks_next_event;  /* BLE: notifications acknowledged only in a later
+				       * connection event than the one that carried them */
 	uint32_t spins;                /* the loop found a part due "now" 10000 times running and
 				       * moved time on by 1 µs: a modelling bug, 0 in every test */
 };

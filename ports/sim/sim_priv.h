@@ -156,8 +156,10 @@ struct ble_sdu {
 struct ble_dir {
 	struct ble_sdu q[BLE_TXQ];
 	unsigned head, count;
-	uint32_t sent;   /* on-air bytes of the head piece acknowledged */
-	uint16_t resend; /* a PDU whose ack was lost goes again, to no effect */
+	uint32_t sent;       /* on-air bytes of the head piece acknowledged */
+	uint16_t resend;     /* a PDU whose ack was lost goes again, to no effect */
+	bool unacked;        /* the head piece is all on air; the peer's next packet acks it */
+	uint64_t sent_event; /* the event that carried the head piece's last PDU */
 };
 
 /* Pieces the receiving controller passed to its host, not yet taken. */
@@ -183,6 +185,8 @@ struct sim_ble {
 	bool in_event;
 	uint64_t ev_anchor, t_next;
 	unsigned ev_pairs;        /* pairs so far in this event */
+	uint64_t events;          /* connection events so far (a number per event) */
+	uint64_t t_done_at;       /* the target's host learns its notification completed */
 	bool drop_done;
 };
 

@@ -42,7 +42,8 @@ BLE_SETS = [
     ("BLE-E", "LE 1M, DLE 27, MTU 23, 7.5 ms (BLE 4.0 sizes)",
      ["--ble-phy", "1", "--ble-dle", "27", "--ble-mtu", "23"]),
     # A long interval: a flash-bound target idles while each answer waits for the next
-    # connection event (smp_bt sends one notification at a time, docs/ble.md).
+    # anchor and for its acknowledgement in the event after (smp_bt handles the next request
+    # only after the answer's completion, docs/ble.md).
     ("BLE-F", "LE 2M, DLE 251, MTU 247, 30 ms", ["--ble-interval", "30"]),
     # A phone-like controller, for the anchors below: an assumed 4 packet pairs per 15 ms
     # connection event (phones cap the packets per event; the figure is not sourced).

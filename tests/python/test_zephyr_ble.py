@@ -1,6 +1,7 @@
 """The NCS master's Bluetooth LE glue, checked without Zephyr (nothing here builds it):
-the UUIDs it uses are the library's, every Zephyr call it makes is in docs/ble.md's ledger,
-and the sample's BLE configuration names options that exist.
+the UUIDs it uses are the library's, every Zephyr call and Bluetooth symbol it and the sample
+use is in the module's API ledger (docs/ncs.md), and the sample's BLE configuration names
+options that exist.
 """
 from __future__ import annotations
 
@@ -33,15 +34,29 @@ def test_glue_uuids_are_the_library_s():
     assert le_bytes(uuids[1]) == header_uuid("SMPFOTA_GATT_CHR_UUID_LE")
 
 
+def ble_ledger() -> str:
+    text = (SRC / "docs" / "ncs.md").read_text()
+    return text[text.index("### Bluetooth LE central"):]
+
+
 def test_every_zephyr_call_is_in_the_ledger():
-    ledger = (SRC / "docs" / "ble.md").read_text()
-    ledger = ledger[ledger.index("### API ledger"):]
-    calls = set(re.findall(r"\b((?:bt|k)_[a-z0-9_]+)\(", GLUE.read_text()))
-    macros = set(re.findall(r"\b(BT_[A-Z0-9_]+)\b", GLUE.read_text())) - {
+    ledger = ble_ledger()
+    code = GLUE.read_text() + (MASTER / "src" / "main.c").read_text()
+    calls = set(re.findall(r"\b((?:bt|k)_[a-z0-9_]+)\(", code))
+    macros = set(re.findall(r"\b(BT_[A-Z0-9_]+)\b", code)) - {
         "BT_SMP", "BT_USER_DATA_LEN_UPDATE", "BT_USER_PHY_UPDATE"}
     missing = sorted(n for n in calls | macros if n not in ledger and
                      not n.startswith(("k_work_queue_", "k_mutex_", "k_spin_")))
-    assert not missing, f"not in docs/ble.md's ledger: {missing}"
+    assert not missing, f"not in docs/ncs.md's ledger: {missing}"
+
+
+def test_every_bluetooth_option_is_in_the_ledger():
+    ledger = ble_ledger()
+    conf = (MASTER / "overlay-ble.conf").read_text() + (MASTER / "sysbuild-ble.conf").read_text()
+    names = set(re.findall(r"^((?:SB_)?CONFIG_BT\w*|SB_CONFIG_NETCORE_IPC_RADIO\w*)=", conf, re.M))
+    assert names
+    missing = sorted(n for n in names if f"`{n}`" not in ledger and f"{n}`" not in ledger)
+    assert not missing, f"not in docs/ncs.md's ledger: {missing}"
 
 
 def test_ble_configuration_names_options_that_exist():

@@ -1,6 +1,7 @@
 /*
  * SMP over GATT as a Bluetooth LE central (include/smpfota_zephyr/gatt_central.h). Every
- * Zephyr API used here is in docs/ble.md's ledger with the source it was checked against.
+ * Zephyr API used here is in docs/ncs.md's ledger ("Bluetooth LE central") with the source
+ * it was checked against.
  */
 #include <errno.h>
 #include <string.h>

@@ -361,18 +361,24 @@ static void on_frame(struct smpfota_bridge *b, const uint8_t *data, size_t len)
 	}
 }
 
-/* EPOCH or HELLO from the other end: its receive side starts over, so do our counts. */
-static bool on_epoch(struct smpfota_bridge *b, const uint8_t *m, size_t len)
+/* EPOCH or HELLO from the other end: its receive side starts over, so do our counts. An
+ * EPOCH for the epoch we already send to is the answer to our HELLO from an end that had
+ * counted nothing from us yet (HELLOs crossed, see the HELLO case): what we sent since its
+ * HELLO is on its way into that count, so it is a grant only. */
+static bool on_epoch(struct smpfota_bridge *b, const uint8_t *m, size_t len, bool hello)
 {
 	if (len != SMPFOTA_BRIDGE_HELLO_SIZE || m[6] != SMPFOTA_BRIDGE_VERSION ||
 	    get_u16(m + 7) == 0) {
 		return false;
 	}
+	bool same = !hello && b->synced && m[1] == b->tag;
 	b->synced = true;
 	b->tag = m[1];
 	b->peer_granted = get_u32(m + 2);
 	b->peer_max_frame = get_u16(m + 7);
-	b->sent = 0;
+	if (!same) {
+		b->sent = 0;
+	}
 	return true;
 }
 
@@ -409,15 +415,25 @@ void smpfota_bridge_input(struct smpfota_bridge *b, const uint8_t *msg, size_t l
 		}
 		break;
 	case SMPFOTA_BRIDGE_MSG_EPOCH:
-		ok = on_epoch(b, msg, len);
+		ok = on_epoch(b, msg, len, false);
 		break;
 	case SMPFOTA_BRIDGE_MSG_HELLO:
-		ok = on_epoch(b, msg, len);
+		ok = on_epoch(b, msg, len, true);
 		if (!ok) {
 			break;
 		}
 		b->stats.hellos_rx++;
-		new_epoch(b); /* it lost its count of what it sent us: announce a fresh grant */
+		/* It lost its count of what it sent us: announce a fresh grant. When we have
+		 * counted nothing in this epoch (we started too: the HELLOs crossed), the epoch
+		 * stays: it may already be sending to it on the strength of our own HELLO, and a
+		 * new epoch would drop that frame as stale (the first request after every boot).
+		 * Nothing sent before its restart can follow its HELLO (the channel is in order). */
+		if (b->received == 0) {
+			b->reported = 0;
+			b->announce = true;
+		} else {
+			new_epoch(b);
+		}
 		if (b->cfg.event != NULL) {
 			b->cfg.event(b->cfg.user, SMPFOTA_BRIDGE_EVT_PEER_RESTART,
 				     b->peer_max_frame);

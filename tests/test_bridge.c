@@ -469,6 +469,36 @@ static void test_hello_lost_and_crossed(void)
 	CHECK_EQ(P.e[0].b.stats.hellos_tx - h0, 3);
 }
 
+/* Both ends start together (a board's two cores at power-up: HELLOs cross) and one sends a
+ * frame as soon as the other's HELLO has synced it, before the answer to its own HELLO
+ * comes back: the frame must arrive (it used to be dropped as stale, because the other end
+ * answered the HELLO with a new epoch: the first request after every boot was lost). */
+static void test_first_frame_after_crossed_hellos(void)
+{
+	for (int i = 0; i < 2; i++) {
+		setup(8192);
+		carry(1 - i, 1); /* the other end's HELLO: end i syncs */
+		CHECK(smpfota_bridge_ready(&P.e[i].b));
+		CHECK_EQ(send_next(i, 40), 0);
+		settle();
+		CHECK_EQ(P.e[1 - i].n_got, 1);
+		CHECK_EQ(P.e[1 - i].b.stats.drop_stale, 0);
+		/* credit stays exact: the other end's ring can be filled to the last byte */
+		P.e[1 - i].busy = true;
+		unsigned sent = 0;
+		while (send_next(i, MAXF) == 0) {
+			sent++;
+			settle();
+		}
+		CHECK(sent > 0);
+		P.e[1 - i].busy = false;
+		settle();
+		CHECK_EQ(P.e[1 - i].n_got, 1 + sent);
+		CHECK_EQ(P.e[1 - i].b.stats.drop_credit, 0);
+		CHECK(!P.e[1 - i].bad);
+	}
+}
+
 static void test_events(void)
 {
 	setup(8192);
@@ -653,6 +683,7 @@ int main(void)
 	RUN(test_restart_channel_cleared);
 	RUN(test_restart_channel_kept);
 	RUN(test_hello_lost_and_crossed);
+	RUN(test_first_frame_after_crossed_hellos);
 	RUN(test_events);
 	RUN(test_malformed);
 	RUN(test_random);

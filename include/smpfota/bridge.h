@@ -17,7 +17,8 @@
  *                                                  the sender's own grant piggybacked
  *   GRANT  0x02 epoch granted:u32                  more credit, same epoch
  *   EPOCH  0x03 epoch granted:u32 version max:u16  a new epoch: the receiver's count of
- *                                                  bytes sent restarts at 0; max = the
+ *                                                  bytes sent restarts at 0 (the same
+ *                                                  epoch: a grant, see Epochs); max = the
  *                                                  largest frame this end accepts
  *   HELLO  0x04 epoch granted:u32 version max:u16  EPOCH + "I (re)started: announce yours"
  *   EVENT  0x05 code value:u32                     a link event (see below)
@@ -31,7 +32,10 @@
  * Epochs (restarts, either core, any order): each end owns the epoch of its receive side and
  * starts a new one (+1) whenever the other end may have lost its count: at start (HELLO,
  * resent every hello_interval_us until an EPOCH or HELLO comes back) and when a HELLO
- * arrives (answered by EPOCH). A FRAME carries `tag`, the receiver's epoch as the sender
+ * arrives (answered by EPOCH) after frames were counted in the epoch. A HELLO that finds
+ * nothing counted (both ends started together: the HELLOs crossed) is answered by an EPOCH
+ * for the same epoch, as the other end may already be sending to it; an EPOCH for the epoch
+ * a sender already knows only grants. A FRAME carries `tag`, the receiver's epoch as the sender
  * knew it when sending; a frame with another tag was sent against an old grant and is
  * dropped uncounted (the sender's count was reset by the announcement). The channel must
  * deliver in order (ICMsg does); it may lose everything on a restart.

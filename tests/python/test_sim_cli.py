@@ -161,7 +161,7 @@ def test_failure_summary_names_the_step_and_true_counts(image):
 
 def test_failure_during_the_upload_keeps_its_time(image):
     # the run is stopped by the time cap in the middle of a slow, lossy upload
-    out, d = text_and_json("--image", image, "--loss", "0.6", "--max-time", "4", "--seed", "4")
+    out, d = text_and_json("--image", image, "--loss", "0.6", "--max-time", "2", "--seed", "4")
     assert d["ok"] is False and d["step"] == "upload", d
     assert d["upload_us"] > 0 and d["goodput_kBps"] == 0, d
     assert "upload %.3f s until the run stopped" % d["upload_s"] in out, out

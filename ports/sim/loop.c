@@ -28,7 +28,11 @@ static void faults_step(struct world *w)
 		smpfota_client_cancel(&w->cli);
 		memset(&w->upd, 0, sizeof(w->upd));
 		sim_board_reset(w, b);
-		(void)sim_link_init(w, b);
+		if (sim_is_ble(w)) {
+			(void)sim_link_init(w, b);
+		} else {
+			b->link_ready = false; /* the cores start their link and bridge at the restart */
+		}
 		w->done = true; /* nothing runs until the restart */
 		w->m_restart_at = w->now + w->c->t.boot_us * US;
 		b->up_at = w->m_restart_at;

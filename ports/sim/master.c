@@ -192,6 +192,9 @@ void sim_master_step(struct world *w)
 		w->m_restart_at = NEVER;
 		sim_log(w, "master restarts");
 		w->done = false;
+		if (!sim_is_ble(w)) {
+			(void)sim_link_init(w, b); /* both cores start now: bridge handshake */
+		}
 		if (sim_master_start(w) != 0) {
 			w->done = true;
 			w->err = SMPFOTA_ERR_INVAL;

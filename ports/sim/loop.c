@@ -31,7 +31,8 @@ static void faults_step(struct world *w)
 		if (sim_is_ble(w)) {
 			(void)sim_link_init(w, b);
 		} else {
-			b->link_ready = false; /* the cores start their link and bridge at the restart */
+			/* the cores start their link and bridge at the restart */
+			b->link_ready = false;
 		}
 		w->done = true; /* nothing runs until the restart */
 		w->m_restart_at = w->now + w->c->t.boot_us * US;

@@ -411,7 +411,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
 	while (u->active && u->next_off < u->src.size) {
 		unsigned inflight = chunks_in_flight(c);
 		/* The session-opening chunk goes alone: the server may erase the slot first. */
-		if ((!u->first_done && inflight > 0) || inflight >= u->window) {
+		if ((!u->first_done && inflight > 0 && !u->prm.held_not_dropped) ||
+		    inflight >= u->window) {
 			return;
 		}
 		struct smpfota_img_upload_req q = {.off = u->next_off};
@@ -611,12 +612,16 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	u->frame_size = fs;
 	/* At most buf_count - 1 (Nordic's rule of thumb: one buffer stays free for the
 	 * response); pipelining starts at 2 chunks and is measured (on_ack). */
-	uint32_t w = prm->window ? prm->window : (prm->buf_count > 1 ? prm->buf_count - 1 : 1);
+	uint32_t w = prm->window                ? prm->window
+		     : prm->held_not_dropped     ? c->cfg.slots - 1U
+		     : prm->buf_count > 1        ? prm->buf_count - 1
+						 : 1;
 	w = w < c->cfg.slots ? w : c->cfg.slots;
+	w = w > 0 ? w : 1;
 	u->window_max = (uint8_t)w;
 #if SMPFOTA_CONFIG_CLIENT_LEARN
-	u->window = (uint8_t)(w < 2 ? w : 2);
-	u->growing = w > 1;
+	u->window = (uint8_t)(w < 2 || prm->held_not_dropped ? w : 2);
+	u->growing = w > 1 && !prm->held_not_dropped;
 	u->t_ref = UINT32_MAX / 32U; /* the opening chunk's time replaces it when it is clean */
 #else
 	u->window = (uint8_t)w;

@@ -40,6 +40,8 @@ static unsigned loss_pct, dup_pct, reorder_pct, delay_ms = 2;
 static bool server_down;
 static unsigned boots;
 static uint32_t sent_frames, sent_data_bytes;
+static uint32_t chunks_sent;             /* upload requests handed to the transport */
+static int64_t chunks_at_first_ack = -1; /* ... when the first chunk was answered */
 /* The server as a queue: each request keeps it busy server_ms (slow_next_ms more for the
  * next one: an erase), so requests wait in order; queue_max (0: no limit) requests on the way
  * or waiting at most, more are dropped (a UART with few buffers). drop_off: the first
@@ -140,6 +142,7 @@ static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 	sent_frames++;
 	if (len > 8 && frame[4] == 0 && frame[5] == 1 && frame[7] == 1) {
 		sent_data_bytes += (uint32_t)len;
+		chunks_sent++;
 	}
 	enqueue(true, frame, len, 0);
 	return 0;
@@ -257,6 +260,9 @@ static void on_prog(void *user, const struct smpfota_upload_progress *p)
 {
 	(void)user;
 	last_prog = *p;
+	if (chunks_at_first_ack < 0 && p->done > 0) {
+		chunks_at_first_ack = chunks_sent;
+	}
 }
 
 static int src_read(void *ctx, uint32_t off, void *buf, size_t len)
@@ -578,6 +584,8 @@ static uint32_t learn_upload(uint32_t delay, uint32_t srv_ms, uint32_t qmax, int
 	drop_off = drop;
 	slow_next_ms = slow;
 	echo_reqs = opening_reqs = 0;
+	chunks_sent = 0;
+	chunks_at_first_ack = -1;
 	uint32_t t0 = now_ms;
 	struct smpfota_upload_params p = *prm;
 	CHECK(run_upload(&src, &p, 600000));
@@ -652,6 +660,27 @@ static void test_opening_chunk_waits_for_erase(void)
 	uint32_t took = learn_upload(2, 0, 0, 0, 0, &prm);
 	CHECK_EQ(opening_reqs, 1); /* the copy; the first never arrived */
 	CHECK(took < 2000);
+}
+/* A link that holds back what the server has no room for (held_not_dropped: smpfota's ESB
+ * link with the frame bridge): more in flight only queues, so the window is full from the
+ * first chunk, chunks follow the opening one while the server erases, and nothing is
+ * learned away. Elsewhere the opening chunk goes alone and the window starts at 2. */
+static void test_held_link_keeps_window_full(void)
+{
+	struct smpfota_upload_params prm = {.buf_size = 1024, .buf_count = 4};
+	/* the opening chunk erases for 500 ms; every later one takes the server 30 ms */
+	learn_upload(2, 30, 0, -1, 500, &prm);
+	CHECK_EQ(chunks_at_first_ack, 1);
+	prm.held_not_dropped = true;
+	learn_upload(2, 30, 0, -1, 500, &prm);
+	CHECK_EQ(chunks_at_first_ack, 7); /* the client's 8 slots but one (for a probe) */
+	CHECK_EQ(last_prog.window, 7);    /* a server-bound link would have undone it */
+	CHECK_EQ(opening_reqs, 1);
+	CHECK_EQ(last_prog.retransmits, 0);
+	prm.window = 3; /* a window given is kept, full from the start too */
+	learn_upload(2, 30, 0, -1, 500, &prm);
+	CHECK_EQ(chunks_at_first_ack, 3);
+	CHECK_EQ(last_prog.window, 3);
 }
 #endif /* SMPFOTA_CONFIG_CLIENT_LEARN (test_client_fixed: the fixed window, the rest alike) */
 
@@ -952,6 +981,7 @@ int main(void)
 	RUN(test_window_learns);
 	RUN(test_timeouts_learn);
 	RUN(test_opening_chunk_waits_for_erase);
+	RUN(test_held_link_keeps_window_full);
 #endif
 	RUN(test_update_workflow);
 	RUN(test_update_refusals);

@@ -15,7 +15,7 @@ static void test_file_wins(void)
 
 static void test_defaults_stay(void)
 {
-	CHECK_EQ(SMPFOTA_CLIENT_MAX_INFLIGHT, 8);
+	CHECK_EQ(SMPFOTA_CLIENT_MAX_INFLIGHT, 12);
 	CHECK_EQ(SMPFOTA_SMP_MAX_IMAGES, 4);
 	CHECK_EQ(SMPFOTA_CONFIG_ERROR_NAMES, 1);
 }

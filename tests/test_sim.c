@@ -185,10 +185,13 @@ static void test_master_reset_mid_upload_resumes(void)
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);
 	CHECK_EQ(r.stats.master_resets, 1);
-	/* the new session picks up at the server's offset: little is sent twice */
+	/* the new session picks up at the server's offset: little is sent twice (over the
+	 * bridge a window of chunks follows the opening one before its answer says where the
+	 * server is: they are answered with that offset and not written) */
 	CHECK(r.stats.upload_bytes_written < image_len + image_len / 10);
-	CHECK(r.stats.frames_from_master <
-	      clean.stats.frames_from_master + clean.stats.frames_from_master / 4);
+	CHECK(r.stats.frames_from_master < clean.stats.frames_from_master +
+						   clean.stats.frames_from_master / 4 +
+						   SMPFOTA_CLIENT_MAX_INFLIGHT);
 	/* and it loses little time: the master's start-up, no waiting for timeouts (a stale
 	 * answer from before the restart once stopped the new link's polling). What it may lose:
 	 * the time before its reset, and one 500 ms echo probe when a probe meets the target

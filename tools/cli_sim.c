@@ -439,8 +439,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			}
 			break;
 		case 'w':
-			if (!parse_u64(optarg, 7, &u) || u < 1) {
-				return sim_error(json, 2, "bad --window: %s (1..7)", optarg);
+			/* one of the master's request slots stays free for a probe */
+			if (!parse_u64(optarg, SMPFOTA_CLIENT_MAX_INFLIGHT - 1, &u) || u < 1) {
+				return sim_error(json, 2, "bad --window: %s (1..%u)", optarg,
+						 SMPFOTA_CLIENT_MAX_INFLIGHT - 1);
 			}
 			c.window = (uint8_t)u;
 			break;

@@ -122,6 +122,12 @@ struct smpfota_upload_params {
 	uint32_t timeout_ms;       /* later chunks: the longest retransmission timeout, and the
 				   * one used before the round trip is known; 0 = the client's */
 	uint8_t max_failures;      /* losses without progress before giving up; 0 = 10 */
+	bool held_not_dropped;     /* the transport holds back a frame the target has no room
+				   * for yet instead of dropping it (smpfota's ESB link with the
+				   * frame bridge: credits, withheld ACKs), so more in flight only
+				   * queues: the window starts full, not learned, and the opening
+				   * chunk does not go alone. The default window is then the
+				   * client's slots - 1 (one for a probe), not buf_count - 1. */
 };
 
 struct smpfota_upload_progress {

@@ -95,9 +95,12 @@
 /* ---- client engine (client.h) ------------------------------------------------------------ */
 
 /* Most requests the engine tracks at once; the window never exceeds it. Each costs one
- * struct smpfota_client_req (about 20 bytes) plus a frame buffer the caller provides. */
+ * struct smpfota_client_req (about 20 bytes) plus a frame buffer the caller provides. 12: over
+ * a link that holds frames back (held_not_dropped, client.h) a window of 11 chunks of 2.4 KB
+ * covers a 480 ms QSPI block erase at the target (docs/simulator.md); elsewhere the window is
+ * the target's buf_count - 1 at most. */
 #ifndef SMPFOTA_CLIENT_MAX_INFLIGHT
-#define SMPFOTA_CLIENT_MAX_INFLIGHT 8
+#define SMPFOTA_CLIENT_MAX_INFLIGHT 12
 #endif
 
 /*

@@ -114,7 +114,10 @@ int sim_master_start(struct world *w)
 		return rc;
 	}
 	struct smpfota_update_params prm = {
-		.upload = {.window = w->c->naive ? 1 : w->c->window, .max_failures = 20},
+		.upload = {.window = w->c->naive ? 1 : w->c->window,
+			   .max_failures = 20,
+			   /* the bridge and ESB hold back what the target cannot take yet */
+			   .held_not_dropped = !w->c->naive && !sim_is_ble(w)},
 		.force = w->force,
 		.reset_wait_ms = 300000, /* a swap of a full internal slot takes ~40 s */
 	};

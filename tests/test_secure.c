@@ -698,6 +698,29 @@ static void bad_config(void)
 	CHECK_EQ(smpfota_mbedtls_crypto_init(&m, k, 1, NULL, NULL, &cfg.crypto), SMPFOTA_ERR_INVAL);
 }
 
+/* The key id a board on PSA computes from its key equals the host tools' (keygen, --key):
+ * SHA-256("smpfota key id" | key)[0], values from Python's hashlib. */
+static void key_id_psa(void)
+{
+	uint8_t k[SMPFOTA_SECURE_KEY_SIZE], id = 0;
+	for (unsigned i = 0; i < sizeof(k); i++) {
+		k[i] = (uint8_t)i;
+	}
+	CHECK_EQ(smpfota_psa_key_id(k, &id), 0);
+	CHECK_EQ(id, 9);
+	CHECK_EQ(smpfota_mbedtls_key_id(k), 9);
+	memset(k, 0xff, sizeof(k));
+	CHECK_EQ(smpfota_psa_key_id(k, &id), 0);
+	CHECK_EQ(id, 118);
+	for (unsigned seed = 1; seed < 64; seed++) {
+		for (unsigned i = 0; i < sizeof(k); i++) {
+			k[i] = (uint8_t)(seed * 37U + i * 11U);
+		}
+		CHECK_EQ(smpfota_psa_key_id(k, &id), 0);
+		CHECK_EQ(id, smpfota_mbedtls_key_id(k));
+	}
+}
+
 /* The protocol cases with either side, or both, on the PSA port: the two ports agree. */
 static void roundtrip(void);
 static void replay_and_reorder(void);
@@ -726,6 +749,7 @@ int main(void)
 	RUN(kat_ccm_rfc3610);
 	RUN(kat_hkdf_rfc5869);
 	RUN(kat_psa);
+	RUN(key_id_psa);
 	RUN(frames_match_vectors);
 	RUN(roundtrip);
 	RUN(plaintext_refused);

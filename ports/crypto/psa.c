@@ -133,6 +133,30 @@ void smpfota_psa_crypto_free(struct smpfota_psa_crypto *p)
 	}
 }
 
+int smpfota_psa_key_id(const uint8_t key[SMPFOTA_SECURE_KEY_SIZE], uint8_t *id)
+{
+	static const char label[] = "smpfota key id";
+	uint8_t d[PSA_HASH_LENGTH(PSA_ALG_SHA_256)];
+	size_t n = 0;
+	psa_hash_operation_t op = PSA_HASH_OPERATION_INIT;
+	psa_status_t st = psa_hash_setup(&op, PSA_ALG_SHA_256);
+	if (st == PSA_SUCCESS) {
+		st = psa_hash_update(&op, (const uint8_t *)label, sizeof(label) - 1U);
+	}
+	if (st == PSA_SUCCESS) {
+		st = psa_hash_update(&op, key, SMPFOTA_SECURE_KEY_SIZE);
+	}
+	if (st == PSA_SUCCESS) {
+		st = psa_hash_finish(&op, d, sizeof(d), &n);
+	}
+	(void)psa_hash_abort(&op);
+	if (st != PSA_SUCCESS || n != sizeof(d)) {
+		return SMPFOTA_ERR_IO;
+	}
+	*id = d[0];
+	return 0;
+}
+
 int smpfota_psa_import_ltk(const uint8_t *key, size_t len, psa_key_id_t *out)
 {
 	psa_key_attributes_t a = PSA_KEY_ATTRIBUTES_INIT;

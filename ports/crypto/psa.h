@@ -44,6 +44,11 @@ int smpfota_psa_crypto_init(struct smpfota_psa_crypto *p, const struct smpfota_p
 
 void smpfota_psa_crypto_free(struct smpfota_psa_crypto *p);
 
+/* The key id a key goes by when nobody chose one, as smpfota_mbedtls_key_id() computes it
+ * (the first byte of SHA-256("smpfota key id" | key)), through psa_hash_*: a board on PSA
+ * and the host tools agree on it from the same key file. 0 or SMPFOTA_ERR_IO. */
+int smpfota_psa_key_id(const uint8_t key[SMPFOTA_SECURE_KEY_SIZE], uint8_t *id);
+
 /* Import key bytes as a volatile long-term key (tests, and a board that reads its key from
  * somewhere else than the key store). 0 or SMPFOTA_ERR_IO. */
 int smpfota_psa_import_ltk(const uint8_t *key, size_t len, psa_key_id_t *out);

@@ -11,6 +11,7 @@ Env: SMPFOTA_SRC (source root), SMPFOTA_PYTHON (the venv's python, for imgtool).
 """
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import shutil
@@ -21,6 +22,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
+BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
 ZEPHYR = SRC / "zephyr"
 SAMPLES = SRC / "samples" / "ncs"
 APPS = ("netcore", "target", "master")
@@ -30,10 +32,12 @@ import make_test_image as mti  # noqa: E402
 import ncs_image_hex  # noqa: E402
 
 
-def conf(app: str) -> dict:
-    """CONFIG_ values of a sample's prj.conf (and board .conf files)."""
+def conf(app: str, overlay: str | None = None) -> dict:
+    """CONFIG_ values of a sample's prj.conf (and board .conf files), then an overlay's."""
     out = {}
     files = [SAMPLES / app / "prj.conf", *sorted((SAMPLES / app / "boards").glob("*.conf"))]
+    if overlay:
+        files.append(SAMPLES / app / overlay)
     for f in files:
         for line in f.read_text().splitlines():
             m = re.match(r"(CONFIG_\w+)=(.*)", line.strip())
@@ -109,7 +113,10 @@ def test_samples_use_only_symbols_that_exist():
     ours = kconfig_symbols(ZEPHYR / "Kconfig")
     for app in APPS:
         local = kconfig_symbols(SAMPLES / app / "Kconfig") if (SAMPLES / app / "Kconfig").exists() else set()
-        for key in conf(app):
+        keys = set(conf(app))
+        for overlay in (SAMPLES / app).glob("overlay-*.conf"):
+            keys |= set(conf(app, overlay.name))
+        for key in keys:
             name = key[len("CONFIG_"):]
             if name.startswith("SMPFOTA_") and not name.startswith("SMPFOTA_LOG_LEVEL"):
                 assert name in ours | local, f"{app}: {key} is defined nowhere"
@@ -150,6 +157,96 @@ def test_images_agree_on_frames_and_ipc_buffers():
     assert int(conf("target")["CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE"]) <= f
     assert int(conf("master")["CONFIG_SMPFOTA_CLIENT_MAX_INFLIGHT"]) >= \
         int(conf("target")["CONFIG_MCUMGR_TRANSPORT_NETBUF_COUNT"]) - 1
+
+
+# ---- the secure channel (overlay-secure.conf, zephyr/cmake/smpfota_psk.cmake) ---------------
+
+def secure_overhead() -> int:
+    h = (SRC / "include/smpfota/secure.h").read_text()
+    field = {k: int(v) for k, v in re.findall(r"#define SMPFOTA_SECURE_(DATA_HDR|TAG_SIZE) (\d+)U", h)}
+    return field["DATA_HDR"] + field["TAG_SIZE"]
+
+
+def test_secure_overlays_agree():
+    master = conf("master", "overlay-secure.conf")
+    target = conf("target", "overlay-secure.conf")
+    for app, c in (("master", master), ("target", target)):
+        assert c["CONFIG_SMPFOTA_SECURE"] == "y", app
+        # everything the module's option implies is spelled out, so nothing hangs on a default
+        block = re.search(r"config SMPFOTA_SECURE\n(.*?)\n\n", (ZEPHYR / "Kconfig").read_text(),
+                          re.S).group(1)
+        for sym in re.findall(r"imply (PSA_WANT_\w+)", block):
+            assert c.get(f"CONFIG_{sym}") == "y", (app, sym)
+        assert c["CONFIG_NRF_SECURITY"] == "y", app
+    # one key for both boards, relative to each sample, and never committed
+    key = {app: (SAMPLES / app / c["CONFIG_SMPFOTA_SECURE_KEY_FILE"]).resolve()
+           for app, c in (("master", master), ("target", target))}
+    assert key["master"] == key["target"]
+    ignored = (SAMPLES / ".gitignore").read_text().split()
+    assert key["master"].parent == SAMPLES and key["master"].name in ignored
+    # a sealed request (mcumgr's largest plus the channel's 16 bytes) still crosses the cores
+    assert int(target["CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE"]) + secure_overhead() <= \
+        int(target["CONFIG_SMPFOTA_FRAME_MAX"])
+    assert secure_overhead() == 16
+
+
+def psk_header(tmp_path: Path, key_file: Path | str) -> subprocess.CompletedProcess:
+    r = subprocess.run(["cmake", f"-DSMPFOTA_PSK_FILE={key_file}",
+                        f"-DSMPFOTA_PSK_HEADER={tmp_path / 'smpfota_psk.h'}",
+                        "-P", ZEPHYR / "cmake" / "smpfota_psk.cmake"],
+                       capture_output=True, text=True)
+    r.stderr = " ".join(r.stderr.split())  # CMake wraps its messages
+    return r
+
+
+@pytest.mark.skipif(shutil.which("cmake") is None or shutil.which("cc") is None,
+                    reason="no cmake or C compiler")
+def test_key_file_becomes_the_boards_key(tmp_path):
+    # The key file `smpfota keygen` writes (what the host's --key reads) becomes the bytes the
+    # boards are built with, and its id is the one keygen names: the wire key id is
+    # SHA-256("smpfota key id" | key)[0] on every side (tests/test_secure.c: key_id_psa).
+    cli = BUILD / "smpfota"
+    if not cli.exists():
+        pytest.skip("smpfota CLI not built")
+    kf = tmp_path / "site.key"
+    out = subprocess.run([cli, "keygen", kf], capture_output=True, text=True, check=True).stdout
+    keygen_id = int(re.search(r"key id (\d+)", out).group(1))
+    key = bytes.fromhex(kf.read_text().strip())
+    r = psk_header(tmp_path, kf)
+    assert r.returncode == 0, r.stderr
+    prog = tmp_path / "p.c"
+    prog.write_text('#include <stdio.h>\n#include "smpfota_psk.h"\n'
+                    "static const unsigned char k[] = {SMPFOTA_PSK_BYTES};\n"
+                    'int main(void){for(unsigned i=0;i<sizeof(k);i++)printf("%02x",k[i]);'
+                    "return sizeof(k)!=16;}\n")
+    exe = tmp_path / "p"
+    subprocess.run(["cc", "-std=c11", "-Wall", "-Werror", "-I", tmp_path, prog, "-o", exe],
+                   check=True)
+    got = subprocess.run([exe], capture_output=True, text=True, check=True).stdout
+    assert bytes.fromhex(got) == key
+    assert hashlib.sha256(b"smpfota key id" + key).digest()[0] == keygen_id
+    # whitespace around the digits (an editor's CRLF) is fine, as for --key
+    kf.write_text("  " + key.hex().upper() + "\r\n")
+    assert psk_header(tmp_path, kf).returncode == 0
+    assert subprocess.run([exe], capture_output=True, text=True).stdout != ""
+
+
+def test_bad_key_files_stop_the_build_without_showing_the_key(tmp_path):
+    secret = "0123456789abcdef0123456789abcde"  # 31 digits
+    cases = {"short.key": secret, "long.key": secret + "f0", "split.key": secret[:16] + " " +
+             secret[16:] + "f", "nothex.key": secret + "g", "empty.key": ""}
+    for name, text in cases.items():
+        kf = tmp_path / name
+        kf.write_text(text + "\n")
+        r = psk_header(tmp_path, kf)
+        assert r.returncode != 0, name
+        assert "32 hex digits" in r.stderr, name
+        assert secret[:8] not in r.stderr and secret[-8:] not in r.stderr, name
+    assert not (tmp_path / "smpfota_psk.h").exists()
+    r = psk_header(tmp_path, tmp_path / "missing.key")
+    assert r.returncode != 0 and "smpfota keygen" in r.stderr
+    r = psk_header(tmp_path, "")
+    assert r.returncode != 0 and "KEY_FILE is empty" in r.stderr
 
 
 def regions(text: str) -> dict:

@@ -17,6 +17,12 @@
  * queue feeds frames; the shell and the button start or stop. All of them take the bridge's
  * lock before touching the client, the workflow or the bridge.
  *
+ * Secure channel (overlay-secure.conf, CONFIG_SMPFOTA_SECURE): the client's transport is the
+ * channel's initiator (src/secure.c) on top of the bridge, as `smpfota --key` runs it on the
+ * host: sessions open by themselves (again after the target's reset), frames go out sealed,
+ * only authenticated answers reach the client. ESB only: a Bluetooth LE target runs Zephyr's
+ * stock transport, which has no responder.
+ *
  * Shell: smpfota update [force] [noconfirm] | list | image | status | stop. Button 1: update.
  */
 #include <stdlib.h>
@@ -37,6 +43,12 @@
 #include "smpfota_zephyr/gatt_central.h"
 #else
 #include "smpfota_zephyr/ipc_bridge.h"
+#endif
+#if defined(CONFIG_SMPFOTA_SECURE)
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+#error "CONFIG_SMPFOTA_SECURE wraps the ESB link; a Bluetooth LE target has no responder"
+#endif
+#include "smpfota_zephyr/secure.h"
 #endif
 
 LOG_MODULE_REGISTER(smpfota_master, LOG_LEVEL_INF);
@@ -66,6 +78,12 @@ static const struct flash_area *fa;
 /* An update owns the client from start to on_done; starting is refused meanwhile. */
 static atomic_t busy;
 static uint32_t last_pct = 101;
+#if defined(CONFIG_SMPFOTA_SECURE)
+static struct smpfota_zsecure zsec;
+static struct smpfota_secure sec;
+/* Two halves (received plaintext, frames sent), each the largest frame on the bridge. */
+static uint8_t sec_buf[2 * CONFIG_SMPFOTA_FRAME_MAX];
+#endif
 
 static uint32_t now_ms(void)
 {
@@ -79,11 +97,23 @@ static int fa_read(void *ctx, uint32_t off, void *buf, size_t len)
 
 /* ---- frames and events from the network core (ICMsg work queue, under the lock) ---------- */
 
-static int on_frame(void *user, const uint8_t *frame, size_t len)
+static int to_client(void *user, const uint8_t *frame, size_t len)
 {
 	ARG_UNUSED(user);
 	(void)smpfota_client_input(&cli, frame, len, now_ms());
 	return 0;
+}
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+#if defined(CONFIG_SMPFOTA_SECURE)
+	ARG_UNUSED(user);
+	/* Authenticated frames reach to_client(); the rest is counted and dropped. */
+	(void)smpfota_secure_input(&sec, frame, len, now_ms());
+	return 0;
+#else
+	return to_client(user, frame, len);
+#endif
 }
 
 #if !defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
@@ -122,6 +152,14 @@ static int32_t pump(void *user, uint32_t now_us)
 		smpfota_client_poll(&cli, now);
 		ms = smpfota_client_next_deadline(&cli, now);
 	}
+#if defined(CONFIG_SMPFOTA_SECURE)
+	smpfota_secure_poll(&sec, now); /* a HELLO to send again */
+	int32_t hs = smpfota_secure_next_deadline(&sec, now);
+
+	if (hs >= 0 && (ms < 0 || hs < ms)) {
+		ms = hs;
+	}
+#endif
 	return ms < 0 ? -1 : (int32_t)MIN((int64_t)ms * 1000, INT32_MAX);
 }
 
@@ -326,6 +364,18 @@ static int cmd_status(const struct shell *sh, size_t argc, char **argv)
 		    atomic_get(&busy) ? smpfota_update_step_name((int)step) : "idle");
 	shell_print(sh, "frames to/from the network core %u/%u, no credit %u, channel busy %u",
 		    s.frames_tx, s.frames_rx, s.no_credit, s.chan_busy);
+#if defined(CONFIG_SMPFOTA_SECURE)
+	LINK_LOCK();
+	struct smpfota_secure_stats ss = sec.stats;
+	bool est = smpfota_secure_established(&sec);
+	int why = smpfota_secure_last_error(&sec);
+	LINK_UNLOCK();
+
+	shell_print(sh, "secure channel (key id %u): session %s, %u sessions; dropped: %u auth, "
+		    "%u replayed, %u plaintext, %u malformed; last error %s",
+		    zsec.key.id, est ? "open" : "none", ss.sessions, ss.auth_failed, ss.replayed,
+		    ss.plaintext, ss.malformed, why ? smpfota_errname(why) : "none");
+#endif
 	return 0;
 #endif
 }
@@ -400,7 +450,23 @@ static int start_link(void)
 #else
 static int start_link(void)
 {
+#if defined(CONFIG_SMPFOTA_SECURE)
+	/* Sealed frames go to the bridge; the client's frames shrink by the channel's overhead. */
+	struct smpfota_secure_config sc = {.send = smpfota_bridge_transport_send,
+					   .ctx = &zipc.br,
+					   .deliver = to_client,
+					   .buf = sec_buf,
+					   .buf_size = sizeof(sec_buf)};
+	int rc = smpfota_zsecure_init(&zsec, &sc.crypto);
+
+	sc.key_id = zsec.key.id;
+	rc = rc != 0 ? rc : smpfota_secure_init_initiator(&sec, &sc, now_ms());
+	rc = rc != 0 ? rc
+		     : client_init(smpfota_secure_transport_send, &sec,
+				   smpfota_secure_mtu(CONFIG_SMPFOTA_FRAME_MAX));
+#else
 	int rc = client_init(smpfota_bridge_transport_send, &zipc.br, CONFIG_SMPFOTA_FRAME_MAX);
+#endif
 
 	return rc != 0 ? rc : smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)),
 						 on_frame, on_event, NULL, pump, NULL, NULL);

@@ -136,9 +136,9 @@ void smpfota_psa_crypto_free(struct smpfota_psa_crypto *p)
 int smpfota_psa_key_id(const uint8_t key[SMPFOTA_SECURE_KEY_SIZE], uint8_t *id)
 {
 	static const char label[] = "smpfota key id";
-	uint8_t d[PSA_HASH_LENGTH(PSA_ALG_SHA_256)];
+	uint8_t d[32]; /* SHA-256 */
 	size_t n = 0;
-	psa_hash_operation_t op = PSA_HASH_OPERATION_INIT;
+	psa_hash_operation_t op = psa_hash_operation_init();
 	psa_status_t st = psa_hash_setup(&op, PSA_ALG_SHA_256);
 	if (st == PSA_SUCCESS) {
 		st = psa_hash_update(&op, (const uint8_t *)label, sizeof(label) - 1U);

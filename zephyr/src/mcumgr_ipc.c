@@ -54,7 +54,6 @@ static void to_mcumgr(struct net_buf *nb, const uint8_t *frame, size_t len)
 }
 
 #if defined(CONFIG_SMPFOTA_SECURE)
-static struct smpfota_zsecure zsec;
 static struct smpfota_secure sec;
 /* Two halves (received plaintext, frames sent), each the largest frame on the bridge. */
 static uint8_t sec_buf[2 * CONFIG_SMPFOTA_FRAME_MAX];
@@ -163,8 +162,9 @@ static int smp_ipc_init(void)
 					   .deliver = sec_deliver,
 					   .buf = sec_buf,
 					   .buf_size = sizeof(sec_buf)};
+	uint8_t key_id; /* the responder answers whichever key id a HELLO names */
 
-	rc = smpfota_zsecure_init(&zsec, &sc.crypto);
+	rc = smpfota_zsecure_init(&sc.crypto, &key_id);
 	if (rc == 0) {
 		rc = smpfota_secure_init_responder(&sec, &sc, k_uptime_get_32());
 	}

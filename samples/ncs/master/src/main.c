@@ -79,7 +79,6 @@ static const struct flash_area *fa;
 static atomic_t busy;
 static uint32_t last_pct = 101;
 #if defined(CONFIG_SMPFOTA_SECURE)
-static struct smpfota_zsecure zsec;
 static struct smpfota_secure sec;
 /* Two halves (received plaintext, frames sent), each the largest frame on the bridge. */
 static uint8_t sec_buf[2 * CONFIG_SMPFOTA_FRAME_MAX];
@@ -373,7 +372,7 @@ static int cmd_status(const struct shell *sh, size_t argc, char **argv)
 
 	shell_print(sh, "secure channel (key id %u): session %s, %u sessions; dropped: %u auth, "
 		    "%u replayed, %u plaintext, %u malformed; last error %s",
-		    zsec.key.id, est ? "open" : "none", ss.sessions, ss.auth_failed, ss.replayed,
+		    sec.cfg.key_id, est ? "open" : "none", ss.sessions, ss.auth_failed, ss.replayed,
 		    ss.plaintext, ss.malformed, why ? smpfota_errname(why) : "none");
 #endif
 	return 0;
@@ -457,9 +456,8 @@ static int start_link(void)
 					   .deliver = to_client,
 					   .buf = sec_buf,
 					   .buf_size = sizeof(sec_buf)};
-	int rc = smpfota_zsecure_init(&zsec, &sc.crypto);
+	int rc = smpfota_zsecure_init(&sc.crypto, &sc.key_id);
 
-	sc.key_id = zsec.key.id;
 	rc = rc != 0 ? rc : smpfota_secure_init_initiator(&sec, &sc, now_ms());
 	rc = rc != 0 ? rc
 		     : client_init(smpfota_secure_transport_send, &sec,

@@ -249,6 +249,34 @@ def test_bad_key_files_stop_the_build_without_showing_the_key(tmp_path):
     assert r.returncode != 0 and "KEY_FILE is empty" in r.stderr
 
 
+def test_every_psa_call_and_secure_option_is_in_the_ledger():
+    # docs/ncs.md's ledger names, with the revision read, every PSA function and macro the
+    # channel's ports and glue use, and every option the secure overlays set.
+    doc = (SRC / "docs" / "ncs.md").read_text()
+    ledger = doc[doc.index("### Secure channel (`CONFIG_SMPFOTA_SECURE`)"):]
+    ledger += doc[doc.index("## API ledger"):doc.index("### Bluetooth LE central")]
+    names = set()
+    for f in (SRC / "ports/crypto/psa.c", ZEPHYR / "src/secure_psk.c"):
+        code = f.read_text()
+        names |= set(re.findall(r"\b(psa_[a-z0-9_]+)\(", code))
+        names |= set(re.findall(r"\b(PSA_[A-Z0-9_]+)\b", code))
+    for app in ("master", "target"):
+        text = (SAMPLES / app / "overlay-secure.conf").read_text()
+        names |= set(re.findall(r"^(CONFIG_(?!SMPFOTA_)\w+)=", text, re.M))
+
+    def named(n: str) -> bool:
+        if n in ledger or f"`{n.removeprefix('CONFIG_')}`" in ledger:
+            return True
+        # rows abbreviate families: `psa_key_derivation_setup`, `_input_bytes`, ... and
+        # `PSA_KEY_USAGE_ENCRYPT/DECRYPT/DERIVE`
+        parts = n.split("_")
+        return any(f"`_{'_'.join(parts[i:])}`" in ledger or f"/{parts[-1]}" in ledger
+                   and "_".join(parts[:-1]) in ledger for i in range(2, len(parts)))
+
+    missing = sorted(n for n in names if not named(n))
+    assert not missing, f"not in docs/ncs.md's ledger: {missing}"
+
+
 def regions(text: str) -> dict:
     mem = {m.group(1): (int(m.group(2), 16), int(m.group(3), 16)) for m in re.finditer(
         r"(\w+): memory@[0-9a-f]+ {\s*reg = <(0x[0-9a-fA-F]+) (0x[0-9a-fA-F]+)>", text)}

@@ -209,7 +209,15 @@ static int start_update(bool force, bool confirm)
 	if (rc == 0) {
 		src = (struct smpfota_upload_source){
 			.read = fa_read, .ctx = (void *)fa, .size = img.image_size};
+#if defined(CONFIG_SMPFOTA_SECURE)
+		/* The hash runs on PSA, as the channel does in the work item: nRF Security's PSA
+		 * API is thread-safe only under TF-M, so one at a time (frames wait meanwhile). */
+		LINK_LOCK();
 		rc = smpfota_update_check_image(&src, &img);
+		LINK_UNLOCK();
+#else
+		rc = smpfota_update_check_image(&src, &img);
+#endif
 	}
 	if (rc != 0) {
 		LOG_ERR("no valid MCUboot image in smpfota-image: %s (%d)", smpfota_errname(rc), rc);

@@ -59,13 +59,23 @@ static int alloc_slot(const struct smpfota_client *c)
 	return -1;
 }
 
+/* Queue a slot's frame; while queued, sent_at is when it began to wait (smpfota_client_poll()
+ * gives up on a transport that stays busy). */
+static void enqueue(struct smpfota_client_req *r, uint32_t now)
+{
+	r->state = REQ_QUEUED;
+	r->sent_at = now;
+}
+
 /* Hand a slot's frame to the transport; BUSY leaves it queued for the next poll. */
 static void transmit(struct smpfota_client *c, unsigned i, uint32_t now)
 {
 	struct smpfota_client_req *r = &c->req[i];
 	int rc = c->cfg.tx.send(c->cfg.tx.ctx, slot_buf(c, i), r->len);
 	if (rc == SMPFOTA_ERR_BUSY) {
-		r->state = REQ_QUEUED;
+		if (r->state != REQ_QUEUED) {
+			enqueue(r, now);
+		}
 		return;
 	}
 	/* Any other failure counts as a frame lost on the way: the timeout recovers it. */
@@ -117,7 +127,7 @@ static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const v
 	r->len = (uint16_t)n;
 	r->timeout_ms = timeout_ms ? timeout_ms : c->cfg.timeout_ms;
 	r->max_tries = (uint8_t)(c->cfg.retries + 1U);
-	r->state = REQ_QUEUED;
+	enqueue(r, now);
 	send_queued(c, now);
 	return i;
 }
@@ -274,8 +284,10 @@ static void measure_from(struct smpfota_client_upload *u)
 
 /* A natural ack of a chunk sent at `off`. While growing, each window is measured (the time
  * per answer over MEASURE_ACKS x (window - 1) of them: every chunk but the first and last
- * fills the server's buffer, so that is the delivered rate) against the one before (the
- * first: the opening chunk alone): one that raises the rate by 1/16 tries one more chunk in
+ * fills the server's buffer, so that is the delivered rate) against the one before. The
+ * first is stop-and-wait itself, measured over MEASURE_ACKS chunks after the opening one
+ * (whose answer may include a whole-slot erase, and would make any window look fast). A
+ * window that raises the rate by 1/16 tries one more chunk in
  * flight, or all the buf_count - 1 allowed when it doubled the rate (the link's latency,
  * not the server, bounds it). The first step of
  * pipelining must pay for itself, or it is undone for good (stop-and-wait is as fast, and
@@ -292,11 +304,17 @@ static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
 		u->clean = 0;
 		return;
 	}
-	unsigned n = MEASURE_ACKS * (u->window - 1U);
+	unsigned n = MEASURE_ACKS * (u->window > 1U ? u->window - 1U : 1U);
 	if (++u->clean < n) {
 		return;
 	}
 	uint32_t t = (now - u->meas_at) * 16U / n; /* 1/16 ms per answer */
+	if (u->window == 1U) {
+		u->t_ref = t; /* stop-and-wait, the reference every window must beat */
+		u->window = 2U;
+		measure_from(u);
+		return;
+	}
 	uint32_t ref = u->t_ref;
 	if (t * 17U < ref * 16U && u->window < u->window_max) {
 		/* Twice as fast: the link's latency, not the server, bounds it: all the way. */
@@ -620,9 +638,10 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	w = w > 0 ? w : 1;
 	u->window_max = (uint8_t)w;
 #if SMPFOTA_CONFIG_CLIENT_LEARN
-	u->window = (uint8_t)(w < 2 || prm->held_not_dropped ? w : 2);
+	/* stop-and-wait first: on_ack() measures it as the reference; a link that holds back
+	 * what the target cannot take starts with the whole window */
+	u->window = (uint8_t)(prm->held_not_dropped ? w : 1);
 	u->growing = w > 1 && !prm->held_not_dropped;
-	u->t_ref = UINT32_MAX / 32U; /* the opening chunk's time replaces it when it is clean */
 #else
 	u->window = (uint8_t)w;
 #endif
@@ -661,9 +680,6 @@ int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t 
 		uint32_t m = now - r->sent_at;
 		if (r->tries == 1 && rc == 0) {
 			rtt_sample(c, m, r->is_chunk && !opening);
-			if (opening) {
-				c->up.t_ref = m * 16U;
-			}
 		}
 #endif
 		if (r->is_chunk) {
@@ -684,10 +700,39 @@ int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t 
 	return 0; /* late, duplicate or foreign: ignored */
 }
 
+/* A frame the transport kept refusing (BUSY) for as long as an answer may take: a stuck
+ * link must end in TIMEDOUT as a silent peer does, not wait forever. A chunk counts one
+ * failure per such wait (the upload's usual limit); another request fails. False when the
+ * upload ended. */
+static bool queue_expired(struct smpfota_client *c, unsigned i, uint32_t now)
+{
+	struct smpfota_client_req *r = &c->req[i];
+	uint32_t limit = r->is_chunk ? c->up.prm.timeout_ms : r->timeout_ms;
+	if (!util_time_reached(now, r->sent_at + limit)) {
+		return true;
+	}
+	if (r->is_chunk) {
+		r->sent_at = now;
+		return count_failure(c, now);
+	}
+	struct smpfota_client_req done = *r;
+	r->state = REQ_FREE;
+	if (done.fn != NULL) {
+		done.fn(done.user, SMPFOTA_ERR_TIMEDOUT, (enum smpfota_smp_msg)done.msg, NULL);
+	}
+	return true;
+}
+
 void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 {
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
 		struct smpfota_client_req *r = &c->req[i];
+		if (r->state == REQ_QUEUED) {
+			if (!queue_expired(c, i, now)) {
+				return;
+			}
+			continue;
+		}
 		if (r->state != REQ_SENT || !util_time_reached(now, r->sent_at + r->timeout_ms)) {
 			continue;
 		}
@@ -698,7 +743,7 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 			continue;
 		}
 		if (r->tries < r->max_tries) {
-			r->state = REQ_QUEUED; /* same frame, same seq: goes first, being oldest */
+			enqueue(r, now); /* same frame, same seq: goes first, being oldest */
 			continue;
 		}
 		struct smpfota_client_req done = *r;

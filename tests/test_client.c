@@ -466,6 +466,49 @@ static void test_upload_busy_transport_keeps_order(void)
 	CHECK_EQ(last_prog.window, 3);
 }
 
+/* A transport that refuses every frame (BUSY for good: a stuck link) ends in TIMEDOUT as a
+ * silent peer does, instead of keeping the frame queued forever. */
+static void test_stuck_transport_times_out(void)
+{
+	net_reset();
+	server_setup(512, 4);
+	client_setup(4, 1472, 2);
+	busy_of_3 = 3;
+	struct smpfota_os_echo_req e = {.d = {"ping", 4}};
+	uint32_t f0 = sent_frames;
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	CHECK_EQ(rsp_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(sent_frames, f0);
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+
+	/* stuck before the first chunk goes out */
+	struct smpfota_upload_source src = make_source(30000, 5);
+	struct smpfota_upload_params prm = {.buf_size = 512, .buf_count = 4,
+					    .first_timeout_ms = 500, .max_failures = 2};
+	CHECK(run_upload(&src, &prm, 60000));
+	CHECK_EQ(up_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(sent_frames, f0);
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+
+	/* stuck in the middle of the upload */
+	busy_of_3 = 0;
+	memset(&last_prog, 0, sizeof(last_prog));
+	up_err = 99;
+	CHECK_EQ(smpfota_client_upload(&cli, &src, &prm, on_prog, on_done, NULL, now_ms), 0);
+	for (int i = 0; i < 100000 && last_prog.done < 5000 && up_err == 99; i++) {
+		step();
+	}
+	CHECK(last_prog.done >= 5000 && up_err == 99);
+	busy_of_3 = 3;
+	for (int i = 0; i < 1000000 && up_err == 99; i++) {
+		step();
+	}
+	busy_of_3 = 0;
+	CHECK_EQ(up_err, SMPFOTA_ERR_TIMEDOUT);
+	CHECK_EQ(smpfota_client_pending(&cli), 0);
+}
+
 static void test_upload_lossy(void)
 {
 	upload_case(2048, 4, 10, 0, 0, 101);
@@ -973,6 +1016,7 @@ int main(void)
 	RUN(test_upload_fills_buffer);
 	RUN(test_upload_buffers);
 	RUN(test_upload_busy_transport_keeps_order);
+	RUN(test_stuck_transport_times_out);
 	RUN(test_upload_lossy);
 	RUN(test_resume_after_client_restart);
 	RUN(test_restart_after_server_forgets);

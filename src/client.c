@@ -523,6 +523,9 @@ static void on_probe(void *user, int err, enum smpfota_smp_msg msg, const union 
 	}
 	if (err != SMPFOTA_ERR_TIMEDOUT) {
 		u->probe_ok = true;
+		/* It answers at its usual pace: the loss was a dropped frame, not a slow server,
+		 * so a lost copy must not wait a doubled timeout (a busy UART drops again). */
+		c->backoff = 0;
 	} else {
 		u->probe_silent = true;
 	}
@@ -782,4 +785,16 @@ void smpfota_client_cancel(struct smpfota_client *c)
 {
 	drop_reqs(c, false);
 	c->up.active = false;
+}
+
+int smpfota_client_set_mtu(struct smpfota_client *c, uint16_t mtu)
+{
+	if (mtu < 64 || mtu > c->cfg.frame_cap) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	if (smpfota_client_pending(c) > 0 || c->up.active) {
+		return SMPFOTA_ERR_BUSY;
+	}
+	c->cfg.tx.mtu = mtu;
+	return 0;
 }

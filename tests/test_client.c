@@ -390,6 +390,24 @@ static void test_requests(void)
 	rsp_err = 99;
 	CHECK_EQ(smpfota_client_input(&cli, bad, sizeof(bad), now_ms), 0);
 	CHECK_EQ(rsp_err, SMPFOTA_ERR_PROTO);
+
+	/* a new MTU: refused while a request is pending or out of range, then obeyed */
+	server_down = false;
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &e, 0, on_rsp, NULL, now_ms), 0);
+	CHECK_EQ(smpfota_client_set_mtu(&cli, 100), SMPFOTA_ERR_BUSY);
+	wait_rsp();
+	CHECK_EQ(smpfota_client_set_mtu(&cli, 63), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_client_set_mtu(&cli, 4097), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_client_set_mtu(&cli, 100), 0);
+	static char longer[200];
+	memset(longer, 'x', sizeof(longer));
+	struct smpfota_os_echo_req big = {.d = {longer, sizeof(longer)}};
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &big, 0, on_rsp, NULL, now_ms),
+		 SMPFOTA_ERR_NOSPC);
+	CHECK_EQ(smpfota_client_set_mtu(&cli, 1472), 0);
+	CHECK_EQ(smpfota_client_send(&cli, SMPFOTA_MSG_OS_ECHO, &big, 0, on_rsp, NULL, now_ms), 0);
+	wait_rsp();
+	CHECK_EQ(rsp_err, 0);
 }
 
 static void upload_case(uint32_t buf_size, uint32_t buf_count, unsigned loss, unsigned dup,

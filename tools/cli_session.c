@@ -244,6 +244,12 @@ int cli_run(struct cli *s, struct smpfota_update *u)
 	return s->err;
 }
 
+/* A new MTU for the engine, keeping what it learned of the link (its round trip). */
+static int cli_client_set_mtu(struct cli *s, uint16_t mtu)
+{
+	return smpfota_client_set_mtu(&s->c, s->sec_ready ? smpfota_secure_mtu(mtu) : mtu);
+}
+
 int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
 {
 	if (s->key.on && !s->sec_ready) {
@@ -270,7 +276,7 @@ int cli_client_init(struct cli *s, uint16_t mtu, uint8_t seq)
 		       .mtu = mtu},
 		.buf = frame_mem,
 		.buf_size = sizeof(frame_mem),
-		.frame_cap = mtu,
+		.frame_cap = HOST_FRAME_MAX, /* any later MTU fits (cli_client_set_mtu) */
 		.slots = SMPFOTA_CLIENT_MAX_INFLIGHT,
 		.version = SMPFOTA_SMP_V2,
 		.timeout_ms = s->timeout_ms,
@@ -416,7 +422,7 @@ int cli_learn_params(struct cli *s)
 		 * transport reads into one netbuf). */
 		if (s->buf_size >= CLIENT_MIN_FRAME && s->buf_size < s->link->mtu) {
 			s->link->mtu = (uint16_t)s->buf_size;
-			rc = cli_client_init(s, s->link->mtu, s->c.seq);
+			rc = cli_client_set_mtu(s, s->link->mtu);
 		}
 	} else if (s->params_known) {
 		uint32_t mtu = s->buf_size > 4 ? s->buf_size - 4 : 0;
@@ -428,7 +434,7 @@ int cli_learn_params(struct cli *s)
 			return SMPFOTA_ERR_NOSPC;
 		}
 		s->link->mtu = (uint16_t)(mtu < HOST_FRAME_MAX ? mtu : HOST_FRAME_MAX);
-		rc = cli_client_init(s, s->link->mtu, s->c.seq);
+		rc = cli_client_set_mtu(s, s->link->mtu);
 	}
 	return rc;
 }

@@ -254,6 +254,13 @@ unsigned smpfota_client_pending(const struct smpfota_client *c);
 /* Drop every request (callbacks are not called) and stop an upload. */
 void smpfota_client_cancel(struct smpfota_client *c);
 
+/* Change the transport's MTU (once `os params` told the server's buffer size, say), keeping
+ * what the engine learned about the link's round trip (a new smpfota_client_init() would
+ * forget it, and the first chunk would wait the whole default timeout if lost). Only while
+ * nothing is pending; 64 <= mtu <= frame_cap. Returns 0, SMPFOTA_ERR_BUSY or
+ * SMPFOTA_ERR_INVAL. */
+int smpfota_client_set_mtu(struct smpfota_client *c, uint16_t mtu);
+
 /* Start a pipelined upload. Returns 0 or SMPFOTA_ERR_BUSY (requests or an upload in
  * progress), SMPFOTA_ERR_INVAL, SMPFOTA_ERR_NOSPC (not even the first chunk fits). */
 int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,

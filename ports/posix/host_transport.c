@@ -3,14 +3,65 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <sys/socket.h>
+
+static uint64_t mono_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000U + (uint64_t)ts.tv_nsec / 1000U;
+}
+
+/* SMPFOTA_TRACE=1: one line per SMP frame on stderr (time since open, direction, header,
+ * size), to see where a slow or failed exchange spent its time (mcumgr's `-l debug`). */
+static void trace_frame(const struct host_link *l, const char *dir, const uint8_t *f, size_t len)
+{
+	if (!l->trace) {
+		return;
+	}
+	uint64_t t = mono_us() - l->opened_us;
+	if (len < SMPFOTA_SMP_HDR_SIZE) {
+		fprintf(stderr, "trace %7.3f %s %zu bytes (no SMP header)\n", (double)t / 1e6, dir,
+			len);
+		return;
+	}
+	fprintf(stderr, "trace %7.3f %s op %u group %u id %u seq %3u len %zu\n", (double)t / 1e6,
+		dir, f[0] & 7U, (unsigned)f[4] << 8 | f[5], f[7], f[6], len);
+}
+
+/* Trace the serial lines that are not SMP packets (the target's console: logs, faults). */
+static void trace_text(struct host_link *l, const uint8_t *b, size_t n)
+{
+	for (size_t i = 0; l->trace && i < n; i++) {
+		if (b[i] != '\n' && b[i] != '\r' && l->text_len < sizeof(l->text) - 1) {
+			if (l->text_len == 0) {
+				l->text_smp = b[i] == 0x06 || b[i] == 0x04; /* packet starts */
+			}
+			l->text[l->text_len++] = (char)(b[i] >= 0x20 && b[i] < 0x7f ? b[i] : '.');
+			continue;
+		}
+		if (b[i] == '\n' && l->text_len > 0 && !l->text_smp) {
+			uint64_t t = mono_us() - l->opened_us;
+			fprintf(stderr, "trace %7.3f console: %.*s\n", (double)t / 1e6,
+				(int)l->text_len, l->text);
+		}
+		if (b[i] == '\n') {
+			l->text_len = 0;
+		}
+	}
+}
 
 int host_link_open(struct host_link *l, const struct smpfota_conn_uri *uri, char *err,
 		   size_t err_size)
 {
 	memset(&l->stats, 0, sizeof(l->stats));
+	l->trace = getenv("SMPFOTA_TRACE") != NULL;
+	l->text_len = 0;
+	l->opened_us = mono_us();
 	l->kind = uri->kind;
 	l->sys_errno = 0;
 	l->udp.fd = -1;
@@ -82,8 +133,10 @@ int host_link_send(void *ctx, const uint8_t *frame, size_t len)
 	}
 	if (rc < 0) {
 		l->stats.tx_errors++;
+		trace_frame(l, "tx failed", frame, len);
 		return rc;
 	}
+	trace_frame(l, "tx", frame, len);
 	l->stats.tx_bytes += len;
 	l->stats.tx_frames++;
 	return 0;
@@ -104,6 +157,7 @@ static int on_serial_packet(void *ctx, const uint8_t *frame, size_t len)
 {
 	struct split_ctx *s = ctx;
 	s->l->stats.rx_frames++;
+	trace_frame(s->l, "rx", frame, len);
 	s->fn(s->user, frame, len);
 	return 0;
 }
@@ -131,6 +185,7 @@ int host_link_receive(struct host_link *l, host_frame_fn fn, void *user)
 				return n;
 			}
 			l->stats.rx_frames++;
+			trace_frame(l, "rx", l->io, (size_t)n);
 			fn(user, l->io, (size_t)n);
 		}
 	}
@@ -144,6 +199,7 @@ int host_link_receive(struct host_link *l, host_frame_fn fn, void *user)
 			l->sys_errno = l->tty.sys_errno;
 			return n;
 		}
+		trace_text(l, l->io, (size_t)n);
 		(void)smpfota_serial_rx_feed_all(&l->rx, l->io, (size_t)n, on_serial_packet, &s);
 	}
 }

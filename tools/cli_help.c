@@ -146,7 +146,9 @@ void smpfota_cli_usage(FILE *f)
 		"smpfota help COMMAND (or smpfota COMMAND --help) tells more.\n"
 		"Exit status: 0 success; 1 failure (one line on stderr names the error, and with\n"
 		"--json one object on stdout: {\"error\": NAME, \"message\": ...}); 2 usage error;\n"
-		"130 interrupted (Ctrl-C).\n");
+		"130 interrupted (Ctrl-C).\n"
+		"SMPFOTA_TRACE=1 prints every SMP frame (and a serial target's console lines)\n"
+		"on stderr with its time, to see where an exchange spends it.\n");
 }
 
 static void print_one(FILE *f, const struct help *h)

@@ -259,6 +259,24 @@ def test_commands(transport, targets, tmp_path, images):
     t.assert_clean()
 
 
+def test_trace(transport, targets, tmp_path, images):
+    """SMPFOTA_TRACE=1: one line per frame each way, with the SMP header, in time order."""
+    t = targets(tmp_path, transport, images["factory"].path)
+    env = dict(os.environ, SMPFOTA_TRACE="1")
+    p = subprocess.run([str(SMPFOTA), "--conn", t.conn, "echo", "hi"], capture_output=True,
+                       text=True, timeout=CMD_TIMEOUT, env=env)
+    assert p.returncode == 0 and p.stdout == "hi\n", p.stderr
+    lines = [ln.split() for ln in p.stderr.splitlines() if ln.startswith("trace ")]
+    frames = [(f[2], f[4], f[6], f[8]) for f in lines if f[2] in ("tx", "rx")]
+    # os params first on serial (its frame size), then the echo (group 0 id 0): op 2 and 3
+    assert frames[-2:] == [("tx", "2", "0", "0"), ("rx", "3", "0", "0")], p.stderr
+    times = [float(f[1]) for f in lines]
+    assert times == sorted(times)
+    quiet = subprocess.run([str(SMPFOTA), "--conn", t.conn, "echo", "hi"], capture_output=True,
+                           text=True, timeout=CMD_TIMEOUT)
+    assert "trace" not in quiet.stderr
+
+
 def test_upload_net_core(targets, tmp_path, images):
     """--image 1 goes to the network core's secondary (slot 3 of the target)."""
     factory, small = images["factory"], images["small"]

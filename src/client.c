@@ -351,7 +351,9 @@ static bool on_loss(struct smpfota_client *c, uint32_t now)
 	u->next_off = u->acked;
 	u->window = (uint8_t)(u->window > 1 ? u->window / 2U : 1U);
 	u->window_max = u->window;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
 	u->growing = false;
+#endif
 	return count_failure(c, now);
 }
 
@@ -629,12 +631,12 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	u->frame_size = fs;
 	/* At most buf_count - 1 (Nordic's rule of thumb: one buffer stays free for the
 	 * response); pipelining starts at 2 chunks and is measured (on_ack). */
-	uint32_t w = prm->window                ? prm->window
-		     : prm->held_not_dropped     ? c->cfg.slots - 1U
-		     : prm->buf_count > 1        ? prm->buf_count - 1
-						 : 1;
+	uint32_t w = prm->window            ? prm->window
+		     : prm->held_not_dropped ? c->cfg.slots - 1U
+		     : prm->buf_count        ? prm->buf_count - 1U
+					     : 0;
 	w = w < c->cfg.slots ? w : c->cfg.slots;
-	w = w > 0 ? w : 1;
+	w = w > 0 ? w : 1; /* buf_count 0 (unknown) or 1, a single slot: stop-and-wait */
 	u->window_max = (uint8_t)w;
 #if SMPFOTA_CONFIG_CLIENT_LEARN
 	/* stop-and-wait first: on_ack() measures it as the reference; a link that holds back
@@ -709,7 +711,7 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 		/* Still queued: the transport refused it (BUSY) for as long as an answer may
 		 * take, a stuck link. An attempt lost on the way, so the timeouts end it in
 		 * TIMEDOUT as they would with a silent peer, instead of waiting forever. */
-		r->tries += r->state == REQ_QUEUED;
+		r->tries += r->state == REQ_QUEUED ? 1U : 0U;
 		r->state = REQ_SENT;
 		if (r->is_chunk) {
 			if (!chunk_timeout(c, i, now)) {
@@ -738,14 +740,11 @@ int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t no
 	int32_t best = -1;
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
 		const struct smpfota_client_req *r = &c->req[i];
-		int32_t d;
-		if (r->state == REQ_QUEUED) {
-			d = 1; /* the transport was busy: try again shortly */
-		} else if (r->state == REQ_SENT) {
-			d = util_time_until(now, r->sent_at + r->timeout_ms);
-		} else {
+		if (r->state == REQ_FREE) {
 			continue;
 		}
+		/* queued: the transport was busy, try again shortly */
+		int32_t d = r->state == REQ_QUEUED ? 1 : util_time_until(now, r->sent_at + r->timeout_ms);
 		if (best < 0 || d < best) {
 			best = d;
 		}

@@ -281,7 +281,7 @@ static void measure_from(struct smpfota_client_upload *u)
 /* A natural ack of a chunk sent at `off`. While growing, each window is measured (the time
  * per answer over MEASURE_ACKS x (window - 1) of them: every chunk but the first and last
  * fills the server's buffer, so that is the delivered rate) against the one before. The
- * first is stop-and-wait itself, measured over MEASURE_ACKS chunks after the opening one
+ * first is stop-and-wait itself, measured over 2 chunks after the opening one
  * (whose answer may include a whole-slot erase, and would make any window look fast). A
  * window that raises the rate by 1/16 tries one more chunk in
  * flight, or all the buf_count - 1 allowed when it doubled the rate (the link's latency,
@@ -300,7 +300,8 @@ static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
 		u->clean = 0;
 		return;
 	}
-	unsigned n = MEASURE_ACKS * (u->window > 1U ? u->window - 1U : 1U);
+	/* stop-and-wait: 2 answers (each chunk alone costs a round trip of idle link) */
+	unsigned n = u->window > 1U ? MEASURE_ACKS * (u->window - 1U) : MEASURE_ACKS / 2U;
 	if (++u->clean < n) {
 		return;
 	}

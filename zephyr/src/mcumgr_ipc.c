@@ -2,8 +2,9 @@
  * mcumgr SMP transport over the smpfota frame bridge (CONFIG_SMPFOTA_MCUMGR_TRANSPORT_IPC):
  * Zephyr's own img_mgmt, os_mgmt... answer the SMP frames the network core receives over ESB.
  * One IPC message per frame, credit-based (src/bridge.c): a request waits in the bridge,
- * holding its credit, while mcumgr has no net_buf free, so the network core stops reading the
- * radio rather than dropping frames. Starts by itself at boot.
+ * holding its credit, while mcumgr has no net_buf free (one always stays free for an answer),
+ * so the network core stops reading the radio rather than dropping frames. Starts by itself
+ * at boot.
  *
  * With CONFIG_SMPFOTA_SECURE the transport is the secure channel's responder (src/secure.c,
  * docs/security.md): mcumgr only ever gets requests the master sealed, each once; a
@@ -87,10 +88,17 @@ static int on_frame(void *user, const uint8_t *frame, size_t len)
 {
 	ARG_UNUSED(user);
 	struct net_buf *nb = smp_packet_alloc();
+	/* mcumgr answers into a buffer of the same pool (smp_alloc_rsp): a request that took
+	 * the last one would be answered with an ENOMEM error (smp.c), so one stays free. */
+	struct net_buf *spare = nb != NULL ? smp_packet_alloc() : NULL;
 
-	if (nb == NULL) {
+	if (spare == NULL) {
+		if (nb != NULL) {
+			smp_packet_free(nb);
+		}
 		return SMPFOTA_ERR_BUSY; /* kept by the bridge, offered again shortly */
 	}
+	smp_packet_free(spare);
 #if defined(CONFIG_SMPFOTA_SECURE)
 	/* Handshakes, refusals and dropped frames leave the buffer unused. */
 	rx_nb = nb;

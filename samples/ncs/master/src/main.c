@@ -226,6 +226,12 @@ static int start_update(bool force, bool confirm)
 	}
 
 	struct smpfota_update_params prm = {.force = force, .no_confirm = !confirm};
+#if !defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+	/* The frame bridge and ESB hold back what the target cannot take yet (credits, withheld
+	 * ACKs): the window is full from the first chunk, covering the target's flash erases
+	 * (docs/client.md). Over BLE, Zephyr's smp_bt drops a request it has no buffer for. */
+	prm.upload.held_not_dropped = true;
+#endif
 
 	last_pct = 101;
 	LINK_LOCK();

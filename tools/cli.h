@@ -7,6 +7,7 @@
 #include <stdio.h>
 
 #include "crypto/mbedtls.h"
+#include "smpfota/config.h"
 #include "smpfota/image.h"
 #include "smpfota/secure.h"
 #include "smpfota/smp.h"
@@ -16,6 +17,9 @@
 
 /* --conn given several times: `update` runs on that many targets at once. */
 #define SMPFOTA_CLI_MAX_CONNS 16U
+/* A macro's value as a string literal (option ranges in help and errors). */
+#define CLI_STR_(x) #x
+#define CLI_STR(x) CLI_STR_(x)
 
 /* Global options, taken by main.c from anywhere before "--". */
 struct smpfota_cli_opts {

@@ -10,6 +10,7 @@
 #ifndef SMPFOTA_BAREMETAL_BOARD_H
 #define SMPFOTA_BAREMETAL_BOARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "baremetal/uart.h"
@@ -21,6 +22,18 @@
 struct smpfota_bm_job {
 	uint32_t magic; /* SMPFOTA_BM_JOB_MAGIC, else the defaults apply */
 	uint32_t flags; /* SMPFOTA_BM_JOB_* */
+	/* Fresh random bytes for each run, for a board without a random generator of its own
+	 * (QEMU's AN505 models none): boards/mps2_an505/board.c. Zero on a board with a TRNG. */
+	uint8_t seed[32];
+};
+
+/* The secure channel's pre-shared key (master_secure.elf, docs/security.md), where
+ * production writes it: a flash page of its own, the bytes of the `smpfota keygen` file. */
+#define SMPFOTA_BM_KEY_MAGIC 0x59454B53UL /* "SKEY" */
+
+struct smpfota_bm_key {
+	uint32_t magic; /* SMPFOTA_BM_KEY_MAGIC, else there is no key */
+	uint8_t key[16];
 };
 
 #define SMPFOTA_BM_JOB_NO_CONFIRM 0x1U   /* leave the new image in test mode */
@@ -33,10 +46,16 @@ struct smpfota_bm_board {
 	const uint8_t *image;                  /* flash region holding the image to push */
 	uint32_t image_region_size;
 	const struct smpfota_bm_job *job; /* run configuration (may be blank flash) */
+	const struct smpfota_bm_key *key; /* pre-shared key page (may be blank flash) */
 };
 
 /* Clocks, the millisecond clock (clock.h), UARTs and their interrupts; interrupts on.
  * Returns the board's description (static). */
 const struct smpfota_bm_board *smpfota_bm_board_init(void);
+
+/* Cryptographically secure random bytes (the secure channel's session randoms): the board's
+ * TRNG. ctx unused. 0, or a negative smpfota error when there are none. A function, not a
+ * board member: a firmware without the channel does not link it. */
+int smpfota_bm_board_random(void *ctx, uint8_t *out, size_t len);
 
 #endif /* SMPFOTA_BAREMETAL_BOARD_H */

@@ -6,7 +6,9 @@ if(NOT EXISTS "${SMPFOTA_MBEDTLS_SRC}/library/sha256.c")
                       "scripts/bootstrap.sh (or scripts/fetch_mbedtls_src.sh DIR and pass "
                       "-DSMPFOTA_MBEDTLS_SRC=DIR)")
 endif()
-set(_mbedtls_sources sha256.c sha512.c base64.c platform_util.c)
+set(_mbedtls_sources sha256.c sha512.c base64.c platform_util.c
+    # the secure channel (master_secure.elf): AES-CCM, HKDF-SHA256, a static allocation pool
+    aes.c ccm.c cipher.c cipher_wrap.c md.c hkdf.c platform.c memory_buffer_alloc.c)
 if(EXISTS "${SMPFOTA_MBEDTLS_SRC}/library/constant_time.c")
   list(APPEND _mbedtls_sources constant_time.c) # base64's table-free lookups (2.28, 3.x)
 endif()

@@ -16,6 +16,26 @@
 #define MBEDTLS_SHA512_SMALLER
 #define MBEDTLS_BASE64_C
 
+/* The secure channel of master_secure.elf (ports/crypto/mbedtls.c): AES-128-CCM and
+ * HKDF-SHA256. The AES tables are const (flash), the smallest set. mbedTLS 2.28's cipher and
+ * HMAC layers allocate their contexts: from a static pool the firmware hands it
+ * (MEMORY_BUFFER_ALLOC), never from a heap; without std functions nothing pulls in calloc.
+ * master.elf calls none of it, so its link (--gc-sections) is unchanged. */
+#define MBEDTLS_AES_C
+#define MBEDTLS_AES_ROM_TABLES
+#define MBEDTLS_AES_FEWER_TABLES
+#define MBEDTLS_CIPHER_C
+#define MBEDTLS_CCM_C
+#define MBEDTLS_MD_C
+#define MBEDTLS_HKDF_C
+#define MBEDTLS_PLATFORM_C
+#define MBEDTLS_PLATFORM_MEMORY
+#define MBEDTLS_PLATFORM_NO_STD_FUNCTIONS
+#define MBEDTLS_MEMORY_BUFFER_ALLOC_C
+/* The pool's check of itself fails only on memory corruption: master/main.c reports, halts. */
+void smpfota_bm_mbedtls_exit(int status);
+#define MBEDTLS_PLATFORM_EXIT_MACRO smpfota_bm_mbedtls_exit
+
 /* mbedTLS 2.x expects the configuration to end with its consistency check (3.x includes it
  * itself). */
 #include <mbedtls/version.h>

@@ -18,6 +18,12 @@
  * The run configuration in flash (board.h, struct smpfota_bm_job) can leave the image in
  * test mode and then reset the target to show that MCUboot reverts it ("revert: ..."). The
  * same code runs on any board of the port: only board.c and the linker script differ.
+ *
+ * Built with MASTER_SECURE (master_secure.elf), the link is wrapped in the secure channel's
+ * initiator (smpfota/secure.h, docs/security.md), as `smpfota --key` does on a PC: the key
+ * from the board's key page, sessions opened by themselves (again after the target's reset),
+ * only authenticated answers reach the engine. It prints "secure: key id N" at start and the
+ * channel's counters at the end; no key, no random source: "result: ... at key", no update.
  */
 #include <string.h>
 
@@ -32,6 +38,21 @@
 #include "smpfota/serial.h"
 #include "smpfota/smpfota.h"
 #include "smpfota/update.h"
+
+#ifndef MASTER_SECURE
+#define MASTER_SECURE 0
+#endif
+#if MASTER_SECURE
+#include <mbedtls/memory_buffer_alloc.h>
+
+#include "crypto/mbedtls.h"
+#include "smpfota/secure.h"
+
+/* mbedTLS's pool: its CCM and HMAC contexts (three AES key schedules, an HMAC-SHA-256). */
+#ifndef MASTER_MBEDTLS_POOL
+#define MASTER_MBEDTLS_POOL 2048U
+#endif
+#endif
 
 /* The target's SMP buffer (Zephyr's CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE; the peer in the
  * tests says 384 in `os params`). One SMP frame on serial is that minus the 2-byte length
@@ -91,6 +112,14 @@ struct master {
 	uint8_t client_mem[(MASTER_SLOTS + 1U) * MASTER_MTU];
 	uint8_t rx_packet[MASTER_TARGET_BUF];
 	uint8_t tx_packet[MASTER_TX_PACKET];
+#if MASTER_SECURE
+	/* The link carries sealed frames of up to MASTER_MTU; the engine's shrink by 16. */
+	struct smpfota_secure sec;
+	struct smpfota_mbedtls_crypto mc;
+	struct smpfota_mbedtls_key key;
+	uint8_t sec_mem[2U * MASTER_MTU];
+	unsigned char mbedtls_pool[MASTER_MBEDTLS_POOL] __attribute__((aligned(8)));
+#endif
 };
 
 static struct master m;
@@ -134,11 +163,32 @@ static void put_result(int err, const char *step)
 
 /* ---- main loop --------------------------------------------------------------------------- */
 
-static int on_frame(void *user, const uint8_t *frame, size_t len)
+static int to_client(void *user, const uint8_t *frame, size_t len)
 {
 	(void)user;
 	(void)smpfota_client_input(&m.client, frame, len, smpfota_bm_now_ms());
 	return 0;
+}
+
+static int on_frame(void *user, const uint8_t *frame, size_t len)
+{
+#if MASTER_SECURE
+	/* Authenticated frames reach to_client(); the rest is counted and dropped. */
+	(void)user;
+	(void)smpfota_secure_input(&m.sec, frame, len, smpfota_bm_now_ms());
+	return 0;
+#else
+	return to_client(user, frame, len);
+#endif
+}
+
+/* The link's own timers: the channel resends a HELLO nobody answered. */
+static void poll_link(void)
+{
+	(void)smpfota_bm_serial_link_poll(&m.link);
+#if MASTER_SECURE
+	smpfota_secure_poll(&m.sec, smpfota_bm_now_ms());
+#endif
 }
 
 /* Sleep until the next interrupt unless bytes are waiting; SysTick wakes us every ms, so
@@ -156,7 +206,7 @@ static void idle(void)
 static void run(const bool *done, bool with_update)
 {
 	while (!*done) {
-		(void)smpfota_bm_serial_link_poll(&m.link);
+		poll_link();
 		uint32_t now = smpfota_bm_now_ms();
 		if (with_update) {
 			smpfota_update_poll(&m.update, now);
@@ -308,7 +358,7 @@ static int check_revert(void)
 	 * by the image about to go. Then wait for it to come back (MCUboot swaps back first). */
 	uint32_t since = smpfota_bm_now_ms();
 	while (smpfota_bm_now_ms() - since < 1000U) {
-		(void)smpfota_bm_serial_link_poll(&m.link);
+		poll_link();
 		smpfota_client_poll(&m.client, smpfota_bm_now_ms());
 		idle();
 	}
@@ -343,6 +393,41 @@ void smpfota_bm_on_fault(uint32_t exception)
 
 /* ---- main ---------------------------------------------------------------------------------- */
 
+#if MASTER_SECURE
+/* The channel's initiator on the link, keyed from the board's key page. */
+static int secure_init(void)
+{
+	const struct smpfota_bm_key *k = m.board->key;
+	if (k == NULL || k->magic != SMPFOTA_BM_KEY_MAGIC) {
+		line("secure: ", "no key in the key page");
+		return SMPFOTA_ERR_KEY_UNKNOWN;
+	}
+	mbedtls_memory_buffer_alloc_init(m.mbedtls_pool, sizeof(m.mbedtls_pool));
+	memcpy(m.key.key, k->key, sizeof(m.key.key));
+	m.key.id = smpfota_mbedtls_key_id(m.key.key);
+	struct smpfota_secure_config sc = {.send = smpfota_bm_serial_link_send,
+					   .ctx = &m.link,
+					   .deliver = to_client,
+					   .key_id = m.key.id,
+					   .buf = m.sec_mem,
+					   .buf_size = sizeof(m.sec_mem)};
+	int rc = smpfota_mbedtls_crypto_init(&m.mc, &m.key, 1, smpfota_bm_board_random, NULL,
+					     &sc.crypto);
+	uint8_t probe[1];
+	if (rc == 0 && smpfota_bm_board_random(NULL, probe, sizeof(probe)) != 0) {
+		line("secure: ", "no random source");
+		return SMPFOTA_ERR_IO;
+	}
+	rc = rc ? rc : smpfota_secure_init_initiator(&m.sec, &sc, smpfota_bm_now_ms());
+	if (rc == 0) {
+		smpfota_bm_puts(&m.con, "secure: key id ");
+		smpfota_bm_put_u32(&m.con, m.key.id);
+		smpfota_bm_puts(&m.con, "\n");
+	}
+	return rc;
+}
+#endif
+
 static void halt(void)
 {
 	smpfota_bm_puts(&m.con, "memory: stack ");
@@ -366,12 +451,40 @@ static void halt(void)
 	smpfota_bm_puts(&m.con, ", received ");
 	smpfota_bm_put_u32(&m.con, m.link.rx.stats.frames);
 	smpfota_bm_puts(&m.con, "\n");
+#if MASTER_SECURE
+	const struct smpfota_secure_stats *ss = &m.sec.stats;
+	smpfota_bm_puts(&m.con, "secure: sessions ");
+	smpfota_bm_put_u32(&m.con, ss->sessions);
+	smpfota_bm_puts(&m.con, ", sealed ");
+	smpfota_bm_put_u32(&m.con, ss->sent);
+	smpfota_bm_puts(&m.con, ", opened ");
+	smpfota_bm_put_u32(&m.con, ss->delivered);
+	smpfota_bm_puts(&m.con, ", rejects ");
+	smpfota_bm_put_u32(&m.con, ss->rejects);
+	smpfota_bm_puts(&m.con, ", dropped: auth ");
+	smpfota_bm_put_u32(&m.con, ss->auth_failed);
+	smpfota_bm_puts(&m.con, " replayed ");
+	smpfota_bm_put_u32(&m.con, ss->replayed);
+	smpfota_bm_puts(&m.con, " plaintext ");
+	smpfota_bm_put_u32(&m.con, ss->plaintext);
+	smpfota_bm_puts(&m.con, "\n");
+#endif
 	line("master: ", "halt");
 	smpfota_bm_console_flush(&m.con, true);
 	for (;;) {
 		smpfota_bm_wait_for_interrupt();
 	}
 }
+
+#if MASTER_SECURE
+void smpfota_bm_mbedtls_exit(int status)
+{
+	(void)status;
+	line("master: ", "mbedTLS's memory pool is corrupted");
+	halt();
+}
+
+#endif
 
 int main(void)
 {
@@ -423,6 +536,21 @@ int main(void)
 		.retries = 3,
 	};
 	rc = smpfota_bm_serial_link_init(&m.link, &lc);
+#if MASTER_SECURE
+	/* The channel's frames are not SMP frames: take every CRC-good payload (the channel
+	 * checks them), as `smpfota target --key` does. */
+	m.link.rx.raw = true;
+	if (rc == 0) {
+		rc = secure_init();
+		if (rc != 0) {
+			put_result(rc, "key");
+			halt();
+		}
+	}
+	cc.tx = (struct smpfota_client_transport){.send = smpfota_secure_transport_send,
+						  .ctx = &m.sec,
+						  .mtu = smpfota_secure_mtu(MASTER_MTU)};
+#endif
 	if (rc == 0) {
 		rc = smpfota_client_init(&m.client, &cc);
 	}
@@ -444,6 +572,15 @@ int main(void)
 	uint32_t t1 = smpfota_bm_now_ms();
 
 	put_result(m.err, smpfota_update_step_name(m.step));
+#if MASTER_SECURE
+	/* No session could be opened: why, as the channel saw it (what the target answered to
+	 * the HELLOs), rather than only the timeout it caused. */
+	if (!smpfota_secure_established(&m.sec) &&
+	    (m.err == SMPFOTA_ERR_TIMEDOUT || m.err <= SMPFOTA_ERR_AUTH)) {
+		int why = smpfota_secure_last_error(&m.sec);
+		line("secure: no session: ", smpfota_errname(why ? why : SMPFOTA_ERR_NO_SESSION));
+	}
+#endif
 	smpfota_bm_puts(&m.con, "time: ");
 	smpfota_bm_put_u32(&m.con, t1 - t0);
 	smpfota_bm_puts(&m.con, " ms\n");

@@ -18,6 +18,8 @@
 #include "baremetal/cmsdk_uart.h"
 #include "baremetal/cortex_m.h"
 #include "baremetal/startup.h"
+#include "sha256.h"
+#include "smpfota/smpfota.h"
 
 #define BOARD_CLOCK_HZ 20000000UL
 #define BOARD_BAUD 115200UL
@@ -40,6 +42,7 @@
 /* From the linker script: the image region and the run configuration. */
 extern const uint8_t __image_start[], __image_end[];
 extern const struct smpfota_bm_job __job_start[];
+extern const struct smpfota_bm_key __key_start[];
 
 static struct smpfota_bm_cmsdk_uart uart0, uart1;
 static uint8_t uart0_rx[BOARD_CONSOLE_RX_RING];
@@ -80,6 +83,48 @@ const smpfota_bm_vector board_irq_vectors[IRQ_COUNT] = {
 
 static struct smpfota_bm_board board;
 
+/* Random bytes. The AN505 as QEMU models it has no random generator, so the run
+ * configuration carries 32 fresh random bytes written for each run (the tests take them from
+ * the host's getrandom()), expanded as SHA-256(seed | counter). NOT a TRNG: a real board
+ * reads its TRNG here; the same seed after a reset gives the same bytes again. No seed, no
+ * random bytes (the secure channel then does not start). */
+static uint32_t random_blocks;
+
+int smpfota_bm_board_random(void *ctx, uint8_t *out, size_t len)
+{
+	(void)ctx;
+	const struct smpfota_bm_job *job = __job_start;
+	uint8_t blank = 0;
+	for (size_t i = 0; i < sizeof(job->seed); i++) {
+		blank |= job->seed[i];
+	}
+	if (job->magic != SMPFOTA_BM_JOB_MAGIC || blank == 0) {
+		return SMPFOTA_ERR_IO;
+	}
+	while (len > 0) {
+		uint8_t block[32];
+		uint8_t ctr[4] = {(uint8_t)(random_blocks >> 24), (uint8_t)(random_blocks >> 16),
+				  (uint8_t)(random_blocks >> 8), (uint8_t)random_blocks};
+		smpfota_sha256_ctx c;
+		smpfota_sha256_init(&c);
+		int rc = smpfota_sha256_starts(&c);
+		rc = rc ? rc : smpfota_sha256_update(&c, job->seed, sizeof(job->seed));
+		rc = rc ? rc : smpfota_sha256_update(&c, ctr, sizeof(ctr));
+		rc = rc ? rc : smpfota_sha256_finish(&c, block);
+		smpfota_sha256_free(&c);
+		if (rc != 0) {
+			return SMPFOTA_ERR_IO;
+		}
+		random_blocks++;
+		size_t n = len < sizeof(block) ? len : sizeof(block);
+		for (size_t i = 0; i < n; i++) {
+			*out++ = block[i];
+		}
+		len -= n;
+	}
+	return 0;
+}
+
 const struct smpfota_bm_board *smpfota_bm_board_init(void)
 {
 	smpfota_bm_clock_init(BOARD_CLOCK_HZ);
@@ -99,6 +144,7 @@ const struct smpfota_bm_board *smpfota_bm_board_init(void)
 		.image = __image_start,
 		.image_region_size = (uint32_t)(__image_end - __image_start),
 		.job = __job_start,
+		.key = __key_start,
 	};
 	return &board;
 }

@@ -46,9 +46,10 @@ BLE_SETS = [
     # only after the answer's completion, docs/ble.md).
     ("BLE-F", "LE 2M, DLE 251, MTU 247, 30 ms", ["--ble-interval", "30"]),
     # A phone-like controller, for the anchors below: an assumed 4 packet pairs per 15 ms
-    # connection event (phones cap the packets per event; the figure is not sourced).
+    # connection event (phones cap the packets per event; the figure is not sourced), and a
+    # master that does not trickle (the phone apps send whole pieces).
     ("BLE-P", "LE 2M, 251, 247, 15 ms, 4 pairs/event (phone-like)",
-     ["--ble-interval", "15", "--ble-pdus", "4"]),
+     ["--ble-interval", "15", "--ble-pdus", "4", "--ble-trickle", "0"]),
 ]
 
 ANCHORS = [

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #define SMP_HDR 8U
+#define SMP_SEQ 6U /* op, flags, length (2), group (2), seq, id */
 #define DEFAULT_RX_TIMEOUT_MS 5000U
 
 int smpfota_gatt_init(struct smpfota_gatt *g, const struct smpfota_gatt_config *cfg)
@@ -47,11 +48,43 @@ size_t smpfota_gatt_mtu(const struct smpfota_gatt *g)
 	return g->cfg.tx_size;
 }
 
+bool smpfota_gatt_trickling(const struct smpfota_gatt *g)
+{
+	/* only a peer that reassembles can take a frame in more pieces than it needs */
+	return g->cfg.trickle_piece != 0 && g->cfg.peer_reassembles && g->tx_len != 0 &&
+	       g->sent_n >= 2U;
+}
+
+/* A whole frame went to the stack: one more the peer has to answer. */
+static void sent_push(struct smpfota_gatt *g, uint8_t seq)
+{
+	if (g->sent_n == SMPFOTA_GATT_UNANSWERED_MAX) {
+		memmove(g->sent_seq, g->sent_seq + 1, SMPFOTA_GATT_UNANSWERED_MAX - 1U);
+		g->sent_n--;
+	}
+	g->sent_seq[g->sent_n++] = seq;
+}
+
+/* An answer: its request and every older one (lost: answers come in order) are done. */
+static void sent_answered(struct smpfota_gatt *g, uint8_t seq)
+{
+	for (uint8_t i = 0; i < g->sent_n; i++) {
+		if (g->sent_seq[i] == seq) {
+			g->sent_n = (uint8_t)(g->sent_n - i - 1U);
+			memmove(g->sent_seq, g->sent_seq + i + 1, g->sent_n);
+			return;
+		}
+	}
+}
+
 /* Hand the stack as many pieces of the current frame as it takes. */
 static void pump(struct smpfota_gatt *g)
 {
 	while (g->tx_off < g->tx_len) {
 		size_t n = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
+		if (smpfota_gatt_trickling(g) && n > g->cfg.trickle_piece) {
+			n = g->cfg.trickle_piece;
+		}
 		if (n > (size_t)(g->tx_len - g->tx_off)) {
 			n = (size_t)(g->tx_len - g->tx_off);
 		}
@@ -70,6 +103,9 @@ static void pump(struct smpfota_gatt *g)
 	}
 	if (g->tx_len != 0) {
 		g->stats.frames_tx++;
+		if (g->cfg.trickle_piece != 0) {
+			sent_push(g, g->cfg.tx_buf[SMP_SEQ]);
+		}
 		g->tx_len = 0;
 	}
 }
@@ -151,6 +187,7 @@ void smpfota_gatt_on_piece(struct smpfota_gatt *g, const uint8_t *data, size_t l
 			return;
 		}
 		g->stats.frames_rx++;
+		sent_answered(g, g->cfg.rx_buf[SMP_SEQ]);
 		(void)g->cfg.rx(g->cfg.user, g->cfg.rx_buf, g->rx_total);
 	}
 }
@@ -175,6 +212,7 @@ void smpfota_gatt_disconnected(struct smpfota_gatt *g)
 	g->rx_len = 0;
 	g->rx_skip = false;
 	g->tx_len = 0;
+	g->sent_n = 0;
 	g->att_mtu = SMPFOTA_GATT_MTU_MIN;
 }
 

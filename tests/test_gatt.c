@@ -362,6 +362,79 @@ static void test_stack_busy_and_error(void)
 	CHECK(smpfota_gatt_tx_idle(&A.g));
 }
 
+/* Trickle (docs/ble.md): with two whole requests unanswered, the next frame goes in
+ * trickle_piece pieces and smpfota_gatt_trickling() says so; an answer (by its seq) ends it,
+ * and the rest goes in whole pieces; an answer to a later request also settles the older
+ * ones (answers come in order: those were lost); off when trickle_piece is 0. */
+static void test_trickle(void)
+{
+	end_init(&A, true, false, CAP);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	A.g.cfg.trickle_piece = 20;
+	size_t n1 = make_frame(F, 2, 1000, 1);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n1), 0); /* seq 1 */
+	size_t n2 = make_frame(F, 2, 1000, 2);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n2), 0); /* seq 2 */
+	CHECK(!smpfota_gatt_trickling(&A.g));
+	for (unsigned i = 0; i < A.st.n; i++) {
+		CHECK(A.st.lens[i] <= 244);
+	}
+	CHECK_EQ(A.st.lens[0], 244); /* whole pieces so far */
+	unsigned before = A.st.n;
+	A.st.room = 3;
+	size_t n3 = make_frame(F, 2, 1000, 3);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n3), 0); /* seq 3: two are unanswered */
+	CHECK(smpfota_gatt_trickling(&A.g));
+	CHECK_EQ(A.st.n, before + 3);
+	for (unsigned i = before; i < A.st.n; i++) {
+		CHECK_EQ(A.st.lens[i], 20);
+	}
+	/* the answer to seq 1 comes: one unanswered left, whole pieces again */
+	make_frame(G, 3, 10, 1);
+	smpfota_gatt_on_piece(&A.g, G, 18, 0);
+	CHECK(!smpfota_gatt_trickling(&A.g));
+	A.st.room = -1;
+	smpfota_gatt_poll(&A.g, 0);
+	CHECK(smpfota_gatt_tx_idle(&A.g));
+	CHECK_EQ(A.st.lens[before + 3], 244);
+	CHECK_EQ(A.st.used, n1 + n2 + n3);
+	/* seq 2 and 3 unanswered; the answer to 3 settles 2 (lost) too */
+	make_frame(G, 3, 10, 3);
+	smpfota_gatt_on_piece(&A.g, G, 18, 0);
+	before = A.st.n;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n3), 0);
+	CHECK_EQ(A.st.lens[before], 244);
+	/* off: never small pieces */
+	end_init(&A, true, false, CAP);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	for (uint8_t k = 0; k < 4; k++) {
+		size_t m = make_frame(F, 2, 1000, k);
+		CHECK_EQ(smpfota_gatt_send(&A.g, F, m), 0);
+		CHECK(!smpfota_gatt_trickling(&A.g));
+	}
+	for (unsigned i = 0; i < A.st.n; i++) {
+		CHECK(A.st.lens[i] == 244 || i % 5 == 4);
+	}
+	/* a target without reassembly takes whole frames only: never trickled */
+	end_init(&A, false, false, CAP);
+	A.g.cfg.trickle_piece = 20;
+	for (uint8_t k = 0; k < 3; k++) {
+		size_t m = make_frame(F, 2, 10, k);
+		CHECK_EQ(smpfota_gatt_send(&A.g, F, m), 0);
+		CHECK(!smpfota_gatt_trickling(&A.g));
+		CHECK_EQ(A.st.lens[A.st.n - 1], m);
+	}
+	/* a disconnection forgets what was unanswered */
+	end_init(&A, true, false, CAP);
+	A.g.cfg.trickle_piece = 20;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n1), 0);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n2), 0);
+	smpfota_gatt_disconnected(&A.g);
+	A.st.room = 0;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n3), 0);
+	CHECK(!smpfota_gatt_trickling(&A.g));
+}
+
 /* ---- the client engine and the server over two links ------------------------------------ */
 
 #define PAGE 4096U
@@ -542,6 +615,7 @@ int main(void)
 	RUN(test_interleaved_and_truncated);
 	RUN(test_junk_and_oversized);
 	RUN(test_stack_busy_and_error);
+	RUN(test_trickle);
 	RUN(test_engine_mtu23_reassembly);
 	RUN(test_engine_mtu247_reassembly);
 	RUN(test_engine_mtu498_no_reassembly);

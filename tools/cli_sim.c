@@ -68,6 +68,9 @@ void smpfota_cli_sim_usage(FILE *f)
 		"  --ble-interval MS   connection interval (7.5..4000, multiple of 1.25; 7.5)\n"
 		"  --ble-event-len MS  radio time per connection event (default: the interval)\n"
 		"  --ble-pdus N        packet pairs per connection event at most (0: as fit)\n"
+		"  --ble-trickle N     while the target holds two unanswered requests, the next\n"
+		"                      goes in N-byte pieces, two at a time (default 8, with\n"
+		"                      --ble-dle 251; 0: off)\n"
 		"  --ble-phy 1|2       LE 1M or LE 2M (default 2)\n"
 		"  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
 		"  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
@@ -231,10 +234,12 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	printf("{\"link\":\"%s\",", c->link == SMPFOTA_SIM_LINK_BLE ? "ble" : "esb");
 	if (c->link == SMPFOTA_SIM_LINK_BLE) {
 		printf("\"ble\":{\"interval_us\":%u,\"event_len_us\":%u,\"pdus_per_event\":%u,"
-		       "\"phy\":%u,\"dle\":%u,\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s},",
+		       "\"phy\":%u,\"dle\":%u,\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s,"
+		       "\"trickle_piece\":%u},",
 		       c->ble.interval_us, c->ble.ce_len_us, c->ble.pdus_per_event, c->ble.phy,
 		       c->ble.dle, c->ble.att_mtu,
-		       c->ble.no_reassembly ? "false" : "true", c->ble.encrypted ? "true" : "false");
+		       c->ble.no_reassembly ? "false" : "true", c->ble.encrypted ? "true" : "false",
+		       c->ble.trickle_piece);
 	}
 	printf("\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
 	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"target_runs\":\"%s\",\"image_bytes\":%u,"
@@ -391,6 +396,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"attack-rate", required_argument, 0, 1102},
 		{"max-failures", required_argument, 0, 1103},
 		{"ble-pdus", required_argument, 0, 1014},
+		{"ble-trickle", required_argument, 0, 1015},
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
@@ -519,6 +525,12 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 				return sim_error(json, 2, "bad --ble-pdus: %s (0..255)", optarg);
 			}
 			c.ble.pdus_per_event = (uint8_t)u;
+			break;
+		case 1015:
+			if (!parse_u64(optarg, 512, &u)) {
+				return sim_error(json, 2, "bad --ble-trickle: %s (0..512)", optarg);
+			}
+			c.ble.trickle_piece = (uint16_t)u;
 			break;
 		case 1006: c.ble.no_reassembly = true; break;
 		case 1007: c.ble.encrypted = true; break;

@@ -72,6 +72,9 @@ extern "C" {
 /* Largest frame: the SMP header's 16-bit length plus the header. */
 #define SMPFOTA_GATT_MAX_FRAME (65535U + 8U)
 
+/* Unanswered frames a central keeps track of (for trickle_piece). */
+#define SMPFOTA_GATT_UNANSWERED_MAX 8U
+
 /* What the Bluetooth stack provides. */
 struct smpfota_gatt_ops {
 	/* Send one piece of at most ATT_MTU - 3 bytes: a central writes it without response
@@ -109,6 +112,15 @@ struct smpfota_gatt_config {
 	/* A partial frame without a new piece for this long is dropped; 0 = 5000 ms (longer
 	 * than the 4 s longest connection interval between two pieces). */
 	uint32_t rx_timeout_ms;
+	/* Central with peer_reassembles, 0 = off. While the peer holds two or more whole
+	 * requests it has not answered (it is slower than the link), the next frame goes in
+	 * pieces of at most this many bytes, and the port hands the stack at most two at a time
+	 * (smpfota_gatt_trickling()): the connection events then keep a packet of the central's
+	 * after the target's answer, which acknowledges it at once. A Zephyr target takes its
+	 * next request only after that acknowledgement (docs/ble.md); without a packet to carry
+	 * it, it waits for the next connection event. 8 bytes in the simulator and the NCS
+	 * glue (docs/ble.md). */
+	uint16_t trickle_piece;
 };
 
 struct smpfota_gatt_stats {
@@ -137,6 +149,10 @@ struct smpfota_gatt {
 	uint32_t rx_len;   /* bytes of the partial frame (or skipped) so far */
 	uint32_t rx_total; /* its length from the header */
 	uint32_t rx_at;    /* when its last piece came (ms) */
+	/* Sequence numbers of the whole frames sent and not answered, oldest first (answers
+	 * come in order: one for a later frame means the older ones were lost). */
+	uint8_t sent_seq[SMPFOTA_GATT_UNANSWERED_MAX];
+	uint8_t sent_n;
 };
 
 /*
@@ -184,6 +200,11 @@ void smpfota_gatt_disconnected(struct smpfota_gatt *g);
 
 /* True when no frame is being handed to the stack. */
 bool smpfota_gatt_tx_idle(const struct smpfota_gatt *g);
+
+/* True while the frame being handed over goes in trickle_piece pieces (config): the port's
+ * send op should then answer SMPFOTA_ERR_BUSY while two pieces are still in the stack, and
+ * call smpfota_gatt_poll() when one has gone (its completion callback). */
+bool smpfota_gatt_trickling(const struct smpfota_gatt *g);
 
 #ifdef __cplusplus
 }

@@ -450,7 +450,9 @@ static int m_piece(void *ctx, const uint8_t *p, size_t len)
 	if (!w->ble->connected) {
 		return SMPFOTA_ERR_BUSY; /* the frame waits for the connection */
 	}
-	return dir_push(w, &w->ble->c2p, w->c->ble.tx_bufs, p, len);
+	/* while the link trickles, two pieces at most in the controller (gatt.h) */
+	unsigned cap = smpfota_gatt_trickling(&w->ble->mg) ? 2U : w->c->ble.tx_bufs;
+	return dir_push(w, &w->ble->c2p, cap, p, len);
 }
 
 /* The target's host is still waiting for its last notification's completion. */
@@ -505,6 +507,9 @@ int sim_ble_link_init(struct world *w, struct board *b)
 		.user = w,
 		.peer_reassembles = m ? !w->c->ble.no_reassembly : true,
 		.whole_pieces = !m && w->c->ble.no_reassembly,
+		/* the master trickles over links with 251-octet PDUs (docs/ble.md): where a
+		 * piece needs several PDUs, small pieces cost more than the answers' wait */
+		.trickle_piece = m && w->c->ble.dle >= 251 ? w->c->ble.trickle_piece : 0,
 	};
 	b->link_ready = false; /* no ESB link */
 	int rc = smpfota_gatt_init(m ? &s->mg : &s->tg, &cfg);

@@ -160,6 +160,7 @@ void smpfota_sim_ble_defaults(struct smpfota_sim_config *c)
 		.dle = 251,
 		.att_mtu = 247,
 		.tx_bufs = 10,
+		.trickle_piece = 8,
 		.sup_timeout_us = 4000000,
 		.connect_us = 300000,
 	};

@@ -123,6 +123,8 @@ struct smpfota_sim_ble {
 	bool no_reassembly;      /* target without CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY */
 	bool encrypted;          /* paired link: a 4-byte MIC on every data PDU */
 	uint16_t tx_bufs;        /* ATT pieces the master's host may queue in its controller */
+	uint16_t trickle_piece;  /* the master's smpfota_gatt_config.trickle_piece over links
+				    * with 251-octet PDUs (8; 0 off) */
 	uint32_t sup_timeout_us; /* supervision timeout: a lost connection is noticed after it */
 	uint32_t connect_us;     /* scan, connect, MTU/data length/PHY, discover, subscribe
 				    * (estimate) */

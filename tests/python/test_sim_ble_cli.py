@@ -43,11 +43,12 @@ def sim_json(*args):
 def test_ble_update_and_parameters_in_json(image):
     rc, d = sim_json("--image", image, "--link", "ble", "--scenario", "radio",
                      "--ble-interval", "15", "--ble-phy", "1", "--ble-dle", "27",
-                     "--ble-mtu", "185", "--ble-encrypted")
+                     "--ble-mtu", "185", "--ble-encrypted", "--ble-trickle", "0")
     assert rc == 0 and d["ok"] and d["link"] == "ble"
     assert d["ble"] == {"interval_us": 15000, "event_len_us": 0, "pdus_per_event": 0,
                         "phy": 1, "dle": 27,
-                        "att_mtu": 185, "reassembly": True, "encrypted": True}
+                        "att_mtu": 185, "reassembly": True, "encrypted": True,
+                        "trickle_piece": 0}
     assert 0 < d["goodput_kBps"] <= d["limit_kBps"]
     assert d["stats"]["ble_events"] > 0 and d["stats"]["disconnects"] >= 1
     # the parameters change the limit

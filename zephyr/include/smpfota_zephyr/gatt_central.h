@@ -53,6 +53,7 @@ struct smpfota_zgatt {
 	atomic_t events;          /* ZGATT_EV_* for the work item */
 	atomic_t linked;          /* subscribed on the current connection (cleared at once by
 				   * the disconnection, before the work item sees it) */
+	atomic_t in_air;          /* pieces written, their completion not yet called back */
 	bool up;                  /* the owner was told the link is up (work item only) */
 	/* notifications (and disconnection marks) for the work item: [len lo, len hi][data] */
 	struct k_spinlock inbox_lock;

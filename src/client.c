@@ -281,7 +281,7 @@ static void measure_from(struct smpfota_client_upload *u)
 /* A natural ack of a chunk sent at `off`. While growing, each window is measured (the time
  * per answer over MEASURE_ACKS x (window - 1) of them: every chunk but the first and last
  * fills the server's buffer, so that is the delivered rate) against the one before. The
- * first is stop-and-wait itself, measured over 2 chunks after the opening one
+ * first is stop-and-wait itself, measured over MEASURE_ACKS chunks after the opening one
  * (whose answer may include a whole-slot erase, and would make any window look fast). A
  * window that raises the rate by 1/16 tries one more chunk in
  * flight, or all the buf_count - 1 allowed when it doubled the rate (the link's latency,
@@ -300,8 +300,7 @@ static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
 		u->clean = 0;
 		return;
 	}
-	/* stop-and-wait: 2 answers (each chunk alone costs a round trip of idle link) */
-	unsigned n = u->window > 1U ? MEASURE_ACKS * (u->window - 1U) : MEASURE_ACKS / 2U;
+	unsigned n = MEASURE_ACKS * (u->window > 1U ? u->window - 1U : 1U);
 	if (++u->clean < n) {
 		return;
 	}
@@ -702,11 +701,27 @@ int smpfota_client_input(struct smpfota_client *c, const uint8_t *frame, size_t 
 	return 0; /* late, duplicate or foreign: ignored */
 }
 
+/* How long a request may wait: for an answer once sent, for the transport while queued. A
+ * queued chunk may wait out a target's erase behind a link's back-pressure (the frame
+ * bridge): a whole attempt's timeout, not the learned one of a chunk on its way. */
+static uint32_t wait_limit(const struct smpfota_client *c, const struct smpfota_client_req *r)
+{
+#if SMPFOTA_CONFIG_CLIENT_LEARN
+	if (r->state == REQ_QUEUED && r->is_chunk) {
+		return c->up.prm.timeout_ms;
+	}
+#else
+	(void)c; /* every chunk timeout is the whole attempt's */
+#endif
+	return r->timeout_ms;
+}
+
 void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 {
 	for (unsigned i = 0; i < c->cfg.slots; i++) {
 		struct smpfota_client_req *r = &c->req[i];
-		if (r->state == REQ_FREE || !util_time_reached(now, r->sent_at + r->timeout_ms)) {
+		if (r->state == REQ_FREE ||
+		    !util_time_reached(now, r->sent_at + wait_limit(c, r))) {
 			continue;
 		}
 		/* Still queued: the transport refused it (BUSY) for as long as an answer may

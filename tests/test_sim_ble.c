@@ -155,6 +155,10 @@ static void test_answer_waits_for_its_acknowledgement(void)
 	ble_defaults(&c, SMPFOTA_SIM_RADIO);
 	c.ble.phy = 1;
 	c.ble.dle = 27;
+	/* 1 KB buffers: 120 chunks, so the few the engine sends alone first (its stop-and-wait
+	 * reference, docs/client.md) weigh little */
+	c.buf_size = 1024;
+	chunks = (uint32_t)(image_len / c.buf_size);
 	r = run(&c);
 	check_done(&r);
 	CHECK(r.stats.ble_acks_next_event < chunks / 2);

@@ -251,10 +251,12 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       r->target_runs ? r->target_runs : "?", r->image_bytes,
 	       (unsigned long long)r->virtual_us, (unsigned long long)r->upload_us);
 	printf("\"virtual_s\":%.6f,\"upload_s\":%.6f,\"goodput_kBps\":%.3f,\"limit_kBps\":%.3f,"
-	       "\"radio_limit_kBps\":%.3f,\"flash_limit_kBps\":%.3f,\"ratio\":%.4f,",
+	       "\"radio_limit_kBps\":%.3f,\"flash_limit_kBps\":%.3f,\"ratio\":%.4f,"
+	       "\"buffer_ceiling_kBps\":%.3f,",
 	       (double)r->virtual_us / 1e6, (double)r->upload_us / 1e6, r->goodput_kBps,
 	       r->limit_kBps, smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c),
-	       r->limit_kBps > 0 ? r->goodput_kBps / r->limit_kBps : 0.0);
+	       r->limit_kBps > 0 ? r->goodput_kBps / r->limit_kBps : 0.0,
+	       smpfota_sim_buffer_ceiling_kBps(c));
 	const struct smpfota_sim_stats *s = &r->stats;
 	printf("\"stats\":{\"packets\":%u,\"upload_packets\":%u,\"retransmits\":%u,\"upload_retransmits\":%u,\"lost\":%u,\"ack_lost\":%u,"
 	       "\"crc_errors\":%u,\"replays\":%u,\"withheld\":%u,\"tx_failed\":%u,\"polls\":%u,"
@@ -349,6 +351,14 @@ static void print_summary(const struct smpfota_sim_config *c, const struct smpfo
 	if (r->goodput_kBps > 0) {
 		printf("ratio         %.1f %% of the limit\n",
 		       r->limit_kBps > 0 ? 100.0 * r->goodput_kBps / r->limit_kBps : 0.0);
+	}
+	double ceil = smpfota_sim_buffer_ceiling_kBps(c);
+	if (ceil < r->limit_kBps) {
+		printf("ceiling       %.1f kB/s (%u target buffers during 64 KB block erases, "
+		       "docs/ble.md)%s", ceil, (unsigned)c->buf_count, r->goodput_kBps > 0 ? "" : "\n");
+		if (r->goodput_kBps > 0) {
+			printf(": %.1f %% of it\n", 100.0 * r->goodput_kBps / ceil);
+		}
 	}
 	/* the same counters as the JSON's stats: packets, retransmits, upload_* */
 	printf("radio         %u packets, %u retransmissions in all; during the upload %u packets, "

@@ -55,7 +55,7 @@ static uint64_t budget_ns(const struct smpfota_sim_ble *p)
 }
 
 /* The client's frame: the target's buffer, or one piece without reassembly. */
-static uint32_t frame_size(const struct smpfota_sim_config *c)
+uint32_t sim_ble_frame_size(const struct smpfota_sim_config *c)
 {
 	uint32_t f = c->buf_size;
 	uint32_t piece = (uint32_t)c->ble.att_mtu - SMPFOTA_GATT_ATT_HDR;
@@ -68,7 +68,7 @@ static uint32_t frame_size(const struct smpfota_sim_config *c)
 double sim_ble_radio_limit_kBps(const struct smpfota_sim_config *c)
 {
 	const struct smpfota_sim_ble *p = &c->ble;
-	uint32_t fs = frame_size(c), piece = (uint32_t)p->att_mtu - SMPFOTA_GATT_ATT_HDR;
+	uint32_t fs = sim_ble_frame_size(c), piece = (uint32_t)p->att_mtu - SMPFOTA_GATT_ATT_HDR;
 	uint64_t budget = budget_ns(p), t = 0, events = 1;
 	unsigned pairs = 0;
 	bool first = true;

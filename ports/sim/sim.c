@@ -89,6 +89,25 @@ double smpfota_sim_limit_kBps(const struct smpfota_sim_config *c)
 	return r < f ? r : f;
 }
 
+double smpfota_sim_buffer_ceiling_kBps(const struct smpfota_sim_config *c)
+{
+	double lim = smpfota_sim_limit_kBps(c);
+	if (c->link != SMPFOTA_SIM_LINK_BLE || c->scenario != SMPFOTA_SIM_QSPI) {
+		return lim;
+	}
+	/* docs/ble.md, "The QSPI scenario's ceiling": while the chunk that started a block's
+	 * erase is handled it holds two of the target's buf_count SMP buffers, so buf_count - 1
+	 * chunks are in the target when the erase ends; the rest of the block crosses the link
+	 * (or is programmed, whichever is slower) after it. kB/s = B/ms. */
+	const struct smpfota_sim_timing *t = &c->t;
+	double held = (double)(c->buf_count - 1U) * sim_ble_frame_size(c);
+	double rest = held < SIM_QSPI_BLOCK ? SIM_QSPI_BLOCK - held : 0.0;
+	double prog = 256.0 / t->qspi_prog_us * 1000.0, r = smpfota_sim_radio_limit_kBps(c);
+	double ms = t->qspi_block_erase_us / 1000.0 + rest / (r < prog ? r : prog);
+	double ceil = SIM_QSPI_BLOCK / ms;
+	return ceil < lim ? ceil : lim;
+}
+
 const char *smpfota_sim_scenario_name(enum smpfota_sim_scenario s)
 {
 	switch (s) {

@@ -236,6 +236,11 @@ void smpfota_sim_defaults(struct smpfota_sim_config *c, enum smpfota_sim_scenari
 double smpfota_sim_radio_limit_kBps(const struct smpfota_sim_config *c);
 double smpfota_sim_flash_limit_kBps(const struct smpfota_sim_config *c);
 double smpfota_sim_limit_kBps(const struct smpfota_sim_config *c);
+/* What a target with buf_count SMP buffers can reach at best (kB/s): over BLE in the QSPI
+ * scenario, where a 64 KB block erase holds the upload, the block's erase, then what the target
+ * could not hold during it over the link (docs/ble.md); everywhere else smpfota_sim_limit_kBps().
+ * Never above it. */
+double smpfota_sim_buffer_ceiling_kBps(const struct smpfota_sim_config *c);
 
 /* The BLE link's defaults into c->ble (smpfota_sim_defaults calls it; c->link stays ESB). */
 void smpfota_sim_ble_defaults(struct smpfota_sim_config *c);

@@ -9,15 +9,20 @@ over BLE (master = central, target = a Zephyr-like smp_bt peripheral, docs/ble.m
 link parameter sets, in the three flash scenarios of `smpfota sim`:
   radio     secondary slot in pre-erased QSPI flash (the link is the bottleneck)
   internal  secondary slot in app-core flash, page erase interleaved (31 kB/s)
-  qspi      secondary slot in QSPI flash, sector erase as it goes (66 kB/s)
+  qspi      secondary slot in QSPI flash, 64 KB block erases as it goes (92 kB/s)
 For every run: the analytic limit (min of the link's and the flash path's, computed by the
 simulator from its timing tables), what bounds it, the goodput and goodput / limit. Then, per
 scenario, by how much ESB beats the best BLE set. The phone apps' published figures (Nordic's
 nRF Connect Device Manager, smpmgr; shared/spec/peers.md §4, esb-nrf5340.md §5.3) are printed
 as anchors: they are measurements of other stacks, not runs of this simulator.
 
+The "ceiling" column is what a target with the default 4 SMP buffers can reach at best: over
+BLE on QSPI erased as it goes it is below the limit (a 64 KB block erase holds the upload and
+only 3 chunks fit in the target meanwhile, docs/ble.md), elsewhere it is the limit. Both are
+printed; "ratio" is goodput / limit, "/ceil" goodput / ceiling.
+
 Nothing is asserted. A goodput above its limit is a bug and is flagged; a BLE set below 90 % of
-its limit (issue #17's bar) is flagged too.
+its ceiling (issue #17's bar, judged against what a stock 4-buffer target can do) is flagged too.
 """
 from __future__ import annotations
 
@@ -66,10 +71,23 @@ def bound(d: dict) -> str:
     return "link" if d["radio_limit_kBps"] <= d["flash_limit_kBps"] else "flash"
 
 
+def ceiling(d: dict) -> float:
+    """The 4-buffer target's ceiling (BLE, QSPI erased as it goes), else the limit."""
+    return d.get("buffer_ceiling_kBps", d["limit_kBps"])
+
+
+def judged(d: dict) -> float:
+    """goodput / the figure issue #17's 90 % bar is judged against: the ceiling when lower."""
+    return d["goodput_kBps"] / ceiling(d)
+
+
 def cell(d: dict) -> str:
     if not d["ok"]:
         return f"FAILED ({d['error']})"
-    return f"{d['goodput_kBps']:.1f} ({100 * d['ratio']:.0f} %, {bound(d)})"
+    c = f"{d['goodput_kBps']:.1f} ({100 * d['ratio']:.0f} %, {bound(d)}"
+    if ceiling(d) < d["limit_kBps"] - 0.05:
+        c += f"; {100 * judged(d):.0f} % of the ceiling {ceiling(d):.1f}"
+    return c + ")"
 
 
 def main(argv=None) -> int:
@@ -95,7 +113,7 @@ def main(argv=None) -> int:
 
     bad = False
     head = (f"{'link':<6} {'parameters':<44} {'scenario':<9} {'link lim':>9} {'flash lim':>9} "
-            f"{'goodput':>8} {'ratio':>6}  bound")
+            f"{'ceiling':>8} {'goodput':>8} {'ratio':>6} {'/ceil':>6}  bound")
     print(head)
     print("-" * len(head))
     sets = [("ESB", "2 Mbit/s, 252-byte payloads, fast ramp-up", [])] + BLE_SETS
@@ -106,14 +124,15 @@ def main(argv=None) -> int:
             if d["ok"] and d["goodput_kBps"] > d["limit_kBps"]:
                 flag = "  BUG: above the limit"
                 bad = True
-            elif name != "ESB" and d["ok"] and d["ratio"] < 0.9:
-                flag = "  below 90 % of the limit"
+            elif name != "ESB" and d["ok"] and judged(d) < 0.9:
+                flag = "  below 90 % of the " + (
+                    "ceiling" if ceiling(d) < d["limit_kBps"] - 0.05 else "limit")
             elif not d["ok"]:
                 flag = f"  FAILED ({d['error']})"
                 bad = True
             print(f"{name:<6} {desc:<44} {s:<9} {d['radio_limit_kBps']:9.1f} "
-                  f"{d['flash_limit_kBps']:9.1f} {d['goodput_kBps']:8.1f} "
-                  f"{100 * d['ratio']:5.1f}%  {bound(d)}{flag}")
+                  f"{d['flash_limit_kBps']:9.1f} {ceiling(d):8.1f} {d['goodput_kBps']:8.1f} "
+                  f"{100 * d['goodput_kBps'] / d['limit_kBps']:5.1f}% {100 * judged(d):5.1f}%  {bound(d)}{flag}")
 
     print("\nESB against the best BLE set, per scenario:")
     for s in SCENARIOS:

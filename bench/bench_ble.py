@@ -151,6 +151,8 @@ def main(argv=None) -> int:
         print("\n| secondary slot (flash limit) | ESB | " +
               " | ".join(f"{n}: {d}" for n, d, _ in BLE_SETS) + " |")
         print("|---|---|" + "---|" * len(BLE_SETS))
+        lk = [runs[(n, SCENARIOS[0])]["radio_limit_kBps"] for n, _, _ in sets]
+        print("| link limit (the radio's) | " + " | ".join(f"{v:.1f}" for v in lk) + " |")
         for s in SCENARIOS:
             e = runs[("ESB", s)]
             print(f"| {s} ({e['flash_limit_kBps']:.1f}) | {cell(e)} | " +

@@ -637,13 +637,17 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 					     : 0;
 	w = w < c->cfg.slots ? w : c->cfg.slots;
 	w = w > 0 ? w : 1; /* buf_count 0 (unknown) or 1, a single slot: stop-and-wait */
-	u->window_max = (uint8_t)w;
 #if SMPFOTA_CONFIG_CLIENT_LEARN
+	if (w >= c->cfg.slots && w > 1) {
+		w = c->cfg.slots - 1U; /* a slot stays free for the probe (chunk_timeout()) */
+	}
+	u->window_max = (uint8_t)w;
 	/* stop-and-wait first: on_ack() measures it as the reference; a link that holds back
 	 * what the target cannot take starts with the whole window */
 	u->window = (uint8_t)(prm->held_not_dropped ? w : 1);
 	u->growing = w > 1 && !prm->held_not_dropped;
 #else
+	u->window_max = (uint8_t)w;
 	u->window = (uint8_t)w;
 #endif
 	u->started_at = now;

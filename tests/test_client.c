@@ -674,6 +674,10 @@ static void test_window_learns(void)
 	CHECK_EQ(last_prog.window, 1);
 	CHECK(last_prog.rewinds >= 1);
 	CHECK(last_prog.retransmits >= 1);
+	/* a window as large as the client's slots leaves one free for the probe */
+	prm.window = 8;
+	learn_upload(20, 0, 0, -1, 0, &prm);
+	CHECK_EQ(last_prog.window, 7);
 	/* --window 1 is stop-and-wait from the first chunk to the last */
 	prm.window = 1;
 	learn_upload(20, 0, 0, -1, 0, &prm);

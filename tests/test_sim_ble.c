@@ -203,6 +203,16 @@ static void test_trickle_acknowledges_answers_sooner(void)
 	struct smpfota_sim_result off = run(&c);
 	check_done(&off);
 	CHECK(on.stats.ble_acks_next_event < off.stats.ble_acks_next_event);
+	/* over 27-octet PDUs too, in pieces that fill one PDU each */
+	ble_defaults(&c, SMPFOTA_SIM_INTERNAL);
+	c.ble.phy = 1;
+	c.ble.dle = 27;
+	on = run(&c);
+	check_done(&on);
+	c.ble.trickle_piece = 0;
+	off = run(&c);
+	check_done(&off);
+	CHECK(on.stats.ble_acks_next_event < off.stats.ble_acks_next_event);
 }
 
 static void test_loss(void)

@@ -493,6 +493,17 @@ static int t_frame(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* The master's trickle piece (docs/ble.md): the configured size over 251-octet PDUs; over
+ * shorter ones a piece that fills one PDU (the data length less the L2CAP and ATT headers):
+ * there a smaller piece costs a whole packet pair for less data. */
+static uint16_t trickle_piece(const struct smpfota_sim_ble *p)
+{
+	if (p->trickle_piece == 0 || p->dle >= 251) {
+		return p->trickle_piece;
+	}
+	return (uint16_t)(p->dle - L2CAP_ATT_HDR);
+}
+
 int sim_ble_link_init(struct world *w, struct board *b)
 {
 	struct sim_ble *s = w->ble;
@@ -507,9 +518,7 @@ int sim_ble_link_init(struct world *w, struct board *b)
 		.user = w,
 		.peer_reassembles = m ? !w->c->ble.no_reassembly : true,
 		.whole_pieces = !m && w->c->ble.no_reassembly,
-		/* the master trickles over links with 251-octet PDUs (docs/ble.md): where a
-		 * piece needs several PDUs, small pieces cost more than the answers' wait */
-		.trickle_piece = m && w->c->ble.dle >= 251 ? w->c->ble.trickle_piece : 0,
+		.trickle_piece = m ? trickle_piece(&w->c->ble) : 0,
 	};
 	b->link_ready = false; /* no ESB link */
 	int rc = smpfota_gatt_init(m ? &s->mg : &s->tg, &cfg);

@@ -220,6 +220,15 @@ static void test_loss(void)
 	struct smpfota_sim_config c;
 	ble_defaults(&c, SMPFOTA_SIM_RADIO);
 	struct smpfota_sim_result clean = run(&c);
+	CHECK_EQ(clean.stats.retransmits, 0);
+	/* nothing lost: the PDUs after a piece's first are not retransmissions */
+	c.ble.phy = 1;
+	c.ble.dle = 27;
+	struct smpfota_sim_result frag = run(&c);
+	check_done(&frag);
+	CHECK_EQ(frag.stats.retransmits, 0);
+	c.ble.phy = 2;
+	c.ble.dle = 251;
 	c.f.loss = 0.1;
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);

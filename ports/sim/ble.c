@@ -128,6 +128,7 @@ static void dir_clear(struct ble_dir *d)
 	d->head = d->count = 0;
 	d->sent = 0;
 	d->resend = 0;
+	d->again = false;
 	d->unacked = false;
 }
 
@@ -352,10 +353,12 @@ static void pair(struct world *w, uint64_t t)
 	}
 	w->st->packets++;
 	b->ev_pairs++;
-	if (lc > 0 && (b->c2p.resend || b->c2p.sent > 0)) {
+	/* a PDU sent again (not the next PDU of a piece that needs several) */
+	if (lc > 0 && (b->c2p.resend || b->c2p.again)) {
 		w->st->retransmits++;
 	}
 	if (!board_up(&w->t, t) || pkt_lost(w, lc)) {
+		b->c2p.again = lc > 0;
 		w->st->lost++;
 		b->in_event = false; /* no answer: the central closes the event */
 		return;
@@ -381,8 +384,10 @@ static void pair(struct world *w, uint64_t t)
 		struct ble_sdu *s = dir_head(&b->c2p);
 		if (b->c2p.sent == 0 && !rxq_room(w, &b->t_in, s->len)) {
 			w->st->withheld++; /* the target's host has no room: NAK */
+			b->c2p.again = true;
 			c_acked = false;
 		} else {
+			b->c2p.again = false;
 			advance(w, &b->c2p, &b->t_in, lc, t + tc, false);
 			if (!p_ok) {
 				b->c2p.resend = (uint16_t)lc; /* it arrived; the ack did not */

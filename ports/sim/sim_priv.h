@@ -158,6 +158,7 @@ struct ble_dir {
 	unsigned head, count;
 	uint32_t sent;       /* on-air bytes of the head piece acknowledged */
 	uint16_t resend;     /* a PDU whose ack was lost goes again, to no effect */
+	bool again;          /* the next PDU was sent before, lost or NAKed: it goes again */
 	bool unacked;        /* the head piece is all on air; the peer's next packet acks it */
 	uint64_t sent_event; /* the event that carried the head piece's last PDU */
 };

@@ -9,31 +9,14 @@ Env: SMPFOTA_BUILD (dir with the `smpfota` binary), SMPFOTA_SRC (source root).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
-from pathlib import Path
 
 import pytest
-
-SRC = Path(os.environ.get("SMPFOTA_SRC", Path(__file__).resolve().parents[2]))
-BUILD = Path(os.environ.get("SMPFOTA_BUILD", SRC / "build"))
-SMPFOTA = BUILD / "smpfota"
-
-sys.path.insert(0, str(SRC / "scripts"))
-import make_test_image as mti  # noqa: E402
+from sim_harness import sim, sim_image
 
 
 @pytest.fixture(scope="module")
 def image(tmp_path_factory):
-    d = tmp_path_factory.mktemp("fleet")
-    return mti.make_image(d / "app.bin", size=40000, seed=4, key_type="ecdsa-p256",
-                          key_dir=d / "keys", version="1.0.0+1")
-
-
-def sim(*args, timeout=120):
-    return subprocess.run([str(SMPFOTA), "sim", *map(str, args)], capture_output=True,
-                          text=True, timeout=timeout)
+    return sim_image(tmp_path_factory.mktemp("fleet"), size=40000, seed=4)
 
 
 def test_json_per_target(image):

@@ -20,10 +20,8 @@ import sys
 from pathlib import Path
 
 SRC = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(SRC / "scripts"))
 sys.path.insert(0, str(SRC / "bench"))
-import make_test_image as mti  # noqa: E402
-from bench_sim import PAYLOAD, sim  # noqa: E402
+from bench_sim import bench_image, sim  # noqa: E402  (the ESB bench's image and runner)
 
 GOAL = 0.97
 
@@ -36,9 +34,7 @@ def main(argv=None) -> int:
     build = Path(a.build).resolve()
     smpfota = build / "smpfota"
     work = build / "bench-sim"
-    image = mti.make_image(work / "app400k.bin", size=PAYLOAD, seed=5, key_type="ed25519",
-                           key_dir=work / "keys", header_size=0x200, align=4,
-                           version="2.0.0+1")
+    image = bench_image(work)
     key = work / "bench.key"
     if not key.exists():
         subprocess.run([str(smpfota), "keygen", str(key)], check=True, capture_output=True)

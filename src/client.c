@@ -630,7 +630,7 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	fs = fs < c->cfg.frame_cap ? fs : c->cfg.frame_cap;
 	u->frame_size = fs;
 	/* At most buf_count - 1 (Nordic's rule of thumb: one buffer stays free for the
-	 * response); pipelining starts at 2 chunks and is measured (on_ack). */
+	 * response); the window starts at 1 and grows only while that pays (on_ack()). */
 	uint32_t w = prm->window            ? prm->window
 		     : prm->held_not_dropped ? c->cfg.slots - 1U
 		     : prm->buf_count        ? prm->buf_count - 1U
@@ -641,13 +641,14 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	if (w >= c->cfg.slots && w > 1) {
 		w = c->cfg.slots - 1U; /* a slot stays free for the probe (chunk_timeout()) */
 	}
+#endif
 	u->window_max = (uint8_t)w;
+#if SMPFOTA_CONFIG_CLIENT_LEARN
 	/* stop-and-wait first: on_ack() measures it as the reference; a link that holds back
 	 * what the target cannot take starts with the whole window */
 	u->window = (uint8_t)(prm->held_not_dropped ? w : 1);
 	u->growing = w > 1 && !prm->held_not_dropped;
 #else
-	u->window_max = (uint8_t)w;
 	u->window = (uint8_t)w;
 #endif
 	u->started_at = now;

@@ -224,7 +224,8 @@ static void rtt_sample(struct smpfota_client *c, uint32_t m, bool chunk)
 static uint32_t rto(const struct smpfota_client *c)
 {
 	uint32_t max = c->up.prm.timeout_ms;
-	uint32_t t = c->rtt_kind ? (c->srtt8 >> 2) + c->var4 : max;
+	/* a lossless link loses nothing to resend early: a late answer is a slow server */
+	uint32_t t = c->rtt_kind && !c->up.prm.lossless ? (c->srtt8 >> 2) + c->var4 : max;
 	t = t > SMPFOTA_CLIENT_MIN_RTO_MS ? t : SMPFOTA_CLIENT_MIN_RTO_MS;
 	t <<= c->backoff;
 	return t < max ? t : max;
@@ -646,8 +647,9 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 #if SMPFOTA_CONFIG_CLIENT_LEARN
 	/* stop-and-wait first: on_ack() measures it as the reference; a link that holds back
 	 * what the target cannot take starts with the whole window */
-	u->window = (uint8_t)(prm->held_not_dropped ? w : 1);
-	u->growing = w > 1 && !prm->held_not_dropped;
+	bool full = prm->held_not_dropped || prm->lossless;
+	u->window = (uint8_t)(full ? w : 1);
+	u->growing = w > 1 && !full;
 #else
 	u->window = (uint8_t)w;
 #endif

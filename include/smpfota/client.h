@@ -128,6 +128,15 @@ struct smpfota_upload_params {
 				   * queues: the window starts full, not learned, and the opening
 				   * chunk does not go alone. The default window is then the
 				   * client's slots - 1 (one for a probe), not buf_count - 1. */
+	bool lossless;             /* the link loses no frame (BLE: its link layer resends until
+				   * acknowledged), so only a full target drops a request, and
+				   * buf_count - 1 in flight always fit (one buffer stays free for
+				   * the answer). Nothing to learn then, as without
+				   * SMPFOTA_CONFIG_CLIENT_LEARN: the window starts at
+				   * buf_count - 1 (learning it from stop-and-wait costs seconds
+				   * over long connection intervals) and chunks wait timeout_ms,
+				   * not a round trip (a flash erase would bring a probe that a
+				   * full target drops). The opening chunk still goes alone. */
 };
 
 struct smpfota_upload_progress {

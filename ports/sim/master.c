@@ -117,7 +117,9 @@ int sim_master_start(struct world *w)
 		.upload = {.window = w->c->naive ? 1 : w->c->window,
 			   .max_failures = 20,
 			   /* the bridge and ESB hold back what the target cannot take yet */
-			   .held_not_dropped = !w->c->naive && !sim_is_ble(w)},
+			   .held_not_dropped = !w->c->naive && !sim_is_ble(w),
+			   /* BLE's link layer resends until acknowledged */
+			   .lossless = sim_is_ble(w)},
 		.force = w->force,
 		.reset_wait_ms = 300000, /* a swap of a full internal slot takes ~40 s */
 	};

@@ -231,6 +231,10 @@ static int start_update(bool force, bool confirm)
 	 * ACKs): the window is full from the first chunk, covering the target's flash erases
 	 * (docs/client.md). Over BLE, Zephyr's smp_bt drops a request it has no buffer for. */
 	prm.upload.held_not_dropped = true;
+#else
+	/* The link layer resends until acknowledged: buf_count - 1 chunks from the start, no
+	 * probe during a flash erase (a full smp_bt target would drop it). */
+	prm.upload.lossless = true;
 #endif
 
 	last_pct = 101;

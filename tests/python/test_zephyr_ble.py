@@ -52,7 +52,8 @@ def test_every_zephyr_call_is_in_the_ledger():
 
 def test_every_bluetooth_option_is_in_the_ledger():
     ledger = ble_ledger()
-    conf = (MASTER / "overlay-ble.conf").read_text() + (MASTER / "sysbuild-ble.conf").read_text()
+    conf = "".join((MASTER / f).read_text() for f in
+                   ("overlay-ble.conf", "sysbuild-ble.conf", "sysbuild/ipc_radio.conf"))
     names = set(re.findall(r"^((?:SB_)?CONFIG_BT\w*|SB_CONFIG_NETCORE_IPC_RADIO\w*)=", conf, re.M))
     assert names
     missing = sorted(n for n in names if f"`{n}`" not in ledger and f"{n}`" not in ledger)
@@ -72,3 +73,15 @@ def test_ble_configuration_names_options_that_exist():
     assert "SMPFOTA_ESB" not in sb  # the controller, not the ESB image, on the network core
     main = (MASTER / "src" / "main.c").read_text()
     assert "CONFIG_SMPFOTA_MASTER_LINK_BLE" in main
+
+
+def test_controller_data_length_fits_its_acl_buffers():
+    """Zephyr's controller Kconfig caps BT_CTLR_DATA_LENGTH_MAX at BT_BUF_ACL_RX_SIZE while that
+    is below 251, and BT_BUF_ACL_RX_SIZE is 27 in an image without BT_SMP (the controller's):
+    the controller image must raise its ACL buffers with the data length (docs/ncs.md)."""
+    conf = dict(re.findall(r"^CONFIG_(\w+)=(\d+)$",
+                           (MASTER / "sysbuild" / "ipc_radio.conf").read_text(), re.M))
+    dle = int(conf["BT_CTLR_DATA_LENGTH_MAX"])
+    assert dle == 251  # the glue asks for 251-octet PDUs (docs/ble.md)
+    assert int(conf.get("BT_BUF_ACL_RX_SIZE", 27)) >= dle
+    assert int(conf.get("BT_BUF_ACL_TX_SIZE", 27)) >= dle

@@ -136,6 +136,8 @@ static void enqueue(bool to_server, const uint8_t *p, size_t n, uint32_t extra)
 static unsigned busy_of_3;
 static unsigned tx_calls;
 
+static uint32_t chunk_frame_max; /* the largest upload request sent */
+
 static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 {
 	(void)ctx;
@@ -146,6 +148,7 @@ static int tx_send(void *ctx, const uint8_t *frame, size_t len)
 	if (len > 8 && frame[4] == 0 && frame[5] == 1 && frame[7] == 1) {
 		sent_data_bytes += (uint32_t)len;
 		chunks_sent++;
+		chunk_frame_max = len > chunk_frame_max ? (uint32_t)len : chunk_frame_max;
 	}
 	enqueue(true, frame, len, 0);
 	return 0;
@@ -883,6 +886,31 @@ static void test_update_workflow(void)
 	CHECK(primary_runs(factory, factory_len));
 }
 
+/* A link that carries frames in pieces (BLE, client.h tx.piece): the workflow's upload
+ * frames are whole pieces, not the server's 2048 B buffer (a short last piece costs a packet
+ * slot); without pieces they fill the buffer. */
+static void test_update_frames_in_whole_pieces(void)
+{
+	struct smpfota_upload_source src = make_source(50000, 21);
+	struct smpfota_update_params prm = {0};
+	for (uint16_t piece = 0; piece <= 244; piece += 244) {
+		target_with_factory(1);
+		struct smpfota_client_config cfg = cli.cfg;
+		cfg.tx.mtu = 4096;
+		cfg.tx.piece = piece;
+		CHECK_EQ(smpfota_client_init(&cli, &cfg), 0);
+		chunk_frame_max = 0;
+		CHECK_EQ(run_update(&src, &prm), 0);
+		CHECK(primary_runs(img, img_len));
+		if (piece != 0) {
+			CHECK_EQ(chunk_frame_max % piece, 0);
+			CHECK(chunk_frame_max + piece > 2048U);
+		} else {
+			CHECK(chunk_frame_max > 2040 && chunk_frame_max <= 2048);
+		}
+	}
+}
+
 /* A fleet's two phases (fleet.h): upload only, then an update that finds the image in the
  * secondary slot and goes straight to test. */
 static void test_update_upload_only_then_reuse(void)
@@ -1086,6 +1114,7 @@ int main(void)
 	RUN(test_lossless_link_skips_learning);
 #endif
 	RUN(test_update_workflow);
+	RUN(test_update_frames_in_whole_pieces);
 	RUN(test_update_refusals);
 	RUN(test_update_upload_only_then_reuse);
 	RUN(test_update_modes);

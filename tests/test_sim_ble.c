@@ -54,13 +54,15 @@ static void check_done(const struct smpfota_sim_result *r)
 /* The limit against the hand formula: LE 1M, 27-byte PDUs, ATT MTU 23: a pair is
  * (1+4+2+27+3) x 8 µs + 150 + 80 (empty PDU) + 150 = 676 µs, 11 pairs in 7.5 ms, 20 SMP bytes
  * each: at most 29.3 kB/s (less for the frames' short last pieces and the answers). LE 2M,
- * 251, MTU 247: 1048 + 150 + 44 + 150 = 1392 µs, 5 pairs, 244 bytes: at most 162.7 kB/s. */
+ * 251, MTU 247: 1048 + 150 + 44 + 150 = 1392 µs, 5 pairs of 244 bytes, and in the 540 µs
+ * left a pair whose PDU has at most 38 octets (a frame's short last piece of 31 bytes): at
+ * most 166.8 kB/s (162.7 without that piece). */
 static void test_limit_against_hand_formula(void)
 {
 	struct smpfota_sim_config c;
 	ble_defaults(&c, SMPFOTA_SIM_RADIO);
 	double hi = smpfota_sim_radio_limit_kBps(&c);
-	CHECK(hi > 140.0 && hi < 162.7);
+	CHECK(hi > 150.0 && hi < 166.8);
 	c.ble.phy = 1;
 	c.ble.dle = 27;
 	c.ble.att_mtu = 23;
@@ -72,11 +74,12 @@ static void test_limit_against_hand_formula(void)
 	c.ble.att_mtu = 247;
 	c.ble.interval_us = 50000;
 	CHECK(smpfota_sim_radio_limit_kBps(&c) > hi);
-	/* a phone-like controller: 4 pairs per 15 ms event carry at most 4 x 244 B / 15 ms */
+	/* a phone-like controller: 4 pairs per 15 ms event carry at most 4 x 244 B / 15 ms
+	 * (the model counts the last event in part: 0.2 % more at most) */
 	c.ble.interval_us = 15000;
 	c.ble.pdus_per_event = 4;
 	double phone = smpfota_sim_radio_limit_kBps(&c);
-	CHECK(phone > 55.0 && phone < 65.07);
+	CHECK(phone > 55.0 && phone < 65.07 * 1.002);
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);
 	c.ble.pdus_per_event = 0;
@@ -89,7 +92,7 @@ static void test_limit_against_hand_formula(void)
 
 /* The QSPI scenario's ceiling for a target with buf_count buffers (docs/ble.md): LE 2M, 251,
  * MTU 247, 4 x 2475 B: a 64 KB block takes 480 ms of erase, then 65536 - 3 x 2475 = 58111 B
- * over the link (150.2 kB/s): 867 ms, 75.6 kB/s. More buffers raise it; over ESB and in the
+ * over the link (164.7 kB/s): 833 ms, 78.7 kB/s. More buffers raise it; over ESB and in the
  * other scenarios it is the plain limit; no simulated upload beats it. */
 static void test_buffer_ceiling(void)
 {
@@ -98,7 +101,7 @@ static void test_buffer_ceiling(void)
 	double link = smpfota_sim_radio_limit_kBps(&c);
 	double ceil = smpfota_sim_buffer_ceiling_kBps(&c);
 	CHECK(fabs(ceil - 65536.0 / (480.0 + 58111.0 / link)) < 0.01);
-	CHECK(ceil > 75.0 && ceil < 76.0);
+	CHECK(ceil > 78.0 && ceil < 79.0);
 	CHECK(ceil < smpfota_sim_limit_kBps(&c));
 	struct smpfota_sim_result r = run(&c);
 	check_done(&r);

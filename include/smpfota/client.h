@@ -73,6 +73,12 @@ struct smpfota_client_transport {
 	/* Largest SMP frame (8-byte header + CBOR) one send may carry: UDP 1472 for IPv4,
 	 * serial buf_size - 4 of the server, ESB link: its frame limit. */
 	uint16_t mtu;
+	/* The link carries a frame in pieces of this many bytes, a packet each (BLE with
+	 * reassembly: ATT MTU - SMPFOTA_GATT_ATT_HDR); 0: it does not. The update workflow
+	 * (update.h) then sizes upload frames to whole pieces: a short last piece costs a
+	 * packet slot of a connection event for little data (docs/ble.md). The engine does not
+	 * use it: a caller of smpfota_client_upload() rounds buf_size itself. */
+	uint16_t piece;
 };
 
 struct smpfota_client_config {

@@ -90,6 +90,16 @@ static uint32_t sim_master_timeout_ms(const struct world *w)
 	return t > 2500 ? t : 2500;
 }
 
+/* BLE, a target that reassembles: frames go in ATT MTU - 3 pieces. Not through the secure
+ * channel, whose sealing adds to the frame the engine sizes. */
+static uint16_t sim_master_piece(const struct world *w)
+{
+	if (!sim_is_ble(w) || w->sec || w->c->ble.no_reassembly) {
+		return 0;
+	}
+	return (uint16_t)(w->c->ble.att_mtu - SMPFOTA_GATT_ATT_HDR);
+}
+
 int sim_master_start(struct world *w)
 {
 	int rc = sim_sec_master_start(w);
@@ -99,7 +109,8 @@ int sim_master_start(struct world *w)
 	struct smpfota_client_config cfg = {
 		.tx = {.send = w->sec ? sim_sec_master_send : sim_master_link_send,
 		       .ctx = w,
-		       .mtu = w->sec ? smpfota_secure_mtu(sim_master_mtu(w)) : sim_master_mtu(w)},
+		       .mtu = w->sec ? smpfota_secure_mtu(sim_master_mtu(w)) : sim_master_mtu(w),
+		       .piece = sim_master_piece(w)},
 		.buf = w->cli_buf,
 		.buf_size = w->cli_buf_size,
 		.frame_cap = FRAME_MAX,

@@ -419,12 +419,13 @@ SHELL_STATIC_SUBCMD_SET_CREATE(smpfota_cmds,
 	SHELL_SUBCMD_SET_END);
 SHELL_CMD_REGISTER(smpfota, &smpfota_cmds, "smpfota master", NULL);
 
-/* The client on the link: its send op and context, and the largest frame the link takes. */
+/* The client on the link: its send op and context, the largest frame the link takes, and the
+ * pieces it carries frames in (0: none). */
 static int client_init(int (*send)(void *ctx, const uint8_t *frame, size_t len), void *ctx,
-		       uint16_t mtu)
+		       uint16_t mtu, uint16_t piece)
 {
 	struct smpfota_client_config cfg = {
-		.tx = {.send = send, .ctx = ctx, .mtu = mtu},
+		.tx = {.send = send, .ctx = ctx, .mtu = mtu, .piece = piece},
 		.buf = cli_buf,
 		.buf_size = sizeof(cli_buf),
 		.frame_cap = CONFIG_SMPFOTA_FRAME_MAX,
@@ -455,8 +456,13 @@ static void on_link(void *user, bool up)
 		return;
 	}
 	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&zg.link);
+	/* a target that reassembles takes frames in ATT MTU - 3 pieces: upload frames of whole
+	 * pieces (client.h) */
+	uint16_t piece = IS_ENABLED(CONFIG_SMPFOTA_GATT_CENTRAL_PEER_REASSEMBLY)
+				 ? (uint16_t)(zg.link.att_mtu - SMPFOTA_GATT_ATT_HDR)
+				 : 0;
 
-	cli_ready = client_init(smpfota_gatt_transport_send, &zg.link, mtu) == 0;
+	cli_ready = client_init(smpfota_gatt_transport_send, &zg.link, mtu, piece) == 0;
 	LOG_INF("target connected: frames up to %u bytes", mtu);
 }
 
@@ -479,9 +485,9 @@ static int start_link(void)
 	rc = rc != 0 ? rc : smpfota_secure_init_initiator(&sec, &sc, now_ms());
 	rc = rc != 0 ? rc
 		     : client_init(smpfota_secure_transport_send, &sec,
-				   smpfota_secure_mtu(CONFIG_SMPFOTA_FRAME_MAX));
+				   smpfota_secure_mtu(CONFIG_SMPFOTA_FRAME_MAX), 0);
 #else
-	int rc = client_init(smpfota_bridge_transport_send, &zipc.br, CONFIG_SMPFOTA_FRAME_MAX);
+	int rc = client_init(smpfota_bridge_transport_send, &zipc.br, CONFIG_SMPFOTA_FRAME_MAX, 0);
 #endif
 
 	return rc != 0 ? rc : smpfota_zipc_start(&zipc, DEVICE_DT_GET(DT_NODELABEL(ipc0)),

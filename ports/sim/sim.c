@@ -97,13 +97,17 @@ double smpfota_sim_buffer_ceiling_kBps(const struct smpfota_sim_config *c)
 	}
 	/* docs/ble.md, "The QSPI scenario's ceiling": while the chunk that started a block's
 	 * erase is handled it holds two of the target's buf_count SMP buffers, so buf_count - 1
-	 * chunks are in the target when the erase ends; the rest of the block crosses the link
-	 * (or is programmed, whichever is slower) after it. kB/s = B/ms. */
+	 * chunks are in the target when the erase ends; its answer is acknowledged one
+	 * connection interval after it is sent at the earliest (the central has nothing left to
+	 * send, so the event closes), and only then does the target take its next request and
+	 * the link the next chunk: the rest of the block crosses the link (or is programmed,
+	 * whichever is slower) after that. kB/s = B/ms. */
 	const struct smpfota_sim_timing *t = &c->t;
 	double held = (double)(c->buf_count - 1U) * sim_ble_frame_size(c);
 	double rest = held < SIM_QSPI_BLOCK ? SIM_QSPI_BLOCK - held : 0.0;
 	double prog = 256.0 / t->qspi_prog_us * 1000.0, r = smpfota_sim_radio_limit_kBps(c);
-	double ms = t->qspi_block_erase_us / 1000.0 + rest / (r < prog ? r : prog);
+	double ms = t->qspi_block_erase_us / 1000.0 + c->ble.interval_us / 1000.0 +
+		    rest / (r < prog ? r : prog);
 	double ceil = SIM_QSPI_BLOCK / ms;
 	return ceil < lim ? ceil : lim;
 }

@@ -178,6 +178,11 @@ int master_main(struct board *b, const radio_t *radio, const struct smpfota_uplo
 		return -1;
 	}
 	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&b->link);
+	/* pieces sized to the connection event (its length known at run time) */
+	struct smpfota_gatt_conn_params cp = {
+		.event_us = *clock, .att_mtu = 247, .data_len = 251, .phy = 2};
+	uint16_t piece = smpfota_gatt_event_piece(&cp);
+	smpfota_gatt_set_piece(&b->link, piece);
 	int (*send)(void *, const uint8_t *, size_t) = smpfota_gatt_transport_send;
 #else
 	(void)note;
@@ -188,10 +193,11 @@ int master_main(struct board *b, const radio_t *radio, const struct smpfota_uplo
 		return -1;
 	}
 	uint16_t mtu = (uint16_t)smpfota_esb_link_mtu(&b->link);
+	uint16_t piece = 0;
 	int (*send)(void *, const uint8_t *, size_t) = smpfota_esb_link_transport_send;
 #endif
 	struct smpfota_client_config cc = {
-		.tx = {.send = send, .ctx = &b->link, .mtu = mtu},
+		.tx = {.send = send, .ctx = &b->link, .mtu = mtu, .piece = piece},
 		.buf = mem + 1536, .buf_size = 4 * 512, .frame_cap = 512, .slots = 3,
 		.version = SMPFOTA_SMP_V2, .retries = 2};
 	if (smpfota_client_init(&b->client, &cc) != 0) {

@@ -39,6 +39,56 @@ int smpfota_gatt_set_mtu(struct smpfota_gatt *g, uint16_t att_mtu)
 	return 0;
 }
 
+/* An upload answer: the SMP header and {"off": n} (Zephyr's img_mgmt), about 20 bytes. */
+#define ANSWER_LEN 20U
+#define L2CAP_ATT_HDR (4U + SMPFOTA_GATT_ATT_HDR)
+#define T_IFS_US 150U
+
+/* On-air time of a data PDU with n payload octets (0: an empty PDU, without MIC), µs:
+ * preamble (1 octet on LE 1M, 2 on LE 2M), access address 4, header 2, MIC 4, CRC 3. */
+static uint32_t air_us(const struct smpfota_gatt_conn_params *p, uint32_t n)
+{
+	uint32_t bits = 8U * ((p->phy == 2U ? 2U : 1U) + 4U + 2U + n +
+			      (n > 0 && p->encrypted ? 4U : 0U) + 3U);
+	return p->phy == 2U ? bits / 2U : bits;
+}
+
+uint16_t smpfota_gatt_event_piece(const struct smpfota_gatt_conn_params *p)
+{
+	uint32_t max = (uint32_t)p->att_mtu - SMPFOTA_GATT_ATT_HDR;
+	if (max + L2CAP_ATT_HDR > p->data_len) {
+		return (uint16_t)max; /* several PDUs a piece */
+	}
+	uint32_t extra = air_us(p, ANSWER_LEN + L2CAP_ATT_HDR) - air_us(p, 0);
+	uint32_t k = 0;
+	/* Shorter pieces, as long as the same number of pairs fills an event, by at most a
+	 * quarter of a pair's data spread over them (more would cost more than the pair). */
+	for (uint32_t n = max; n > 0; n--) {
+		uint32_t pair = air_us(p, n + L2CAP_ATT_HDR) + T_IFS_US + air_us(p, 0) + T_IFS_US;
+		uint32_t fit = p->event_us / pair;
+		k = k != 0 ? k : fit;
+		if (fit == 0 || fit != k || (max - n) * k * 4U > max) {
+			break;
+		}
+		if (fit * pair + extra <= p->event_us) {
+			return (uint16_t)n;
+		}
+	}
+	return (uint16_t)max;
+}
+
+void smpfota_gatt_set_piece(struct smpfota_gatt *g, uint16_t piece)
+{
+	g->piece = piece;
+}
+
+/* The size of the next piece but for the trickle. */
+static size_t piece_size(const struct smpfota_gatt *g)
+{
+	size_t n = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
+	return g->cfg.peer_reassembles && g->piece != 0 && g->piece < n ? g->piece : n;
+}
+
 size_t smpfota_gatt_mtu(const struct smpfota_gatt *g)
 {
 	size_t piece = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
@@ -81,7 +131,7 @@ static void sent_answered(struct smpfota_gatt *g, uint8_t seq)
 static void pump(struct smpfota_gatt *g)
 {
 	while (g->tx_off < g->tx_len) {
-		size_t n = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
+		size_t n = piece_size(g);
 		if (smpfota_gatt_trickling(g) && n > g->cfg.trickle_piece) {
 			n = g->cfg.trickle_piece;
 		}
@@ -214,6 +264,7 @@ void smpfota_gatt_disconnected(struct smpfota_gatt *g)
 	g->tx_len = 0;
 	g->sent_n = 0;
 	g->att_mtu = SMPFOTA_GATT_MTU_MIN;
+	g->piece = 0;
 }
 
 bool smpfota_gatt_tx_idle(const struct smpfota_gatt *g)

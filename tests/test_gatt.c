@@ -181,6 +181,60 @@ static void test_every_mtu_both_ways(void)
 	}
 }
 
+/* Pieces sized to the connection event, against the hand formula (Core Vol 6 Part B): on
+ * LE 1M a pair with a p-byte piece takes (1+4+2+p+7+3) x 8 + 150 + 80 + 150 = 8p + 516 µs,
+ * and a 20-byte answer's notification 27 x 8 = 216 µs more than an empty PDU. In 7.5 ms,
+ * three pairs of 244-byte pieces leave 96 µs, too little for it; 3 (8p + 516) + 216 <= 7500
+ * gives p <= 239. Encrypted (MIC 4 in each data PDU): 3 (8p + 548) + 248 <= 7500, p <= 233.
+ * LE 2M: five pairs of 244 bytes leave 540 µs: 244. A piece over several PDUs: not tuned.
+ * The link then sends pieces of that size (when the target reassembles) until the next
+ * connection. */
+static void test_event_piece(void)
+{
+	struct smpfota_gatt_conn_params p = {
+		.event_us = 7500, .att_mtu = 247, .data_len = 251, .phy = 1, .encrypted = false};
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 239);
+	p.encrypted = true;
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 233);
+	p.encrypted = false;
+	p.phy = 2;
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 244);
+	p.event_us = 30000; /* 21 pairs of 1392 µs: 768 left */
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 244);
+	p.phy = 1;
+	p.data_len = 27; /* 244 + 7 octets over 27-octet PDUs */
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 244);
+	p.data_len = 251;
+	p.att_mtu = 498;
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 495);
+	p.att_mtu = 247;
+	p.event_us = 1000; /* not one pair fits */
+	CHECK_EQ(smpfota_gatt_event_piece(&p), 244);
+
+	end_init(&A, true, false, CAP);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	smpfota_gatt_set_piece(&A.g, 239);
+	size_t n = make_frame(F, 2, 2390 - 8, 1);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.n, 10);
+	for (unsigned i = 0; i < A.st.n; i++) {
+		CHECK_EQ(A.st.lens[i], 239);
+	}
+	smpfota_gatt_disconnected(&A.g);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	A.st.n = 0;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.n, 10); /* 9 x 244 + 194: the piece went with the connection */
+	CHECK_EQ(A.st.lens[0], 244);
+	/* a target without reassembly takes a frame as one piece: the piece size is ignored */
+	end_init(&A, false, false, CAP);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	smpfota_gatt_set_piece(&A.g, 100);
+	n = make_frame(F, 2, 244 - 8, 2);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.n, 1);
+}
+
 /* Answers split at arbitrary boundaries (a stack may notify less than it could), several
  * frames back to back. */
 static void test_arbitrary_splits(void)
@@ -610,6 +664,7 @@ int main(void)
 {
 	RUN(test_config_and_mtu);
 	RUN(test_every_mtu_both_ways);
+	RUN(test_event_piece);
 	RUN(test_arbitrary_splits);
 	RUN(test_target_without_reassembly);
 	RUN(test_interleaved_and_truncated);

@@ -138,11 +138,22 @@ struct smpfota_gatt_stats {
 	uint32_t drop_reset;     /* partial frames (either way) lost to a disconnection */
 };
 
+/* The connection as the central set it up, for smpfota_gatt_event_piece(). */
+struct smpfota_gatt_conn_params {
+	uint32_t event_us; /* radio time per connection event: the interval, or the
+			    * controller's event length when that is shorter */
+	uint16_t att_mtu;
+	uint8_t data_len;  /* link-layer data length (TX octets), 27..251 */
+	uint8_t phy;       /* 1: LE 1M, 2: LE 2M */
+	bool encrypted;    /* a 4-byte MIC in every data PDU */
+};
+
 /* State; callers allocate it, only this module touches the fields. */
 struct smpfota_gatt {
 	struct smpfota_gatt_config cfg;
 	struct smpfota_gatt_stats stats;
 	uint16_t att_mtu;
+	uint16_t piece; /* smpfota_gatt_set_piece(); 0: ATT_MTU - 3 */
 	uint32_t tx_len;   /* frame in tx_buf (0: none) */
 	uint32_t tx_off;   /* its bytes the stack took */
 	bool rx_skip;      /* skipping the rest of a dropped frame */
@@ -174,6 +185,21 @@ int smpfota_gatt_set_mtu(struct smpfota_gatt *g, uint16_t att_mtu);
 /* Largest frame smpfota_gatt_send() takes now: tx_size, and ATT_MTU - 3 unless the peer
  * reassembles (the client transport's mtu; the engine also keeps to the server's buf_size). */
 size_t smpfota_gatt_mtu(const struct smpfota_gatt *g);
+
+/* The piece size for a central's connection (docs/ble.md, "Pieces sized to the connection
+ * event"): ATT_MTU - 3, or a little less when that leaves the events that fill with full
+ * pieces no room for the target's answer: a notification rides in a packet pair and
+ * lengthens it, so the event's last pair no longer fits and goes in the next event (LE 1M,
+ * 7.5 ms, 251-octet PDUs: three pairs of 244-byte pieces take 7404 of 7500 µs; pieces of
+ * 239 bytes leave room for a 20-byte answer). Air times from the Core specification (Vol 6
+ * Part B §2.1, §4.1.1). Pieces that span several PDUs are not tuned (ATT_MTU - 3). */
+uint16_t smpfota_gatt_event_piece(const struct smpfota_gatt_conn_params *p);
+
+/* A central with peer_reassembles sends frames in pieces of at most `piece` bytes (0 or more
+ * than ATT_MTU - 3: ATT_MTU - 3); give the client transport the same figure (client.h
+ * tx.piece) so that upload frames are whole pieces. A disconnection forgets it. Without
+ * peer_reassembles a frame is one piece: ignored. */
+void smpfota_gatt_set_piece(struct smpfota_gatt *g, uint16_t piece);
 
 /* Send one whole frame (copied). 0; SMPFOTA_ERR_BUSY while the previous frame is still
  * being handed to the stack; SMPFOTA_ERR_MSGSIZE when it can never go (see _mtu());

@@ -247,6 +247,18 @@ static uint64_t connect_at(const struct world *w)
 	return t + (uint64_t)w->c->ble.connect_us * US;
 }
 
+/* The master's pieces (gatt.h): sized to the connection event. */
+uint16_t sim_ble_piece(const struct world *w)
+{
+	const struct smpfota_sim_ble *p = &w->c->ble;
+	struct smpfota_gatt_conn_params cp = {.event_us = (uint32_t)(budget_ns(p) / US),
+					      .att_mtu = p->att_mtu,
+					      .data_len = (uint8_t)p->dle,
+					      .phy = (uint8_t)p->phy,
+					      .encrypted = p->encrypted};
+	return smpfota_gatt_event_piece(&cp);
+}
+
 static void connect(struct world *w)
 {
 	struct sim_ble *b = w->ble;
@@ -255,6 +267,7 @@ static void connect(struct world *w)
 	b->in_event = false;
 	(void)smpfota_gatt_set_mtu(&b->mg, w->c->ble.att_mtu);
 	(void)smpfota_gatt_set_mtu(&b->tg, w->c->ble.att_mtu);
+	smpfota_gatt_set_piece(&b->mg, sim_ble_piece(w));
 	sim_log(w, "ble: connected, ATT MTU %u, data length %u, LE %uM, interval %.2f ms",
 		w->c->ble.att_mtu, w->c->ble.dle, w->c->ble.phy, w->c->ble.interval_us / 1000.0);
 	if (!b->started) {

@@ -90,14 +90,15 @@ static uint32_t sim_master_timeout_ms(const struct world *w)
 	return t > 2500 ? t : 2500;
 }
 
-/* BLE, a target that reassembles: frames go in ATT MTU - 3 pieces. Not through the secure
- * channel, whose sealing adds to the frame the engine sizes. */
+/* BLE, a target that reassembles: frames go in pieces sized to the connection event
+ * (gatt.h). Not through the secure channel, whose sealing adds to the frame the engine
+ * sizes. */
 static uint16_t sim_master_piece(const struct world *w)
 {
 	if (!sim_is_ble(w) || w->sec || w->c->ble.no_reassembly) {
 		return 0;
 	}
-	return (uint16_t)(w->c->ble.att_mtu - SMPFOTA_GATT_ATT_HDR);
+	return sim_ble_piece(w);
 }
 
 int sim_master_start(struct world *w)

@@ -341,6 +341,7 @@ static inline bool sim_is_ble(const struct world *w)
 }
 double sim_ble_radio_limit_kBps(const struct smpfota_sim_config *c);
 uint32_t sim_ble_frame_size(const struct smpfota_sim_config *c);
+uint16_t sim_ble_piece(const struct world *w);
 int sim_ble_check(const struct smpfota_sim_config *c);
 int sim_ble_link_init(struct world *w, struct board *b);
 void sim_ble_board_reset(struct world *w, struct board *b);

@@ -342,7 +342,8 @@ static bool count_failure(struct smpfota_client *c, uint32_t now)
 }
 
 /* A chunk or its answer went missing, or the server is behind: resend from its offset with
- * half the chunks in flight, for good (the window that brought the loss stays out of reach:
+ * half the chunks in flight (all over a lossless link), for good (the window that brought
+ * the loss stays out of reach:
  * on a serial target, losses grow with the frames arriving while it is busy, and each one
  * costs a round trip or a timeout). Gives up after max_failures without progress. */
 static bool on_loss(struct smpfota_client *c, uint32_t now)
@@ -350,8 +351,11 @@ static bool on_loss(struct smpfota_client *c, uint32_t now)
 	struct smpfota_client_upload *u = &c->up;
 	u->epoch++;
 	u->next_off = u->acked;
-	u->window = (uint8_t)(u->window > 1 ? u->window / 2U : 1U);
-	u->window_max = u->window;
+	/* Lossless (BLE): a loss is a dropped connection, not a full target. No growing after
+	 * a loss, so window_max needs no lowering. */
+	if (!u->prm.lossless && u->window > 1) {
+		u->window /= 2U;
+	}
 #if SMPFOTA_CONFIG_CLIENT_LEARN
 	u->growing = false;
 #endif

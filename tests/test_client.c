@@ -779,7 +779,11 @@ static void test_lossless_link_skips_learning(void)
 	CHECK_EQ(echo_reqs, 0);
 	CHECK_EQ(last_prog.timeouts, 0);
 	CHECK_EQ(last_prog.retransmits, 0);
-	/* the last chunk lost (a dropped connection): found after timeout_ms, sent again */
+	/* a chunk lost mid-upload (a dropped connection): resent, and the window stays */
+	learn_upload(1, 0, 0, 20000, 0, &prm);
+	CHECK(last_prog.rewinds >= 1);
+	CHECK_EQ(last_prog.window, 3);
+	/* the last chunk lost: found after timeout_ms, sent again */
 	uint32_t took = learn_upload(1, 0, 0, -2, 0, &prm);
 	CHECK_EQ(drop_off, -1);
 	CHECK(last_prog.retransmits >= 1);

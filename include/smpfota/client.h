@@ -142,7 +142,8 @@ struct smpfota_upload_params {
 				   * buf_count - 1 (learning it from stop-and-wait costs seconds
 				   * over long connection intervals) and chunks wait timeout_ms,
 				   * not a round trip (a flash erase would bring a probe that a
-				   * full target drops). The opening chunk still goes alone. */
+				   * full target drops). The opening chunk still goes alone, and
+				   * a loss (a dropped connection) does not halve the window. */
 };
 
 struct smpfota_upload_progress {
@@ -191,7 +192,7 @@ struct smpfota_client_upload {
 	/* Scalars first: a Cortex-M reaches them with its short load/store forms. */
 	bool active;
 	uint8_t window;      /* chunks in flight allowed now */
-	uint8_t window_max;  /* its cap; lowered for good by a loss */
+	uint8_t window_max;  /* its cap while it grows (a loss ends the growing for good) */
 	uint8_t clean;       /* natural acks in the measurement (255: not started) */
 	uint8_t failures;    /* consecutive losses at `acked` */
 	uint8_t epoch;       /* bumped whenever sending restarts from the server's off */

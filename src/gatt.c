@@ -89,6 +89,26 @@ static size_t piece_size(const struct smpfota_gatt *g)
 	return g->cfg.peer_reassembles && g->piece != 0 && g->piece < n ? g->piece : n;
 }
 
+int smpfota_gatt_set_data_len(struct smpfota_gatt *g, uint16_t octets)
+{
+	if (octets != 0U &&
+	    (octets < SMPFOTA_GATT_DATA_LEN_MIN || octets > SMPFOTA_GATT_DATA_LEN_MAX)) {
+		return SMPFOTA_ERR_INVAL;
+	}
+	g->data_len = octets;
+	return 0;
+}
+
+/* The trickle's piece: one that fills a PDU below 251 octets (a smaller one would cost a whole
+ * packet pair for less data), else the configured size. */
+static size_t trickle_size(const struct smpfota_gatt *g)
+{
+	if (g->data_len != 0U && g->data_len < SMPFOTA_GATT_DATA_LEN_MAX) {
+		return (size_t)g->data_len - L2CAP_ATT_HDR;
+	}
+	return g->cfg.trickle_piece;
+}
+
 size_t smpfota_gatt_mtu(const struct smpfota_gatt *g)
 {
 	size_t piece = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
@@ -132,8 +152,8 @@ static void pump(struct smpfota_gatt *g)
 {
 	while (g->tx_off < g->tx_len) {
 		size_t n = piece_size(g);
-		if (smpfota_gatt_trickling(g) && n > g->cfg.trickle_piece) {
-			n = g->cfg.trickle_piece;
+		if (smpfota_gatt_trickling(g) && n > trickle_size(g)) {
+			n = trickle_size(g);
 		}
 		if (n > (size_t)(g->tx_len - g->tx_off)) {
 			n = (size_t)(g->tx_len - g->tx_off);

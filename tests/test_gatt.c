@@ -489,6 +489,55 @@ static void test_trickle(void)
 	CHECK(!smpfota_gatt_trickling(&A.g));
 }
 
+/* The trickled piece follows the connection's data length (docs/ble.md): trickle_piece over
+ * 251-octet PDUs or when not known, a piece that fills one PDU (data length - 7) below 251, as
+ * long as the ATT_MTU allows it; a disconnection keeps the data length. */
+static size_t trickled_len(uint16_t data_len, uint16_t att_mtu)
+{
+	end_init(&A, true, false, CAP);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, att_mtu), 0);
+	A.g.cfg.trickle_piece = 8;
+	if (data_len != 0) {
+		CHECK_EQ(smpfota_gatt_set_data_len(&A.g, data_len), 0);
+	}
+	for (uint8_t k = 1; k <= 2; k++) {
+		size_t m = make_frame(F, 2, 300, k);
+		CHECK_EQ(smpfota_gatt_send(&A.g, F, m), 0);
+	}
+	A.st.room = 1;
+	size_t n3 = make_frame(F, 2, 300, 3);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n3), 0); /* two unanswered: trickled */
+	CHECK(smpfota_gatt_trickling(&A.g));
+	return A.st.lens[A.st.n - 1];
+}
+
+static void test_trickle_follows_data_len(void)
+{
+	CHECK_EQ(trickled_len(0, 247), 8);
+	CHECK_EQ(trickled_len(251, 247), 8);
+	CHECK_EQ(trickled_len(27, 247), 20);
+	CHECK_EQ(trickled_len(100, 247), 93);
+	CHECK_EQ(trickled_len(250, 247), 243);
+	CHECK_EQ(trickled_len(250, 100), 97); /* no larger than a whole piece */
+	/* kept over a disconnection (the port sets it per connection) */
+	CHECK_EQ(trickled_len(27, 247), 20);
+	smpfota_gatt_disconnected(&A.g);
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	A.st.room = -1;
+	for (uint8_t k = 4; k <= 5; k++) {
+		size_t m = make_frame(F, 2, 300, k);
+		CHECK_EQ(smpfota_gatt_send(&A.g, F, m), 0);
+	}
+	A.st.room = 1;
+	size_t m = make_frame(F, 2, 300, 6);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, m), 0);
+	CHECK_EQ(A.st.lens[A.st.n - 1], 20);
+	/* 27..251 or 0 */
+	CHECK_EQ(smpfota_gatt_set_data_len(&A.g, 26), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_gatt_set_data_len(&A.g, 252), SMPFOTA_ERR_INVAL);
+	CHECK_EQ(smpfota_gatt_set_data_len(&A.g, 0), 0);
+}
+
 /* ---- the client engine and the server over two links ------------------------------------ */
 
 #define PAGE 4096U
@@ -671,6 +720,7 @@ int main(void)
 	RUN(test_junk_and_oversized);
 	RUN(test_stack_busy_and_error);
 	RUN(test_trickle);
+	RUN(test_trickle_follows_data_len);
 	RUN(test_engine_mtu23_reassembly);
 	RUN(test_engine_mtu247_reassembly);
 	RUN(test_engine_mtu498_no_reassembly);

@@ -69,6 +69,10 @@ extern "C" {
 #define SMPFOTA_GATT_MTU_MAX 517U
 /* Opcode and handle of a Write Command or a Notification. */
 #define SMPFOTA_GATT_ATT_HDR 3U
+/* LE data length (the link layer's largest payload, octets): 27 until a data length update,
+ * 251 at most. */
+#define SMPFOTA_GATT_DATA_LEN_MIN 27U
+#define SMPFOTA_GATT_DATA_LEN_MAX 251U
 /* Largest frame: the SMP header's 16-bit length plus the header. */
 #define SMPFOTA_GATT_MAX_FRAME (65535U + 8U)
 
@@ -119,7 +123,8 @@ struct smpfota_gatt_config {
 	 * after the target's answer, which acknowledges it at once. A Zephyr target takes its
 	 * next request only after that acknowledgement (docs/ble.md); without a packet to carry
 	 * it, it waits for the next connection event. 8 bytes in the simulator and the NCS
-	 * glue (docs/ble.md). */
+	 * glue (docs/ble.md). This is the size over 251-octet PDUs: over shorter ones (see
+	 * smpfota_gatt_set_data_len()) a trickled piece fills one PDU instead. */
 	uint16_t trickle_piece;
 };
 
@@ -164,6 +169,7 @@ struct smpfota_gatt {
 	 * come in order: one for a later frame means the older ones were lost). */
 	uint8_t sent_seq[SMPFOTA_GATT_UNANSWERED_MAX];
 	uint8_t sent_n;
+	uint16_t data_len; /* the connection's LE data length, 0 = not known */
 };
 
 /*
@@ -181,6 +187,13 @@ int smpfota_gatt_init(struct smpfota_gatt *g, const struct smpfota_gatt_config *
 /* The ATT_MTU the connection agreed on (after an MTU exchange): 23..517, else
  * SMPFOTA_ERR_INVAL. Later pieces use it. */
 int smpfota_gatt_set_mtu(struct smpfota_gatt *g, uint16_t att_mtu);
+
+/* The connection's LE data length for sending (the link layer's largest TX payload, octets):
+ * 27..251, or 0 = not known (the initial state), else SMPFOTA_ERR_INVAL. Only the trickle uses
+ * it (docs/ble.md): below 251 a trickled piece fills one PDU (data length - 7), where a smaller
+ * piece would cost a whole packet pair for less data; at 251 or not known it is trickle_piece.
+ * A disconnection keeps it: the port sets it for each connection (27 until an update). */
+int smpfota_gatt_set_data_len(struct smpfota_gatt *g, uint16_t octets);
 
 /* Largest frame smpfota_gatt_send() takes now: tx_size, and ATT_MTU - 3 unless the peer
  * reassembles (the client transport's mtu; the engine also keeps to the server's buf_size). */

@@ -532,17 +532,6 @@ static int t_frame(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-/* The master's trickle piece (docs/ble.md): the configured size over 251-octet PDUs; over
- * shorter ones a piece that fills one PDU (the data length less the L2CAP and ATT headers):
- * there a smaller piece costs a whole packet pair for less data. */
-static uint16_t trickle_piece(const struct smpfota_sim_ble *p)
-{
-	if (p->trickle_piece == 0 || p->dle >= 251) {
-		return p->trickle_piece;
-	}
-	return (uint16_t)(p->dle - L2CAP_ATT_HDR);
-}
-
 int sim_ble_link_init(struct world *w, struct board *b)
 {
 	struct sim_ble *s = w->ble;
@@ -557,10 +546,14 @@ int sim_ble_link_init(struct world *w, struct board *b)
 		.user = w,
 		.peer_reassembles = m ? !w->c->ble.no_reassembly : true,
 		.whole_pieces = !m && w->c->ble.no_reassembly,
-		.trickle_piece = m ? trickle_piece(&w->c->ble) : 0,
+		/* over 251-octet PDUs; the link fills one PDU over shorter ones (data_len) */
+		.trickle_piece = m ? w->c->ble.trickle_piece : 0,
 	};
 	b->link_ready = false; /* no ESB link */
 	int rc = smpfota_gatt_init(m ? &s->mg : &s->tg, &cfg);
+	if (rc == 0) {
+		rc = smpfota_gatt_set_data_len(m ? &s->mg : &s->tg, w->c->ble.dle);
+	}
 	if (rc == 0 && s->connected) {
 		(void)smpfota_gatt_set_mtu(m ? &s->mg : &s->tg, w->c->ble.att_mtu);
 	}

@@ -27,6 +27,7 @@ static const struct bt_uuid_128 chr_uuid =
 static const uint8_t svc_uuid_le[16] = SMPFOTA_GATT_SVC_UUID_LE;
 
 #define EV_SUBSCRIBED BIT(0)
+#define EV_DATA_LEN   BIT(1)
 #define INBOX_HDR 2U
 
 static struct smpfota_zgatt *the; /* one instance: the connection callbacks are global */
@@ -134,6 +135,9 @@ static void work_fn(struct k_work *w)
 				z->state(z->user, false);
 			}
 		}
+	}
+	if (atomic_and(&z->events, ~EV_DATA_LEN) & EV_DATA_LEN) {
+		(void)smpfota_gatt_set_data_len(&z->link, (uint16_t)atomic_get(&z->data_len));
 	}
 	if ((atomic_and(&z->events, ~EV_SUBSCRIBED) & EV_SUBSCRIBED) && z->conn != NULL) {
 		uint16_t mtu = bt_gatt_get_mtu(z->conn);
@@ -255,6 +259,25 @@ static void on_mtu(struct bt_conn *conn, uint8_t err, struct bt_gatt_exchange_pa
 
 /* ---- connection ------------------------------------------------------------------------------ */
 
+/* The connection's data length (TX octets) for the link's trickle, from the BT RX thread. */
+static void post_data_len(struct smpfota_zgatt *z, uint16_t octets)
+{
+	atomic_set(&z->data_len, octets);
+	atomic_or(&z->events, EV_DATA_LEN);
+	k_work_reschedule_for_queue(&wq, &z->work, K_NO_WAIT);
+}
+
+#if defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
+static void data_len_updated(struct bt_conn *conn, struct bt_conn_le_data_len_info *info)
+{
+	struct smpfota_zgatt *z = the;
+
+	if (z != NULL && conn == z->conn) {
+		post_data_len(z, info->tx_max_len);
+	}
+}
+#endif
+
 static void connected(struct bt_conn *conn, uint8_t err)
 {
 	struct smpfota_zgatt *z = the;
@@ -271,6 +294,8 @@ static void connected(struct bt_conn *conn, uint8_t err)
 	}
 	LOG_INF("connected");
 	if (IS_ENABLED(CONFIG_BT_USER_DATA_LEN_UPDATE)) {
+		/* every connection starts at 27 octets; data_len_updated() reports the change */
+		post_data_len(z, BT_GAP_DATA_LEN_DEFAULT);
 		(void)bt_conn_le_data_len_update(conn, BT_LE_DATA_LEN_PARAM_MAX);
 	}
 	if (IS_ENABLED(CONFIG_BT_USER_PHY_UPDATE)) {
@@ -302,6 +327,9 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 BT_CONN_CB_DEFINE(smpfota_gatt_conn_cb) = {
 	.connected = connected,
 	.disconnected = disconnected,
+#if defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
+	.le_data_len_updated = data_len_updated,
+#endif
 };
 
 #if defined(CONFIG_BT_SMP)
@@ -413,7 +441,9 @@ int smpfota_zgatt_start(struct smpfota_zgatt *z, smpfota_gatt_rx_fn rx,
 		.user = user,
 		.peer_reassembles = IS_ENABLED(CONFIG_SMPFOTA_GATT_CENTRAL_PEER_REASSEMBLY),
 		/* docs/ble.md: keeps a stock target's answers acknowledged in the event that
-		 * carries them; for the 251-octet PDUs the glue asks for */
+		 * carries them; 8 bytes over 251-octet PDUs, a piece that fills one PDU over
+		 * shorter ones (the data length the connection reports, EV_DATA_LEN; without
+		 * CONFIG_BT_USER_DATA_LEN_UPDATE it is not known and stays 8) */
 		.trickle_piece = 8,
 	};
 	int rc = smpfota_gatt_init(&z->link, &cfg);

@@ -54,6 +54,8 @@ struct smpfota_zgatt {
 	atomic_t linked;          /* subscribed on the current connection (cleared at once by
 				   * the disconnection, before the work item sees it) */
 	atomic_t in_air;          /* pieces written, their completion not yet called back */
+	atomic_t data_len;        /* the connection's LE data length (TX octets), for the
+				   * link's trickle (smpfota_gatt_set_data_len()) */
 	bool up;                  /* the owner was told the link is up (work item only) */
 	/* notifications (and disconnection marks) for the work item: [len lo, len hi][data] */
 	struct k_spinlock inbox_lock;

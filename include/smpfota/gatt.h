@@ -148,9 +148,9 @@ struct smpfota_gatt_conn_params {
 	uint32_t event_us; /* radio time per connection event: the interval, or the
 			    * controller's event length when that is shorter */
 	uint16_t att_mtu;
-	uint8_t data_len;  /* link-layer data length (TX octets), 27..251 */
-	uint8_t phy;       /* 1: LE 1M, 2: LE 2M */
-	bool encrypted;    /* a 4-byte MIC in every data PDU */
+	uint8_t data_len; /* link-layer data length (TX octets), 27..251 */
+	uint8_t phy;      /* 1: LE 1M, 2: LE 2M */
+	bool encrypted;   /* a 4-byte MIC in every data PDU */
 };
 
 /* State; callers allocate it, only this module touches the fields. */
@@ -158,7 +158,7 @@ struct smpfota_gatt {
 	struct smpfota_gatt_config cfg;
 	struct smpfota_gatt_stats stats;
 	uint16_t att_mtu;
-	uint16_t piece; /* smpfota_gatt_set_piece(); 0: ATT_MTU - 3 */
+	uint16_t piece;    /* smpfota_gatt_set_piece(); 0: ATT_MTU - 3 */
 	uint32_t tx_len;   /* frame in tx_buf (0: none) */
 	uint32_t tx_off;   /* its bytes the stack took */
 	bool rx_skip;      /* skipping the rest of a dropped frame */

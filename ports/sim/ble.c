@@ -81,8 +81,9 @@ static double frames_kBps(const struct smpfota_sim_ble *p, uint32_t fs)
 			for (uint32_t o = 0; o < sdu; o += p->dle) {
 				unsigned n = sdu - o < p->dle ? sdu - o : p->dle;
 				uint64_t pair = air_ns(p, n) + T_IFS_NS + air_ns(p, 0) + T_IFS_NS;
-				if (pairs > 0 && (t + pair > budget ||
-						  (p->pdus_per_event && pairs == p->pdus_per_event))) {
+				if (pairs > 0 &&
+				    (t + pair > budget ||
+				     (p->pdus_per_event && pairs == p->pdus_per_event))) {
 					events++;
 					t = 0;
 					pairs = 0;

@@ -127,6 +127,8 @@ def main(argv=None) -> int:
             elif name != "ESB" and d["ok"] and judged(d) < 0.9:
                 flag = "  below 90 % of the " + (
                     "ceiling" if ceiling(d) < d["limit_kBps"] - 0.05 else "limit")
+                if name == "BLE-P":
+                    flag += " (a phone model: no trickle, 4 pairs per event)"
             elif not d["ok"]:
                 flag = f"  FAILED ({d['error']})"
                 bad = True

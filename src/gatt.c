@@ -89,6 +89,11 @@ static size_t piece_size(const struct smpfota_gatt *g)
 	return g->cfg.peer_reassembles && g->piece != 0 && g->piece < n ? g->piece : n;
 }
 
+size_t smpfota_gatt_piece(const struct smpfota_gatt *g)
+{
+	return piece_size(g);
+}
+
 int smpfota_gatt_set_data_len(struct smpfota_gatt *g, uint16_t octets)
 {
 	if (octets != 0U &&

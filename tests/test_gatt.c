@@ -188,7 +188,7 @@ static void test_every_mtu_both_ways(void)
  * gives p <= 239. Encrypted (MIC 4 in each data PDU): 3 (8p + 548) + 248 <= 7500, p <= 233.
  * LE 2M: five pairs of 244 bytes leave 540 µs: 244. A piece over several PDUs: not tuned.
  * The link then sends pieces of that size (when the target reassembles) until the next
- * connection. */
+ * connection, and smpfota_gatt_piece() reports the size it sends. */
 static void test_event_piece(void)
 {
 	struct smpfota_gatt_conn_params p = {
@@ -212,27 +212,44 @@ static void test_event_piece(void)
 	CHECK_EQ(smpfota_gatt_event_piece(&p), 244);
 
 	end_init(&A, true, false, CAP);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 20); /* ATT_MTU 23 */
 	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 244);
 	smpfota_gatt_set_piece(&A.g, 239);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 239);
 	size_t n = make_frame(F, 2, 2390 - 8, 1);
 	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
 	CHECK_EQ(A.st.n, 10);
 	for (unsigned i = 0; i < A.st.n; i++) {
-		CHECK_EQ(A.st.lens[i], 239);
+		CHECK_EQ(A.st.lens[i], smpfota_gatt_piece(&A.g));
 	}
 	smpfota_gatt_disconnected(&A.g);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 20);
 	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 244);
 	A.st.n = 0;
 	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
 	CHECK_EQ(A.st.n, 10); /* 9 x 244 + 194: the piece went with the connection */
 	CHECK_EQ(A.st.lens[0], 244);
+	smpfota_gatt_set_piece(&A.g, 300); /* more than ATT_MTU - 3 */
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 244);
+	/* the connection's figure reaches the link: pieces of what the link reports */
+	p = (struct smpfota_gatt_conn_params){
+		.event_us = 7500, .att_mtu = 247, .data_len = 251, .phy = 1, .encrypted = true};
+	smpfota_gatt_set_piece(&A.g, smpfota_gatt_event_piece(&p));
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 233);
+	A.st.n = 0;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.lens[0], 233);
 	/* a target without reassembly takes a frame as one piece: the piece size is ignored */
 	end_init(&A, false, false, CAP);
 	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
 	smpfota_gatt_set_piece(&A.g, 100);
+	CHECK_EQ(smpfota_gatt_piece(&A.g), 244);
 	n = make_frame(F, 2, 244 - 8, 2);
 	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
 	CHECK_EQ(A.st.n, 1);
+	CHECK_EQ(A.st.lens[0], smpfota_gatt_piece(&A.g));
 }
 
 /* Answers split at arbitrary boundaries (a stack may notify less than it could), several

@@ -214,6 +214,10 @@ uint16_t smpfota_gatt_event_piece(const struct smpfota_gatt_conn_params *p);
  * peer_reassembles a frame is one piece: ignored. */
 void smpfota_gatt_set_piece(struct smpfota_gatt *g, uint16_t piece);
 
+/* The size of the link's full pieces now (the trickle aside): the piece set above while the
+ * peer reassembles, else ATT_MTU - 3. A central hands it to the client as tx.piece. */
+size_t smpfota_gatt_piece(const struct smpfota_gatt *g);
+
 /* Send one whole frame (copied). 0; SMPFOTA_ERR_BUSY while the previous frame is still
  * being handed to the stack; SMPFOTA_ERR_MSGSIZE when it can never go (see _mtu());
  * SMPFOTA_ERR_INVAL for len 0. */

@@ -50,6 +50,23 @@ def test_every_zephyr_call_is_in_the_ledger():
     assert not missing, f"not in docs/ncs.md's ledger: {missing}"
 
 
+def test_every_callback_and_connection_field_is_in_the_ledger():
+    """The connection callbacks the glue registers and the fields it reads from Zephyr's
+    connection info are ledgered too (a renamed field, such as Zephyr 4.4's interval_us, is a
+    build break the ledger must name)."""
+    ledger = ble_ledger()
+    code = GLUE.read_text()
+    block = re.search(r"BT_CONN_CB_DEFINE\([^)]*\)\s*=\s*\{(.*?)\};", code, re.S).group(1)
+    callbacks = set(re.findall(r"\.(\w+)\s*=", block))
+    assert {"connected", "disconnected", "le_param_updated"} <= callbacks
+    fields = set(re.findall(r"\binfo(?:\.\w+)+(?:->\w+)?|\binfo->\w+", code))
+    assert "info.le.interval_us" in fields
+    missing = sorted([f".{c}" for c in callbacks if f".{c}(" not in ledger] +
+                     [f for f in fields if f"`{f}`" not in ledger and f"{f}`" not in ledger
+                      and f"{f} " not in ledger])
+    assert not missing, f"not in docs/ncs.md's ledger: {missing}"
+
+
 def test_every_bluetooth_option_is_in_the_ledger():
     ledger = ble_ledger()
     conf = "".join((MASTER / f).read_text() for f in

@@ -28,6 +28,7 @@ static const uint8_t svc_uuid_le[16] = SMPFOTA_GATT_SVC_UUID_LE;
 
 #define EV_SUBSCRIBED BIT(0)
 #define EV_DATA_LEN   BIT(1)
+#define EV_CONN       BIT(2) /* interval, PHY, data length or security changed: size the pieces */
 #define INBOX_HDR 2U
 
 static struct smpfota_zgatt *the; /* one instance: the connection callbacks are global */
@@ -115,6 +116,39 @@ static int send_piece(void *ctx, const uint8_t *piece, size_t len)
 
 /* ---- work item ------------------------------------------------------------------------------ */
 
+/* Under the lock, the ATT MTU known: the link's pieces sized to this connection's events
+ * (smpfota_gatt_event_piece(), docs/ble.md), as the simulator's master does. Without the PHY
+ * and data length reported (CONFIG_BT_USER_PHY_UPDATE, CONFIG_BT_USER_DATA_LEN_UPDATE), or on
+ * LE Coded, the figure is not known and the pieces stay ATT MTU - 3. */
+static void size_pieces(struct smpfota_zgatt *z, struct bt_conn *conn)
+{
+	uint16_t piece = 0;
+#if defined(CONFIG_BT_USER_PHY_UPDATE) && defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
+	struct bt_conn_info info;
+
+	if (bt_conn_get_info(conn, &info) == 0 && info.type == BT_CONN_TYPE_LE &&
+	    (info.le.phy->tx_phy == BT_GAP_LE_PHY_1M || info.le.phy->tx_phy == BT_GAP_LE_PHY_2M)) {
+		struct smpfota_gatt_conn_params cp = {
+			/* The whole interval: the SoftDevice Controller extends a connection event
+			 * while either side has data (CONFIG_BT_CTLR_SDC_CONN_EVENT_EXTEND_DEFAULT,
+			 * default y in the controller image), beyond its 7.5 ms event length. */
+			.event_us = info.le.interval_us,
+			.att_mtu = MIN(bt_gatt_get_mtu(conn), SMPFOTA_GATT_MTU_MAX),
+			.data_len = (uint8_t)atomic_get(&z->data_len),
+			.phy = info.le.phy->tx_phy == BT_GAP_LE_PHY_2M ? 2 : 1,
+			.encrypted = bt_conn_get_security(conn) >= BT_SECURITY_L2,
+		};
+
+		piece = smpfota_gatt_event_piece(&cp);
+		LOG_INF("pieces of %u bytes (interval %u us, data length %u, LE %uM%s)", piece,
+			cp.event_us, cp.data_len, cp.phy, cp.encrypted ? ", encrypted" : "");
+	}
+#else
+	ARG_UNUSED(conn);
+#endif
+	smpfota_gatt_set_piece(&z->link, piece);
+}
+
 static void work_fn(struct k_work *w)
 {
 	struct k_work_delayable *dw = k_work_delayable_from_work(w);
@@ -139,13 +173,19 @@ static void work_fn(struct k_work *w)
 	if (atomic_and(&z->events, ~EV_DATA_LEN) & EV_DATA_LEN) {
 		(void)smpfota_gatt_set_data_len(&z->link, (uint16_t)atomic_get(&z->data_len));
 	}
-	if ((atomic_and(&z->events, ~EV_SUBSCRIBED) & EV_SUBSCRIBED) && z->conn != NULL) {
-		uint16_t mtu = bt_gatt_get_mtu(z->conn);
+	bool conn_changed = atomic_and(&z->events, ~EV_CONN) & EV_CONN;
+	struct bt_conn *conn = z->conn;
+
+	if ((atomic_and(&z->events, ~EV_SUBSCRIBED) & EV_SUBSCRIBED) && conn != NULL) {
+		uint16_t mtu = bt_gatt_get_mtu(conn);
 
 		(void)smpfota_gatt_set_mtu(&z->link, MIN(mtu, SMPFOTA_GATT_MTU_MAX));
+		size_pieces(z, conn); /* before the owner sizes its client to the link */
 		z->up = true;
 		LOG_INF("SMP service ready, ATT MTU %u", mtu);
 		z->state(z->user, true);
+	} else if (conn_changed && z->up && conn != NULL && atomic_get(&z->linked)) {
+		size_pieces(z, conn);
 	}
 	smpfota_gatt_poll(&z->link, now_ms);
 	if (z->pump != NULL) {
@@ -259,13 +299,52 @@ static void on_mtu(struct bt_conn *conn, uint8_t err, struct bt_gatt_exchange_pa
 
 /* ---- connection ------------------------------------------------------------------------------ */
 
-/* The connection's data length (TX octets) for the link's trickle, from the BT RX thread. */
+/* The connection's data length (TX octets) for the link's trickle and pieces, from the BT RX
+ * thread. */
 static void post_data_len(struct smpfota_zgatt *z, uint16_t octets)
 {
 	atomic_set(&z->data_len, octets);
-	atomic_or(&z->events, EV_DATA_LEN);
+	atomic_or(&z->events, EV_DATA_LEN | EV_CONN);
 	k_work_reschedule_for_queue(&wq, &z->work, K_NO_WAIT);
 }
+
+/* The connection's interval, PHY or security changed (BT RX thread): the work item sizes the
+ * pieces again. */
+static void post_conn(struct bt_conn *conn)
+{
+	struct smpfota_zgatt *z = the;
+
+	if (z != NULL && conn == z->conn) {
+		atomic_or(&z->events, EV_CONN);
+		k_work_reschedule_for_queue(&wq, &z->work, K_NO_WAIT);
+	}
+}
+
+static void param_updated(struct bt_conn *conn, uint16_t interval, uint16_t latency,
+			  uint16_t timeout)
+{
+	ARG_UNUSED(interval);
+	ARG_UNUSED(latency);
+	ARG_UNUSED(timeout);
+	post_conn(conn);
+}
+
+#if defined(CONFIG_BT_USER_PHY_UPDATE)
+static void phy_updated(struct bt_conn *conn, struct bt_conn_le_phy_info *param)
+{
+	ARG_UNUSED(param);
+	post_conn(conn);
+}
+#endif
+
+#if defined(CONFIG_BT_SMP)
+static void security_changed(struct bt_conn *conn, bt_security_t level, enum bt_security_err err)
+{
+	ARG_UNUSED(level);
+	ARG_UNUSED(err);
+	post_conn(conn);
+}
+#endif
 
 #if defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
 static void data_len_updated(struct bt_conn *conn, struct bt_conn_le_data_len_info *info)
@@ -327,6 +406,13 @@ static void disconnected(struct bt_conn *conn, uint8_t reason)
 BT_CONN_CB_DEFINE(smpfota_gatt_conn_cb) = {
 	.connected = connected,
 	.disconnected = disconnected,
+	.le_param_updated = param_updated,
+#if defined(CONFIG_BT_SMP)
+	.security_changed = security_changed,
+#endif
+#if defined(CONFIG_BT_USER_PHY_UPDATE)
+	.le_phy_updated = phy_updated,
+#endif
 #if defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
 	.le_data_len_updated = data_len_updated,
 #endif

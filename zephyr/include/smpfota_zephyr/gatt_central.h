@@ -4,7 +4,9 @@
  * connects, exchanges the ATT MTU, asks for the longest data length and LE 2M, discovers the
  * SMP characteristic and its CCC, subscribes to notifications (pairing when the target asks
  * for it: Zephyr's CONFIG_BT_ATT_RETRY_ON_SEC_ERR raises security and repeats the CCC write;
- * a passkey comes from CONFIG_SMPFOTA_GATT_CENTRAL_PASSKEY), and hands the owner a ready link.
+ * a passkey comes from CONFIG_SMPFOTA_GATT_CENTRAL_PASSKEY), sizes the link's pieces to the
+ * connection event (smpfota_gatt_event_piece() from the interval, ATT MTU, data length, PHY and
+ * encryption; again when one of them changes), and hands the owner a ready link.
  * After a disconnection it scans again and reconnects; the SMP client's retransmissions and
  * the upload's resume do the rest.
  *
@@ -31,8 +33,8 @@ extern "C" {
  * Returns µs until it wants to run again, or -1 (as smpfota_zipc_pump_fn). */
 typedef int32_t (*smpfota_zgatt_pump_fn)(void *user, uint32_t now_us);
 
-/* The link came up (subscribed, MTU known: smpfota_gatt_mtu() is valid) or went down; called
- * under the lock from the work item. */
+/* The link came up (subscribed, MTU known: smpfota_gatt_mtu() and smpfota_gatt_piece() are
+ * valid) or went down; called under the lock from the work item. */
 typedef void (*smpfota_zgatt_state_fn)(void *user, bool up);
 
 struct smpfota_zgatt {
@@ -55,7 +57,7 @@ struct smpfota_zgatt {
 				   * the disconnection, before the work item sees it) */
 	atomic_t in_air;          /* pieces written, their completion not yet called back */
 	atomic_t data_len;        /* the connection's LE data length (TX octets), for the
-				   * link's trickle (smpfota_gatt_set_data_len()) */
+				   * link's trickle (smpfota_gatt_set_data_len()) and pieces */
 	bool up;                  /* the owner was told the link is up (work item only) */
 	/* notifications (and disconnection marks) for the work item: [len lo, len hi][data] */
 	struct k_spinlock inbox_lock;

@@ -62,6 +62,9 @@ static struct smpfota_zgatt zg;
 #define LINK_KICK()   smpfota_zgatt_kick(&zg)
 /* The client is set up when the link first comes up (its frame size depends on the MTU). */
 static bool cli_ready;
+/* The link is up (under the lock: set by on_link()). */
+static bool link_up;
+static void client_for_link(void);
 #else
 static struct smpfota_zipc zipc;
 #define LINK_LOCK()   smpfota_zipc_lock(&zipc)
@@ -239,6 +242,11 @@ static int start_update(bool force, bool confirm)
 
 	last_pct = 101;
 	LINK_LOCK();
+#if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+	if (link_up) {
+		client_for_link(); /* the pieces may have changed since the link came up */
+	}
+#endif
 	if (!cli_ready) {
 		LINK_UNLOCK();
 		LOG_ERR("no target connected yet");
@@ -443,27 +451,36 @@ static int client_init(int (*send)(void *ctx, const uint8_t *frame, size_t len),
 }
 
 #if defined(CONFIG_SMPFOTA_MASTER_LINK_BLE)
+/* The client sized to the link as it is now (under the lock, the link up, no update running):
+ * its largest frame, and, for a target that reassembles, the link's pieces (sized to the
+ * connection event by the glue) so that upload frames are whole pieces (client.h). */
+static void client_for_link(void)
+{
+	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&zg.link);
+	uint16_t piece = IS_ENABLED(CONFIG_SMPFOTA_GATT_CENTRAL_PEER_REASSEMBLY)
+				 ? (uint16_t)smpfota_gatt_piece(&zg.link)
+				 : 0;
+
+	cli_ready = client_init(smpfota_gatt_transport_send, &zg.link, mtu, piece) == 0;
+	LOG_INF("client: frames up to %u bytes, pieces of %u (0: a frame a write)", mtu, piece);
+}
+
 /* The link came up (under the lock): the client, sized to the connection, unless an update
- * already runs on it (a reconnection: the update carries on). */
+ * already runs on it (a reconnection: the update carries on). start_update() sizes it again,
+ * for pieces that changed after the link came up (a PHY or data length update). */
 static void on_link(void *user, bool up)
 {
 	ARG_UNUSED(user);
+	link_up = up;
 	if (!up) {
 		LOG_WRN("target disconnected: reconnecting");
 		return;
 	}
+	LOG_INF("target connected");
 	if (atomic_get(&busy)) {
 		return;
 	}
-	uint16_t mtu = (uint16_t)smpfota_gatt_mtu(&zg.link);
-	/* a target that reassembles takes frames in ATT MTU - 3 pieces: upload frames of whole
-	 * pieces (client.h) */
-	uint16_t piece = IS_ENABLED(CONFIG_SMPFOTA_GATT_CENTRAL_PEER_REASSEMBLY)
-				 ? (uint16_t)(zg.link.att_mtu - SMPFOTA_GATT_ATT_HDR)
-				 : 0;
-
-	cli_ready = client_init(smpfota_gatt_transport_send, &zg.link, mtu, piece) == 0;
-	LOG_INF("target connected: frames up to %u bytes", mtu);
+	client_for_link();
 }
 
 static int start_link(void)

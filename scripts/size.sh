@@ -182,6 +182,7 @@ int master_main(struct board *b, const radio_t *radio, const struct smpfota_uplo
 	struct smpfota_gatt_conn_params cp = {
 		.event_us = *clock, .att_mtu = 247, .data_len = 251, .phy = 2};
 	smpfota_gatt_set_piece(&b->link, smpfota_gatt_event_piece(&cp));
+	smpfota_gatt_set_hold(&b->link, (uint16_t)(cp.event_us / 1000U + 1U)); /* an interval */
 	uint16_t piece = (uint16_t)smpfota_gatt_piece(&b->link); /* the client's, as the NCS master */
 	int (*send)(void *, const uint8_t *, size_t) = smpfota_gatt_transport_send;
 #else

@@ -155,6 +155,9 @@ static void sent_answered(struct smpfota_gatt *g, uint8_t seq)
 /* Hand the stack as many pieces of the current frame as it takes. */
 static void pump(struct smpfota_gatt *g)
 {
+	if (g->hold && g->tx_off == 0) {
+		return; /* a first piece held back after an answer (smpfota_gatt_set_hold()) */
+	}
 	while (g->tx_off < g->tx_len) {
 		size_t n = piece_size(g);
 		if (smpfota_gatt_trickling(g) && n > trickle_size(g)) {
@@ -263,12 +266,36 @@ void smpfota_gatt_on_piece(struct smpfota_gatt *g, const uint8_t *data, size_t l
 		}
 		g->stats.frames_rx++;
 		sent_answered(g, g->cfg.rx_buf[SMP_SEQ]);
+		if (g->hold_ms != 0 && g->tx_len == 0 &&
+		    (g->cfg.ops.queued == NULL || g->cfg.ops.queued(g->cfg.ops.ctx) == 0)) {
+			/* the next frame's first piece must not carry the answer's acknowledgement */
+			g->hold = true;
+			g->hold_at = now_ms;
+		}
 		(void)g->cfg.rx(g->cfg.user, g->cfg.rx_buf, g->rx_total);
 	}
 }
 
+void smpfota_gatt_set_hold(struct smpfota_gatt *g, uint16_t hold_ms)
+{
+	g->hold_ms = hold_ms;
+	g->hold = false;
+}
+
+int32_t smpfota_gatt_hold_left(const struct smpfota_gatt *g, uint32_t now_ms)
+{
+	if (!g->hold) {
+		return -1;
+	}
+	int32_t left = (int32_t)(g->hold_at + g->hold_ms - now_ms);
+	return left > 0 ? left : 0;
+}
+
 void smpfota_gatt_poll(struct smpfota_gatt *g, uint32_t now_ms)
 {
+	if (g->hold && util_time_reached(now_ms, g->hold_at + g->hold_ms)) {
+		g->hold = false;
+	}
 	if (g->rx_len != 0 && util_time_reached(now_ms, g->rx_at + g->cfg.rx_timeout_ms)) {
 		if (!g->rx_skip) {
 			g->stats.drop_timeout++;
@@ -288,8 +315,14 @@ void smpfota_gatt_disconnected(struct smpfota_gatt *g)
 	g->rx_skip = false;
 	g->tx_len = 0;
 	g->sent_n = 0;
+	g->hold = false;
 	g->att_mtu = SMPFOTA_GATT_MTU_MIN;
 	g->piece = 0;
+}
+
+bool smpfota_gatt_rx_idle(const struct smpfota_gatt *g)
+{
+	return g->rx_len == 0;
 }
 
 bool smpfota_gatt_tx_idle(const struct smpfota_gatt *g)

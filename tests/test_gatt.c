@@ -181,6 +181,66 @@ static void test_every_mtu_both_ways(void)
 	}
 }
 
+static unsigned queued_n; /* what the fake stack reports as still queued */
+
+static unsigned stack_queued(void *ctx)
+{
+	(void)ctx;
+	return queued_n;
+}
+
+/* A central's hold (gatt.h): an answer that finds the link idle holds the next frame's first
+ * piece for hold_ms, so that it does not ride in the packet that acknowledges the answer;
+ * not when a frame is still being handed over or the stack still queues pieces (they carry
+ * the acknowledgement); off by default; a disconnection ends it. */
+static void test_hold_after_answer(void)
+{
+	end_init(&A, true, false, CAP);
+	A.g.cfg.ops.queued = stack_queued;
+	queued_n = 0;
+	CHECK_EQ(smpfota_gatt_set_mtu(&A.g, 247), 0);
+	size_t m = make_frame(G, 3, 10, 1), n = make_frame(F, 2, 500, 2);
+	/* off: the next frame goes at once */
+	smpfota_gatt_on_piece(&A.g, G, m, 100);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 100), -1);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.n, 3);
+	/* on: held until 8 ms after the answer */
+	smpfota_gatt_set_hold(&A.g, 8);
+	A.st.n = 0;
+	A.st.used = 0;
+	smpfota_gatt_on_piece(&A.g, G, m, 200);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 203), 5);
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	CHECK_EQ(A.st.n, 0);
+	CHECK(!smpfota_gatt_tx_idle(&A.g));
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), SMPFOTA_ERR_BUSY);
+	smpfota_gatt_poll(&A.g, 207);
+	CHECK_EQ(A.st.n, 0);
+	smpfota_gatt_poll(&A.g, 208);
+	CHECK_EQ(A.st.n, 3);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 208), -1);
+	CHECK_MEM(A.st.bytes, F, n);
+	/* pieces still queued in the stack carry the acknowledgement: no hold */
+	queued_n = 2;
+	smpfota_gatt_on_piece(&A.g, G, m, 300);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 300), -1);
+	queued_n = 0;
+	/* nor while a frame is being handed over (its next piece carries it) */
+	A.st.room = 1;
+	CHECK_EQ(smpfota_gatt_send(&A.g, F, n), 0);
+	smpfota_gatt_on_piece(&A.g, G, m, 400);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 400), -1);
+	A.st.room = -1;
+	smpfota_gatt_poll(&A.g, 400);
+	CHECK(smpfota_gatt_tx_idle(&A.g));
+	/* a disconnection ends a wait */
+	smpfota_gatt_on_piece(&A.g, G, m, 500);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 500), 8);
+	smpfota_gatt_disconnected(&A.g);
+	CHECK_EQ(smpfota_gatt_hold_left(&A.g, 500), -1);
+}
+
 /* Pieces sized to the connection event, against the hand formula (Core Vol 6 Part B): on
  * LE 1M a pair with a p-byte piece takes (1+4+2+p+7+3) x 8 + 150 + 80 + 150 = 8p + 516 µs,
  * and a 20-byte answer's notification 27 x 8 = 216 µs more than an empty PDU. In 7.5 ms,
@@ -731,6 +791,7 @@ int main(void)
 	RUN(test_config_and_mtu);
 	RUN(test_every_mtu_both_ways);
 	RUN(test_event_piece);
+	RUN(test_hold_after_answer);
 	RUN(test_arbitrary_splits);
 	RUN(test_target_without_reassembly);
 	RUN(test_interleaved_and_truncated);

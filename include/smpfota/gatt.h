@@ -88,6 +88,10 @@ struct smpfota_gatt_ops {
 	 * the rest of the frame is dropped. */
 	int (*send)(void *ctx, const uint8_t *piece, size_t len);
 	void *ctx;
+	/* Optional (NULL: not known): pieces handed to the stack and not yet sent and
+	 * acknowledged. A central's hold (smpfota_gatt_set_hold()) only applies when there are
+	 * none: a queued piece of a frame already begun carries the acknowledgement instead. */
+	unsigned (*queued)(void *ctx);
 };
 
 /* A whole frame arrived (valid during the call). The return value is ignored: GATT has no
@@ -158,7 +162,10 @@ struct smpfota_gatt {
 	struct smpfota_gatt_config cfg;
 	struct smpfota_gatt_stats stats;
 	uint16_t att_mtu;
-	uint16_t piece;    /* smpfota_gatt_set_piece(); 0: ATT_MTU - 3 */
+	uint16_t piece;   /* smpfota_gatt_set_piece(); 0: ATT_MTU - 3 */
+	uint16_t hold_ms; /* smpfota_gatt_set_hold() */
+	bool hold;        /* a new frame's first piece waits until hold_at + hold_ms */
+	uint32_t hold_at;
 	uint32_t tx_len;   /* frame in tx_buf (0: none) */
 	uint32_t tx_off;   /* its bytes the stack took */
 	bool rx_skip;      /* skipping the rest of a dropped frame */
@@ -243,6 +250,22 @@ void smpfota_gatt_disconnected(struct smpfota_gatt *g);
 
 /* True when no frame is being handed to the stack. */
 bool smpfota_gatt_tx_idle(const struct smpfota_gatt *g);
+
+/* A central: after an answer that came while no frame was being handed to the stack, the
+ * next frame's first piece waits hold_ms (one connection interval; 0: off, the default; a
+ * disconnection ends a wait). A stock Zephyr target frees the answered request's SMP buffers
+ * only once the answer's acknowledgement came, in mcumgr's work queue, after the Bluetooth
+ * host has handled the rest of that packet; with its buffers full, a first piece carried by
+ * the acknowledging packet finds none and the request is lost (docs/ble.md). Held, the
+ * piece goes after an empty packet has acknowledged the answer. */
+void smpfota_gatt_set_hold(struct smpfota_gatt *g, uint16_t hold_ms);
+
+/* ms until a held first piece may go (call smpfota_gatt_poll() then), -1 when none waits. */
+int32_t smpfota_gatt_hold_left(const struct smpfota_gatt *g, uint32_t now_ms);
+
+/* True when no frame is being put together: the next piece starts one (where Zephyr's
+ * smp_reassembly_collect() takes an SMP buffer for it). */
+bool smpfota_gatt_rx_idle(const struct smpfota_gatt *g);
 
 /* True while the frame being handed over goes in trickle_piece pieces (config): the port's
  * send op should then answer SMPFOTA_ERR_BUSY while two pieces are still in the stack, and

@@ -192,6 +192,7 @@ static void rxq_push(struct world *w, struct ble_rxq *q, const struct ble_sdu *s
 	struct ble_sdu *e = &q->q[(q->head + q->count) % BLE_RXQ];
 	*e = *s;
 	e->ready = t + w->c->t.ipc_msg_us * US + (uint64_t)s->len * w->c->t.ipc_ns_per_byte;
+	e->with_ack = w->ble->ack_in_pair;
 	q->count++;
 	q->bytes += s->len;
 }
@@ -232,6 +233,7 @@ static void on_disconnect(struct world *w, uint64_t seen)
 	/* smp_bt's disconnected(): requests of the connection are removed, the answer in
 	 * progress is dropped */
 	b->fcount = 0;
+	b->reasm_held = false;
 	b->t_done_at = 0; /* disconnected() gives smp_bt's semaphore */
 	w->t.pend_len = 0;
 	smpfota_gatt_disconnected(&b->mg);
@@ -269,6 +271,10 @@ static void connect(struct world *w)
 	(void)smpfota_gatt_set_mtu(&b->mg, w->c->ble.att_mtu);
 	(void)smpfota_gatt_set_mtu(&b->tg, w->c->ble.att_mtu);
 	smpfota_gatt_set_piece(&b->mg, sim_ble_piece(w));
+	/* one connection interval, rounded up to the link's ms (gatt.h) */
+	smpfota_gatt_set_hold(&b->mg, w->c->ble.no_hold
+					      ? 0U
+					      : (uint16_t)((w->c->ble.interval_us + 999U) / 1000U));
 	sim_log(w, "ble: connected, ATT MTU %u, data length %u, LE %uM, interval %.2f ms",
 		w->c->ble.att_mtu, w->c->ble.dle, w->c->ble.phy, w->c->ble.interval_us / 1000.0);
 	if (!b->started) {
@@ -398,7 +404,9 @@ static void pair(struct world *w, uint64_t t)
 		b->in_event = false; /* no answer: the central closes the event */
 		return;
 	}
+	b->ack_in_pair = false;
 	if (b->p2c.unacked) {
+		b->ack_in_pair = true;
 		/* The central's packet acknowledges the peripheral's last one (NESN): the
 		 * controller reports the notification in Number of Completed Packets, over
 		 * HCI to the host, whose completion callback releases smp_bt_tx_pkt(). */
@@ -484,6 +492,13 @@ void sim_ble_step(struct world *w)
 
 /* ---- hosts ---------------------------------------------------------------------------- */
 
+/* Pieces in the central's controller (gatt.h ops.queued). */
+static unsigned m_queued(void *ctx)
+{
+	const struct world *w = ctx;
+	return w->ble->c2p.count;
+}
+
 static int m_piece(void *ctx, const uint8_t *p, size_t len)
 {
 	struct world *w = ctx;
@@ -520,11 +535,10 @@ static int t_frame(void *user, const uint8_t *frame, size_t len)
 {
 	struct world *w = user;
 	struct sim_ble *b = w->ble;
-	bool answering = w->t.pend_len || !smpfota_gatt_tx_idle(&b->tg) || t_notifying(w);
-	if (b->fcount + 1U + (answering ? 2U : 0U) > w->c->buf_count) {
-		w->st->frames_dropped++;
-		return 0;
+	if (!b->reasm_held) {
+		return 0; /* its first piece found no buffer (t_first_piece()) */
 	}
+	b->reasm_held = false;
 	unsigned i = (b->fhead + b->fcount) % BLE_FRAMES;
 	memcpy(b->frames[i], frame, len);
 	b->flen[i] = (uint16_t)len;
@@ -533,12 +547,31 @@ static int t_frame(void *user, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* A piece that starts a frame at the target: smp_reassembly_collect() (or, without
+ * reassembly, smp_bt_chr_write()) takes an SMP buffer for the frame now, or drops the piece
+ * (docs/ble.md). A request and its answer hold two while it is answered; they are freed by
+ * mcumgr's work queue once the answer's completion came, which runs after the Bluetooth
+ * host's own work: a piece that came in the very packet that acknowledged the answer is
+ * handled first, and finds them still taken. */
+static bool t_first_piece(struct world *w, const struct ble_sdu *e)
+{
+	struct sim_ble *b = w->ble;
+	bool answering = e->with_ack || w->t.pend_len || !smpfota_gatt_tx_idle(&b->tg) ||
+			 t_notifying(w);
+	if (b->fcount + 1U + (answering ? 2U : 0U) > w->c->buf_count) {
+		w->st->frames_dropped++;
+		return false;
+	}
+	b->reasm_held = true;
+	return true;
+}
+
 int sim_ble_link_init(struct world *w, struct board *b)
 {
 	struct sim_ble *s = w->ble;
 	bool m = b->master;
 	struct smpfota_gatt_config cfg = {
-		.ops = {.send = m ? m_piece : t_piece, .ctx = w},
+		.ops = {.send = m ? m_piece : t_piece, .ctx = w, .queued = m ? m_queued : NULL},
 		.tx_buf = m ? s->m_tx : s->t_tx,
 		.tx_size = FRAME_MAX,
 		.rx_buf = m ? s->m_rx : s->t_rx,
@@ -592,6 +625,12 @@ uint64_t sim_ble_app_next(struct world *w, struct board *b)
 	struct sim_ble *s = w->ble;
 	struct ble_rxq *q = b->master ? &s->m_in : &s->t_in;
 	uint64_t n = q->count ? q->q[q->head].ready : NEVER;
+	int32_t hold = b->master ? smpfota_gatt_hold_left(&s->mg, sim_ms(w->now)) : -1;
+	if (hold >= 0) {
+		/* the held first piece goes at the link's next poll (whole ms of the clock) */
+		uint64_t at = (w->now / MS + (uint64_t)hold) * MS;
+		n = min64(n, at > w->now ? at : w->now);
+	}
 	if (!b->master) {
 		bool pump = !smpfota_gatt_tx_idle(&s->tg) && s->connected;
 		bool retry = b->pend_len && s->connected && smpfota_gatt_tx_idle(&s->tg);
@@ -615,12 +654,20 @@ void sim_ble_app_step(struct world *w, struct board *b)
 	struct ble_sdu *e;
 	uint64_t t0 = w->now;
 	while ((e = rxq_ready(q, t0)) != NULL) {
-		smpfota_gatt_on_piece(g, e->d, e->len, sim_ms(w->now));
+		if (b->master || !smpfota_gatt_rx_idle(g) || t_first_piece(w, e)) {
+			smpfota_gatt_on_piece(g, e->d, e->len, sim_ms(w->now));
+		}
 		rxq_pop(q);
+		if (!b->master && smpfota_gatt_rx_idle(g)) {
+			s->reasm_held = false; /* delivered, or dropped as junk */
+		}
 	}
 	smpfota_gatt_poll(g, sim_ms(w->now));
 	if (b->master) {
 		return;
+	}
+	if (smpfota_gatt_rx_idle(g)) {
+		s->reasm_held = false; /* a partial frame timed out */
 	}
 	if (b->pend_len && s->connected && smpfota_gatt_tx_idle(g)) {
 		uint16_t n = b->pend_len;

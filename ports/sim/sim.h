@@ -125,6 +125,8 @@ struct smpfota_sim_ble {
 	uint16_t tx_bufs;        /* ATT pieces the master's host may queue in its controller */
 	uint16_t trickle_piece;  /* the master's smpfota_gatt_config.trickle_piece over links
 				    * with 251-octet PDUs (8; 0 off) */
+	bool no_hold;            /* the master does not hold a first piece after an answer
+				    * (smpfota_gatt_set_hold(); the baseline of a test) */
 	uint32_t sup_timeout_us; /* supervision timeout: a lost connection is noticed after it */
 	uint32_t connect_us;     /* scan, connect, MTU/data length/PHY, discover, subscribe
 				    * (estimate) */

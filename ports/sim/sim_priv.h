@@ -149,6 +149,7 @@ struct board {
 struct ble_sdu {
 	uint64_t ready; /* in the controller (TX) or visible to the host (RX) */
 	uint16_t len;
+	bool with_ack;  /* RX at the target: came in the packet that acknowledged its answer */
 	uint8_t d[BLE_PIECE_MAX];
 };
 
@@ -188,6 +189,8 @@ struct sim_ble {
 	unsigned ev_pairs;        /* pairs so far in this event */
 	uint64_t events;          /* connection events so far (a number per event) */
 	uint64_t t_done_at;       /* the target's host learns its notification completed */
+	bool ack_in_pair;         /* the central's packet of this pair acknowledged an answer */
+	bool reasm_held;          /* the frame in reassembly holds one of the SMP buffers */
 	bool drop_done;
 };
 

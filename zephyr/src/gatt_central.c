@@ -93,6 +93,14 @@ static void on_sent(struct bt_conn *conn, void *user_data)
 }
 
 /* Work item, under the lock. Blocks while the host's ATT queue is full (fine on this queue). */
+/* Pieces in the stack not yet sent and acknowledged (gatt.h ops.queued). */
+static unsigned queued_pieces(void *ctx)
+{
+	struct smpfota_zgatt *z = ctx;
+
+	return (unsigned)atomic_get(&z->in_air);
+}
+
 static int send_piece(void *ctx, const uint8_t *piece, size_t len)
 {
 	struct smpfota_zgatt *z = ctx;
@@ -123,8 +131,15 @@ static int send_piece(void *ctx, const uint8_t *piece, size_t len)
 static void size_pieces(struct smpfota_zgatt *z, struct bt_conn *conn)
 {
 	uint16_t piece = 0;
-#if defined(CONFIG_BT_USER_PHY_UPDATE) && defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
 	struct bt_conn_info info;
+
+	/* A first piece after an answer waits one interval (docs/ble.md, "The first piece after
+	 * an answer"): a stock target frees the answered request's buffers only after the
+	 * answer's acknowledgement. */
+	if (bt_conn_get_info(conn, &info) == 0 && info.type == BT_CONN_TYPE_LE) {
+		smpfota_gatt_set_hold(&z->link, (uint16_t)((info.le.interval_us + 999U) / 1000U));
+	}
+#if defined(CONFIG_BT_USER_PHY_UPDATE) && defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
 
 	if (bt_conn_get_info(conn, &info) == 0 && info.type == BT_CONN_TYPE_LE &&
 	    (info.le.phy->tx_phy == BT_GAP_LE_PHY_1M || info.le.phy->tx_phy == BT_GAP_LE_PHY_2M)) {
@@ -193,6 +208,11 @@ static void work_fn(struct k_work *w)
 	}
 	if (!smpfota_gatt_tx_idle(&z->link) && (next_us < 0 || next_us > 10000)) {
 		next_us = 10000; /* a frame half handed over: the host frees buffers as it sends */
+	}
+	int32_t hold_ms = smpfota_gatt_hold_left(&z->link, now_ms);
+
+	if (hold_ms >= 0 && (next_us < 0 || next_us > hold_ms * 1000)) {
+		next_us = hold_ms * 1000; /* a first piece held after an answer goes then */
 	}
 	k_mutex_unlock(&z->lock);
 	if (next_us >= 0) {
@@ -518,7 +538,7 @@ int smpfota_zgatt_start(struct smpfota_zgatt *z, smpfota_gatt_rx_fn rx,
 			smpfota_zgatt_state_fn state, smpfota_zgatt_pump_fn pump, void *user)
 {
 	struct smpfota_gatt_config cfg = {
-		.ops = {.send = send_piece, .ctx = z},
+		.ops = {.send = send_piece, .ctx = z, .queued = queued_pieces},
 		.tx_buf = z->tx,
 		.tx_size = sizeof(z->tx),
 		.rx_buf = z->rx,

@@ -75,6 +75,9 @@ void smpfota_cli_sim_usage(FILE *f)
 		"  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
 		"  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
 		"  --ble-no-reassembly the target lacks CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY\n"
+		"  --ble-no-hold       the master sends a request's first piece right after an\n"
+		"                      answer (a baseline: a target with all its buffers in use\n"
+		"                      drops it, docs/ble.md)\n"
 		"  --ble-encrypted     a paired, encrypted link (4-byte MIC per data PDU)\n"
 		"  --ble-drop-at S     the connection is lost at S virtual seconds\n"
 		"  --key FILE          (global) master and target talk through the secure channel\n"
@@ -407,6 +410,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		{"max-failures", required_argument, 0, 1103},
 		{"ble-pdus", required_argument, 0, 1014},
 		{"ble-trickle", required_argument, 0, 1015},
+		{"ble-no-hold", no_argument, 0, 1016},
 		{"quiet", no_argument, 0, 'q'},
 		{"max-time", required_argument, 0, 1009},
 		{"json", no_argument, 0, 'j'},
@@ -543,6 +547,7 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			c.ble.trickle_piece = (uint16_t)u;
 			break;
 		case 1006: c.ble.no_reassembly = true; break;
+		case 1016: c.ble.no_hold = true; break;
 		case 1007: c.ble.encrypted = true; break;
 		case 1101:
 			if (!parse_attacks(optarg, &c.sec.attacks)) {

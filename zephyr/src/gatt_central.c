@@ -92,7 +92,6 @@ static void on_sent(struct bt_conn *conn, void *user_data)
 	k_work_reschedule_for_queue(&wq, &z->work, K_NO_WAIT);
 }
 
-/* Work item, under the lock. Blocks while the host's ATT queue is full (fine on this queue). */
 /* Pieces in the stack not yet sent and acknowledged (gatt.h ops.queued). */
 static unsigned queued_pieces(void *ctx)
 {
@@ -101,6 +100,7 @@ static unsigned queued_pieces(void *ctx)
 	return (unsigned)atomic_get(&z->in_air);
 }
 
+/* Work item, under the lock. Blocks while the host's ATT queue is full (fine on this queue). */
 static int send_piece(void *ctx, const uint8_t *piece, size_t len)
 {
 	struct smpfota_zgatt *z = ctx;
@@ -133,16 +133,16 @@ static void size_pieces(struct smpfota_zgatt *z, struct bt_conn *conn)
 	uint16_t piece = 0;
 	struct bt_conn_info info;
 
+	if (bt_conn_get_info(conn, &info) != 0 || info.type != BT_CONN_TYPE_LE) {
+		smpfota_gatt_set_piece(&z->link, 0);
+		return;
+	}
 	/* A first piece after an answer waits one interval (docs/ble.md, "The first piece after
 	 * an answer"): a stock target frees the answered request's buffers only after the
 	 * answer's acknowledgement. */
-	if (bt_conn_get_info(conn, &info) == 0 && info.type == BT_CONN_TYPE_LE) {
-		smpfota_gatt_set_hold(&z->link, (uint16_t)((info.le.interval_us + 999U) / 1000U));
-	}
+	smpfota_gatt_set_hold(&z->link, (uint16_t)((info.le.interval_us + 999U) / 1000U));
 #if defined(CONFIG_BT_USER_PHY_UPDATE) && defined(CONFIG_BT_USER_DATA_LEN_UPDATE)
-
-	if (bt_conn_get_info(conn, &info) == 0 && info.type == BT_CONN_TYPE_LE &&
-	    (info.le.phy->tx_phy == BT_GAP_LE_PHY_1M || info.le.phy->tx_phy == BT_GAP_LE_PHY_2M)) {
+	if (info.le.phy->tx_phy == BT_GAP_LE_PHY_1M || info.le.phy->tx_phy == BT_GAP_LE_PHY_2M) {
 		struct smpfota_gatt_conn_params cp = {
 			/* The whole interval: the SoftDevice Controller extends a connection event
 			 * while either side has data (CONFIG_BT_CTLR_SDC_CONN_EVENT_EXTEND_DEFAULT,
@@ -158,8 +158,6 @@ static void size_pieces(struct smpfota_zgatt *z, struct bt_conn *conn)
 		LOG_INF("pieces of %u bytes (interval %u us, data length %u, LE %uM%s)", piece,
 			cp.event_us, cp.data_len, cp.phy, cp.encrypted ? ", encrypted" : "");
 	}
-#else
-	ARG_UNUSED(conn);
 #endif
 	smpfota_gatt_set_piece(&z->link, piece);
 }

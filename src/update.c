@@ -310,11 +310,13 @@ static void kick(struct smpfota_update *u, uint32_t now)
 	case SMPFOTA_UPDATE_UPLOAD: {
 		struct smpfota_upload_params p = u->prm.upload;
 
-		/* Whole pieces of the link (client.h, tx.piece): a short last one would cost a
-		 * packet slot for little data. Out of the engine, whose size is budgeted. */
+		/* Whole pieces of the link (client.h, tx.piece) when the last one would carry
+		 * less than half a piece: it costs a packet slot for little data (a target with
+		 * 384-byte buffers keeps its 384 over 244-byte pieces). Out of the engine, whose
+		 * size is budgeted. */
 		uint32_t piece = u->c->cfg.tx.piece;
 		p.buf_size = u->buf_size;
-		if (piece != 0 && p.buf_size > piece) {
+		if (piece != 0 && p.buf_size > piece && p.buf_size % piece < piece / 2U) {
 			p.buf_size -= p.buf_size % piece;
 		}
 		p.buf_count = u->buf_count;

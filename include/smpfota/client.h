@@ -75,8 +75,9 @@ struct smpfota_client_transport {
 	uint16_t mtu;
 	/* The link carries a frame in pieces of this many bytes, a packet each (BLE with
 	 * reassembly: ATT MTU - SMPFOTA_GATT_ATT_HDR); 0: it does not. The update workflow
-	 * (update.h) then sizes upload frames to whole pieces: a short last piece costs a
-	 * packet slot of a connection event for little data (docs/ble.md). The engine does not
+	 * (update.h) then sizes upload frames to whole pieces when the last one would carry
+	 * less than half a piece: it costs a packet slot of a connection event for little data
+	 * (docs/ble.md). The engine does not
 	 * use it: a caller of smpfota_client_upload() rounds buf_size itself. */
 	uint16_t piece;
 };

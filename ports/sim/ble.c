@@ -22,8 +22,9 @@
  * acknowledged the piece (the controller's Number of Completed Packets, over HCI), so when
  * the central has nothing more to send in that event, only at the next anchor. It handles
  * one request at a time, after the last answer's completion, keeping requests in at most
- * buf_count SMP buffers (a request and its answer hold two while it is answered): a request
- * without a buffer is dropped, as smp_bt_chr_write() does.
+ * buf_count SMP buffers (a request and its answer hold two while it is answered), taking one
+ * at a request's first piece (t_first_piece()): a request without a buffer is dropped, as
+ * smp_bt_chr_write() does.
  */
 #include "sim_priv.h"
 

@@ -18,9 +18,9 @@
 enum { REQ_FREE, REQ_QUEUED, REQ_SENT };
 
 #define DEFAULT_TIMEOUT_MS 2500U
-#define FALLBACK_BUF_SIZE 384U     /* Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE */
-#define FIRST_TIMEOUT_MS 20000U    /* the first chunk may wait for a whole-slot erase */
-#define MAX_FAILURES 10U           /* losses without progress; a window loses more than one */
+#define FALLBACK_BUF_SIZE 384U  /* Zephyr's default CONFIG_MCUMGR_TRANSPORT_NETBUF_SIZE */
+#define FIRST_TIMEOUT_MS 20000U /* the first chunk may wait for a whole-slot erase */
+#define MAX_FAILURES 10U        /* losses without progress; a window loses more than one */
 
 static uint8_t *slot_buf(const struct smpfota_client *c, unsigned i)
 {
@@ -35,8 +35,8 @@ static uint8_t *chunk_buf(const struct smpfota_client *c)
 int smpfota_client_init(struct smpfota_client *c, const struct smpfota_client_config *cfg)
 {
 	if (c == NULL || cfg == NULL || cfg->tx.send == NULL || cfg->buf == NULL ||
-	    cfg->slots == 0 || cfg->slots > SMPFOTA_CLIENT_MAX_INFLIGHT ||
-	    cfg->frame_cap < 64 || cfg->tx.mtu < 64 || cfg->version > SMPFOTA_SMP_V2 ||
+	    cfg->slots == 0 || cfg->slots > SMPFOTA_CLIENT_MAX_INFLIGHT || cfg->frame_cap < 64 ||
+	    cfg->tx.mtu < 64 || cfg->version > SMPFOTA_SMP_V2 ||
 	    cfg->buf_size < ((size_t)cfg->slots + 1) * cfg->frame_cap) {
 		return SMPFOTA_ERR_INVAL;
 	}
@@ -114,7 +114,8 @@ static int start_req(struct smpfota_client *c, enum smpfota_smp_msg msg, const v
 		return SMPFOTA_ERR_BUSY;
 	}
 	size_t cap = c->cfg.frame_cap < c->cfg.tx.mtu ? c->cfg.frame_cap : c->cfg.tx.mtu;
-	int n = smpfota_smp_encode_req(msg, c->cfg.version, c->seq, req, slot_buf(c, (unsigned)i), cap);
+	int n = smpfota_smp_encode_req(msg, c->cfg.version, c->seq, req, slot_buf(c, (unsigned)i),
+				       cap);
 	if (n < 0) {
 		return n;
 	}
@@ -143,7 +144,8 @@ int smpfota_client_send(struct smpfota_client *c, enum smpfota_smp_msg msg, cons
 }
 
 int smpfota_client_send_once(struct smpfota_client *c, enum smpfota_smp_msg msg, const void *req,
-			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user, uint32_t now)
+			     uint32_t timeout_ms, smpfota_client_rsp_fn fn, void *user,
+			     uint32_t now)
 {
 	uint8_t retries = c->cfg.retries;
 	c->cfg.retries = 0; /* start_req() gives it one attempt */
@@ -253,7 +255,6 @@ static void upload_end(struct smpfota_client *c, int err, const struct smpfota_s
 		u->done(u->user, err, st ? st : &none, match);
 	}
 }
-
 
 static void report_progress(struct smpfota_client *c, uint32_t now)
 {
@@ -476,7 +477,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
 		if (n >= u->src.size - q.off) {
 			n = u->src.size - q.off;
 		} else if (n > SMPFOTA_CLIENT_CHUNK_ALIGN) {
-			n -= n % SMPFOTA_CLIENT_CHUNK_ALIGN; /* whole flash write blocks (config.h) */
+			n -= n %
+			     SMPFOTA_CLIENT_CHUNK_ALIGN; /* whole flash write blocks (config.h) */
 		}
 		if (u->src.read(u->src.ctx, q.off, chunk_buf(c), n) != 0) {
 			upload_end(c, SMPFOTA_ERR_IO, NULL, false);
@@ -514,7 +516,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
  * chunk at acked is still unanswered, it or its answer was lost: its timer is made due and
  * the next poll resends it. No answer either (once the session is open): the next poll
  * resends it too, without taking it for a loss. */
-static void on_probe(void *user, int err, enum smpfota_smp_msg msg, const union smpfota_smp_rsp *rsp)
+static void on_probe(void *user, int err, enum smpfota_smp_msg msg,
+		     const union smpfota_smp_rsp *rsp)
 {
 	struct smpfota_client *c = user;
 	struct smpfota_client_upload *u = &c->up;
@@ -604,8 +607,9 @@ static bool chunk_timeout(struct smpfota_client *c, unsigned i, uint32_t now)
 }
 
 int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_source *src,
-			  const struct smpfota_upload_params *prm, smpfota_upload_progress_fn progress,
-			  smpfota_upload_done_fn done, void *user, uint32_t now)
+			  const struct smpfota_upload_params *prm,
+			  smpfota_upload_progress_fn progress, smpfota_upload_done_fn done,
+			  void *user, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
 	if (src == NULL || prm == NULL || src->read == NULL || src->size == 0) {
@@ -636,7 +640,7 @@ int smpfota_client_upload(struct smpfota_client *c, const struct smpfota_upload_
 	u->frame_size = fs;
 	/* At most buf_count - 1 (Nordic's rule of thumb: one buffer stays free for the
 	 * response); the window starts at 1 and grows only while that pays (on_ack()). */
-	uint32_t w = prm->window            ? prm->window
+	uint32_t w = prm->window             ? prm->window
 		     : prm->held_not_dropped ? c->cfg.slots - 1U
 		     : prm->buf_count        ? prm->buf_count - 1U
 					     : 0;
@@ -753,7 +757,8 @@ void smpfota_client_poll(struct smpfota_client *c, uint32_t now)
 		struct smpfota_client_req done = *r;
 		r->state = REQ_FREE;
 		if (done.fn != NULL) {
-			done.fn(done.user, SMPFOTA_ERR_TIMEDOUT, (enum smpfota_smp_msg)done.msg, NULL);
+			done.fn(done.user, SMPFOTA_ERR_TIMEDOUT, (enum smpfota_smp_msg)done.msg,
+				NULL);
 		}
 	}
 	send_queued(c, now);
@@ -771,7 +776,9 @@ int32_t smpfota_client_next_deadline(const struct smpfota_client *c, uint32_t no
 			continue;
 		}
 		/* queued: the transport was busy, try again shortly */
-		int32_t d = r->state == REQ_QUEUED ? 1 : util_time_until(now, r->sent_at + r->timeout_ms);
+		int32_t d = r->state == REQ_QUEUED
+				    ? 1
+				    : util_time_until(now, r->sent_at + r->timeout_ms);
 		if (best < 0 || d < best) {
 			best = d;
 		}

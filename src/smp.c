@@ -202,26 +202,44 @@ const struct smpfota_cbor_item smpfota_smp_schema[N_ITEMS] = {MAPS(PACKED)};
 /* Nested maps: err (both uses hold a struct smpfota_smp_err), and each array's, from its
  * A() entry (an array's map serves that array alone). */
 #define NOTHING(...)
-#define SA(st, k, m, sm, max) [SUB_##sm] = {.map = RANGE(sm), \
-		.elem_size = U8(sizeof(((st *)0)->m[0])), .max_elems = U8(max), \
-		.count_off = OFF(st, m##_count), .trunc_off = OFF(st, m##_truncated)},
+#define SA(st, k, m, sm, max) \
+	[SUB_##sm] = {.map = RANGE(sm), \
+		      .elem_size = U8(sizeof(((st *)0)->m[0])), \
+		      .max_elems = U8(max), \
+		      .count_off = OFF(st, m##_count), \
+		      .trunc_off = OFF(st, m##_truncated)},
 #define SUBS(name) name(NOTHING, NOTHING, NOTHING, SA)
 const struct smpfota_cbor_sub smpfota_smp_subs[] = {
-	[SUB_ERR] = {.map = RANGE(ERR), .elem_size = sizeof(struct smpfota_smp_err)},
-	MAPS(SUBS)};
+	[SUB_ERR] = {.map = RANGE(ERR), .elem_size = sizeof(struct smpfota_smp_err)}, MAPS(SUBS)};
 
 /* The readable tables (smp_internal.h). */
 #define TKEY(k) (smpfota_smp_keys + KEY(k))
-#define TF(st, k, t, m, fl) {.key = TKEY(k), .type = SMPFOTA_CBOR_##t, .flags = fl, \
-		.off = OFF(st, m), .has_off = NO_HAS},
-#define TO(st, k, t, m) {.key = TKEY(k), .type = SMPFOTA_CBOR_##t, \
-		.off = OFF(st, m), .has_off = OFF(st, has_##m)},
-#define TM(st, k, m, has, sm) {.key = TKEY(k), .type = SMPFOTA_CBOR_MAP, .off = OFF(st, m), \
-		.has_off = has, .sub = &sm##_map, .elem_size = U8(sizeof(((st *)0)->m))},
-#define TA(st, k, m, sm, max) {.key = TKEY(k), .type = SMPFOTA_CBOR_ARRAY, .flags = REQ, \
-		.off = OFF(st, m), .has_off = NO_HAS, .sub = &sm##_map, \
-		.elem_size = U8(sizeof(((st *)0)->m[0])), .max_elems = U8(max), \
-		.count_off = OFF(st, m##_count), .trunc_off = OFF(st, m##_truncated)},
+#define TF(st, k, t, m, fl) \
+	{.key = TKEY(k), \
+	 .type = SMPFOTA_CBOR_##t, \
+	 .flags = fl, \
+	 .off = OFF(st, m), \
+	 .has_off = NO_HAS},
+#define TO(st, k, t, m) \
+	{.key = TKEY(k), .type = SMPFOTA_CBOR_##t, .off = OFF(st, m), .has_off = OFF(st, has_##m)},
+#define TM(st, k, m, has, sm) \
+	{.key = TKEY(k), \
+	 .type = SMPFOTA_CBOR_MAP, \
+	 .off = OFF(st, m), \
+	 .has_off = has, \
+	 .sub = &sm##_map, \
+	 .elem_size = U8(sizeof(((st *)0)->m))},
+#define TA(st, k, m, sm, max) \
+	{.key = TKEY(k), \
+	 .type = SMPFOTA_CBOR_ARRAY, \
+	 .flags = REQ, \
+	 .off = OFF(st, m), \
+	 .has_off = NO_HAS, \
+	 .sub = &sm##_map, \
+	 .elem_size = U8(sizeof(((st *)0)->m[0])), \
+	 .max_elems = U8(max), \
+	 .count_off = OFF(st, m##_count), \
+	 .trunc_off = OFF(st, m##_truncated)},
 #define READABLE(name) \
 	static const struct smpfota_cbor_field name##_fields[] = {name(TF, TO, TM, TA)}; \
 	static const struct smpfota_cbor_map name##_map = { \
@@ -241,8 +259,11 @@ struct msg_desc {
 	uint8_t op; /* request op */
 };
 
-#define MSG(g, i, o, rq, rs, rqt, rst) {RANGE(rq), RANGE(rs), sizeof(struct rqt), \
-		sizeof(struct rst), g, i, SMPFOTA_SMP_OP_##o}
+#define MSG(g, i, o, rq, rs, rqt, rst) \
+	{ \
+		RANGE(rq), RANGE(rs), sizeof(struct rqt), sizeof(struct rst), g, i, \
+			SMPFOTA_SMP_OP_##o \
+	}
 
 /* Keep the message kinds' maps in one list, for the packed and the readable descriptors. */
 #define MSGS(X) \
@@ -326,8 +347,8 @@ static int encode_frame(struct smpfota_cbor_range map, const void *body,
 	return (int)SMPFOTA_SMP_HDR_SIZE + n;
 }
 
-int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t seq,
-			   const void *req, uint8_t *buf, size_t size)
+int smpfota_smp_encode_req(enum smpfota_smp_msg msg, uint8_t version, uint8_t seq, const void *req,
+			   uint8_t *buf, size_t size)
 {
 	const struct msg_desc *d = msg_get(msg);
 	if (d == NULL || req == NULL || version > SMPFOTA_SMP_V2) {
@@ -374,8 +395,7 @@ int smpfota_smp_encode_err(const struct smpfota_smp_hdr *req_hdr,
 	return encode_frame(st->has_err ? v2 : v1, &body, &hdr, buf, size);
 }
 
-int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len,
-			   void *rsp)
+int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len, void *rsp)
 {
 	const struct msg_desc *d = msg_get(msg);
 	uint32_t seen;
@@ -396,8 +416,7 @@ int smpfota_smp_decode_rsp(enum smpfota_smp_msg msg, const uint8_t *payload, siz
 	return 0;
 }
 
-int smpfota_smp_decode_req(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len,
-			   void *req)
+int smpfota_smp_decode_req(enum smpfota_smp_msg msg, const uint8_t *payload, size_t len, void *req)
 {
 	const struct msg_desc *d = msg_get(msg);
 	uint32_t seen;
@@ -455,29 +474,66 @@ int smpfota_smp_upload_max_data(const struct smpfota_img_upload_req *req, size_t
 
 /* ---- error names ----------------------------------------------------------------------- */
 
-#define NAME_AT(tab, i) \
-	(((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0])) ? tab[i] : NULL)
+#define NAME_AT(tab, i) (((i) >= 0 && (size_t)(i) < sizeof(tab) / sizeof(tab[0])) ? tab[i] : NULL)
 
 #if SMPFOTA_CONFIG_ERROR_NAMES
 
-static const char *const mgmt_names[] = {
-	"EOK", "EUNKNOWN", "ENOMEM", "EINVAL", "ETIMEOUT", "ENOENT", "EBADSTATE",
-	"EMSGSIZE", "ENOTSUP", "ECORRUPT", "EBUSY", "EACCESSDENIED", "UNSUPPORTED_TOO_OLD",
-	"UNSUPPORTED_TOO_NEW"};
-static const char *const img_names[] = {
-	"OK", "UNKNOWN", "FLASH_CONFIG_QUERY_FAIL", "NO_IMAGE", "NO_TLVS", "INVALID_TLV",
-	"TLV_MULTIPLE_HASHES_FOUND", "TLV_INVALID_SIZE", "HASH_NOT_FOUND", "NO_FREE_SLOT",
-	"FLASH_OPEN_FAILED", "FLASH_READ_FAILED", "FLASH_WRITE_FAILED", "FLASH_ERASE_FAILED",
-	"INVALID_SLOT", "NO_FREE_MEMORY", "FLASH_CONTEXT_ALREADY_SET", "FLASH_CONTEXT_NOT_SET",
-	"FLASH_AREA_DEVICE_NULL", "INVALID_PAGE_OFFSET", "INVALID_OFFSET", "INVALID_LENGTH",
-	"INVALID_IMAGE_HEADER", "INVALID_IMAGE_HEADER_MAGIC", "INVALID_HASH",
-	"INVALID_FLASH_ADDRESS", "VERSION_GET_FAILED", "CURRENT_VERSION_IS_NEWER",
-	"IMAGE_ALREADY_PENDING", "INVALID_IMAGE_VECTOR_TABLE", "INVALID_IMAGE_TOO_LARGE",
-	"INVALID_IMAGE_DATA_OVERRUN", "IMAGE_CONFIRMATION_DENIED",
-	"IMAGE_SETTING_TEST_TO_ACTIVE_DENIED", "ACTIVE_SLOT_NOT_KNOWN"};
-static const char *const os_names[] = {
-	"OK", "UNKNOWN", "INVALID_FORMAT", "QUERY_YIELDS_NO_ANSWER", "RTC_NOT_SET",
-	"RTC_COMMAND_FAILED", "QUERY_RESPONSE_VALUE_NOT_VALID"};
+static const char *const mgmt_names[] = {"EOK",
+					 "EUNKNOWN",
+					 "ENOMEM",
+					 "EINVAL",
+					 "ETIMEOUT",
+					 "ENOENT",
+					 "EBADSTATE",
+					 "EMSGSIZE",
+					 "ENOTSUP",
+					 "ECORRUPT",
+					 "EBUSY",
+					 "EACCESSDENIED",
+					 "UNSUPPORTED_TOO_OLD",
+					 "UNSUPPORTED_TOO_NEW"};
+static const char *const img_names[] = {"OK",
+					"UNKNOWN",
+					"FLASH_CONFIG_QUERY_FAIL",
+					"NO_IMAGE",
+					"NO_TLVS",
+					"INVALID_TLV",
+					"TLV_MULTIPLE_HASHES_FOUND",
+					"TLV_INVALID_SIZE",
+					"HASH_NOT_FOUND",
+					"NO_FREE_SLOT",
+					"FLASH_OPEN_FAILED",
+					"FLASH_READ_FAILED",
+					"FLASH_WRITE_FAILED",
+					"FLASH_ERASE_FAILED",
+					"INVALID_SLOT",
+					"NO_FREE_MEMORY",
+					"FLASH_CONTEXT_ALREADY_SET",
+					"FLASH_CONTEXT_NOT_SET",
+					"FLASH_AREA_DEVICE_NULL",
+					"INVALID_PAGE_OFFSET",
+					"INVALID_OFFSET",
+					"INVALID_LENGTH",
+					"INVALID_IMAGE_HEADER",
+					"INVALID_IMAGE_HEADER_MAGIC",
+					"INVALID_HASH",
+					"INVALID_FLASH_ADDRESS",
+					"VERSION_GET_FAILED",
+					"CURRENT_VERSION_IS_NEWER",
+					"IMAGE_ALREADY_PENDING",
+					"INVALID_IMAGE_VECTOR_TABLE",
+					"INVALID_IMAGE_TOO_LARGE",
+					"INVALID_IMAGE_DATA_OVERRUN",
+					"IMAGE_CONFIRMATION_DENIED",
+					"IMAGE_SETTING_TEST_TO_ACTIVE_DENIED",
+					"ACTIVE_SLOT_NOT_KNOWN"};
+static const char *const os_names[] = {"OK",
+				       "UNKNOWN",
+				       "INVALID_FORMAT",
+				       "QUERY_YIELDS_NO_ANSWER",
+				       "RTC_NOT_SET",
+				       "RTC_COMMAND_FAILED",
+				       "QUERY_RESPONSE_VALUE_NOT_VALID"};
 
 const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
 {
@@ -510,9 +566,10 @@ const char *smpfota_mgmt_err_name(uint16_t group, int32_t rc, bool v2)
 const char *smpfota_mcuboot_mode_name(int32_t mode)
 {
 	static const char *const names[] = {
-		"single slot", "swap using scratch", "overwrite only", "swap using move",
-		"direct-xip", "direct-xip with revert", "RAM load", "firmware loader",
-		"single slot RAM load", "swap using offset"};
+		"single slot",      "swap using scratch", "overwrite only",
+		"swap using move",  "direct-xip",         "direct-xip with revert",
+		"RAM load",         "firmware loader",    "single slot RAM load",
+		"swap using offset"};
 	return NAME_AT(names, mode);
 }
 

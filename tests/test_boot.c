@@ -27,7 +27,7 @@
 #include "emu/target.h"
 
 #define APP_PAGE 4096U
-#define APP_SEC_PAGES 8U  /* secondary: 32 KB; primary: 36 KB */
+#define APP_SEC_PAGES 8U /* secondary: 32 KB; primary: 36 KB */
 #define NET_PAGE 2048U
 #define NET_SEC_PAGES 10U /* secondary: 20 KB; primary: 22 KB */
 #define APP_SIZE ((2U * APP_SEC_PAGES + 1U) * APP_PAGE)
@@ -106,9 +106,11 @@ static void bench(void)
 	smpfota_nor_erase_all(&tb.net);
 	smpfota_emu_target_init(&tb.fx);
 	CHECK_EQ(smpfota_emu_target_add_image(&tb.fx, &tb.app, APP_SEC_PAGES * APP_PAGE, &tb.app, 0,
-					      APP_SEC_PAGES * APP_PAGE), 0);
+					      APP_SEC_PAGES * APP_PAGE),
+		 0);
 	CHECK_EQ(smpfota_emu_target_add_image(&tb.fx, &tb.net, NET_SEC_PAGES * NET_PAGE, &tb.net, 0,
-					      NET_SEC_PAGES * NET_PAGE), 0);
+					      NET_SEC_PAGES * NET_PAGE),
+		 0);
 	tb.fx.boot_buf_size = 512;
 	if (old_img[0].len == 0) {
 		build(&old_img[0], 13000, 1, 0, 1, false);
@@ -149,12 +151,12 @@ static struct smpfota_boot_trailer trailer(const struct smpfota_flash_area *a)
 	return t;
 }
 
-#define CHECK_TRAILER(a, m, ok, cd)                                                        \
-	do {                                                                               \
-		struct smpfota_boot_trailer t_ = trailer(a);                               \
-		CHECK_EQ(t_.magic, (m));                                                   \
-		CHECK_EQ(t_.image_ok, (ok));                                               \
-		CHECK_EQ(t_.copy_done, (cd));                                              \
+#define CHECK_TRAILER(a, m, ok, cd) \
+	do { \
+		struct smpfota_boot_trailer t_ = trailer(a); \
+		CHECK_EQ(t_.magic, (m)); \
+		CHECK_EQ(t_.image_ok, (ok)); \
+		CHECK_EQ(t_.copy_done, (cd)); \
 	} while (0)
 
 #define GOOD SMPFOTA_BOOT_MAGIC_GOOD
@@ -215,9 +217,9 @@ static void test_trailer_layout(void)
 	end = sec(1)->off + sec(1)->size;
 	CHECK_EQ(smpfota_flash_area_read(sec(1), sec(1)->size - 48, raw, 48), 0);
 	memset(expect, 0xff, sizeof(expect));
-	memcpy(expect + 48 - 16, spec_magic, 16);  /* magic at size-16 */
-	expect[48 - 24] = 0x01;                     /* image_ok at size-24 */
-	expect[48 - 40] = (1 << 4) | 3;             /* swap_info at size-40: image 1, PERM */
+	memcpy(expect + 48 - 16, spec_magic, 16); /* magic at size-16 */
+	expect[48 - 24] = 0x01;                   /* image_ok at size-24 */
+	expect[48 - 40] = (1 << 4) | 3;           /* swap_info at size-40: image 1, PERM */
 	CHECK_MEM(raw, expect, 48);
 	/* MCUboot's order and sizes: magic (16 bytes), image_ok, swap_info, each padded to the
 	 * 4-byte write size */
@@ -467,22 +469,24 @@ static void test_decision_table(void)
 	/* every combination of the five inputs (3^5 = 243), plus the secondary's copy_done,
 	 * which the table must ignore */
 	for (uint8_t pm = 1; pm <= 3; pm++)
-	for (uint8_t sm = 1; sm <= 3; sm++)
-	for (uint8_t pok = 1; pok <= 3; pok++)
-	for (uint8_t sok = 1; sok <= 3; sok++)
-	for (uint8_t pcd = 1; pcd <= 3; pcd++)
-	for (uint8_t scd = 1; scd <= 3; scd++) {
-		p.magic = pm;
-		s.magic = sm;
-		p.image_ok = pok;
-		s.image_ok = sok;
-		p.copy_done = pcd;
-		s.copy_done = scd;
-		int got = smpfota_boot_decide_swap(&p, &s);
-		CHECK_EQ(got, table_lookup(&p, &s));
-		counts[got == SMPFOTA_BOOT_SWAP_NONE ? 1 : got]++;
-		n++;
-	}
+		for (uint8_t sm = 1; sm <= 3; sm++)
+			for (uint8_t pok = 1; pok <= 3; pok++)
+				for (uint8_t sok = 1; sok <= 3; sok++)
+					for (uint8_t pcd = 1; pcd <= 3; pcd++)
+						for (uint8_t scd = 1; scd <= 3; scd++) {
+							p.magic = pm;
+							s.magic = sm;
+							p.image_ok = pok;
+							s.image_ok = sok;
+							p.copy_done = pcd;
+							s.copy_done = scd;
+							int got = smpfota_boot_decide_swap(&p, &s);
+							CHECK_EQ(got, table_lookup(&p, &s));
+							counts[got == SMPFOTA_BOOT_SWAP_NONE
+								       ? 1
+								       : got]++;
+							n++;
+						}
 	CHECK_EQ(n, 729);
 	/* rows 1 and 2: 3*3*3 (pm, pok, pcd) * 3 (scd) each; row 3: the (sm, sok) pairs rows
 	 * 1-2 leave (BAD x 3, UNSET x 3, GOOD with sok BAD) * 3 (scd) */
@@ -503,7 +507,8 @@ static void test_decision_table(void)
 	write_magic_raw(pri(0), true);
 	write_flag_raw(pri(0), 32, 0x01);
 	write_magic_raw(sec(0), true);
-	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_TEST); /* row 1 first */
+	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)),
+		 SMPFOTA_BOOT_SWAP_TEST); /* row 1 first */
 	write_flag_raw(sec(0), 24, 0x01);
 	CHECK_EQ(smpfota_boot_read_swap_type(pri(0), sec(0)), SMPFOTA_BOOT_SWAP_PERM); /* row 2 */
 	write_flag_raw(pri(0), 24, 0x01);
@@ -665,8 +670,9 @@ static void cycle_test_revert(int i)
 	struct smpfota_boot_trailer t = trailer(pri(i));
 	CHECK_EQ(t.swap_info, SMPFOTA_BOOT_SWAP_INFO(i, SMPFOTA_BOOT_SWAP_TEST));
 	CHECK_EQ(t.swap_size, new_img[i].len); /* the larger of the two images */
-	CHECK_EQ(smpfota_flash_area_is_erased(sec(i), sec(i)->size - smpfota_boot_trailer_size(sec(i)),
-					smpfota_boot_trailer_size(sec(i))),
+	CHECK_EQ(smpfota_flash_area_is_erased(sec(i),
+					      sec(i)->size - smpfota_boot_trailer_size(sec(i)),
+					      smpfota_boot_trailer_size(sec(i))),
 		 1);
 	/* the running test image is not confirmed: the next reset reverts */
 	CHECK_EQ(smpfota_boot_read_swap_type(pri(i), sec(i)), SMPFOTA_BOOT_SWAP_REVERT);
@@ -979,7 +985,8 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 	uint32_t total;
 	unsigned covered = 0, failures = 0;
 	int want = sc == SC_REVERT ? SMPFOTA_BOOT_SWAP_REVERT
-				   : sc == SC_PERM ? SMPFOTA_BOOT_SWAP_PERM : SMPFOTA_BOOT_SWAP_TEST;
+		   : sc == SC_PERM ? SMPFOTA_BOOT_SWAP_PERM
+				   : SMPFOTA_BOOT_SWAP_TEST;
 
 	/* Reference: the clean run and its operation count. */
 	prepare(i, sc);
@@ -1013,9 +1020,10 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 		n->partial_cut = false;
 		covered++;
 		if (rc != 0 || !check_end_state(i, sc)) {
-			fprintf(stderr, "image %d scenario %d partial %d: cut at op %u of %u not "
-				"recovered (rc %d)\n", i, sc, partial, (unsigned)cut,
-				(unsigned)total, rc);
+			fprintf(stderr,
+				"image %d scenario %d partial %d: cut at op %u of %u not "
+				"recovered (rc %d)\n",
+				i, sc, partial, (unsigned)cut, (unsigned)total, rc);
 			failures++;
 			continue;
 		}
@@ -1030,7 +1038,9 @@ static unsigned cut_everywhere(int i, enum scenario sc, bool partial)
 	CHECK_EQ(failures, 0);
 	CHECK_EQ(covered, total);
 	printf("  image %d %-6s %-7s: %u of %u flash operations cut, all recovered\n", i,
-	       sc == SC_TEST ? "test" : sc == SC_PERM ? "perm" : "revert",
+	       sc == SC_TEST   ? "test"
+	       : sc == SC_PERM ? "perm"
+			       : "revert",
 	       partial ? "partial" : "clean", covered, (unsigned)total);
 	cut_points_covered += covered;
 	return covered;

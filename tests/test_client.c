@@ -217,7 +217,8 @@ static void step(void)
 			}
 			uint32_t busy_ms = server_ms + slow_next_ms;
 			slow_next_ms = 0;
-			if (!echo && stall_off >= 0 && upload_off(p->data, p->len, &end) >= stall_off) {
+			if (!echo && stall_off >= 0 &&
+			    upload_off(p->data, p->len, &end) >= stall_off) {
 				busy_ms += stall_ms;
 				stall_off = -1;
 			}
@@ -512,8 +513,8 @@ static void test_stuck_transport_times_out(void)
 
 	/* stuck before the first chunk goes out */
 	struct smpfota_upload_source src = make_source(30000, 5);
-	struct smpfota_upload_params prm = {.buf_size = 512, .buf_count = 4,
-					    .first_timeout_ms = 500, .max_failures = 2};
+	struct smpfota_upload_params prm = {
+		.buf_size = 512, .buf_count = 4, .first_timeout_ms = 500, .max_failures = 2};
 	CHECK(run_upload(&src, &prm, 60000));
 	CHECK_EQ(up_err, SMPFOTA_ERR_TIMEDOUT);
 	CHECK_EQ(sent_frames, f0);
@@ -773,7 +774,7 @@ static void test_lossless_link_skips_learning(void)
 	prm.lossless = true;
 	stall_off = 20000;
 	learn_upload(1, 60, 0, -1, 0, &prm);
-	CHECK_EQ(stall_off, -1); /* it stalled */
+	CHECK_EQ(stall_off, -1);          /* it stalled */
 	CHECK_EQ(chunks_at_first_ack, 1); /* the opening chunk still goes alone */
 	CHECK_EQ(last_prog.window, 3);
 	CHECK_EQ(echo_reqs, 0);

@@ -75,13 +75,13 @@ static bool srv_at_cut_taken;
 static char where[160];
 static unsigned violations;
 
-#define EXPECT(c)                                                                          \
-	do {                                                                               \
-		if (!(c)) {                                                                \
+#define EXPECT(c) \
+	do { \
+		if (!(c)) { \
 			fprintf(stderr, "%s: %s:%d: %s\n", where, __FILE__, __LINE__, #c); \
-			violations++;                                                      \
-			return false;                                                      \
-		}                                                                          \
+			violations++; \
+			return false; \
+		} \
 	} while (0)
 
 static const struct smpfota_flash_area *pri(void)
@@ -97,8 +97,11 @@ static const struct smpfota_flash_area *sec(void)
 static void build(struct img *m, uint32_t body, uint8_t major, uint32_t seed)
 {
 	struct smpfota_image_info info;
-	m->len = smpfota_emu_image_build(m->data, sizeof(m->data), &(struct smpfota_emu_image_spec){
-		.body_size = body, .ver = {major, 0, 0, seed}, .seed = seed}, NULL);
+	m->len = smpfota_emu_image_build(
+		m->data, sizeof(m->data),
+		&(struct smpfota_emu_image_spec){
+			.body_size = body, .ver = {major, 0, 0, seed}, .seed = seed},
+		NULL);
 	CHECK(m->len > 0);
 	tu_sha256(m->data, m->len, m->sha);
 	CHECK_EQ(smpfota_image_parse(m->data, m->len, &info), 0);
@@ -223,7 +226,8 @@ static int client_upload(const struct img *m, size_t *off, struct smpfota_img_up
 {
 	for (unsigned k = 0; k < 400; k++) {
 		size_t n = chunk_at(*off, m->len);
-		struct smpfota_img_upload_req q = {.off = (uint32_t)*off, .data = {m->data + *off, n}};
+		struct smpfota_img_upload_req q = {.off = (uint32_t)*off,
+						   .data = {m->data + *off, n}};
 		if (*off == 0) {
 			q.has_len = q.has_sha = true;
 			q.len = (uint32_t)m->len;
@@ -462,8 +466,8 @@ static void test_upload_warm_reset_between_requests(void)
 		/* resumed: not one request more than the uninterrupted upload */
 		if (r != R_DONE || !last.match || !area_holds(sec(), &img_b) ||
 		    k + after != requests || nor.violations != 0 || !primary_untouched()) {
-			fprintf(stderr, "%s: not resumed (r %d, requests %u + %u of %u)\n", where, r,
-				k, after, requests);
+			fprintf(stderr, "%s: not resumed (r %d, requests %u + %u of %u)\n", where,
+				r, k, after, requests);
 			violations++;
 		}
 	}
@@ -476,9 +480,9 @@ static void test_upload_warm_reset_between_requests(void)
 /* ---- (b) image state writes ------------------------------------------------------------- */
 
 enum workflow { WF_TEST_REVERT, WF_TEST_CONFIRM, WF_PERMANENT, N_WORKFLOWS };
-static const char *const wf_name[N_WORKFLOWS] = {
-	"image test, reset, reset (revert)", "image test, reset, image confirm, reset",
-	"image confirm HASH (permanent), reset"};
+static const char *const wf_name[N_WORKFLOWS] = {"image test, reset, reset (revert)",
+						 "image test, reset, image confirm, reset",
+						 "image confirm HASH (permanent), reset"};
 
 /* Operation ranges of the reference run, by what performed them. */
 enum actor { ACT_STATE_WRITE, ACT_BOOT, ACT_UPLOAD, N_ACTORS };
@@ -526,7 +530,8 @@ static const struct smpfota_img_slot_state *entry(const struct smpfota_img_state
 
 static bool is(const struct smpfota_img_slot_state *e, const struct img *m)
 {
-	return e != NULL && e->has_hash && e->hash.len == 32 && memcmp(e->hash.ptr, m->hash, 32) == 0;
+	return e != NULL && e->has_hash && e->hash.len == 32 &&
+	       memcmp(e->hash.ptr, m->hash, 32) == 0;
 }
 
 /* The device restarts after a cut (cold: nothing of an upload record matters here). */
@@ -600,7 +605,8 @@ static bool wf_state_write(struct wf *f, const uint8_t *hash, bool confirm)
 		struct smpfota_boot_trailer t;
 		uint8_t head[4];
 		EXPECT(hash != NULL && f->cut_seen);
-		EXPECT(smpfota_boot_read_trailer(sec(), &t) == 0 && t.magic == SMPFOTA_BOOT_MAGIC_UNSET);
+		EXPECT(smpfota_boot_read_trailer(sec(), &t) == 0 &&
+		       t.magic == SMPFOTA_BOOT_MAGIC_UNSET);
 		EXPECT(smpfota_flash_area_read(sec(), 0, head, sizeof(head)) == 0 &&
 		       (head[0] & head[1] & head[2] & head[3]) == 0xff);
 		struct smpfota_img_upload_rsp last;
@@ -651,7 +657,8 @@ static bool run_workflow(struct wf *f)
 			EXPECT(!s0->confirmed);
 			EXPECT(is(s1, &img_a) && s1->confirmed && !s1->pending);
 			EXPECT(area_holds(sec(), &img_a));
-			EXPECT(smpfota_boot_read_swap_type(pri(), sec()) == SMPFOTA_BOOT_SWAP_REVERT);
+			EXPECT(smpfota_boot_read_swap_type(pri(), sec()) ==
+			       SMPFOTA_BOOT_SWAP_REVERT);
 		}
 
 		/* What the client does next. */
@@ -661,7 +668,8 @@ static bool run_workflow(struct wf *f)
 			if (f->w == WF_TEST_REVERT) {
 				EXPECT(wf_reset(f));
 			} else {
-				EXPECT(wf_state_write(f, NULL, true)); /* confirm the running image */
+				EXPECT(wf_state_write(f, NULL,
+						      true)); /* confirm the running image */
 			}
 		} else if (run_b) {
 			if (f->booted_since_confirm) {

@@ -46,12 +46,15 @@ static void setup(void)
 	smpfota_emu_target_init(&tb);
 	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor0, 0, &nor0, SLOT0 + P0, SLOT0), 0);
 	CHECK_EQ(smpfota_emu_target_add_image(&tb, &nor1, 0, &nor1, SLOT1 + P1, SLOT1), 0);
-	tb.cfg = (struct smpfota_server_config){
-		.images = tb.images, .n_images = 2, .active_image = 0,
-		.buf_size = 2048, .buf_count = 4,
-		.info = {.kernel = "smpfota", .node = "target"},
-		.image_check = true, .allow_confirm_secondary = true,
-		.reset = on_reset};
+	tb.cfg = (struct smpfota_server_config){.images = tb.images,
+						.n_images = 2,
+						.active_image = 0,
+						.buf_size = 2048,
+						.buf_count = 4,
+						.info = {.kernel = "smpfota", .node = "target"},
+						.image_check = true,
+						.allow_confirm_secondary = true,
+						.reset = on_reset};
 	tb.boot_buf_size = 512;
 	CHECK_EQ(smpfota_emu_target_start(&tb, false), 0);
 }
@@ -103,12 +106,19 @@ static size_t len_a, len_b, len_c;
 
 static void make_images(void)
 {
-	len_a = smpfota_emu_image_build(img_a, sizeof(img_a), &(struct smpfota_emu_image_spec){
-		.body_size = 9000, .ver = {1, 0, 0, 0}, .seed = 1}, NULL);
-	len_b = smpfota_emu_image_build(img_b, sizeof(img_b), &(struct smpfota_emu_image_spec){
-		.body_size = 15000, .ver = {1, 1, 0, 7}, .seed = 2, .prot = true}, NULL);
-	len_c = smpfota_emu_image_build(img_c, sizeof(img_c), &(struct smpfota_emu_image_spec){
-		.body_size = 3001, .ver = {2, 0, 0, 0}, .seed = 3}, NULL);
+	len_a = smpfota_emu_image_build(
+		img_a, sizeof(img_a),
+		&(struct smpfota_emu_image_spec){.body_size = 9000, .ver = {1, 0, 0, 0}, .seed = 1},
+		NULL);
+	len_b = smpfota_emu_image_build(
+		img_b, sizeof(img_b),
+		&(struct smpfota_emu_image_spec){
+			.body_size = 15000, .ver = {1, 1, 0, 7}, .seed = 2, .prot = true},
+		NULL);
+	len_c = smpfota_emu_image_build(
+		img_c, sizeof(img_c),
+		&(struct smpfota_emu_image_spec){.body_size = 3001, .ver = {2, 0, 0, 0}, .seed = 3},
+		NULL);
 }
 
 static const uint8_t *tlv_hash(const uint8_t *img, size_t len)
@@ -348,7 +358,8 @@ static void test_factory_list(void)
 	CHECK_EQ(si.images[0].slots[1].size, SLOT0);
 	CHECK_EQ(si.images[1].slots[0].size, SLOT1 + P1);
 	CHECK(si.images[0].has_max_image_size);
-	CHECK(si.images[0].max_image_size <= SLOT0 - smpfota_boot_trailer_size(&tb.images[0].secondary));
+	CHECK(si.images[0].max_image_size <=
+	      SLOT0 - smpfota_boot_trailer_size(&tb.images[0].secondary));
 	CHECK(si.images[0].max_image_size > 0);
 }
 
@@ -359,8 +370,8 @@ static void test_upload_refusals(void)
 	provision(0, img_a, len_a);
 	reboot(false);
 	struct smpfota_img_upload_rsp u;
-	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 31}, .has_len = true,
-					   .len = (uint32_t)len_b};
+	struct smpfota_img_upload_req q = {
+		.off = 0, .data = {img_b, 31}, .has_len = true, .len = (uint32_t)len_b};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_INVALID_IMAGE_HEADER);
 	q.data.len = 100;
@@ -392,7 +403,8 @@ static void test_upload_refusals(void)
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_CURRENT_VERSION_IS_NEWER);
 	/* a chunk past the announced length */
-	q = (struct smpfota_img_upload_req){.off = 0, .data = {img_b, 100}, .has_len = true, .len = 150};
+	q = (struct smpfota_img_upload_req){
+		.off = 0, .data = {img_b, 100}, .has_len = true, .len = 150};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK(u.has_off && u.off == 100);
 	q = (struct smpfota_img_upload_req){.off = 100, .data = {img_b + 100, 51}};
@@ -413,8 +425,12 @@ static void test_upload_offsets_and_resume(void)
 	uint8_t sha[32];
 	file_sha(img_b, len_b, sha);
 	struct smpfota_img_upload_rsp u;
-	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 1000}, .has_len = true,
-					   .len = (uint32_t)len_b, .has_sha = true, .sha = {sha, 32}};
+	struct smpfota_img_upload_req q = {.off = 0,
+					   .data = {img_b, 1000},
+					   .has_len = true,
+					   .len = (uint32_t)len_b,
+					   .has_sha = true,
+					   .sha = {sha, 32}};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(u.off, 1000);
 	/* ahead, behind: dropped, answered with the expected offset (success) */
@@ -477,7 +493,8 @@ static void test_unaligned_chunks(void)
 		make_images();
 		provision(0, img_a, len_a);
 		reboot(false);
-		struct smpfota_img_upload_rsp u = upload(0, img_c, len_c, max == 1 ? 7 : max * 97, (uint32_t)max);
+		struct smpfota_img_upload_rsp u = upload(0, img_c, len_c, max == 1 ? 7 : max * 97,
+							 (uint32_t)max);
 		CHECK(smpfota_smp_status_ok(&u.status));
 		CHECK_EQ(u.off, len_c);
 		CHECK(slot_holds(&tb.images[0].secondary, img_c, len_c));
@@ -507,10 +524,11 @@ static void test_life_cycle(void)
 	CHECK_EQ(state_write(hash_b, false, &st), -1);
 	CHECK_FLAGS(st, 0, 1, "-P--");
 	CHECK_EQ(state_write(hash_b, false, &st), -1); /* again: no-op */
-	CHECK_EQ(state_write(hash_a, false, &st), SMPFOTA_IMG_MGMT_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED);
+	CHECK_EQ(state_write(hash_a, false, &st),
+		 SMPFOTA_IMG_MGMT_ERR_IMAGE_SETTING_TEST_TO_ACTIVE_DENIED);
 	/* the pending slot can be neither overwritten nor erased */
-	struct smpfota_img_upload_req q = {.off = 0, .data = {img_c, 64}, .has_len = true,
-					   .len = (uint32_t)len_c};
+	struct smpfota_img_upload_req q = {
+		.off = 0, .data = {img_c, 64}, .has_len = true, .len = (uint32_t)len_c};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(v2err(&u.status), SMPFOTA_IMG_MGMT_ERR_NO_FREE_SLOT);
 	struct smpfota_img_erase_rsp er;
@@ -636,8 +654,11 @@ static void test_net_core_image(void)
 	CHECK_FLAGS(st, 1, 0, "A-C-");
 	/* image 1 goes to slot 3 (secondary of image 1), on the 2 KB-page device */
 	static uint8_t net[12000];
-	size_t len_n = smpfota_emu_image_build(net, sizeof(net), &(struct smpfota_emu_image_spec){
-		.body_size = 11000, .ver = {2, 1, 0, 0}, .seed = 9}, NULL);
+	size_t len_n = smpfota_emu_image_build(net, sizeof(net),
+					       &(struct smpfota_emu_image_spec){.body_size = 11000,
+										.ver = {2, 1, 0, 0},
+										.seed = 9},
+					       NULL);
 	struct smpfota_img_upload_rsp u = upload(1, net, len_n, 500, 8);
 	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
 	CHECK(slot_holds(&tb.images[1].secondary, net, len_n));
@@ -680,8 +701,8 @@ static void test_retained_record(void)
 	provision(0, img_a, len_a);
 	reboot(false);
 	struct smpfota_img_upload_rsp u;
-	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 400}, .has_len = true,
-					   .len = (uint32_t)len_b};
+	struct smpfota_img_upload_req q = {
+		.off = 0, .data = {img_b, 400}, .has_len = true, .len = (uint32_t)len_b};
 	CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
 	CHECK_EQ(u.off, 400);
 	/* a record damaged in RAM is not trusted */
@@ -831,7 +852,8 @@ static int upload_damaged(size_t at, uint8_t xor_mask, uint32_t *sec_reads)
 	memcpy(bad, img_b, len_b);
 	bad[at] ^= xor_mask;
 	file_sha(bad, len_b, sha);
-	struct smpfota_img_upload_rsp u = upload_split(bad, len_b, 1000, 37, sha, &reads, sec_reads);
+	struct smpfota_img_upload_rsp u = upload_split(bad, len_b, 1000, 37, sha, &reads,
+						       sec_reads);
 	return v2err(&u.status);
 }
 
@@ -851,10 +873,11 @@ static void test_end_of_upload_refuses_bad_images(void)
 		uint8_t mask;
 		int err;
 	} cases[] = {
-		{tlv_hash_at + 5, 0x01, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH}, /* the SHA-256 TLV value */
-		{9000, 0x40, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH},            /* the body */
+		{tlv_hash_at + 5, 0x01,
+		 SMPFOTA_IMG_MGMT_ERR_INVALID_HASH},             /* the SHA-256 TLV value */
+		{9000, 0x40, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH}, /* the body */
 		{info.hashed_size, 0x01, SMPFOTA_IMG_MGMT_ERR_INVALID_HASH}, /* TLV info magic */
-		{9, 0x02, SMPFOTA_IMG_MGMT_ERR_INVALID_TLV},                /* hdr_size 0: bad header */
+		{9, 0x02, SMPFOTA_IMG_MGMT_ERR_INVALID_TLV}, /* hdr_size 0: bad header */
 	};
 	for (size_t k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		setup();
@@ -1013,8 +1036,11 @@ static void test_image_check_shortcut_verifies(void)
 	uint32_t reads, sec_reads;
 	file_sha(img_b, len_b, sha);
 	struct smpfota_img_upload_rsp u;
-	struct smpfota_img_upload_req q = {.off = 0, .data = {img_b, 1000}, .has_len = true,
-					   .len = (uint32_t)len_b, .has_sha = true,
+	struct smpfota_img_upload_req q = {.off = 0,
+					   .data = {img_b, 1000},
+					   .has_len = true,
+					   .len = (uint32_t)len_b,
+					   .has_sha = true,
 					   .sha = {sha, 32}};
 
 	/* A stale image_ok left in the trailer must not turn the next `image test` into a
@@ -1030,7 +1056,9 @@ static void test_image_check_shortcut_verifies(void)
 		}
 		const struct smpfota_flash_area *sec = &tb.images[0].secondary;
 		uint8_t ok[4] = {0x01, 0xff, 0xff, 0xff};
-		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4), 0);
+		CHECK_EQ(
+			smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_IMAGE_OK_OFF, ok, 4),
+			0);
 		if (shortcut) {
 			uint32_t writes = nor0.writes;
 			CHECK_EQ(call(SMPFOTA_MSG_IMG_UPLOAD, &q, &u), 0);
@@ -1062,8 +1090,11 @@ static void test_image_check_shortcut_verifies(void)
 	CHECK(smpfota_smp_status_ok(&u.status) && u.match);
 	{
 		const struct smpfota_flash_area *sec = &tb.images[0].secondary;
-		static const uint8_t half_magic[8] = {0x77, 0xc2, 0x95, 0xf3, 0x60, 0xd2, 0xef, 0x7f};
-		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF, half_magic, 8), 0);
+		static const uint8_t half_magic[8] = {0x77, 0xc2, 0x95, 0xf3,
+						      0x60, 0xd2, 0xef, 0x7f};
+		CHECK_EQ(smpfota_flash_area_write(sec, sec->size - SMPFOTA_BOOT_MAGIC_OFF,
+						  half_magic, 8),
+			 0);
 		struct smpfota_img_state_rsp st;
 		CHECK(state_write(tlv_hash(img_b, len_b), false, &st) > 0);
 		uint8_t head[4];
@@ -1112,8 +1143,8 @@ static void test_sha384_sha512_images(void)
 		setup();
 		provision(0, img_a, len_a);
 		reboot(false);
-		struct smpfota_emu_image_spec sp = {.body_size = 11000, .ver = {1, 2, 0, 0},
-						    .seed = 9, .hash_tlv = kinds[k]};
+		struct smpfota_emu_image_spec sp = {
+			.body_size = 11000, .ver = {1, 2, 0, 0}, .seed = 9, .hash_tlv = kinds[k]};
 		size_t len = smpfota_emu_image_build(img, sizeof(img), &sp, hash);
 		size_t hl = k == 0 ? 48 : 64;
 		CHECK(len > 0);
@@ -1184,13 +1215,17 @@ static void test_block_erase(void)
 		nor0.flash.block_size = with_blocks ? 4 * P0 : 0;
 		memset(&erases, 0, sizeof(erases));
 		nor0.on_op = on_nor_op;
-		size_t len = smpfota_emu_image_build(img, sizeof(img), &(struct smpfota_emu_image_spec){
-			.body_size = 38000, .ver = {1, 5, 0, 0}, .seed = 12}, NULL);
+		size_t len = smpfota_emu_image_build(
+			img, sizeof(img),
+			&(struct smpfota_emu_image_spec){
+				.body_size = 38000, .ver = {1, 5, 0, 0}, .seed = 12},
+			NULL);
 		struct smpfota_img_upload_rsp up = upload(0, img, len, 1500, 3);
 		nor0.on_op = NULL;
 		CHECK(smpfota_smp_status_ok(&up.status));
 		static uint8_t back[sizeof(img)]; /* slot_holds() reads at most 20000 bytes */
-		CHECK(smpfota_flash_area_read(sec, 0, back, len) == 0 && memcmp(back, img, len) == 0);
+		CHECK(smpfota_flash_area_read(sec, 0, back, len) == 0 &&
+		      memcmp(back, img, len) == 0);
 		/* the secondary starts at 52 KiB: the image covers the 16 KiB block at 64 KiB
 		 * only (the one at 80 KiB runs past its end) */
 		unsigned blocks = 0;

@@ -30,7 +30,7 @@ struct image_file {
 /* The state of one command run (one per process). */
 struct cli {
 	struct smpfota_cli_opts o;
-	const char *what;           /* command, for messages: "image list" */
+	const char *what; /* command, for messages: "image list" */
 	struct host_link *link;
 	struct smpfota_client c;
 	/* --key: the secure channel between the engine and the link (docs/security.md) */
@@ -44,14 +44,14 @@ struct cli {
 	int err;
 	bool has_status;
 	struct smpfota_smp_status st;
-	char rsn[160];              /* st.rsn copied: the response buffer is gone by then */
-	const char *step;           /* update: the step that failed */
-	uint32_t malformed;         /* frames the engine refused as not SMP */
-	bool reported;              /* the error line is already out */
-	int exit_status;            /* with reported: the status it called for (0 = 1) */
-	bool padded;                /* the file carries an imgtool --pad trailer */
-	bool in_upload;             /* an upload is running: Ctrl-C says where it stopped */
-	uint16_t chunk_asked;       /* --chunk, 0 if not given */
+	char rsn[160];        /* st.rsn copied: the response buffer is gone by then */
+	const char *step;     /* update: the step that failed */
+	uint32_t malformed;   /* frames the engine refused as not SMP */
+	bool reported;        /* the error line is already out */
+	int exit_status;      /* with reported: the status it called for (0 = 1) */
+	bool padded;          /* the file carries an imgtool --pad trailer */
+	bool in_upload;       /* an upload is running: Ctrl-C says where it stopped */
+	uint16_t chunk_asked; /* --chunk, 0 if not given */
 	/* refusals (UDP port unreachable) since the last answer: cli_run() fails fast */
 	uint32_t rx_frames_seen, refused_seen, refused_since;
 	uint32_t last_rx, last_probe;
@@ -67,9 +67,9 @@ struct cli {
 
 	/* os params */
 	bool params_known;
-	bool params_asked;          /* asked (the target may not have the command) */
+	bool params_asked; /* asked (the target may not have the command) */
 	uint32_t buf_size, buf_count;
-	size_t req_len;             /* encoded size of the last request (NOSPC message) */
+	size_t req_len; /* encoded size of the last request (NOSPC message) */
 
 	/* upload / update */
 	struct image_file file;
@@ -81,11 +81,11 @@ struct cli {
 	int last_decile;
 	uint32_t last_bar;
 	bool have_progress;
-	bool resumed;               /* the target had part of this file from an earlier run */
-	uint32_t resumed_at;        /* then: its offset at the first answer */
+	bool resumed;        /* the target had part of this file from an earlier run */
+	uint32_t resumed_at; /* then: its offset at the first answer */
 	struct smpfota_upload_progress last;
 	bool match;
-	uint64_t up_start, up_end;  /* cli_now_us(): rates of fast links need better than ms */
+	uint64_t up_start, up_end; /* cli_now_us(): rates of fast links need better than ms */
 	uint64_t tx_bytes_start;
 	uint32_t tx_frames_start;
 	bool up_summarised;
@@ -179,11 +179,12 @@ int cli_extra_stat(struct cli *s, int argc, char **argv);
 int cli_extra_os(struct cli *s, int argc, char **argv);
 int cli_extra_shell(struct cli *s, int argc, char **argv);
 int cli_extra_fs(struct cli *s, int argc, char **argv);
-#define CLI_EXTRA_COMMANDS                                                                       \
-	{"stat", "list", cli_extra_stat}, {"stat", "read", cli_extra_stat},                     \
-	{"taskstat", NULL, cli_extra_os}, {"mpstat", NULL, cli_extra_os},                       \
-	{"datetime", "get", cli_extra_os}, {"datetime", "set", cli_extra_os},                   \
-	{"shell", "exec", cli_extra_shell}, {"fs", "upload", cli_extra_fs},                     \
-	{"fs", "download", cli_extra_fs}, {"fs", "stat", cli_extra_fs}, {"fs", "hash", cli_extra_fs},
+#define CLI_EXTRA_COMMANDS \
+	{"stat", "list", cli_extra_stat}, {"stat", "read", cli_extra_stat}, \
+		{"taskstat", NULL, cli_extra_os}, {"mpstat", NULL, cli_extra_os}, \
+		{"datetime", "get", cli_extra_os}, {"datetime", "set", cli_extra_os}, \
+		{"shell", "exec", cli_extra_shell}, {"fs", "upload", cli_extra_fs}, \
+		{"fs", "download", cli_extra_fs}, {"fs", "stat", cli_extra_fs}, \
+		{"fs", "hash", cli_extra_fs},
 
 #endif

@@ -120,8 +120,9 @@ static int upload_opt(struct cli *s, int c, struct smpfota_upload_params *prm)
 		return 0;
 	case OPT_WINDOW:
 		if (!cli_parse_uint(optarg, SMPFOTA_CLIENT_MAX_INFLIGHT, &v) || v == 0) {
-			return cli_usage_error(s, "--window: 1.." CLI_STR(
-							  SMPFOTA_CLIENT_MAX_INFLIGHT) " requests in flight");
+			return cli_usage_error(
+				s, "--window: 1.." CLI_STR(
+					   SMPFOTA_CLIENT_MAX_INFLIGHT) " requests in flight");
 		}
 		prm->window = (uint8_t)v;
 		return 0;

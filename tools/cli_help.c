@@ -43,12 +43,13 @@ static const struct help helps[] = {
 	 "Run again after an interruption (Ctrl-C, a lost link), it resumes where the target\n"
 	 "stopped: the target keeps the offset of an upload of the same file.\n"
 	 "  --image N          0: application core (default); 1: network core\n"
-	 "  --window N         at most N requests in flight, 1.." CLI_STR(SMPFOTA_CLIENT_MAX_INFLIGHT) " (default: the target's buf_count\n"
-	 "                     - 1; the upload starts with 2 and keeps more only while they pay)\n"
-	 "  --chunk N          data bytes per request (default and maximum: what fills the\n"
-	 "                     target's buffer; a larger value is lowered to that, and said)\n"
-	 "  --upgrade          ask the target to refuse an image not newer than the running one\n"
-	 "  --first-timeout S  seconds to wait for the first answer (it may erase the slot first)\n"},
+	 "  --window N         at most N requests in flight, 1.." CLI_STR(
+		 SMPFOTA_CLIENT_MAX_INFLIGHT) " (default: the target's buf_count\n"
+					      "                     - 1; the upload starts with 2 and keeps more only while they pay)\n"
+					      "  --chunk N          data bytes per request (default and maximum: what fills the\n"
+					      "                     target's buffer; a larger value is lowered to that, and said)\n"
+					      "  --upgrade          ask the target to refuse an image not newer than the running one\n"
+					      "  --first-timeout S  seconds to wait for the first answer (it may erase the slot first)\n"},
 	{"image", "test", "image test HASH", "boot the image with this hash once (64 hex digits)",
 	 "Marks the image with HASH (as `image list` shows it) pending: the next reset boots\n"
 	 "it once; it is reverted at the reset after that unless it is confirmed.\n"},

@@ -18,15 +18,39 @@
 #include "smpfota/update.h"
 
 /* Timing fields settable with --timing NAME=VALUE (units as in sim.h). */
-#define T(f) {#f, offsetof(struct smpfota_sim_timing, f), sizeof(((struct smpfota_sim_timing *)0)->f)}
+#define T(f) \
+	{ \
+#f, offsetof(struct smpfota_sim_timing, f), \
+			sizeof(((struct smpfota_sim_timing *)0)->f) \
+	}
 static const struct {
 	const char *name;
 	size_t off, size;
 } timings[] = {
-	T(bitrate_kbps), T(preamble), T(address), T(crc), T(max_payload), T(ramp_us),
-	T(txdis_us), T(ack_timeout_us), T(retransmit_delay_us), T(retransmit_count), T(t_sw_us),
-	T(ipc_ring), T(ipc_msg_us), T(ipc_ns_per_byte), T(cpu_msg_us), T(aead_us), T(aead_ns_per_byte), T(boot_us),
-	T(reset_delay_us), T(page_erase_us), T(word_write_us), T(qspi_erase_us), T(qspi_block_erase_us), T(qspi_prog_us),
+	T(bitrate_kbps),
+	T(preamble),
+	T(address),
+	T(crc),
+	T(max_payload),
+	T(ramp_us),
+	T(txdis_us),
+	T(ack_timeout_us),
+	T(retransmit_delay_us),
+	T(retransmit_count),
+	T(t_sw_us),
+	T(ipc_ring),
+	T(ipc_msg_us),
+	T(ipc_ns_per_byte),
+	T(cpu_msg_us),
+	T(aead_us),
+	T(aead_ns_per_byte),
+	T(boot_us),
+	T(reset_delay_us),
+	T(page_erase_us),
+	T(word_write_us),
+	T(qspi_erase_us),
+	T(qspi_block_erase_us),
+	T(qspi_prog_us),
 	T(qspi_read_kBps),
 };
 #undef T
@@ -49,49 +73,51 @@ void smpfota_cli_sim_usage(FILE *f)
 		"  --replay P          probability a stale packet is replayed with a new PID\n"
 		"  --seed N            random seed (default 1): same seed, same run\n"
 		"  --window N          at most N chunks in flight (default over ESB: the master's\n"
-		"                      " CLI_STR(SMPFOTA_CLIENT_MAX_INFLIGHT) " request slots but one, from the first chunk: the\n"
-		"                      bridge and ESB hold back what the target cannot take yet;\n"
-		"                      over BLE the target's buf_count - 1, learned)\n"
-		"  --naive             the baseline: link on the app core, one IPC round trip per\n"
-		"                      ESB packet, window 1\n"
-		"  --bitrate 1|2       Mbit/s (1 also sets preamble 1, tTXDIS 6, ACK timeout 300)\n"
-		"  --payload N         CONFIG_ESB_MAX_PAYLOAD_LENGTH (5..252; default 252)\n"
-		"  --slow-ramp         default radio ramp-up (130 us) instead of fast (40 us)\n"
-		"  --buf-size N        target MCUmgr buffer size (default 2475)\n"
-		"  --buf-count N       target MCUmgr buffer count (default 4)\n"
-		"  --target-reset-at S warm-reset the target at S virtual seconds\n"
-		"  --target-cut-at-op N  cut the target's power at its Nth flash write/erase\n"
-		"  --master-reset-at S restart the master at S virtual seconds\n"
-		"  --link esb|ble      the link (default esb); ble: the master is a central, the\n"
-		"                      target a Zephyr-like smp_bt peripheral running smpfota's\n"
-		"                      server (docs/ble.md); the options below set it up\n"
-		"  --ble-interval MS   connection interval (7.5..4000, multiple of 1.25; 7.5)\n"
-		"  --ble-event-len MS  radio time per connection event (default: the interval)\n"
-		"  --ble-pdus N        packet pairs per connection event at most (0: as fit)\n"
-		"  --ble-trickle N     while the target holds two unanswered requests, the next\n"
-		"                      goes in N-byte pieces, two at a time (default 8; with\n"
-		"                      --ble-dle below 251, pieces that fill one PDU; 0: off)\n"
-		"  --ble-phy 1|2       LE 1M or LE 2M (default 2)\n"
-		"  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
-		"  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
-		"  --ble-no-reassembly the target lacks CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY\n"
-		"  --ble-no-hold       the master sends a request's first piece right after an\n"
-		"                      answer (a baseline: a target with all its buffers in use\n"
-		"                      drops it, docs/ble.md)\n"
-		"  --ble-encrypted     a paired, encrypted link (4-byte MIC per data PDU)\n"
-		"  --ble-drop-at S     the connection is lost at S virtual seconds\n"
-		"  --key FILE          (global) master and target talk through the secure channel\n"
-		"                      with this key (docs/security.md)\n"
-		"  --attack KINDS      with --key: an attacker injects frames at random times during\n"
-		"                      the run; KINDS (comma-separated, or all): forge, replay,\n"
-		"                      replay-old-session, bitflip, truncate, reorder, wrong-key,\n"
-		"                      plaintext; --json reports attacks: {kind: {sent, accepted}}\n"
-		"  --attack-rate N     injected frames per virtual second, all kinds (default 50)\n"
-		"  --max-failures N    failed frames that end a session (default 8)\n"
-		"  --timing NAME=V     override a timing constant (repeatable); NAME one of:\n"
-		"                      ");
+		"                      " CLI_STR(
+			SMPFOTA_CLIENT_MAX_INFLIGHT) " request slots but one, from the first chunk: the\n"
+						     "                      bridge and ESB hold back what the target cannot take yet;\n"
+						     "                      over BLE the target's buf_count - 1, learned)\n"
+						     "  --naive             the baseline: link on the app core, one IPC round trip per\n"
+						     "                      ESB packet, window 1\n"
+						     "  --bitrate 1|2       Mbit/s (1 also sets preamble 1, tTXDIS 6, ACK timeout 300)\n"
+						     "  --payload N         CONFIG_ESB_MAX_PAYLOAD_LENGTH (5..252; default 252)\n"
+						     "  --slow-ramp         default radio ramp-up (130 us) instead of fast (40 us)\n"
+						     "  --buf-size N        target MCUmgr buffer size (default 2475)\n"
+						     "  --buf-count N       target MCUmgr buffer count (default 4)\n"
+						     "  --target-reset-at S warm-reset the target at S virtual seconds\n"
+						     "  --target-cut-at-op N  cut the target's power at its Nth flash write/erase\n"
+						     "  --master-reset-at S restart the master at S virtual seconds\n"
+						     "  --link esb|ble      the link (default esb); ble: the master is a central, the\n"
+						     "                      target a Zephyr-like smp_bt peripheral running smpfota's\n"
+						     "                      server (docs/ble.md); the options below set it up\n"
+						     "  --ble-interval MS   connection interval (7.5..4000, multiple of 1.25; 7.5)\n"
+						     "  --ble-event-len MS  radio time per connection event (default: the interval)\n"
+						     "  --ble-pdus N        packet pairs per connection event at most (0: as fit)\n"
+						     "  --ble-trickle N     while the target holds two unanswered requests, the next\n"
+						     "                      goes in N-byte pieces, two at a time (default 8; with\n"
+						     "                      --ble-dle below 251, pieces that fill one PDU; 0: off)\n"
+						     "  --ble-phy 1|2       LE 1M or LE 2M (default 2)\n"
+						     "  --ble-dle N         link-layer data length, 27..251 (default 251)\n"
+						     "  --ble-mtu N         ATT MTU, 23..517 (default 247)\n"
+						     "  --ble-no-reassembly the target lacks CONFIG_MCUMGR_TRANSPORT_BT_REASSEMBLY\n"
+						     "  --ble-no-hold       the master sends a request's first piece right after an\n"
+						     "                      answer (a baseline: a target with all its buffers in use\n"
+						     "                      drops it, docs/ble.md)\n"
+						     "  --ble-encrypted     a paired, encrypted link (4-byte MIC per data PDU)\n"
+						     "  --ble-drop-at S     the connection is lost at S virtual seconds\n"
+						     "  --key FILE          (global) master and target talk through the secure channel\n"
+						     "                      with this key (docs/security.md)\n"
+						     "  --attack KINDS      with --key: an attacker injects frames at random times during\n"
+						     "                      the run; KINDS (comma-separated, or all): forge, replay,\n"
+						     "                      replay-old-session, bitflip, truncate, reorder, wrong-key,\n"
+						     "                      plaintext; --json reports attacks: {kind: {sent, accepted}}\n"
+						     "  --attack-rate N     injected frames per virtual second, all kinds (default 50)\n"
+						     "  --max-failures N    failed frames that end a session (default 8)\n"
+						     "  --timing NAME=V     override a timing constant (repeatable); NAME one of:\n"
+						     "                      ");
 	for (size_t i = 0; i < sizeof(timings) / sizeof(timings[0]); i++) {
-		fprintf(f, "%s%s", timings[i].name, i + 1 < sizeof(timings) / sizeof(timings[0]) ? ", " : "\n");
+		fprintf(f, "%s%s", timings[i].name,
+			i + 1 < sizeof(timings) / sizeof(timings[0]) ? ", " : "\n");
 		if (i % 4 == 3) {
 			fprintf(f, "\n                      ");
 		}
@@ -110,7 +136,8 @@ void smpfota_cli_sim_usage(FILE *f)
 		"                      reset=S (warm reset at S virtual s), cut=N (power cut at its\n"
 		"                      Nth flash operation), joined by commas; repeatable\n"
 		"  --quiet             no progress lines\n"
-		"  --json              one JSON object on stdout\n", SMPFOTA_SIM_FLEET_MAX);
+		"  --json              one JSON object on stdout\n",
+		SMPFOTA_SIM_FLEET_MAX);
 	struct smpfota_sim_config d;
 	smpfota_sim_defaults(&d, SMPFOTA_SIM_INTERNAL);
 	fprintf(f,
@@ -158,7 +185,9 @@ static bool set_timing(struct smpfota_sim_timing *t, const char *arg)
 		if (strlen(timings[i].name) == (size_t)(eq - arg) &&
 		    !strncmp(arg, timings[i].name, (size_t)(eq - arg))) {
 			uint64_t v;
-			uint64_t max = timings[i].size == 1 ? 0xff : timings[i].size == 2 ? 0xffff : 0xffffffff;
+			uint64_t max = timings[i].size == 1   ? 0xff
+				       : timings[i].size == 2 ? 0xffff
+							      : 0xffffffff;
 			if (!parse_u64(eq + 1, max, &v)) {
 				return false;
 			}
@@ -232,17 +261,18 @@ static int load(bool json, const char *path, uint8_t **buf, size_t *len)
 
 static void print_json(const struct smpfota_sim_config *c, const struct smpfota_sim_result *r)
 {
-	const char *err = r->err ? smpfota_errname(r->err)
-				 : r->ok ? NULL : r->byte_exact ? "NOT_CONFIRMED" : "NOT_BYTE_EXACT";
+	const char *err = r->err          ? smpfota_errname(r->err)
+			  : r->ok         ? NULL
+			  : r->byte_exact ? "NOT_CONFIRMED"
+					  : "NOT_BYTE_EXACT";
 	printf("{\"link\":\"%s\",", c->link == SMPFOTA_SIM_LINK_BLE ? "ble" : "esb");
 	if (c->link == SMPFOTA_SIM_LINK_BLE) {
 		printf("\"ble\":{\"interval_us\":%u,\"event_len_us\":%u,\"pdus_per_event\":%u,"
 		       "\"phy\":%u,\"dle\":%u,\"att_mtu\":%u,\"reassembly\":%s,\"encrypted\":%s,"
 		       "\"trickle_piece\":%u},",
 		       c->ble.interval_us, c->ble.ce_len_us, c->ble.pdus_per_event, c->ble.phy,
-		       c->ble.dle, c->ble.att_mtu,
-		       c->ble.no_reassembly ? "false" : "true", c->ble.encrypted ? "true" : "false",
-		       c->ble.trickle_piece);
+		       c->ble.dle, c->ble.att_mtu, c->ble.no_reassembly ? "false" : "true",
+		       c->ble.encrypted ? "true" : "false", c->ble.trickle_piece);
 	}
 	printf("\"ok\":%s,\"error\":%s%s%s,\"step\":\"%s\",\"scenario\":\"%s\",\"naive\":%s,"
 	       "\"seed\":%llu,\"byte_exact\":%s,\"confirmed\":%s,\"target_runs\":\"%s\",\"image_bytes\":%u,"
@@ -268,11 +298,12 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 	       "\"power_cuts\":%u,\"flash_erases\":%u,\"flash_writes\":%u,\"upload_bytes_written\":%u,\"spins\":%u,\"app_busy_us\":%llu,"
 	       "\"ble_events\":%u,\"disconnects\":%u,\"frames_dropped\":%u,"
 	       "\"ble_acks_next_event\":%u}",
-	       s->packets, s->upload_packets, s->retransmits, s->upload_retransmits, s->lost, s->ack_lost, s->crc_errors, s->replays,
-	       s->withheld, s->tx_failed, s->polls, s->ipc_msgs, s->ipc_full, s->link_drops,
-	       s->frames_to_target, s->frames_from_master, s->target_resets, s->master_resets,
-	       s->power_cuts, s->flash_erases, s->flash_writes, s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us,
-	       s->ble_events, s->disconnects, s->frames_dropped, s->ble_acks_next_event);
+	       s->packets, s->upload_packets, s->retransmits, s->upload_retransmits, s->lost,
+	       s->ack_lost, s->crc_errors, s->replays, s->withheld, s->tx_failed, s->polls,
+	       s->ipc_msgs, s->ipc_full, s->link_drops, s->frames_to_target, s->frames_from_master,
+	       s->target_resets, s->master_resets, s->power_cuts, s->flash_erases, s->flash_writes,
+	       s->upload_bytes_written, s->spins, (unsigned long long)s->app_busy_us, s->ble_events,
+	       s->disconnects, s->frames_dropped, s->ble_acks_next_event);
 	if (c->sec.on) {
 		const struct smpfota_secure_stats *side[2] = {&r->sec_master, &r->sec_target};
 		printf(",\"secure\":{");
@@ -282,9 +313,10 @@ static void print_json(const struct smpfota_sim_config *c, const struct smpfota_
 			       "\"auth_failed\":%u,\"replayed\":%u,\"malformed\":%u,\"no_session\":%u,"
 			       "\"plaintext\":%u,\"unknown_key\":%u,\"ended\":%u,\"rejects\":%u,"
 			       "\"handshakes\":%u}",
-			       i ? "," : "", i ? "target" : "master", x->sessions, x->sent, x->delivered,
-			       x->auth_failed, x->replayed, x->malformed, x->no_session, x->plaintext,
-			       x->unknown_key, x->ended, x->rejects, x->handshakes);
+			       i ? "," : "", i ? "target" : "master", x->sessions, x->sent,
+			       x->delivered, x->auth_failed, x->replayed, x->malformed,
+			       x->no_session, x->plaintext, x->unknown_key, x->ended, x->rejects,
+			       x->handshakes);
 		}
 		printf("},\"overhead_bytes_per_frame\":%u,\"attacks\":{",
 		       (unsigned)SMPFOTA_SECURE_OVERHEAD);
@@ -349,7 +381,7 @@ static void print_summary(const struct smpfota_sim_config *c, const struct smpfo
 	}
 	printf("limit         %.1f kB/s (%s; radio %.1f, flash path %.1f)\n", r->limit_kBps,
 	       smpfota_sim_radio_limit_kBps(c) <= smpfota_sim_flash_limit_kBps(c) ? "radio-bound"
-										 : "flash-bound",
+										  : "flash-bound",
 	       smpfota_sim_radio_limit_kBps(c), smpfota_sim_flash_limit_kBps(c));
 	if (r->goodput_kBps > 0) {
 		printf("ratio         %.1f %% of the limit\n",
@@ -358,20 +390,22 @@ static void print_summary(const struct smpfota_sim_config *c, const struct smpfo
 	double ceil = smpfota_sim_buffer_ceiling_kBps(c);
 	if (ceil < r->limit_kBps) {
 		printf("ceiling       %.1f kB/s (%u target buffers during 64 KB block erases, "
-		       "docs/ble.md)%s", ceil, (unsigned)c->buf_count, r->goodput_kBps > 0 ? "" : "\n");
+		       "docs/ble.md)%s",
+		       ceil, (unsigned)c->buf_count, r->goodput_kBps > 0 ? "" : "\n");
 		if (r->goodput_kBps > 0) {
 			printf(": %.1f %% of it\n", 100.0 * r->goodput_kBps / ceil);
 		}
 	}
 	/* the same counters as the JSON's stats: packets, retransmits, upload_* */
 	printf("radio         %u packets, %u retransmissions in all; during the upload %u packets, "
-	       "%u retransmissions\n", r->stats.packets, r->stats.retransmits,
-	       r->stats.upload_packets, r->stats.upload_retransmits);
+	       "%u retransmissions\n",
+	       r->stats.packets, r->stats.retransmits, r->stats.upload_packets,
+	       r->stats.upload_retransmits);
 	if (r->stats.packets > r->stats.upload_packets && r->stats.target_resets > 0 &&
 	    r->step > SMPFOTA_UPDATE_UPLOAD) {
 		printf("              after the upload, most went unanswered while the target was off "
-		       "the air (%u reset%s, MCUboot swap)\n", r->stats.target_resets,
-		       r->stats.target_resets == 1 ? "" : "s");
+		       "the air (%u reset%s, MCUboot swap)\n",
+		       r->stats.target_resets, r->stats.target_resets == 1 ? "" : "s");
 	}
 }
 
@@ -442,18 +476,32 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	opterr = 0; /* the messages are ours (sim_error), in JSON too */
 	while ((ch = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'i': image = optarg; break;
+		case 'i':
+			image = optarg;
+			break;
 		case 's':
 			scenario = smpfota_sim_scenario_parse(optarg);
 			if (scenario < 0) {
-				return sim_error(json, 2, "unknown --scenario %s (radio, internal, qspi)", optarg);
+				return sim_error(json, 2,
+						 "unknown --scenario %s (radio, internal, qspi)",
+						 optarg);
 			}
 			break;
-		case 'l': case 'a': case 'e': case 'r':
-			if (!parse_double(optarg, 0, ch == 'e' ? 0.001 : ch == 'r' ? 1 : 0.99, &d)) {
+		case 'l':
+		case 'a':
+		case 'e':
+		case 'r':
+			if (!parse_double(optarg, 0,
+					  ch == 'e'   ? 0.001
+					  : ch == 'r' ? 1
+						      : 0.99,
+					  &d)) {
 				return sim_error(json, 2, "bad probability: %s", optarg);
 			}
-			*(ch == 'l' ? &c.f.loss : ch == 'a' ? &c.f.ack_loss : ch == 'e' ? &c.f.ber : &c.f.replay) = d;
+			*(ch == 'l'   ? &c.f.loss
+			  : ch == 'a' ? &c.f.ack_loss
+			  : ch == 'e' ? &c.f.ber
+				      : &c.f.replay) = d;
 			break;
 		case 'S':
 			if (!parse_u64(optarg, UINT64_MAX, &c.seed)) {
@@ -468,7 +516,9 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			}
 			c.window = (uint8_t)u;
 			break;
-		case 'n': c.naive = true; break;
+		case 'n':
+			c.naive = true;
+			break;
 		case 'b':
 			if (!parse_u64(optarg, 2, &bitrate) || bitrate < 1) {
 				return sim_error(json, 2, "bad --bitrate: %s (1 or 2)", optarg);
@@ -479,18 +529,24 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 				return sim_error(json, 2, "bad --payload: %s (5..252)", optarg);
 			}
 			break;
-		case 'R': slow = true; break;
-		case 'B': case 'C':
+		case 'R':
+			slow = true;
+			break;
+		case 'B':
+		case 'C':
 			if (!parse_u64(optarg, 4096, &u) || u < 1) {
-				return sim_error(json, 2, "bad %s: %s", ch == 'B' ? "--buf-size" : "--buf-count", optarg);
+				return sim_error(json, 2, "bad %s: %s",
+						 ch == 'B' ? "--buf-size" : "--buf-count", optarg);
 			}
 			*(ch == 'B' ? &c.buf_size : &c.buf_count) = (uint32_t)u;
 			break;
-		case 'T': case 'M':
+		case 'T':
+		case 'M':
 			if (!parse_double(optarg, 0.000001, 3600, &d)) {
 				return sim_error(json, 2, "bad time: %s (virtual seconds)", optarg);
 			}
-			*(ch == 'T' ? &c.f.target_reset_at_us : &c.f.master_reset_at_us) = (uint64_t)(d * 1e6);
+			*(ch == 'T' ? &c.f.target_reset_at_us
+				    : &c.f.master_reset_at_us) = (uint64_t)(d * 1e6);
 			break;
 		case 'X':
 			if (!parse_u64(optarg, UINT32_MAX, &u) || u < 1) {
@@ -508,9 +564,12 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			if (strcmp(optarg, "esb") && strcmp(optarg, "ble")) {
 				return sim_error(json, 2, "unknown --link %s (esb, ble)", optarg);
 			}
-			c.link = strcmp(optarg, "ble") ? SMPFOTA_SIM_LINK_ESB : SMPFOTA_SIM_LINK_BLE;
+			c.link = strcmp(optarg, "ble") ? SMPFOTA_SIM_LINK_ESB
+						       : SMPFOTA_SIM_LINK_BLE;
 			break;
-		case 1001: case 1002: case 1008:
+		case 1001:
+		case 1002:
+		case 1008:
 			if (!parse_double(optarg, 0.000001, ch == 1008 ? 3600 : 4000, &d)) {
 				return sim_error(json, 2, "bad %s: %s", argv[optind - 1], optarg);
 			}
@@ -522,7 +581,9 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 				c.f.ble_drop_at_us = (uint64_t)(d * 1e6);
 			}
 			break;
-		case 1003: case 1004: case 1005:
+		case 1003:
+		case 1004:
+		case 1005:
 			if (!parse_u64(optarg, 517, &u)) {
 				return sim_error(json, 2, "bad %s: %s", argv[optind - 1], optarg);
 			}
@@ -546,46 +607,65 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			}
 			c.ble.trickle_piece = (uint16_t)u;
 			break;
-		case 1006: c.ble.no_reassembly = true; break;
-		case 1016: c.ble.no_hold = true; break;
-		case 1007: c.ble.encrypted = true; break;
+		case 1006:
+			c.ble.no_reassembly = true;
+			break;
+		case 1016:
+			c.ble.no_hold = true;
+			break;
+		case 1007:
+			c.ble.encrypted = true;
+			break;
 		case 1101:
 			if (!parse_attacks(optarg, &c.sec.attacks)) {
-				return smpfota_cli_usage_error(json, "sim", "bad --attack: names from "
-							       "forge, replay, replay-old-session, bitflip, "
-							       "truncate, reorder, wrong-key, plaintext, or all");
+				return smpfota_cli_usage_error(
+					json, "sim",
+					"bad --attack: names from "
+					"forge, replay, replay-old-session, bitflip, "
+					"truncate, reorder, wrong-key, plaintext, or all");
 			}
 			break;
 		case 1102:
 			if (!parse_u64(optarg, 100000, &u) || u == 0) {
-				return smpfota_cli_usage_error(json, "sim", "bad --attack-rate: frames per "
+				return smpfota_cli_usage_error(json, "sim",
+							       "bad --attack-rate: frames per "
 							       "virtual second, 1..100000");
 			}
 			c.sec.attack_rate = (uint32_t)u;
 			break;
 		case 1103:
 			if (!parse_u64(optarg, 65535, &u) || u == 0) {
-				return smpfota_cli_usage_error(json, "sim", "bad --max-failures: 1..65535");
+				return smpfota_cli_usage_error(json, "sim",
+							       "bad --max-failures: 1..65535");
 			}
 			c.sec.max_failures = (uint16_t)u;
 			break;
-		case 'q': quiet = true; break;
+		case 'q':
+			quiet = true;
+			break;
 		case 1009:
 			if (!parse_double(optarg, 0.001, 1e6, &d)) {
-				return sim_error(json, 2, "bad --max-time: %s (virtual seconds)", optarg);
+				return sim_error(json, 2, "bad --max-time: %s (virtual seconds)",
+						 optarg);
 			}
 			c.max_virtual_us = (uint64_t)(d * 1e6);
 			break;
-		case 'j': json = true; break;
+		case 'j':
+			json = true;
+			break;
 		case 1110:
 			if (!parse_u64(optarg, SMPFOTA_SIM_FLEET_MAX, &u) || u == 0) {
-				return sim_error(json, 2, "bad --targets: %s (1..%u)", optarg, SMPFOTA_SIM_FLEET_MAX);
+				return sim_error(json, 2, "bad --targets: %s (1..%u)", optarg,
+						 SMPFOTA_SIM_FLEET_MAX);
 			}
 			fc.n = (unsigned)u;
 			break;
 		case 1111:
 			if (smpfota_sim_fleet_mode_parse(optarg) < 0) {
-				return sim_error(json, 2, "unknown --fleet %s (unicast, sequential, broadcast)", optarg);
+				return sim_error(
+					json, 2,
+					"unknown --fleet %s (unicast, sequential, broadcast)",
+					optarg);
 			}
 			fc.mode = (enum smpfota_sim_fleet_mode)smpfota_sim_fleet_mode_parse(optarg);
 			break;
@@ -597,33 +677,42 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 			break;
 		case 1113:
 			if (!smpfota_cli_fleet_fault(&fc, optarg)) {
-				return sim_error(json, 2, "bad --target-fault: %s (I:dead, I:loss=P, "
-						 "I:reset=S, I:cut=N)", optarg);
+				return sim_error(json, 2,
+						 "bad --target-fault: %s (I:dead, I:loss=P, "
+						 "I:reset=S, I:cut=N)",
+						 optarg);
 			}
 			break;
-		case 'h': smpfota_cli_sim_usage(stdout); return 0;
+		case 'h':
+			smpfota_cli_sim_usage(stdout);
+			return 0;
 		default:
-			return sim_error(json, 2, ch == ':' ? "option '%s' needs a value"
-							    : "unknown option '%s'", argv[optind - 1]);
+			return sim_error(json, 2,
+					 ch == ':' ? "option '%s' needs a value"
+						   : "unknown option '%s'",
+					 argv[optind - 1]);
 		}
 	}
 	if (optind != argc) {
 		return sim_error(json, 2, "unexpected argument '%s'", argv[optind]);
 	}
 	if (image == NULL) {
-		return sim_error(json, 2, "expected --image FILE (an MCUboot image, imgtool-signed)");
+		return sim_error(json, 2,
+				 "expected --image FILE (an MCUboot image, imgtool-signed)");
 	}
 	c.scenario = (enum smpfota_sim_scenario)scenario;
 	if (o->key != NULL) {
 		const char *why = NULL;
 		if (smpfota_keyfile_read(o->key, c.sec.key, &why) != 0) {
 			char msg[512];
-			snprintf(msg, sizeof(msg), "--key %s: %s", o->key, why ? why : strerror(errno));
+			snprintf(msg, sizeof(msg), "--key %s: %s", o->key,
+				 why ? why : strerror(errno));
 			return smpfota_cli_usage_error(json, "sim", msg);
 		}
 		c.sec.on = true;
 	} else if (c.sec.attacks) {
-		return smpfota_cli_usage_error(json, "sim", "--attack needs --key FILE: the attacks "
+		return smpfota_cli_usage_error(json, "sim",
+					       "--attack needs --key FILE: the attacks "
 					       "are against the secure channel");
 	}
 	if (bitrate == 1) {
@@ -654,9 +743,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	}
 	if (len > c.slot_size) {
 		free(img);
-		return sim_error(json, 2, "--image %s: %zu bytes do not fit the target's 0x%x-byte "
-				 "slot (%u bytes)", image, len, (unsigned)c.slot_size,
-				 (unsigned)c.slot_size);
+		return sim_error(json, 2,
+				 "--image %s: %zu bytes do not fit the target's 0x%x-byte "
+				 "slot (%u bytes)",
+				 image, len, (unsigned)c.slot_size, (unsigned)c.slot_size);
 	}
 	if (fc.n != 0) {
 		fc.base = &c;
@@ -669,15 +759,16 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 		       "length %u, ATT MTU %u%s%s, loss %.3g, seed %llu\n",
 		       image, len, smpfota_sim_scenario_name(c.scenario), c.ble.phy,
 		       c.ble.interval_us / 1000.0, c.ble.dle, c.ble.att_mtu,
-		       c.ble.no_reassembly ? ", no reassembly" : "", c.ble.encrypted ? ", encrypted" : "",
-		       c.f.loss, (unsigned long long)c.seed);
+		       c.ble.no_reassembly ? ", no reassembly" : "",
+		       c.ble.encrypted ? ", encrypted" : "", c.f.loss, (unsigned long long)c.seed);
 		fflush(stdout);
 	} else if (!json) {
 		printf("smpfota sim: %s, %zu bytes, scenario %s%s, ESB %u Mbit/s, %u-byte payloads, "
 		       "%s ramp-up, loss %.3g, ACK loss %.3g, seed %llu\n",
-		       image, len, smpfota_sim_scenario_name(c.scenario), c.naive ? " (naive baseline)" : "",
-		       c.t.bitrate_kbps / 1000, c.t.max_payload, c.t.ramp_us <= 40 ? "fast" : "default",
-		       c.f.loss, c.f.ack_loss, (unsigned long long)c.seed);
+		       image, len, smpfota_sim_scenario_name(c.scenario),
+		       c.naive ? " (naive baseline)" : "", c.t.bitrate_kbps / 1000, c.t.max_payload,
+		       c.t.ramp_us <= 40 ? "fast" : "default", c.f.loss, c.f.ack_loss,
+		       (unsigned long long)c.seed);
 		fflush(stdout);
 	}
 	struct smpfota_sim_result r;
@@ -686,9 +777,10 @@ int smpfota_cli_sim(const struct smpfota_cli_opts *o, int argc, char **argv)
 	if (rc != 0) {
 		return sim_error(json, rc == SMPFOTA_ERR_INVAL ? 2 : 1, "%s: %s (%s)%s", image,
 				 smpfota_strerror(rc), smpfota_errname(rc),
-				 rc == SMPFOTA_ERR_INVAL ? ": the image with MCUboot's trailer must fit "
-							   "the slot; see smpfota sim --help for the limits"
-							 : "");
+				 rc == SMPFOTA_ERR_INVAL
+					 ? ": the image with MCUboot's trailer must fit "
+					   "the slot; see smpfota sim --help for the limits"
+					 : "");
 	}
 	if (json) {
 		print_json(&c, &r);

@@ -52,8 +52,8 @@ extern "C" {
 #define SMPFOTA_BOOT_STATUS_STATE_COUNT 3U
 
 #define SMPFOTA_BOOT_FLAG_VALUE 0x01U /* what a set image_ok / copy_done holds */
-#define SMPFOTA_BOOT_SWAP_INFO(image, type) ((uint8_t)((((image) & 0x0fU) << 4) | ((type) & 0x0fU)))
-#define SMPFOTA_BOOT_SWAP_INFO_TYPE(info) ((uint8_t)((info) & 0x0fU))
+#define SMPFOTA_BOOT_SWAP_INFO(image, type) ((uint8_t)((((image)&0x0fU) << 4) | ((type)&0x0fU)))
+#define SMPFOTA_BOOT_SWAP_INFO_TYPE(info) ((uint8_t)((info)&0x0fU))
 #define SMPFOTA_BOOT_SWAP_INFO_IMAGE(info) ((uint8_t)(((info) >> 4) & 0x0fU))
 
 enum smpfota_boot_magic {
@@ -105,7 +105,7 @@ uint8_t smpfota_boot_trailer_swap_type(const struct smpfota_boot_trailer *t);
  *   otherwise                                                                  -> NONE
  */
 int smpfota_boot_decide_swap(const struct smpfota_boot_trailer *primary,
-			      const struct smpfota_boot_trailer *secondary);
+			     const struct smpfota_boot_trailer *secondary);
 
 /*
  * What the bootloader would decide from the two trailers (boot_swap_type_multi): an enum
@@ -113,7 +113,7 @@ int smpfota_boot_decide_swap(const struct smpfota_boot_trailer *primary,
  * secondary that cannot be read counts as empty, as in MCUboot. Does not validate images.
  */
 int smpfota_boot_read_swap_type(const struct smpfota_flash_area *primary,
-			   const struct smpfota_flash_area *secondary);
+				const struct smpfota_flash_area *secondary);
 
 /*
  * Request an upgrade from the secondary slot (boot_set_pending_multi / boot_set_next), by

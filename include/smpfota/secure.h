@@ -54,11 +54,11 @@
 extern "C" {
 #endif
 
-#define SMPFOTA_SECURE_KEY_SIZE 16U    /* AES-128 */
-#define SMPFOTA_SECURE_TAG_SIZE 8U     /* CCM tag (M = 8): one length for every key */
-#define SMPFOTA_SECURE_NONCE_SIZE 13U  /* CCM nonce: direction, counter, session IV */
-#define SMPFOTA_SECURE_RAND_SIZE 16U   /* each side's random contribution to a session */
-#define SMPFOTA_SECURE_DATA_HDR 8U     /* type, key id, session id, counter: the AAD */
+#define SMPFOTA_SECURE_KEY_SIZE 16U   /* AES-128 */
+#define SMPFOTA_SECURE_TAG_SIZE 8U    /* CCM tag (M = 8): one length for every key */
+#define SMPFOTA_SECURE_NONCE_SIZE 13U /* CCM nonce: direction, counter, session IV */
+#define SMPFOTA_SECURE_RAND_SIZE 16U  /* each side's random contribution to a session */
+#define SMPFOTA_SECURE_DATA_HDR 8U    /* type, key id, session id, counter: the AAD */
 /* Bytes a DATA frame adds to the SMP frame it carries. */
 #define SMPFOTA_SECURE_OVERHEAD (SMPFOTA_SECURE_DATA_HDR + SMPFOTA_SECURE_TAG_SIZE)
 /* The longest handshake frame (HELLO_ACK): the lower transport must carry at least this. */
@@ -79,9 +79,9 @@ enum smpfota_secure_type {
 };
 
 enum smpfota_secure_reason {
-	SMPFOTA_SECURE_R_NO_SESSION = 1, /* no such session here (reset, or ended) */
-	SMPFOTA_SECURE_R_UNKNOWN_KEY = 2,/* the responder has no key with this id */
-	SMPFOTA_SECURE_R_VERSION = 3,    /* protocol version not supported */
+	SMPFOTA_SECURE_R_NO_SESSION = 1,  /* no such session here (reset, or ended) */
+	SMPFOTA_SECURE_R_UNKNOWN_KEY = 2, /* the responder has no key with this id */
+	SMPFOTA_SECURE_R_VERSION = 3,     /* protocol version not supported */
 };
 
 /*
@@ -116,7 +116,7 @@ struct smpfota_secure_crypto {
 
 struct smpfota_secure_config {
 	struct smpfota_secure_crypto crypto;
-	uint8_t key_id;          /* initiator: the long-term key it opens sessions with */
+	uint8_t key_id; /* initiator: the long-term key it opens sessions with */
 	/* The transport below: send one whole frame (same contract as the client's transport:
 	 * SMPFOTA_ERR_BUSY = no room now). */
 	int (*send)(void *ctx, const uint8_t *frame, size_t len);
@@ -133,18 +133,18 @@ struct smpfota_secure_config {
 };
 
 struct smpfota_secure_stats {
-	uint32_t sessions;       /* sessions established (initiator) or first used (responder) */
-	uint32_t sent;           /* DATA frames sent */
-	uint32_t delivered;      /* authenticated frames passed up */
-	uint32_t auth_failed;    /* the tag did not verify (forged, corrupted, wrong key) */
-	uint32_t replayed;       /* counter not above the last accepted (replay, reorder) */
-	uint32_t malformed;      /* too short, unknown type or version */
-	uint32_t no_session;     /* for a session this side does not have */
-	uint32_t plaintext;      /* plaintext SMP frames refused */
-	uint32_t unknown_key;    /* HELLOs for a key this side does not have */
-	uint32_t ended;          /* sessions ended by too many failures */
-	uint32_t rejects;        /* REJECTs received (initiator) */
-	uint32_t handshakes;     /* HELLOs sent (initiator) or answered (responder) */
+	uint32_t sessions;    /* sessions established (initiator) or first used (responder) */
+	uint32_t sent;        /* DATA frames sent */
+	uint32_t delivered;   /* authenticated frames passed up */
+	uint32_t auth_failed; /* the tag did not verify (forged, corrupted, wrong key) */
+	uint32_t replayed;    /* counter not above the last accepted (replay, reorder) */
+	uint32_t malformed;   /* too short, unknown type or version */
+	uint32_t no_session;  /* for a session this side does not have */
+	uint32_t plaintext;   /* plaintext SMP frames refused */
+	uint32_t unknown_key; /* HELLOs for a key this side does not have */
+	uint32_t ended;       /* sessions ended by too many failures */
+	uint32_t rejects;     /* REJECTs received (initiator) */
+	uint32_t handshakes;  /* HELLOs sent (initiator) or answered (responder) */
 };
 
 /* The keys and counters of one session. */
@@ -161,10 +161,10 @@ struct smpfota_secure_session {
 		} f;
 	} m;
 	uint8_t key_id;
-	uint16_t sid;            /* 0 = none */
+	uint16_t sid; /* 0 = none */
 	uint16_t failures;
-	uint32_t tx_ctr;         /* last counter sent */
-	uint32_t rx_ctr;         /* last counter accepted */
+	uint32_t tx_ctr; /* last counter sent */
+	uint32_t rx_ctr; /* last counter accepted */
 };
 
 struct smpfota_secure_role;
@@ -176,15 +176,15 @@ struct smpfota_secure {
 	const struct smpfota_secure_role *role; /* set by the init function */
 	bool responder;
 	uint8_t pend_next;
-	uint8_t hs_tries;        /* initiator: HELLOs sent in this handshake */
-	bool hs_active;          /* initiator: a handshake is under way */
-	uint32_t hs_at;          /* when the last HELLO went out */
-	uint32_t now;            /* the latest time given */
-	int hint;                /* initiator: what the target said to the last HELLO (an
+	uint8_t hs_tries; /* initiator: HELLOs sent in this handshake */
+	bool hs_active;   /* initiator: a handshake is under way */
+	uint32_t hs_at;   /* when the last HELLO went out */
+	uint32_t now;     /* the latest time given */
+	int hint;         /* initiator: what the target said to the last HELLO (an
 				  * unauthenticated hint for the error report; 0 = nothing) */
-	int hs_err;              /* initiator: a failed handshake's error, for the next send */
+	int hs_err;       /* initiator: a failed handshake's error, for the next send */
 	struct smpfota_secure_config cfg;
-	struct smpfota_secure_session s;          /* the active session (keys in slots 0, 1) */
+	struct smpfota_secure_session s; /* the active session (keys in slots 0, 1) */
 	struct smpfota_secure_session pend[SMPFOTA_SECURE_PENDING]; /* responder */
 	uint8_t rand[SMPFOTA_SECURE_RAND_SIZE]; /* initiator: this handshake's contribution */
 };
@@ -192,16 +192,15 @@ struct smpfota_secure {
 /* Check the config and start without a session, as the initiator (client side) or the
  * responder (server side). SMPFOTA_ERR_INVAL for a bad config. Two functions, so a board
  * links only its own role. */
-int smpfota_secure_init_initiator(struct smpfota_secure *s,
-				  const struct smpfota_secure_config *cfg, uint32_t now);
-int smpfota_secure_init_responder(struct smpfota_secure *s,
-				  const struct smpfota_secure_config *cfg, uint32_t now);
+int smpfota_secure_init_initiator(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+				  uint32_t now);
+int smpfota_secure_init_responder(struct smpfota_secure *s, const struct smpfota_secure_config *cfg,
+				  uint32_t now);
 
 /* A frame arrived from the transport. Returns 0 when it was used (delivered, a handshake
  * step, a hint), or the negative reason it was dropped (SMPFOTA_ERR_AUTH, _REPLAY,
  * _NO_SESSION, _PROTO, _PLAINTEXT, _KEY_UNKNOWN): counted, nothing else happens. */
-int smpfota_secure_input(struct smpfota_secure *s, const uint8_t *frame, size_t len,
-			 uint32_t now);
+int smpfota_secure_input(struct smpfota_secure *s, const uint8_t *frame, size_t len, uint32_t now);
 
 /* Send one SMP frame inside the session. Initiator without a session: starts the handshake
  * and returns SMPFOTA_ERR_BUSY (the engine tries again), or the handshake's error once it

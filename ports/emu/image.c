@@ -12,9 +12,9 @@
 #include "util.h"
 
 #define HDR_MIN 32U
-#define PROT_AREA (4U + 4U + 4U)   /* info + security counter TLV */
+#define PROT_AREA (4U + 4U + 4U) /* info + security counter TLV */
 #define KEYHASH_TLV (4U + 32U)
-#define SIG_TLV (4U + 71U)         /* a DER ECDSA P-256 signature's usual length */
+#define SIG_TLV (4U + 71U) /* a DER ECDSA P-256 signature's usual length */
 
 static uint16_t hdr_size(const struct smpfota_emu_image_spec *s)
 {

@@ -46,12 +46,12 @@ struct host_link {
 	struct smpfota_tty tty;
 	struct smpfota_serial_rx rx;
 	struct host_link_stats stats;
-	int sys_errno;                        /* errno behind the last SMPFOTA_ERR_IO */
-	bool trace;          /* SMPFOTA_TRACE set: every frame to stderr, with its time */
-	uint64_t opened_us;  /* trace times are relative to the open */
-	char text[128];      /* trace: the console line being received */
+	int sys_errno;      /* errno behind the last SMPFOTA_ERR_IO */
+	bool trace;         /* SMPFOTA_TRACE set: every frame to stderr, with its time */
+	uint64_t opened_us; /* trace times are relative to the open */
+	char text[128];     /* trace: the console line being received */
 	size_t text_len;
-	bool text_smp;       /* that line is an SMP packet, not text */
+	bool text_smp;                        /* that line is an SMP packet, not text */
 	uint8_t rx_frame[HOST_FRAME_MAX + 2]; /* serial reassembly */
 	uint8_t io[65536];                    /* one datagram, or a chunk of the byte stream */
 	uint8_t line[HOST_FRAME_MAX / 3 * 4 + HOST_FRAME_MAX / 90 * 4 + 256]; /* encoded packet */

@@ -45,7 +45,7 @@
 #define MS 1000000ULL
 #define FIFO SMPFOTA_EMU_ESB_FIFO /* CONFIG_ESB_TX_FIFO_SIZE / RX_FIFO_SIZE (spec §1.5) */
 #define IPC_MAXQ 512U
-#define IPC_HDR 8U  /* ring bytes per message besides the data (estimate of ICMsg's) */
+#define IPC_HDR 8U /* ring bytes per message besides the data (estimate of ICMsg's) */
 #define FRAME_MAX 4096U
 /* An IPC message: one bridge message, at most one frame and its header. */
 #define IPC_MSG_MAX (FRAME_MAX + SMPFOTA_BRIDGE_HDR_SIZE)
@@ -86,8 +86,8 @@ struct radio {
 	/* PTX: the transaction in the air */
 	enum ptx_phase phase;
 	uint64_t t_next;
-	uint64_t ready_at;        /* earliest start of the next transaction */
-	uint64_t d_time;          /* radio DISABLED after the packet of this attempt */
+	uint64_t ready_at; /* earliest start of the next transaction */
+	uint64_t d_time;   /* radio DISABLED after the packet of this attempt */
 	unsigned attempts;
 	struct smpfota_esb_payload ack;
 	/* PRX: data packets received, for replays */
@@ -122,10 +122,10 @@ struct board {
 	struct smpfota_bridge app_br, net_br;
 	uint8_t app_ring[APP_RING], net_ring[NET_RING];
 	uint8_t app_txb[IPC_MSG_MAX], net_txb[IPC_MSG_MAX];
-	bool evt_msg;             /* naive: an event message is in n2a */
+	bool evt_msg; /* naive: an event message is in n2a */
 	uint64_t evt_ready;
-	uint64_t app_free;        /* app core busy until */
-	uint64_t up_at;           /* radio and cores run from this time (after a reset) */
+	uint64_t app_free; /* app core busy until */
+	uint64_t up_at;    /* radio and cores run from this time (after a reset) */
 	bool link_ready;
 	/* a frame the app core could not hand over yet */
 	uint8_t pend[FRAME_MAX];
@@ -149,7 +149,7 @@ struct board {
 struct ble_sdu {
 	uint64_t ready; /* in the controller (TX) or visible to the host (RX) */
 	uint16_t len;
-	bool with_ack;  /* RX at the target: came in the packet that acknowledged its answer */
+	bool with_ack; /* RX at the target: came in the packet that acknowledged its answer */
 	uint8_t d[BLE_PIECE_MAX];
 };
 
@@ -186,11 +186,11 @@ struct sim_ble {
 	uint64_t anchor0;   /* first anchor of this connection */
 	bool in_event;
 	uint64_t ev_anchor, t_next;
-	unsigned ev_pairs;        /* pairs so far in this event */
-	uint64_t events;          /* connection events so far (a number per event) */
-	uint64_t t_done_at;       /* the target's host learns its notification completed */
-	bool ack_in_pair;         /* the central's packet of this pair acknowledged an answer */
-	bool reasm_held;          /* the frame in reassembly holds one of the SMP buffers */
+	unsigned ev_pairs;  /* pairs so far in this event */
+	uint64_t events;    /* connection events so far (a number per event) */
+	uint64_t t_done_at; /* the target's host learns its notification completed */
+	bool ack_in_pair;   /* the central's packet of this pair acknowledged an answer */
+	bool reasm_held;    /* the frame in reassembly holds one of the SMP buffers */
 	bool drop_done;
 };
 
@@ -198,10 +198,10 @@ struct sim_sec;
 
 struct world {
 	const struct smpfota_sim_config *c;
-	uint64_t now;             /* clock of whatever runs now */
+	uint64_t now; /* clock of whatever runs now */
 	uint64_t rng;
-	bool charging;            /* flash operations cost time (not during set-up) */
-	struct board *running;    /* naive: the board whose app core runs a handler now */
+	bool charging;         /* flash operations cost time (not during set-up) */
+	struct board *running; /* naive: the board whose app core runs a handler now */
 
 	struct board m, t;
 	struct sim_ble *ble; /* BLE link (allocated in BLE runs only) */
@@ -216,7 +216,7 @@ struct world {
 	struct smpfota_upload_source src;
 	struct smpfota_image_info info;
 	bool force;
-	bool m_kick;              /* a refused send may go now */
+	bool m_kick; /* a refused send may go now */
 	uint64_t m_restart_at;
 	bool done;
 	int err;
@@ -231,7 +231,7 @@ struct world {
 	struct smpfota_emu_target tgt; /* slots on those parts, MCUboot, the server */
 	uint64_t t_reset_at;
 	bool t_reset_warm;
-	uint8_t old_hash[32];     /* SHA-256 TLV of the image the target ran before */
+	uint8_t old_hash[32]; /* SHA-256 TLV of the image the target ran before */
 
 	bool fault_t_done, fault_m_done;
 
@@ -239,7 +239,7 @@ struct world {
 	 * cuts "at operation N" and for interrupting an MCUboot run by a reset. */
 	uint32_t g_ops;
 	bool counting;
-	uint32_t cut_at;          /* global operation to cut at; 0 = none */
+	uint32_t cut_at; /* global operation to cut at; 0 = none */
 	/* The latest MCUboot run: flash before it, and when each of its operations ended. */
 	struct {
 		bool valid, recording;
@@ -359,12 +359,12 @@ void sim_ble_app_step(struct world *w, struct board *b);
 int sim_sec_init(struct world *w);
 void sim_sec_free(struct world *w);
 void sim_sec_results(struct world *w, struct smpfota_sim_result *r);
-int sim_sec_master_start(struct world *w);            /* (re)start: session lost */
+int sim_sec_master_start(struct world *w);                            /* (re)start: session lost */
 int sim_sec_master_send(void *ctx, const uint8_t *frame, size_t len); /* engine transport */
 void sim_sec_master_rx(struct world *w, const uint8_t *frame, size_t len);
 int32_t sim_sec_master_deadline(struct world *w);
 void sim_sec_master_poll(struct world *w);
-void sim_sec_target_boot(struct world *w);            /* a reset: session lost */
+void sim_sec_target_boot(struct world *w); /* a reset: session lost */
 void sim_sec_target_rx(struct world *w, const uint8_t *frame, size_t len);
 void sim_sec_target_send(struct world *w, const uint8_t *frame, size_t len);
 uint64_t sim_attack_next(struct world *w);

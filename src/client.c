@@ -344,9 +344,9 @@ static bool count_failure(struct smpfota_client *c, uint32_t now)
 
 /* A chunk or its answer went missing, or the server is behind: resend from its offset with
  * half the chunks in flight (all over a lossless link), for good (the window that brought
- * the loss stays out of reach:
- * on a serial target, losses grow with the frames arriving while it is busy, and each one
- * costs a round trip or a timeout). Gives up after max_failures without progress. */
+ * the loss stays out of reach: on a serial target, losses grow with the frames arriving
+ * while it is busy, and each one costs a round trip or a timeout). Gives up after
+ * max_failures without progress. */
 static bool on_loss(struct smpfota_client *c, uint32_t now)
 {
 	struct smpfota_client_upload *u = &c->up;
@@ -477,8 +477,8 @@ static void pump(struct smpfota_client *c, uint32_t now)
 		if (n >= u->src.size - q.off) {
 			n = u->src.size - q.off;
 		} else if (n > SMPFOTA_CLIENT_CHUNK_ALIGN) {
-			n -= n %
-			     SMPFOTA_CLIENT_CHUNK_ALIGN; /* whole flash write blocks (config.h) */
+			/* whole flash write blocks (config.h) */
+			n -= n % SMPFOTA_CLIENT_CHUNK_ALIGN;
 		}
 		if (u->src.read(u->src.ctx, q.off, chunk_buf(c), n) != 0) {
 			upload_end(c, SMPFOTA_ERR_IO, NULL, false);

@@ -77,8 +77,8 @@ struct smpfota_client_transport {
 	 * reassembly: ATT MTU - SMPFOTA_GATT_ATT_HDR); 0: it does not. The update workflow
 	 * (update.h) then sizes upload frames to whole pieces when the last one would carry
 	 * less than half a piece: it costs a packet slot of a connection event for little data
-	 * (docs/ble.md). The engine does not
-	 * use it: a caller of smpfota_client_upload() rounds buf_size itself. */
+	 * (docs/ble.md). The engine does not use it: a caller of smpfota_client_upload()
+	 * rounds buf_size itself. */
 	uint16_t piece;
 };
 

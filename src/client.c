@@ -321,10 +321,9 @@ static void on_ack(struct smpfota_client_upload *u, uint32_t off, uint32_t now)
 		measure_from(u);
 		return;
 	}
-	u->growing = false;
+	u->growing = false; /* for good: window_max is not read again */
 	if (u->window == 2U ? t * 17U >= ref * 16U : t * 3U > ref * 4U) {
 		u->window--;
-		u->window_max = u->window;
 	}
 }
 #endif

@@ -82,16 +82,10 @@ void smpfota_gatt_set_piece(struct smpfota_gatt *g, uint16_t piece)
 	g->piece = piece;
 }
 
-/* The size of the next piece but for the trickle. */
-static size_t piece_size(const struct smpfota_gatt *g)
+size_t smpfota_gatt_piece(const struct smpfota_gatt *g)
 {
 	size_t n = (size_t)g->att_mtu - SMPFOTA_GATT_ATT_HDR;
 	return g->cfg.peer_reassembles && g->piece != 0 && g->piece < n ? g->piece : n;
-}
-
-size_t smpfota_gatt_piece(const struct smpfota_gatt *g)
-{
-	return piece_size(g);
 }
 
 int smpfota_gatt_set_data_len(struct smpfota_gatt *g, uint16_t octets)
@@ -159,7 +153,7 @@ static void pump(struct smpfota_gatt *g)
 		return; /* a first piece held back after an answer (smpfota_gatt_set_hold()) */
 	}
 	while (g->tx_off < g->tx_len) {
-		size_t n = piece_size(g);
+		size_t n = smpfota_gatt_piece(g);
 		if (smpfota_gatt_trickling(g) && n > trickle_size(g)) {
 			n = trickle_size(g);
 		}
@@ -287,8 +281,7 @@ int32_t smpfota_gatt_hold_left(const struct smpfota_gatt *g, uint32_t now_ms)
 	if (!g->hold) {
 		return -1;
 	}
-	int32_t left = (int32_t)(g->hold_at + g->hold_ms - now_ms);
-	return left > 0 ? left : 0;
+	return util_time_until(now_ms, g->hold_at + g->hold_ms);
 }
 
 void smpfota_gatt_poll(struct smpfota_gatt *g, uint32_t now_ms)
